@@ -1,0 +1,138 @@
+/*
+ * impcore - equivalent-circuit fitting engine (public API).
+ *
+ * A circuit description code (CDC, e.g. "R(QR)") is parsed once into a compact
+ * program and then evaluated and fitted many times.  Everything here is
+ * reentrant: no global state, no locks; a fit allocates only in
+ * fit_workspace_new(), never inside the iteration loop.
+ */
+#ifndef IMPFIT_H
+#define IMPFIT_H
+
+#include <stddef.h>
+
+#define FIT_MAX_ELEMENTS	32
+#define FIT_MAX_PARAMS		64
+
+struct fit_circuit;
+struct fit_workspace;
+
+enum fit_method {
+	FIT_METHOD_LM = 0,		/* "levenberg-marquardt" (default) */
+	FIT_METHOD_NM			/* "nelder-mead" */
+};
+
+enum fit_weighting {
+	FIT_WEIGHT_MODULUS = 0,		/* w = |Zobs| (default) */
+	FIT_WEIGHT_UNITY,		/* w = 1 */
+	FIT_WEIGHT_PROPORTIONAL		/* re / |Z'obs|, im / |Z''obs| */
+};
+
+enum fit_status {
+	FIT_OK = 0,
+	FIT_MAX_ITERATIONS,
+	FIT_DIVERGED,
+	FIT_BAD_INPUT
+};
+
+struct fit_options {
+	enum fit_method		method;
+	enum fit_weighting	weighting;
+	int			max_iterations;	/* 0: engine default */
+	const double		*init;		/* nparams values, or NULL: automatic */
+	int			restarts;	/* extra starts; <0: engine default */
+};
+
+struct fit_result {
+	enum fit_status	status;
+	int		nparams;
+	double		params[FIT_MAX_PARAMS];
+	double		std_errors[FIT_MAX_PARAMS];
+	double		chi_square;	/* DESIGN section 5 definition */
+	int		iterations;
+	int		evaluations;
+	double		seconds;	/* wall time of fit_run() */
+	char		error[128];	/* set when status == FIT_BAD_INPUT */
+};
+
+/* --- circuits ----------------------------------------------------------- */
+
+/*
+ * Parse a CDC string.  Returns NULL and writes a one-line reason to err
+ * (e.g. "unbalanced ')' at column 5", "unknown element 'X' at column 3";
+ * columns count from 1) when the code is invalid.
+ */
+struct fit_circuit *fit_circuit_parse(const char *code, char *err, size_t errlen);
+void fit_circuit_free(struct fit_circuit *c);
+
+int fit_circuit_nparams(const struct fit_circuit *c);
+int fit_circuit_nelements(const struct fit_circuit *c);
+/* Canonical (upper-case, no blanks) form of the code that was parsed. */
+const char *fit_circuit_code(const struct fit_circuit *c);
+/* "R0", "Q0.Y0", "Q0.n" ... (DESIGN section 5); pointer valid while c lives. */
+const char *fit_circuit_param_name(const struct fit_circuit *c, int i);
+/* "R0", "Q0", "R1" ... one per element. */
+const char *fit_circuit_element_name(const struct fit_circuit *c, int e);
+/* Index of the first parameter of element e, and its parameter count. */
+int fit_circuit_element_param(const struct fit_circuit *c, int e, int *count);
+/* Parameters that are exponents bounded to (0, 1] (CPE n, fractal a). */
+int fit_circuit_param_is_exponent(const struct fit_circuit *c, int i);
+
+/*
+ * Model impedance at n frequencies (Hz).  zre/zim receive n values.
+ */
+void fit_circuit_eval(const struct fit_circuit *c, const double *params,
+    const double *freq, int n, double *zre, double *zim);
+/* Impedance of element e alone. */
+void fit_element_eval(const struct fit_circuit *c, int e, const double *params,
+    const double *freq, int n, double *zre, double *zim);
+
+/* --- fitting ------------------------------------------------------------ */
+
+/* A workspace for spectra of up to max_points points with circuit c's size. */
+struct fit_workspace *fit_workspace_new(int max_points, int max_params);
+void fit_workspace_free(struct fit_workspace *ws);
+
+void fit_options_default(struct fit_options *o);
+
+/*
+ * Fit circuit c to the spectrum (freq, zre, zim) of n points.  Returns the
+ * status also stored in res->status.  Bad input (n < nparams, non-finite
+ * values, freq <= 0, too many points for ws, bad initial values) gives
+ * FIT_BAD_INPUT with res->error set; nothing else is touched.
+ */
+enum fit_status fit_run(const struct fit_circuit *c, const double *freq,
+    const double *zre, const double *zim, int n, const struct fit_options *o,
+    struct fit_workspace *ws, struct fit_result *res);
+
+/* chi-square of the given parameters (DESIGN section 5). */
+double fit_chi_square(const struct fit_circuit *c, const double *params,
+    const double *freq, const double *zre, const double *zim, int n,
+    enum fit_weighting w);
+
+/* Names <-> enums: "levenberg-marquardt"/"lm", "nelder-mead"/"nm"; -1 when unknown. */
+int fit_method_parse(const char *s);
+const char *fit_method_name(enum fit_method m);
+int fit_weighting_parse(const char *s);
+const char *fit_weighting_name(enum fit_weighting w);
+const char *fit_status_name(enum fit_status s);
+
+/* --- spectrum files ----------------------------------------------------- */
+
+struct fit_spectrum {
+	int	n;
+	int	number;		/* Spectrum_Number of the CSV layout, else 0 */
+	double	*freq, *zre, *zim;
+};
+
+/*
+ * Read a spectrum file: 3 columns (frequency, Z', Z'') separated by blanks,
+ * tabs, commas or semicolons, header and comment lines skipped; or the CSV
+ * layout "Frequency_Hz,Z_real,Z_imag,Spectrum_Number", one spectrum per
+ * number.  Returns the number of spectra (>0) in *out (free with
+ * fit_spectra_free), or -1 with "file:line: problem" in err.
+ */
+int fit_spectra_read(const char *path, struct fit_spectrum **out, char *err, size_t errlen);
+void fit_spectra_free(struct fit_spectrum *s, int count);
+
+#endif /* IMPFIT_H */
