@@ -1,0 +1,171 @@
+/*
+ * impcore - fitting engine internals.  NB: NOT A PUBLIC API; only src/fit/,
+ * impfit, the fit tests and tools/bench-fit include this.
+ */
+#ifndef FIT_PRIV_H
+#define FIT_PRIV_H
+
+#include "impfit.h"
+
+#define FIT_MAX_NODES		(2 * FIT_MAX_ELEMENTS + 1)
+#define FIT_MAX_CODE		256	/* canonical code, including NUL */
+
+/* A node of the circuit tree, stored in postfix order (root last). */
+enum fit_node_kind {
+	FIT_NODE_ELEM = 0,
+	FIT_NODE_SERIES,
+	FIT_NODE_PARALLEL
+};
+
+struct fit_node {
+	unsigned char	kind;
+	signed char	parent;		/* node index, -1 for the root */
+	signed char	elem;		/* element index of a leaf, else -1 */
+	unsigned char	first;		/* first child of its parent */
+};
+
+struct fit_elem {
+	char		letter;		/* upper case: R C L W Q O T G F */
+	unsigned char	p0;		/* index of the first parameter */
+	unsigned char	np;		/* parameter count */
+	unsigned char	node;		/* leaf node */
+	unsigned char	par_depth;	/* parallel groups around it */
+	char		name[8];	/* "Q0" */
+};
+
+struct fit_circuit {
+	int		nelem;
+	int		nparam;
+	int		nnode;
+	struct fit_elem	elem[FIT_MAX_ELEMENTS];
+	struct fit_node	node[FIT_MAX_NODES];
+	unsigned char	is_exp[FIT_MAX_PARAMS];
+	char		pname[FIT_MAX_PARAMS][12];
+	char		code[FIT_MAX_CODE];
+};
+
+#define FIT_BLOCK		16	/* points evaluated together */
+
+/*
+ * The hot loops are compiled twice, for AVX2 and for the baseline, and the
+ * loader picks one (GNU ifunc): twice the vector width where the CPU has
+ * it, without -march flags that would tie the binary to one machine.  No
+ * FMA in the clone, so both give the same numbers.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FIT_HOT	__attribute__((target_clones("avx2", "default")))
+#else
+#define FIT_HOT
+#endif
+
+/* Per-frequency constants of a block of points (fit_freqs_set()). */
+struct fit_fblock {
+	const double	*w;		/* 2 pi f */
+	const double	*invw;		/* 1 / w */
+	const double	*lnw;		/* log(w) */
+	const double	*sqw;		/* sqrt(w / 2): sqrt(j w) = sqw (1 + j) */
+};
+
+/* Per-parameter-vector constants (fit_eval.c): computed once per evaluation. */
+struct fit_prep {
+	double	inv[FIT_MAX_ELEMENTS];	/* 1 / first parameter */
+	double	kr[FIT_MAX_ELEMENTS];	/* element-specific complex factor */
+	double	ki[FIT_MAX_ELEMENTS];
+};
+
+/*
+ * Scratch of one block evaluation: per node its impedance, admittance (or
+ * admittance sum) and sensitivity; per parameter dZ/dp.  About 66 kB.
+ */
+struct fit_scratch {
+	double	zr[FIT_MAX_NODES][FIT_BLOCK], zi[FIT_MAX_NODES][FIT_BLOCK];
+	double	ar[FIT_MAX_NODES][FIT_BLOCK], ai[FIT_MAX_NODES][FIT_BLOCK];
+	double	sr[FIT_MAX_NODES][FIT_BLOCK], si[FIT_MAX_NODES][FIT_BLOCK];
+	/* two spare rows: element code addresses rows p0 + 0..2 */
+	double	dr[FIT_MAX_PARAMS + 2][FIT_BLOCK];
+	double	di[FIT_MAX_PARAMS + 2][FIT_BLOCK];
+};
+
+/* fit_eval.c */
+void	fit_freqs_set(const double *f, int n, double *w, double *invw,
+	    double *lnw, double *sqw);
+void	fit_prep_set(const struct fit_circuit *c, const double *p,
+	    struct fit_prep *pp);
+void	fit_eval_block(const struct fit_circuit *c, const double *p,
+	    const struct fit_prep *pp, const struct fit_fblock *fb, int bl,
+	    struct fit_scratch *s, int deriv);
+
+/*
+ * One fit in progress (fit_run.c): the data, the weights, and scratch space
+ * carved from the workspace.  The minimisers work on x, the transformed
+ * parameters: p = exp(x) for positive parameters, p = sin(x)^2 for the
+ * exponents, so that every x is a physical p and n = 1 is reachable.
+ */
+struct fit_problem {
+	const struct fit_circuit *c;
+	int			 n;		/* points */
+	int			 np;		/* parameters */
+	int			 m;		/* residuals: 2 n */
+	const double		*w, *invw, *lnw, *sqw;	/* n each */
+	struct fit_scratch	*scratch;
+	const double		*zre, *zim;
+	const double		*wre, *wim;	/* 1 / weight */
+	double			*r, *rt;	/* m residuals, current/trial */
+	double			*jac, *jact;	/* m x np, column-major */
+	double			*a, *l;		/* np x np */
+	double			*g, *dg, *dx, *xt;	/* np */
+	double			*simplex;	/* (np + 1) x np */
+	double			*fval;		/* np + 1 */
+	double			*xc, *xr, *xe;	/* np */
+	double			 abandon;	/* best cost of other starts */
+	double			 loose;		/* tolerance factor, >= 1 */
+	int			 evaluations;
+	int			 iterations;
+};
+
+/* Minimiser outcomes. */
+#define FIT_LOCAL_OK		0
+#define FIT_LOCAL_MAXITER	1
+#define FIT_LOCAL_FAILED	2
+
+/* fit_run.c */
+void	fit_x_to_p(const struct fit_circuit *c, const double *x, double *p);
+void	fit_p_to_x(const struct fit_circuit *c, const double *p, double *x);
+double	fit_problem_eval(struct fit_problem *pb, const double *x, double *r,
+	    double *jac);
+
+/* fit_lm.c, fit_nm.c: one local minimisation from x (updated in place). */
+int	fit_lm(struct fit_problem *pb, double *x, int max_iter, double *cost);
+double	fit_dot(const double *a, const double *b, int n);
+void	fit_lm_normal(const struct fit_problem *pb, const double *jac,
+	    const double *r);
+int	fit_nm(struct fit_problem *pb, double *x, int max_iter, double *cost);
+
+/* fit_linalg.c */
+int	fit_chol(const double *a, double *l, int n);
+void	fit_chol_solve(const double *l, int n, const double *b, double *x);
+int	fit_spd_inverse(const double *a, double *inv, double *l, double *col,
+	    int n);
+
+/* fit_init.c */
+int	fit_init_guesses(const struct fit_circuit *c, const double *freq,
+	    const double *zre, const double *zim, int n, int *idx, double *out,
+	    int max_guesses);
+int	fit_init_reseed(const struct fit_circuit *c, const double *freq,
+	    const double *zre, const double *zim, int n, int *idx,
+	    const double *best, double *out, int max);
+
+/* fit_rng.c: a small deterministic generator (xorshift64*, Box-Muller). */
+struct fit_rng {
+	unsigned long long	s;
+};
+void	fit_rng_seed(struct fit_rng *r, unsigned long long seed);
+double	fit_rng_uniform(struct fit_rng *r);	/* in (0, 1) */
+double	fit_rng_normal(struct fit_rng *r);	/* N(0, 1) */
+
+/* fit_sim.c: synthetic spectra for impfit --simulate, tests and bench-fit. */
+void	fit_simulate(const struct fit_circuit *c, const double *params,
+	    double fmin, double fmax, int n, double noise,
+	    unsigned long long seed, double *freq, double *zre, double *zim);
+
+#endif /* FIT_PRIV_H */

@@ -1,0 +1,716 @@
+/*
+ * impcore - fit_run.c: the fitting driver.  Validates a spectrum, sets up
+ * the weighted least-squares problem in transformed parameters, runs the
+ * local minimiser from several starts (automatic guesses, the caller's
+ * values, seeded random restarts), and reports the best fit with its
+ * standard errors.  All memory comes from the workspace.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "fit/fit_priv.h"
+
+#define FIT_MAX_GUESSES		24	/* structured automatic starts */
+#define FIT_MAX_RESEEDS		12	/* re-seeded best fits */
+#define FIT_MAX_STARTS		(FIT_MAX_GUESSES + FIT_MAX_RESEEDS + 17)
+#define FIT_DEFAULT_RESTARTS	2	/* random starts around the best */
+#define FIT_LM_PROBE		40	/* iterations per start before the
+					   best ones get the rest */
+#define FIT_FINALISTS		8	/* starts that may get the rest */
+#define FIT_PROMISING		2.0	/* ... if within this factor of the
+					   best cost */
+#define FIT_LOOSE		1e4	/* probes: tolerances x this */
+#define FIT_LOCAL_SPENT		(FIT_LOCAL_MAXITER + 100)
+#define FIT_SEED		0x1f17a5eedULL
+
+struct fit_workspace {
+	int		 max_points;
+	int		 max_params;
+	double		*w, *invw, *lnw, *sqw;
+	struct fit_scratch *scratch;
+	double		*wre, *wim;
+	double		*r, *rt, *jac, *jact;
+	double		*a, *l, *g, *dg, *dx, *xt;
+	double		*simplex, *fval, *xc, *xr, *xe;
+	double		*sx;		/* FIT_MAX_STARTS x max_params */
+	double		*x0;		/* the first start */
+	double		*scost;		/* FIT_MAX_STARTS */
+	int		*sstat;		/* FIT_MAX_STARTS */
+	int		*idx;		/* max_points */
+	void		*mem;
+};
+
+/*=====================================================================
+ * Parameter transforms and the residual function
+ */
+
+/* Physical parameters from transformed ones (see struct fit_problem). */
+void
+fit_x_to_p(const struct fit_circuit *c, const double *x, double *p)
+{
+	int	i;
+
+	for (i = 0; i < c->nparam; i++) {
+		if (c->is_exp[i]) {
+			p[i] = sin(x[i]);
+			p[i] *= p[i];
+		} else
+			p[i] = exp(x[i]);
+	}
+}
+
+/* Transformed parameters from physical ones (exponents clamped to [0, 1]). */
+void
+fit_p_to_x(const struct fit_circuit *c, const double *p, double *x)
+{
+	int	i;
+
+	for (i = 0; i < c->nparam; i++) {
+		if (c->is_exp[i])
+			x[i] = asin(sqrt(fmin(fmax(p[i], 0), 1)));
+		else
+			x[i] = log(p[i]);
+	}
+}
+
+/*
+ * Weighted residuals r (Zobs - Zfit: m values, real parts first) of
+ * physical parameters p and, with jac, their Jacobian: with respect to the
+ * transformed parameters when dpdx is given, else to p itself.  Returns
+ * half the sum of squares, or INFINITY when anything is not finite.
+ */
+static double
+fit_problem_eval_p(struct fit_problem *pb, const double *p,
+    const double *dpdx, double *r, double *jac)
+{
+	const struct fit_circuit	*c = pb->c;
+	struct fit_scratch		*sc = pb->scratch;
+	struct fit_prep			 pp;
+	struct fit_fblock		 fb;
+	const double			*zr, *zi, *dr, *di;
+	double				 s, d, wr, wi;
+	int				 k, k0, bl, j, n = pb->n, m = pb->m;
+
+	pb->evaluations++;
+	fit_prep_set(c, p, &pp);
+	zr = sc->zr[c->nnode - 1];
+	zi = sc->zi[c->nnode - 1];
+	for (k0 = 0; k0 < n; k0 += FIT_BLOCK) {
+		bl = n - k0 < FIT_BLOCK ? n - k0 : FIT_BLOCK;
+		fb.w = pb->w + k0;
+		fb.invw = pb->invw + k0;
+		fb.lnw = pb->lnw + k0;
+		fb.sqw = pb->sqw + k0;
+		fit_eval_block(c, p, &pp, &fb, bl, sc, jac != NULL);
+		for (k = 0; k < bl; k++) {
+			r[k0 + k] = (pb->zre[k0 + k] - zr[k]) * pb->wre[k0 + k];
+			r[n + k0 + k] = (pb->zim[k0 + k] - zi[k]) *
+			    pb->wim[k0 + k];
+		}
+		if (jac == NULL)
+			continue;
+		for (j = 0; j < pb->np; j++) {
+			d = dpdx != NULL ? -dpdx[j] : -1.0;
+			dr = sc->dr[j];
+			di = sc->di[j];
+			for (k = 0; k < bl; k++) {
+				wr = pb->wre[k0 + k] * d;
+				wi = pb->wim[k0 + k] * d;
+				jac[j * m + k0 + k] = dr[k] * wr;
+				jac[j * m + n + k0 + k] = di[k] * wi;
+			}
+		}
+	}
+	/* Only the residuals are checked: a non-finite derivative makes
+	 * J^T J non-finite, which fit_lm() checks once per iteration. */
+	s = fit_dot(r, r, m);
+	if (!isfinite(s))
+		return (INFINITY);
+	return (0.5 * s);
+}
+
+/* The same for transformed parameters x (the minimisers' view). */
+double
+fit_problem_eval(struct fit_problem *pb, const double *x, double *r,
+    double *jac)
+{
+	double	p[FIT_MAX_PARAMS], dpdx[FIT_MAX_PARAMS];
+	int	i;
+
+	fit_x_to_p(pb->c, x, p);
+	for (i = 0; i < pb->np; i++)
+		dpdx[i] = pb->c->is_exp[i] ? sin(2 * x[i]) : p[i];
+	return (fit_problem_eval_p(pb, p, dpdx, r, jac));
+}
+
+/*
+ * Weights (as 1 / w) of one observed point; 0 when the weight is undefined
+ * (a zero the chosen weighting would divide by).
+ */
+static void
+fit_weight(enum fit_weighting wt, double zr, double zi, double *wre,
+    double *wim)
+{
+	double	m;
+
+	switch (wt) {
+	case FIT_WEIGHT_UNITY:
+		*wre = *wim = 1;
+		break;
+	case FIT_WEIGHT_PROPORTIONAL:
+		*wre = zr != 0 ? 1 / fabs(zr) : 0;
+		*wim = zi != 0 ? 1 / fabs(zi) : 0;
+		break;
+	default:
+		m = hypot(zr, zi);
+		*wre = *wim = m > 0 ? 1 / m : 0;
+		break;
+	}
+}
+
+/*=====================================================================
+ * Workspace
+ */
+
+/* Carve n doubles (8-byte aligned) from *cur. */
+static double *
+fit_ws_take(char **cur, size_t n)
+{
+	double	*p = (double *)*cur;
+
+	*cur += n * sizeof(double);
+	return (p);
+}
+
+/*
+ * A workspace for spectra of up to max_points points and circuits of up to
+ * max_params parameters: one allocation, NULL on failure or bad sizes.
+ */
+struct fit_workspace *
+fit_workspace_new(int max_points, int max_params)
+{
+	struct fit_workspace	*ws;
+	size_t			 nd, np, mp, sz;
+	char			*cur;
+
+	if (max_points < 1 || max_params < 1 || max_params > FIT_MAX_PARAMS ||
+	    max_points > 10000000)
+		return (NULL);
+	if ((ws = calloc(1, sizeof *ws)) == NULL)
+		return (NULL);
+	ws->max_points = max_points;
+	ws->max_params = max_params;
+	np = max_points;
+	mp = max_params;
+	nd = 4 * np +			/* w, invw, lnw, sqw */
+	    2 * np +			/* wre, wim */
+	    4 * np + 4 * np * mp * 2 +	/* r, rt, jac, jact (m = 2 np) */
+	    2 * mp * mp + 4 * mp +	/* a, l, g, dg, dx, xt */
+	    (mp + 1) * mp + (mp + 1) + 3 * mp +	/* simplex ... */
+	    FIT_MAX_STARTS * (mp + 1) + mp;	/* sx, scost, x0 */
+	sz = nd * sizeof(double) + (FIT_MAX_STARTS + np) * sizeof(int);
+	if ((ws->mem = calloc(1, sz)) == NULL ||
+	    (ws->scratch = calloc(1, sizeof *ws->scratch)) == NULL) {
+		free(ws->mem);
+		free(ws);
+		return (NULL);
+	}
+	cur = ws->mem;
+	ws->w = fit_ws_take(&cur, np);
+	ws->invw = fit_ws_take(&cur, np);
+	ws->lnw = fit_ws_take(&cur, np);
+	ws->sqw = fit_ws_take(&cur, np);
+	ws->wre = fit_ws_take(&cur, np);
+	ws->wim = fit_ws_take(&cur, np);
+	ws->r = fit_ws_take(&cur, 2 * np);
+	ws->rt = fit_ws_take(&cur, 2 * np);
+	ws->jac = fit_ws_take(&cur, 2 * np * mp);
+	ws->jact = fit_ws_take(&cur, 2 * np * mp);
+	ws->a = fit_ws_take(&cur, mp * mp);
+	ws->l = fit_ws_take(&cur, mp * mp);
+	ws->g = fit_ws_take(&cur, mp);
+	ws->dg = fit_ws_take(&cur, mp);
+	ws->dx = fit_ws_take(&cur, mp);
+	ws->xt = fit_ws_take(&cur, mp);
+	ws->simplex = fit_ws_take(&cur, (mp + 1) * mp);
+	ws->fval = fit_ws_take(&cur, mp + 1);
+	ws->xc = fit_ws_take(&cur, mp);
+	ws->xr = fit_ws_take(&cur, mp);
+	ws->xe = fit_ws_take(&cur, mp);
+	ws->sx = fit_ws_take(&cur, FIT_MAX_STARTS * mp);
+	ws->scost = fit_ws_take(&cur, FIT_MAX_STARTS);
+	ws->x0 = fit_ws_take(&cur, mp);
+	ws->sstat = (int *)cur;
+	ws->idx = ws->sstat + FIT_MAX_STARTS;
+	return (ws);
+}
+
+void
+fit_workspace_free(struct fit_workspace *ws)
+{
+	if (ws == NULL)
+		return;
+	free(ws->scratch);
+	free(ws->mem);
+	free(ws);
+}
+
+void
+fit_options_default(struct fit_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->method = FIT_METHOD_LM;
+	o->weighting = FIT_WEIGHT_MODULUS;
+	o->max_iterations = 0;
+	o->init = NULL;
+	o->restarts = -1;
+}
+
+/*=====================================================================
+ * Validation
+ */
+
+/* Check the input; returns 0, or -1 with res->error set. */
+static int
+fit_check(const struct fit_circuit *c, const double *freq, const double *zre,
+    const double *zim, int n, const struct fit_options *o,
+    const struct fit_workspace *ws, struct fit_result *res)
+{
+	char	*e = res->error;
+	size_t	 el = sizeof res->error;
+	double	 wr, wi;
+	int	 i, np = c->nparam;
+
+	if (n < 1 || freq == NULL || zre == NULL || zim == NULL) {
+		snprintf(e, el, "no data points");
+		return (-1);
+	}
+	if (n < np) {
+		snprintf(e, el, "%d points are too few for %d parameters", n,
+		    np);
+		return (-1);
+	}
+	if (n > ws->max_points || np > ws->max_params) {
+		snprintf(e, el, "workspace too small (%d points, %d "
+		    "parameters; room for %d, %d)", n, np, ws->max_points,
+		    ws->max_params);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		if (!isfinite(freq[i])) {
+			snprintf(e, el, "frequency %d is not finite", i + 1);
+			return (-1);
+		}
+		if (!(freq[i] > 0)) {
+			snprintf(e, el, "frequency %d is not positive", i + 1);
+			return (-1);
+		}
+		if (!isfinite(zre[i])) {
+			snprintf(e, el, "Z' of point %d is not finite", i + 1);
+			return (-1);
+		}
+		if (!isfinite(zim[i])) {
+			snprintf(e, el, "Z'' of point %d is not finite", i + 1);
+			return (-1);
+		}
+		fit_weight(o->weighting, zre[i], zim[i], &wr, &wi);
+		if (wr == 0 || wi == 0 || !isfinite(wr) || !isfinite(wi)) {
+			snprintf(e, el, "point %d cannot be weighted (%s "
+			    "weighting divides by zero)", i + 1,
+			    fit_weighting_name(o->weighting));
+			return (-1);
+		}
+	}
+	if (o->init != NULL) {
+		for (i = 0; i < np; i++) {
+			if (!isfinite(o->init[i]) || !(o->init[i] > 0)) {
+				snprintf(e, el, "initial value %d (%s) is not "
+				    "positive", i + 1, c->pname[i]);
+				return (-1);
+			}
+			if (c->is_exp[i] && o->init[i] > 1) {
+				snprintf(e, el, "initial value %d (%s) is not "
+				    "in (0, 1]", i + 1, c->pname[i]);
+				return (-1);
+			}
+		}
+	}
+	if (fit_method_name(o->method) == NULL ||
+	    fit_weighting_name(o->weighting) == NULL) {
+		snprintf(e, el, "unknown method or weighting");
+		return (-1);
+	}
+	return (0);
+}
+
+/*=====================================================================
+ * The multi-start driver
+ */
+
+static int
+fit_best(const struct fit_workspace *ws, int nstarts)
+{
+	int	s, b = 0;
+
+	for (s = 1; s < nstarts; s++)
+		if (ws->scost[s] < ws->scost[b])
+			b = s;
+	return (b);
+}
+
+/* Run the minimiser of o on start s for up to iter iterations. */
+static int
+fit_local(struct fit_problem *pb, const struct fit_options *o,
+    struct fit_workspace *ws, int s, int iter)
+{
+	double	*x = ws->sx + (size_t)s * pb->np;
+	int	 b;
+
+	/* A start far behind the best so far may stop early (fit_lm()). */
+	b = fit_best(ws, s);
+	pb->abandon = s > 0 && ws->scost[b] > 0 ? ws->scost[b] : INFINITY;
+
+	if (o->method == FIT_METHOD_NM)
+		ws->sstat[s] = fit_nm(pb, x, iter, &ws->scost[s]);
+	else
+		ws->sstat[s] = fit_lm(pb, x, iter, &ws->scost[s]);
+	if (!isfinite(ws->scost[s]))
+		ws->scost[s] = INFINITY;
+	return (ws->sstat[s]);
+}
+
+/*
+ * Standard errors from the Jacobian at the optimum, in the physical
+ * parameters: covariance = s^2 (J^T J)^-1 with s^2 = SSR / (2N - p), SSR the
+ * weighted sum of squared residuals.  NaN when J^T J is singular or there
+ * are no degrees of freedom.
+ */
+static void
+fit_std_errors(struct fit_problem *pb, const double *p, struct fit_result *res)
+{
+	double	cost, s2;
+	int	i, np = pb->np;
+
+	for (i = 0; i < np; i++)
+		res->std_errors[i] = NAN;
+	cost = fit_problem_eval_p(pb, p, NULL, pb->r, pb->jac);
+	if (!isfinite(cost) || pb->m <= np)
+		return;
+	fit_lm_normal(pb, pb->jac, pb->r);
+	/* pb->simplex has room for np x np + np: the inverse. */
+	if (fit_spd_inverse(pb->a, pb->simplex, pb->l, pb->g, np) != 0)
+		return;
+	s2 = 2 * cost / (pb->m - np);
+	for (i = 0; i < np; i++)
+		if (pb->simplex[i * np + i] >= 0)
+			res->std_errors[i] = sqrt(s2 * pb->simplex[i * np + i]);
+}
+
+/*
+ * Fit c to the spectrum; see impfit.h.  A multi-start search, cheap
+ * because most starts are cut short:
+ *  1. starts: the caller's values, the automatic guesses of fit_init.c
+ *     (duplicates dropped), then FIT_DEFAULT_RESTARTS seeded random ones
+ *     around the first start and the best point in turn;
+ *  2. each runs FIT_LM_PROBE iterations at loose tolerances, and stops
+ *     early when far behind the best so far (fit_lm());
+ *  3. arcs the best fit left idle are re-seeded (fit_init_reseed());
+ *  4. up to FIT_FINALISTS unfinished starts within FIT_PROMISING of the
+ *     best get the rest of the iteration budget;
+ *  5. the winner is polished at full tolerance.
+ * The standard errors follow from the Jacobian there (fit_std_errors()).
+ */
+enum fit_status
+fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
+    const double *zim, int n, const struct fit_options *o,
+    struct fit_workspace *ws, struct fit_result *res)
+{
+	struct fit_options	 dflt;
+	struct fit_problem	 pb;
+	struct fit_rng		 rng;
+	struct timespec		 t0, t1;
+	double			 p[FIT_MAX_PARAMS], *x, sigma, big;
+	int			 np = c->nparam, nst = 0, ng, nrand, maxit;
+	int			 probe, i, s, b, k, r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (o == NULL) {
+		fit_options_default(&dflt);
+		o = &dflt;
+	}
+	memset(res, 0, sizeof *res);
+	res->nparams = np;
+	res->chi_square = NAN;
+	for (i = 0; i < FIT_MAX_PARAMS; i++)
+		res->params[i] = res->std_errors[i] = NAN;
+	if (fit_check(c, freq, zre, zim, n, o, ws, res) != 0) {
+		res->status = FIT_BAD_INPUT;
+		return (res->status);
+	}
+
+	memset(&pb, 0, sizeof pb);
+	pb.c = c;
+	pb.n = n;
+	pb.np = np;
+	pb.m = 2 * n;
+	pb.w = ws->w;
+	pb.invw = ws->invw;
+	pb.lnw = ws->lnw;
+	pb.sqw = ws->sqw;
+	pb.scratch = ws->scratch;
+	pb.zre = zre;
+	pb.zim = zim;
+	pb.wre = ws->wre;
+	pb.wim = ws->wim;
+	pb.r = ws->r;
+	pb.rt = ws->rt;
+	pb.jac = ws->jac;
+	pb.jact = ws->jact;
+	pb.a = ws->a;
+	pb.l = ws->l;
+	pb.g = ws->g;
+	pb.dg = ws->dg;
+	pb.dx = ws->dx;
+	pb.xt = ws->xt;
+	pb.simplex = ws->simplex;
+	pb.fval = ws->fval;
+	pb.xc = ws->xc;
+	pb.xr = ws->xr;
+	pb.xe = ws->xe;
+	pb.loose = FIT_LOOSE;
+	fit_freqs_set(freq, n, ws->w, ws->invw, ws->lnw, ws->sqw);
+	for (k = 0; k < n; k++) {
+		fit_weight(o->weighting, zre[k], zim[k], &ws->wre[k],
+		    &ws->wim[k]);
+	}
+	maxit = o->max_iterations > 0 ? o->max_iterations :
+	    (o->method == FIT_METHOD_NM ? 2000 * (np + 1) : 100 * (np + 1));
+	probe = o->method == FIT_METHOD_NM ? 200 * (np + 1) : FIT_LM_PROBE;
+	if (probe > maxit)
+		probe = maxit;
+	nrand = o->restarts >= 0 ? o->restarts : FIT_DEFAULT_RESTARTS;
+	if (nrand > FIT_MAX_STARTS - FIT_MAX_GUESSES - FIT_MAX_RESEEDS - 1)
+		nrand = FIT_MAX_STARTS - FIT_MAX_GUESSES - FIT_MAX_RESEEDS - 1;
+
+	/* Starts: the caller's values first, then the automatic guesses. */
+	if (o->init != NULL)
+		fit_p_to_x(c, o->init, ws->sx + (size_t)nst++ * np);
+	ng = fit_init_guesses(c, freq, zre, zim, n, ws->idx,
+	    ws->sx + (size_t)nst * np, FIT_MAX_GUESSES);
+	for (s = nst; s < nst + ng; s++) {
+		x = ws->sx + (size_t)s * np;
+		memcpy(p, x, np * sizeof *p);
+		fit_p_to_x(c, p, x);
+	}
+	nst += ng;
+	memcpy(ws->x0, ws->sx, np * sizeof *ws->x0);
+	/* Two identical branches in series swapped give the same model: a
+	 * start with the cost of an earlier one is not tried again. */
+	for (s = 0; s < nst; s++) {
+		ws->scost[s] = fit_problem_eval(&pb, ws->sx + (size_t)s * np,
+		    pb.r, NULL);
+		ws->sstat[s] = FIT_LOCAL_MAXITER;
+		for (k = 0; k < s; k++)
+			if (ws->sstat[k] == FIT_LOCAL_MAXITER &&
+			    fabs(ws->scost[k] - ws->scost[s]) <=
+			    1e-12 * ws->scost[s])
+				ws->sstat[s] = FIT_LOCAL_FAILED;
+	}
+	for (s = 0; s < nst; s++) {
+		if (ws->sstat[s] == FIT_LOCAL_FAILED)
+			ws->scost[s] = INFINITY;
+		else
+			fit_local(&pb, o, ws, s, probe);
+	}
+
+	/* Random restarts, seeded (the same spectrum always gives the same
+	 * answer), around the first start and the best point so far in
+	 * turn: the first explores, the second refines. */
+	fit_rng_seed(&rng, FIT_SEED);
+	for (k = 0; k < nrand; k++) {
+		b = fit_best(ws, nst);
+		x = ws->sx + (size_t)nst * np;
+		for (i = 0; i < np; i++) {
+			/* A decade or so for scales, less for exponents. */
+			sigma = c->is_exp[i] ? 0.3 : 1.5;
+			x[i] = (k % 2 ? ws->sx[(size_t)b * np + i] :
+			    ws->x0[i]) + sigma * fit_rng_normal(&rng);
+		}
+		fit_local(&pb, o, ws, nst++, probe);
+	}
+
+	/* Re-seed the idle arcs of the best fit (fit_init_reseed()) where
+	 * there are two or more arcs: one alone is what the guesses vary. */
+	b = fit_best(ws, nst);
+	if (isfinite(ws->scost[b])) {
+		fit_x_to_p(c, ws->sx + (size_t)b * np, p);
+		ng = fit_init_reseed(c, freq, zre, zim, n, ws->idx, p,
+		    ws->sx + (size_t)nst * np, FIT_MAX_RESEEDS);
+		if (c->nelem < 4)	/* R(QR): fewer than two arcs */
+			ng = 0;
+		for (s = nst; s < nst + ng; s++) {
+			x = ws->sx + (size_t)s * np;
+			memcpy(p, x, np * sizeof *p);
+			fit_p_to_x(c, p, x);
+			/* Most go back to where they came from: a short
+			 * probe, the finalists below may continue them. */
+			fit_local(&pb, o, ws, s, probe / 3);
+		}
+		nst += ng;
+	}
+
+	/* The rest of the budget for the promising unfinished starts, best
+	 * first. */
+	for (r = 0; r < FIT_FINALISTS; r++) {
+		b = fit_best(ws, nst);
+		k = -1;
+		for (s = 0; s < nst; s++)
+			if (ws->sstat[s] == FIT_LOCAL_MAXITER &&
+			    ws->scost[s] <= FIT_PROMISING * ws->scost[b] &&
+			    (k < 0 || ws->scost[s] < ws->scost[k]))
+				k = s;
+		if (k < 0)
+			break;
+		if (fit_local(&pb, o, ws, k, maxit - probe) ==
+		    FIT_LOCAL_MAXITER)
+			ws->sstat[k] = FIT_LOCAL_SPENT;
+	}
+	b = fit_best(ws, nst);
+	/* Polish the winner at full tolerance: the probes stopped early. */
+	if (isfinite(ws->scost[b]) && o->method == FIT_METHOD_LM) {
+		pb.loose = 1;
+		s = ws->sstat[b];
+		if (fit_local(&pb, o, ws, b, maxit) != FIT_LOCAL_OK &&
+		    s == FIT_LOCAL_OK)
+			ws->sstat[b] = FIT_LOCAL_OK;
+	}
+
+	res->iterations = pb.iterations;
+	res->evaluations = pb.evaluations;
+	if (!isfinite(ws->scost[b])) {
+		res->status = FIT_DIVERGED;
+		goto done;
+	}
+	fit_x_to_p(c, ws->sx + (size_t)b * np, p);
+	big = 0;
+	for (i = 0; i < np; i++) {
+		res->params[i] = p[i];
+		big = fmax(big, fabs(p[i]));
+	}
+	res->chi_square = 2 * ws->scost[b] / n;
+	fit_std_errors(&pb, p, res);
+	if (!isfinite(big) || big > 1e200 || !isfinite(res->chi_square))
+		res->status = FIT_DIVERGED;
+	else if (ws->sstat[b] != FIT_LOCAL_OK)
+		res->status = FIT_MAX_ITERATIONS;
+	else
+		res->status = FIT_OK;
+done:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) *
+	    1e-9;
+	return (res->status);
+}
+
+/* chi-square of params (DESIGN section 5); NaN or Inf when undefined. */
+double
+fit_chi_square(const struct fit_circuit *c, const double *params,
+    const double *freq, const double *zre, const double *zim, int n,
+    enum fit_weighting w)
+{
+	double	*z, s = 0, wr, wi, dr, di;
+	int	 k;
+
+	if (n < 1 || (z = malloc(2 * n * sizeof *z)) == NULL)
+		return (NAN);
+	fit_circuit_eval(c, params, freq, n, z, z + n);
+	for (k = 0; k < n; k++) {
+		fit_weight(w, zre[k], zim[k], &wr, &wi);
+		if (wr == 0 || wi == 0) {
+			s = INFINITY;
+			break;
+		}
+		dr = (zre[k] - z[k]) * wr;
+		di = (zim[k] - z[n + k]) * wi;
+		s += dr * dr + di * di;
+	}
+	free(z);
+	return (s / n);
+}
+
+/*=====================================================================
+ * Names
+ */
+
+int
+fit_method_parse(const char *s)
+{
+	if (s == NULL)
+		return (-1);
+	if (strcasecmp(s, "levenberg-marquardt") == 0 ||
+	    strcasecmp(s, "lm") == 0)
+		return (FIT_METHOD_LM);
+	if (strcasecmp(s, "nelder-mead") == 0 || strcasecmp(s, "nm") == 0)
+		return (FIT_METHOD_NM);
+	return (-1);
+}
+
+const char *
+fit_method_name(enum fit_method m)
+{
+	switch (m) {
+	case FIT_METHOD_LM:
+		return ("levenberg-marquardt");
+	case FIT_METHOD_NM:
+		return ("nelder-mead");
+	}
+	return (NULL);
+}
+
+int
+fit_weighting_parse(const char *s)
+{
+	if (s == NULL)
+		return (-1);
+	if (strcasecmp(s, "modulus") == 0)
+		return (FIT_WEIGHT_MODULUS);
+	if (strcasecmp(s, "unity") == 0)
+		return (FIT_WEIGHT_UNITY);
+	if (strcasecmp(s, "proportional") == 0)
+		return (FIT_WEIGHT_PROPORTIONAL);
+	return (-1);
+}
+
+const char *
+fit_weighting_name(enum fit_weighting w)
+{
+	switch (w) {
+	case FIT_WEIGHT_MODULUS:
+		return ("modulus");
+	case FIT_WEIGHT_UNITY:
+		return ("unity");
+	case FIT_WEIGHT_PROPORTIONAL:
+		return ("proportional");
+	}
+	return (NULL);
+}
+
+const char *
+fit_status_name(enum fit_status s)
+{
+	switch (s) {
+	case FIT_OK:
+		return ("ok");
+	case FIT_MAX_ITERATIONS:
+		return ("max_iterations");
+	case FIT_DIVERGED:
+		return ("diverged");
+	case FIT_BAD_INPUT:
+		return ("bad_input");
+	}
+	return ("unknown");
+}

@@ -1,0 +1,375 @@
+/*
+ * impcore - impfit: fit an equivalent circuit to the spectra of a file from
+ * the command line (the successor of `goimpsolver -c CODE -f FILE -v ...`),
+ * or write a synthetic spectrum (--simulate).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "impfit.h"
+#include "fit/fit_priv.h"
+
+#define IMPFIT_EXIT_FIT		1	/* a fit diverged */
+#define IMPFIT_EXIT_USAGE	2	/* bad arguments, file, code or data */
+
+enum {
+	OPT_MAXIT = 256,
+	OPT_JSON,
+	OPT_SIMULATE,
+	OPT_FMIN,
+	OPT_FMAX,
+	OPT_POINTS,
+	OPT_NOISE,
+	OPT_SEED,
+	OPT_RESTARTS,
+	OPT_HELP
+};
+
+static const struct option impfit_longopts[] = {
+	{ "code", required_argument, NULL, 'c' },
+	{ "file", required_argument, NULL, 'f' },
+	{ "value", required_argument, NULL, 'v' },
+	{ "method", required_argument, NULL, 'm' },
+	{ "weighting", required_argument, NULL, 'w' },
+	{ "max-iterations", required_argument, NULL, OPT_MAXIT },
+	{ "restarts", required_argument, NULL, OPT_RESTARTS },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "simulate", required_argument, NULL, OPT_SIMULATE },
+	{ "fmin", required_argument, NULL, OPT_FMIN },
+	{ "fmax", required_argument, NULL, OPT_FMAX },
+	{ "points", required_argument, NULL, OPT_POINTS },
+	{ "noise", required_argument, NULL, OPT_NOISE },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+impfit_usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: impfit -c CODE -f FILE [-v P ...] [-m method] [-w weighting]\n"
+"              [--max-iterations N] [--restarts N] [--json]\n"
+"       impfit --simulate CODE -v P ... [--fmin 0.1] [--fmax 1e5]\n"
+"              [--points 50] [--noise 0] [--seed 0]\n"
+"\n"
+"  -c, --code CODE        circuit description code, e.g. 'R(QR)'\n"
+"  -f, --file FILE        spectra: 3 columns (freq, Z', Z''), or CSV with\n"
+"                         Frequency_Hz,Z_real,Z_imag,Spectrum_Number\n"
+"  -v, --value P          initial value of the next parameter (repeat, or\n"
+"                         give a comma-separated list); default: automatic\n"
+"  -m, --method M         levenberg-marquardt (lm, default) or nelder-mead (nm)\n"
+"  -w, --weighting W      modulus (default), unity or proportional\n"
+"  --max-iterations N     iterations per start (default: engine's)\n"
+"  --restarts N           random restarts (default: engine's)\n"
+"  --json                 one JSON object per spectrum and line\n"
+"  --simulate CODE        write a synthetic spectrum of CODE at the -v values\n"
+"  --help                 this text\n"
+"\n"
+"Exit status: 0 fitted, 1 a fit diverged, 2 bad arguments, file, code or data.\n");
+}
+
+static void
+impfit_die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "impfit: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(IMPFIT_EXIT_USAGE);
+}
+
+static double
+impfit_number(const char *opt, const char *s)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+		fprintf(stderr, "impfit: %s: '%s' is not a number\n", opt, s);
+		exit(IMPFIT_EXIT_USAGE);
+	}
+	return (v);
+}
+
+/* Append the comma-separated values of s to v[*n]. */
+static void
+impfit_values(const char *s, double *v, int *n)
+{
+	char	buf[1024], *tok, *save;
+
+	if (strlen(s) >= sizeof buf)
+		impfit_die("-v: '%s' is too long", s);
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",; ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",; ", &save)) {
+		if (*n >= FIT_MAX_PARAMS)
+			impfit_die("-v: more than %s values", "64");
+		v[(*n)++] = impfit_number("-v", tok);
+	}
+}
+
+/* A JSON number, or null when it is not finite. */
+static void
+impfit_json_num(double v)
+{
+	if (isfinite(v))
+		printf("%.17g", v);
+	else
+		printf("null");
+}
+
+/* A JSON string of our own making (codes, names: no escapes needed, but
+ * escape anyway so that nothing can break the line). */
+static void
+impfit_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+impfit_print_json(const struct fit_circuit *c, const struct fit_options *o,
+    const struct fit_result *r, int number, int points)
+{
+	int	i, np = fit_circuit_nparams(c);
+
+	printf("{\"spectrum\":%d,\"circuit_type\":", number);
+	impfit_json_str(fit_circuit_code(c));
+	printf(",\"method\":\"%s\",\"weighting\":\"%s\",\"points\":%d,"
+	    "\"element_names\":[", fit_method_name(o->method),
+	    fit_weighting_name(o->weighting), points);
+	for (i = 0; i < np; i++) {
+		printf("%s", i ? "," : "");
+		impfit_json_str(fit_circuit_param_name(c, i));
+	}
+	printf("],\"parameters\":[");
+	for (i = 0; i < np; i++) {
+		printf("%s", i ? "," : "");
+		impfit_json_num(r->params[i]);
+	}
+	printf("],\"std_errors\":[");
+	for (i = 0; i < np; i++) {
+		printf("%s", i ? "," : "");
+		impfit_json_num(r->std_errors[i]);
+	}
+	printf("],\"chi_square\":");
+	impfit_json_num(r->chi_square);
+	printf(",\"iterations\":%d,\"evaluations\":%d,\"fit_status\":\"%s\","
+	    "\"fit_ms\":", r->iterations, r->evaluations,
+	    fit_status_name(r->status));
+	impfit_json_num(r->seconds * 1e3);
+	if (r->status == FIT_BAD_INPUT) {
+		printf(",\"error\":");
+		impfit_json_str(r->error);
+	}
+	printf("}\n");
+}
+
+static void
+impfit_print_text(const struct fit_circuit *c, const struct fit_options *o,
+    const struct fit_result *r, int number, int points)
+{
+	int	i, np = fit_circuit_nparams(c);
+
+	printf("spectrum %d: %s, %d points, %s, %s weighting\n", number,
+	    fit_circuit_code(c), points, fit_method_name(o->method),
+	    fit_weighting_name(o->weighting));
+	if (r->status == FIT_BAD_INPUT) {
+		printf("  fit_status bad_input: %s\n", r->error);
+		return;
+	}
+	for (i = 0; i < np; i++)
+		printf("  %-10s %15.8g  +/- %.3g\n",
+		    fit_circuit_param_name(c, i), r->params[i],
+		    r->std_errors[i]);
+	printf("  chi_square %.8g  iterations %d  evaluations %d  "
+	    "fit_status %s  fit_ms %.3f\n", r->chi_square, r->iterations,
+	    r->evaluations, fit_status_name(r->status), r->seconds * 1e3);
+}
+
+/* --simulate: the spectrum of c at v on stdout. */
+static int
+impfit_simulate(const struct fit_circuit *c, const double *v, double fmin,
+    double fmax, int points, double noise, unsigned long long seed)
+{
+	double	*f, *zr, *zi;
+	int	 i;
+
+	f = calloc(points, sizeof *f);
+	zr = calloc(points, sizeof *zr);
+	zi = calloc(points, sizeof *zi);
+	if (f == NULL || zr == NULL || zi == NULL)
+		impfit_die("%s", "out of memory");
+	fit_simulate(c, v, fmin, fmax, points, noise, seed, f, zr, zi);
+	for (i = 0; i < points; i++)
+		printf("%.10g\t%.10g\t%.10g\n", f[i], zr[i], zi[i]);
+	free(f);
+	free(zr);
+	free(zi);
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct fit_options	 o;
+	struct fit_result	 res;
+	struct fit_circuit	*c;
+	struct fit_workspace	*ws;
+	struct fit_spectrum	*sp;
+	const char		*code = NULL, *file = NULL, *sim = NULL;
+	char			 err[256];
+	double			 v[FIT_MAX_PARAMS], fmin = 0.1, fmax = 1e5;
+	double			 noise = 0, d;
+	unsigned long long	 seed = 0;
+	int			 nv = 0, json = 0, points = 50, ch, i, ns, np;
+	int			 maxn = 0, rc = 0;
+
+	fit_options_default(&o);
+	while ((ch = getopt_long(argc, argv, "c:f:v:m:w:h", impfit_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			code = optarg;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'v':
+			impfit_values(optarg, v, &nv);
+			break;
+		case 'm':
+			if ((i = fit_method_parse(optarg)) < 0)
+				impfit_die("unknown method '%s'", optarg);
+			o.method = i;
+			break;
+		case 'w':
+			if ((i = fit_weighting_parse(optarg)) < 0)
+				impfit_die("unknown weighting '%s'", optarg);
+			o.weighting = i;
+			break;
+		case OPT_MAXIT:
+			d = impfit_number("--max-iterations", optarg);
+			if (d < 1 || d > 1e8)
+				impfit_die("--max-iterations: bad value '%s'",
+				    optarg);
+			o.max_iterations = d;
+			break;
+		case OPT_RESTARTS:
+			d = impfit_number("--restarts", optarg);
+			if (d < 0 || d > 1000)
+				impfit_die("--restarts: bad value '%s'", optarg);
+			o.restarts = d;
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case OPT_SIMULATE:
+			sim = optarg;
+			break;
+		case OPT_FMIN:
+			fmin = impfit_number("--fmin", optarg);
+			break;
+		case OPT_FMAX:
+			fmax = impfit_number("--fmax", optarg);
+			break;
+		case OPT_POINTS:
+			d = impfit_number("--points", optarg);
+			if (d < 1 || d > 1e7)
+				impfit_die("--points: bad value '%s'", optarg);
+			points = d;
+			break;
+		case OPT_NOISE:
+			noise = impfit_number("--noise", optarg);
+			break;
+		case OPT_SEED:
+			seed = impfit_number("--seed", optarg);
+			break;
+		case 'h':
+		case OPT_HELP:
+			impfit_usage(stdout);
+			return (0);
+		default:
+			impfit_usage(stderr);
+			return (IMPFIT_EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		impfit_die("unexpected argument '%s'", argv[optind]);
+	if (sim != NULL)
+		code = sim;
+	if (code == NULL || (sim == NULL && file == NULL)) {
+		impfit_usage(stderr);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	if ((c = fit_circuit_parse(code, err, sizeof err)) == NULL) {
+		fprintf(stderr, "impfit: circuit '%s': %s\n", code, err);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	np = fit_circuit_nparams(c);
+	if ((nv > 0 || sim != NULL) && nv != np) {
+		fprintf(stderr, "impfit: %s has %d parameters, -v gave %d\n",
+		    fit_circuit_code(c), np, nv);
+		fit_circuit_free(c);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	if (sim != NULL) {
+		for (i = 0; i < np; i++)
+			if (!(v[i] > 0) || (fit_circuit_param_is_exponent(c,
+			    i) && v[i] > 1))
+				impfit_die("-v: value of %s out of range",
+				    fit_circuit_param_name(c, i));
+		if (!(fmin > 0) || !(fmax > 0))
+			impfit_die("%s", "--fmin and --fmax must be positive");
+		rc = impfit_simulate(c, v, fmin, fmax, points, noise, seed);
+		fit_circuit_free(c);
+		return (rc);
+	}
+	if (nv > 0)
+		o.init = v;
+
+	if ((ns = fit_spectra_read(file, &sp, err, sizeof err)) < 0) {
+		fprintf(stderr, "impfit: %s\n", err);
+		fit_circuit_free(c);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	for (i = 0; i < ns; i++)
+		if (sp[i].n > maxn)
+			maxn = sp[i].n;
+	if ((ws = fit_workspace_new(maxn, np)) == NULL)
+		impfit_die("%s", "out of memory");
+	for (i = 0; i < ns; i++) {
+		fit_run(c, sp[i].freq, sp[i].zre, sp[i].zim, sp[i].n, &o, ws,
+		    &res);
+		/* number: Spectrum_Number of the CSV layout, else 0 */
+		if (json)
+			impfit_print_json(c, &o, &res, sp[i].number, sp[i].n);
+		else
+			impfit_print_text(c, &o, &res, sp[i].number, sp[i].n);
+		if (res.status == FIT_BAD_INPUT) {
+			fprintf(stderr, "impfit: %s: spectrum %d: %s\n", file,
+			    sp[i].number, res.error);
+			rc = IMPFIT_EXIT_USAGE;
+		} else if (res.status == FIT_DIVERGED && rc == 0)
+			rc = IMPFIT_EXIT_FIT;
+	}
+	fflush(stdout);
+	fit_workspace_free(ws);
+	fit_spectra_free(sp, ns);
+	fit_circuit_free(c);
+	return (rc);
+}

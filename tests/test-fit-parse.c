@@ -1,0 +1,202 @@
+/*
+ * impcore - tests/test-fit-parse.c: circuit codes (errors with columns,
+ * case, blanks, names) and fit_run()'s rejection of bad input.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "impfit.h"
+#include "test-fit.h"
+
+/* code must fail with exactly msg. */
+static void
+bad(const char *code, const char *msg)
+{
+	struct fit_circuit	*c;
+	char			 err[128];
+
+	c = fit_circuit_parse(code, err, sizeof err);
+	CHECK(c == NULL, "'%s' parsed", code);
+	CHECK(strcmp(err, msg) == 0, "'%s': got '%s', want '%s'", code, err,
+	    msg);
+	fit_circuit_free(c);
+}
+
+/* code must parse to canonical form canon with the given names. */
+static void
+good(const char *code, const char *canon, const char *names)
+{
+	struct fit_circuit	*c;
+	char			 err[128], got[512];
+	int			 i;
+
+	c = fit_circuit_parse(code, err, sizeof err);
+	CHECK(c != NULL, "'%s': %s", code, err);
+	if (c == NULL)
+		return;
+	CHECK(strcmp(fit_circuit_code(c), canon) == 0, "'%s': canonical '%s'",
+	    code, fit_circuit_code(c));
+	got[0] = '\0';
+	for (i = 0; i < fit_circuit_nparams(c); i++) {
+		strcat(got, i ? " " : "");
+		strcat(got, fit_circuit_param_name(c, i));
+	}
+	CHECK(strcmp(got, names) == 0, "'%s': names '%s', want '%s'", code,
+	    got, names);
+	fit_circuit_free(c);
+}
+
+static void
+test_parser(void)
+{
+	struct fit_circuit	*c;
+	char			 err[128], big[300];
+	int			 n, i;
+
+	bad("", "empty circuit code");
+	bad("   ", "empty circuit code");
+	bad("R)", "unbalanced ')' at column 2");
+	bad("R(CR))", "unbalanced ')' at column 6");
+	bad("R (C R))", "unbalanced ')' at column 8");
+	bad("R(CR", "missing ')' for '(' at column 2");
+	bad("R(C(RQ)", "missing ')' for '(' at column 2");
+	bad("R(C(RQ", "missing ')' for '(' at column 4");
+	bad("RX", "unknown element 'X' at column 2");
+	bad("R(C$)", "unknown element '$' at column 4");
+	bad("R()", "empty group at column 2");
+	bad("R(C())", "empty group at column 4");
+	bad("()", "empty group at column 1");
+	for (i = 0; i < 33; i++)
+		big[i] = 'R';
+	big[33] = '\0';
+	bad(big, "too many elements (more than 32) at column 33");
+	for (i = 0; i < 22; i++)
+		big[i] = 'F';		/* 3 parameters each */
+	big[22] = '\0';
+	bad(big, "too many parameters (more than 64) at column 22");
+
+	good("R(QR)", "R(QR)", "R0 Q0.Y0 Q0.n R1");
+	good(" r ( q r ) ", "R(QR)", "R0 Q0.Y0 Q0.n R1");
+	good("R(RC)W", "R(RC)W", "R0 R1 C0 W0");
+	good("rl(QR)(qr)", "RL(QR)(QR)", "R0 L0 Q0.Y0 Q0.n R1 Q1.Y0 Q1.n R2");
+	good("R(RO)T", "R(RO)T", "R0 R1 O0.Y0 O0.B T0.Y0 T0.B");
+	good("R(RG)F", "R(RG)F", "R0 R1 G0.Y0 G0.k F0.Y0 F0.k F0.a");
+	good("R(Q(R(QR)))", "R(Q(R(QR)))", "R0 Q0.Y0 Q0.n R1 Q1.Y0 Q1.n R2");
+
+	c = fit_circuit_parse("R(QR)W", err, sizeof err);
+	CHECK(c != NULL, "R(QR)W");
+	CHECK(fit_circuit_nelements(c) == 4, "elements");
+	CHECK(strcmp(fit_circuit_element_name(c, 1), "Q0") == 0, "Q0");
+	CHECK(strcmp(fit_circuit_element_name(c, 3), "W0") == 0, "W0");
+	CHECK(fit_circuit_element_param(c, 1, &n) == 1 && n == 2, "Q0 params");
+	CHECK(fit_circuit_element_param(c, 3, &n) == 4 && n == 1, "W0 params");
+	CHECK(fit_circuit_param_is_exponent(c, 2), "Q0.n is an exponent");
+	CHECK(!fit_circuit_param_is_exponent(c, 1), "Q0.Y0 is not");
+	CHECK(fit_circuit_param_name(c, 5) == NULL, "name out of range");
+	fit_circuit_free(c);
+}
+
+/* fit_run() on bad input: FIT_BAD_INPUT and the message. */
+static void
+bad_run(const char *code, const double *f, const double *zr,
+    const double *zi, int n, const double *init, enum fit_weighting w,
+    const char *msg)
+{
+	struct fit_circuit	*c;
+	struct fit_workspace	*ws;
+	struct fit_options	 o;
+	struct fit_result	 res;
+	char			 err[128];
+
+	c = fit_circuit_parse(code, err, sizeof err);
+	ws = fit_workspace_new(64, 16);
+	fit_options_default(&o);
+	o.init = init;
+	o.weighting = w;
+	CHECK(fit_run(c, f, zr, zi, n, &o, ws, &res) == FIT_BAD_INPUT,
+	    "%s: status %s", msg, fit_status_name(res.status));
+	CHECK(res.status == FIT_BAD_INPUT, "status stored");
+	CHECK(strcmp(res.error, msg) == 0, "got '%s', want '%s'", res.error,
+	    msg);
+	fit_workspace_free(ws);
+	fit_circuit_free(c);
+}
+
+static void
+test_input(void)
+{
+	double	f[12], zr[12], zi[12], init[4] = { 10, 1e-4, 0.8, 100 };
+	double	v[4];
+	int	i;
+
+	for (i = 0; i < 12; i++) {
+		f[i] = pow(10, 5 - i * 0.5);
+		zr[i] = 10 + i;
+		zi[i] = -1 - i;
+	}
+	bad_run("R(QR)", f, zr, zi, 3, NULL, FIT_WEIGHT_MODULUS,
+	    "3 points are too few for 4 parameters");
+	bad_run("R(Q(R(QR)))R(QR)(QR)L", f, zr, zi, 12, NULL,
+	    FIT_WEIGHT_MODULUS, "12 points are too few for 15 parameters");
+	bad_run("R(QR)", f, zr, zi, 0, NULL, FIT_WEIGHT_MODULUS,
+	    "no data points");
+	f[2] = 0;
+	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_MODULUS,
+	    "frequency 3 is not positive");
+	f[2] = -5;
+	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_MODULUS,
+	    "frequency 3 is not positive");
+	f[2] = NAN;
+	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_MODULUS,
+	    "frequency 3 is not finite");
+	f[2] = 1000;
+	zr[3] = INFINITY;
+	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_MODULUS,
+	    "Z' of point 4 is not finite");
+	zr[3] = 13;
+	zi[4] = NAN;
+	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_MODULUS,
+	    "Z'' of point 5 is not finite");
+	zi[4] = 0;
+	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_PROPORTIONAL,
+	    "point 5 cannot be weighted (proportional weighting divides by "
+	    "zero)");
+	zi[4] = -5;
+	memcpy(v, init, sizeof v);
+	v[1] = 0;
+	bad_run("R(QR)", f, zr, zi, 12, v, FIT_WEIGHT_MODULUS,
+	    "initial value 2 (Q0.Y0) is not positive");
+	v[1] = 1e-4;
+	v[2] = 1.5;
+	bad_run("R(QR)", f, zr, zi, 12, v, FIT_WEIGHT_MODULUS,
+	    "initial value 3 (Q0.n) is not in (0, 1]");
+	v[2] = 0.8;
+	v[3] = -100;
+	bad_run("R(QR)", f, zr, zi, 12, v, FIT_WEIGHT_MODULUS,
+	    "initial value 4 (R1) is not positive");
+}
+
+static void
+test_names(void)
+{
+	CHECK(fit_method_parse("lm") == FIT_METHOD_LM, "lm");
+	CHECK(fit_method_parse("Nelder-Mead") == FIT_METHOD_NM, "nm");
+	CHECK(fit_method_parse("newton") == -1, "newton");
+	CHECK(fit_weighting_parse("unity") == FIT_WEIGHT_UNITY, "unity");
+	CHECK(fit_weighting_parse("x") == -1, "x");
+	CHECK(strcmp(fit_status_name(FIT_MAX_ITERATIONS), "max_iterations") ==
+	    0, "max_iterations");
+	CHECK(strcmp(fit_method_name(FIT_METHOD_LM), "levenberg-marquardt") ==
+	    0, "lm name");
+	CHECK(fit_workspace_new(0, 4) == NULL, "empty workspace");
+	CHECK(fit_workspace_new(10, FIT_MAX_PARAMS + 1) == NULL, "too wide");
+}
+
+int
+main(void)
+{
+	test_parser();
+	test_input();
+	test_names();
+	return (test_done("test-fit-parse"));
+}
