@@ -1,0 +1,29 @@
+/*
+ * impcore - growable byte buffer (a small Varnish vsb).
+ */
+#ifndef IMP_BUF_H
+#define IMP_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char	*p;		/* NUL-terminated when len > 0 */
+	size_t	len, cap;
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A JSON string literal with quotes and escapes. */
+void buf_json_str(struct buf *b, const char *s);
+/* A JSON number (%.17g), or null when not finite. */
+void buf_json_num(struct buf *b, double v);
+/* Give the memory to the caller (imp_free it); b is reset. */
+char *buf_steal(struct buf *b, size_t *len);
+
+#endif /* IMP_BUF_H */

@@ -1,0 +1,73 @@
+/*
+ * impcore - configuration: command-line flags and the config file.
+ *
+ * Go flag forms are accepted (-threads=4, -threads 4, --threads=4, -profile,
+ * -profile=false); the file has "key = value" lines with the same keys as
+ * the long flags, '#' comments.  Order: defaults, then the file (-config, or
+ * /etc/impsolverd.conf if present), then the flags.  The master parses; the
+ * children get a copy of the struct at fork (children.h).
+ */
+#ifndef IMP_CFG_H
+#define IMP_CFG_H
+
+#include <stdint.h>
+
+#define CFG_MAGIC		0x43464721u
+#define CFG_DEFAULT_FILE	"/etc/impsolverd.conf"
+#define CFG_THREADS_MAX		100
+
+struct cfg {
+	unsigned	magic;
+	int		server;			/* -server: accepted, no effect */
+	int		threads;		/* worker processes */
+	int		profile;
+	int		port;
+	char		*bind;
+	int		profile_port;
+	char		*profile_bind;
+	char		*code;			/* default circuit */
+	char		*method;		/* default method name */
+	char		*webhook_url;		/* NULL: none */
+	char		*webhook_secret;	/* NULL: none; never logged */
+	char		*webhook_allow;		/* comma-separated URL prefixes */
+	uint64_t	webhook_max_age;	/* ns */
+	char		*state_dir;
+	uint32_t	queue_size;
+	uint32_t	results;
+	uint32_t	max_points;
+	uint64_t	arena_size;		/* bytes, 0: derived (-arena-size=256M) */
+	uint64_t	retention;		/* ns */
+	char		*api_token;		/* NULL: none; never logged */
+	char		*user;
+	char		*config;		/* file read, NULL when none */
+	int		daemon;
+	char		*pidfile;
+	char		*log;
+	int		quiet;
+	uint64_t	respawn_max_delay;	/* ns */
+	int		benchmark;
+	uint64_t	body_max;		/* bytes of a request body, 0: derived */
+	uint64_t	idle_timeout;		/* ns: keep-alive/idle connection timeout */
+	uint64_t	drain_timeout;		/* ns: longest graceful stop of a child */
+};
+
+/*
+ * Parse defaults + config file + argv into *c (which the caller zeroes).
+ * Returns 0, 1 when the program should exit 0 (-help, -version printed),
+ * or -1 with an imp_malloc'd *cause.
+ */
+int cfg_load(struct cfg *c, int argc, char *const argv[], char **cause);
+/* Release the strings of c. */
+void cfg_free(struct cfg *c);
+/* Deep copy. */
+void cfg_copy(struct cfg *dst, const struct cfg *src);
+/* Print usage to stderr. */
+void cfg_usage(const char *prog);
+/*
+ * Each setting as "key=value" lines (for /debug/info and the start-up log);
+ * secrets appear as "(set)".  Calls fn once per key.
+ */
+void cfg_foreach(const struct cfg *c,
+    void (*fn)(const char *key, const char *value, void *arg), void *arg);
+
+#endif /* IMP_CFG_H */

@@ -1,0 +1,883 @@
+/*
+ * impcore - a small HTTP/1.1 server on libevent bufferevents (see hsrv.h).
+ *
+ * One connection is a small state machine: HEAD (collect the request line
+ * and headers), BODY or CHUNK* (collect the body), HANDLER (reading off,
+ * waiting for hreq_reply), WRITING (answer queued; when the output drained
+ * the connection goes back to HEAD, or closes).  A connection is freed only
+ * from the write or event callbacks, never under the handler.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/hsrv.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/tim.h"
+
+#define HSRV_MAX_HEADERS	100
+#define HREQ_MAGIC		0x48524551u
+#define HCONN_MAGIC		0x48434f4eu
+
+enum cstate {
+	C_HEAD, C_BODY, C_CHUNK_SIZE, C_CHUNK_DATA, C_CHUNK_CRLF,
+	C_CHUNK_TRAILER, C_HANDLER, C_WRITING
+};
+
+struct hdr {
+	const char	*name, *value;
+};
+
+struct hconn;
+
+struct hreq {
+	unsigned	magic;
+	struct hconn	*c;
+	char		*head;		/* the head block, split in place */
+	const char	*method, *path, *query;
+	int		minor;		/* HTTP/1.x */
+	struct hdr	hdrs[HSRV_MAX_HEADERS];
+	int		nhdrs;
+	char		*body;
+	size_t		body_len;
+	struct buf	extra;		/* response headers */
+	uint64_t	t0, t0real;
+	void		*data;
+	int		keepalive;
+	int		is_head;
+};
+
+struct hconn {
+	unsigned		magic;
+	TAILQ_ENTRY(hconn)	link;
+	struct hsrv		*s;
+	struct bufferevent	*bev;
+	char			peer[INET6_ADDRSTRLEN];
+	int			loopback;
+	enum cstate		st;
+	struct hreq		*req;
+	size_t			toread;
+	struct evbuffer		*body;
+	int			close_after;
+	int			dead;		/* peer gone while the handler runs */
+	unsigned		nreq;		/* requests answered */
+};
+
+struct hsrv {
+	struct event_base	*base;
+	struct evconnlistener	*lev;
+	struct hsrv_opts	o;
+	hsrv_handler_fn		*fn;
+	hsrv_error_fn		*efn;
+	void			*arg;
+	TAILQ_HEAD(, hconn)	conns;
+	int			nconns;
+	int			npending;
+	int			draining;
+};
+
+static void conn_read(struct bufferevent *bev, void *arg);
+static void conn_write(struct bufferevent *bev, void *arg);
+static void conn_event(struct bufferevent *bev, short what, void *arg);
+
+/*==================================================================
+ * Connections
+ */
+
+static void
+req_free(struct hreq *r)
+{
+	if (r == NULL)
+		return;
+	imp_free(r->head);
+	imp_free(r->body);
+	buf_free(&r->extra);
+	r->magic = 0;
+	imp_free(r);
+}
+
+static void
+conn_free(struct hconn *c)
+{
+	struct hsrv *s = c->s;
+
+	TAILQ_REMOVE(&s->conns, c, link);
+	s->nconns--;
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (c->body != NULL)
+		evbuffer_free(c->body);
+	if (c->req != NULL) {
+		/* only when no handler holds it */
+		req_free(c->req);
+	}
+	c->magic = 0;
+	imp_free(c);
+}
+
+static struct hreq *
+req_new(struct hconn *c)
+{
+	struct hreq *r = imp_calloc(1, sizeof *r);
+
+	r->magic = HREQ_MAGIC;
+	r->c = c;
+	r->method = "";
+	r->path = "";
+	r->minor = 1;
+	r->t0 = tim_mono();
+	r->t0real = tim_real();
+	buf_init(&r->extra);
+	return (r);
+}
+
+static void
+listener_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct hsrv *s = arg;
+	struct hconn *c;
+	struct timeval rtv, wtv;
+
+	(void)lev;
+	(void)salen;
+	c = imp_calloc(1, sizeof *c);
+	c->magic = HCONN_MAGIC;
+	c->s = s;
+	c->st = C_HEAD;
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)(void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, c->peer, sizeof c->peer);
+		c->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, c->peer, sizeof c->peer);
+		c->loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
+		    (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+		    sin6->sin6_addr.s6_addr[12] == 127);
+	} else {
+		snprintf(c->peer, sizeof c->peer, "local");
+		c->loopback = 1;
+	}
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		imp_free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&s->conns, c, link);
+	s->nconns++;
+	rtv.tv_sec = s->o.idle_timeout_s;
+	rtv.tv_usec = 0;
+	wtv.tv_sec = s->o.write_timeout_s;
+	wtv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &rtv, &wtv);
+	/*
+	 * libevent reads 4 KiB per callback by default: a 1 MB body would take
+	 * 256 loop turns, each followed by a fit in a busy worker.
+	 */
+	bufferevent_set_max_single_read(c->bev, 1 << 20);
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void
+listener_error(struct evconnlistener *lev, void *arg)
+{
+	(void)lev;
+	(void)arg;
+	/* EMFILE and friends: libevent retries on the next readable event */
+	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		log_syserr("accept()");
+}
+
+struct hsrv *
+hsrv_new(struct event_base *base, int listen_fd, const struct hsrv_opts *o,
+    hsrv_handler_fn *fn, hsrv_error_fn *efn, void *arg)
+{
+	struct hsrv *s = imp_calloc(1, sizeof *s);
+
+	s->base = base;
+	s->o = *o;
+	if (s->o.max_head == 0)
+		s->o.max_head = 16384;
+	if (s->o.idle_timeout_s <= 0)
+		s->o.idle_timeout_s = 60;
+	if (s->o.write_timeout_s <= 0)
+		s->o.write_timeout_s = 60;
+	s->fn = fn;
+	s->efn = efn;
+	s->arg = arg;
+	TAILQ_INIT(&s->conns);
+	/* no LEV_OPT_REUSEABLE games: the master bound it, we only accept */
+	s->lev = evconnlistener_new(base, listener_cb, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, listen_fd);
+	if (s->lev == NULL) {
+		imp_free(s);
+		return (NULL);
+	}
+	evconnlistener_set_error_cb(s->lev, listener_error);
+	return (s);
+}
+
+void
+hsrv_stop_accept(struct hsrv *s)
+{
+	if (s->lev != NULL) {
+		evconnlistener_free(s->lev);
+		s->lev = NULL;
+	}
+}
+
+void
+hsrv_drain(struct hsrv *s)
+{
+	struct hconn *c, *next;
+
+	struct timeval tv = { 5, 0 };
+
+	hsrv_stop_accept(s);
+	s->draining = 1;
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->st != C_HEAD ||
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			continue;
+		if (c->nreq > 0) {
+			/* idle keep-alive: close (a client retries on a reused connection) */
+			conn_free(c);
+			continue;
+		}
+		/*
+		 * Accepted, request not read yet: closing would reset a client
+		 * that did nothing wrong (seen during reloads).  Serve its
+		 * request (answered with Connection: close), but do not wait
+		 * long for a silent one.
+		 */
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+}
+
+int
+hsrv_connections(const struct hsrv *s)
+{
+	return (s->nconns);
+}
+
+int
+hsrv_pending(const struct hsrv *s)
+{
+	return (s->npending);
+}
+
+void
+hsrv_free(struct hsrv *s)
+{
+	struct hconn *c;
+
+	hsrv_stop_accept(s);
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL) {
+		if (c->st == C_HANDLER) {
+			/* a handler still owns the request: detach it */
+			c->req->c = NULL;
+			c->req = NULL;
+		}
+		conn_free(c);
+	}
+	imp_free(s);
+}
+
+/*==================================================================
+ * Parsing
+ */
+
+static int
+is_tchar(int ch)
+{
+	return (isalnum(ch) || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL));
+}
+
+/* Split the head block in place.  0 ok, else an HTTP status with *msg. */
+static int
+parse_head(struct hreq *r, const char **msg)
+{
+	char *p = r->head, *eol, *sp, *target, *colon, *v;
+
+	while (*p == '\r' || *p == '\n')
+		p++;
+	eol = strchr(p, '\n');
+	if (eol == NULL) {
+		*msg = "bad request line";
+		return (400);
+	}
+	if (eol > p && eol[-1] == '\r')
+		eol[-1] = '\0';
+	*eol = '\0';
+	/* METHOD SP target SP HTTP/1.x */
+	sp = strchr(p, ' ');
+	if (sp == NULL || sp == p) {
+		*msg = "bad request line";
+		return (400);
+	}
+	*sp = '\0';
+	for (v = p; *v != '\0'; v++)
+		if (!is_tchar((unsigned char)*v)) {
+			*msg = "bad method";
+			return (400);
+		}
+	r->method = p;
+	target = sp + 1;
+	sp = strchr(target, ' ');
+	if (sp == NULL) {
+		*msg = "bad request line";
+		return (400);
+	}
+	*sp = '\0';
+	if (strncmp(sp + 1, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)sp[8]) ||
+	    sp[9] != '\0') {
+		*msg = "unsupported HTTP version";
+		return (400);
+	}
+	r->minor = sp[8] - '0';
+	if (strncasecmp(target, "http://", 7) == 0 ||
+	    strncasecmp(target, "https://", 8) == 0) {
+		/* absolute form: keep the path */
+		char *slash = strchr(strstr(target, "//") + 2, '/');
+		target = slash != NULL ? slash : (char *)"/";
+	}
+	if (*target != '/' && strcmp(target, "*") != 0) {
+		*msg = "bad request target";
+		return (400);
+	}
+	v = strchr(target, '?');
+	if (v != NULL) {
+		*v = '\0';
+		r->query = v + 1;
+	}
+	r->path = target;
+
+	p = eol + 1;
+	while (*p != '\0' && *p != '\r' && *p != '\n') {
+		eol = strchr(p, '\n');
+		if (eol == NULL)
+			eol = p + strlen(p);
+		else {
+			if (eol > p && eol[-1] == '\r')
+				eol[-1] = '\0';
+			*eol++ = '\0';
+		}
+		if (*p == ' ' || *p == '\t') {
+			*msg = "obsolete header folding";
+			return (400);
+		}
+		colon = strchr(p, ':');
+		if (colon == NULL || colon == p) {
+			*msg = "bad header line";
+			return (400);
+		}
+		*colon = '\0';
+		for (v = p; *v != '\0'; v++)
+			if (!is_tchar((unsigned char)*v)) {
+				*msg = "bad header name";
+				return (400);
+			}
+		v = colon + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		{
+			char *e = v + strlen(v);
+			while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+				*--e = '\0';
+		}
+		if (r->nhdrs == HSRV_MAX_HEADERS) {
+			*msg = "too many headers";
+			return (431);
+		}
+		r->hdrs[r->nhdrs].name = p;
+		r->hdrs[r->nhdrs].value = v;
+		r->nhdrs++;
+		p = eol;
+	}
+	return (0);
+}
+
+/*==================================================================
+ * Answers
+ */
+
+const char *
+hsrv_status_text(int st)
+{
+	switch (st) {
+	case 100: return ("Continue");
+	case 200: return ("OK");
+	case 201: return ("Created");
+	case 202: return ("Accepted");
+	case 204: return ("No Content");
+	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 408: return ("Request Timeout");
+	case 411: return ("Length Required");
+	case 413: return ("Payload Too Large");
+	case 415: return ("Unsupported Media Type");
+	case 429: return ("Too Many Requests");
+	case 431: return ("Request Header Fields Too Large");
+	case 500: return ("Internal Server Error");
+	case 501: return ("Not Implemented");
+	case 503: return ("Service Unavailable");
+	default:  return ("Unknown");
+	}
+}
+
+void
+hreq_add_header(struct hreq *r, const char *name, const char *value)
+{
+	buf_printf(&r->extra, "%s: %s\r\n", name, value);
+}
+
+void
+hreq_reply(struct hreq *r, int status, const char *body, size_t len)
+{
+	struct hconn *c = r->c;
+	struct hsrv *s;
+	struct evbuffer *out;
+	int keep;
+
+	if (c == NULL) {
+		/* the server went away under an async handler */
+		req_free(r);
+		return;
+	}
+	s = c->s;
+	s->npending--;
+	c->req = NULL;
+	if (c->dead) {
+		req_free(r);
+		conn_free(c);
+		return;
+	}
+	keep = r->keepalive && !c->close_after && !s->draining;
+	if (!keep)
+		c->close_after = 1;
+	out = bufferevent_get_output(c->bev);
+	evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n", r->minor, status,
+	    hsrv_status_text(status));
+	if (r->extra.len == 0 || strcasestr(r->extra.p, "content-type:") == NULL)
+		evbuffer_add_printf(out, "Content-Type: application/json\r\n");
+	evbuffer_add_printf(out, "Content-Length: %zu\r\nConnection: %s\r\n",
+	    len, keep ? "keep-alive" : "close");
+	if (r->extra.len > 0)
+		evbuffer_add(out, r->extra.p, r->extra.len);
+	evbuffer_add(out, "\r\n", 2);
+	if (len > 0 && !r->is_head)
+		evbuffer_add(out, body, len);
+	c->st = C_WRITING;
+	c->nreq++;
+	req_free(r);
+	/* conn_write runs when the output has drained */
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* An error found by the server: the answer closes the connection. */
+static void
+conn_error(struct hconn *c, int status, const char *msg)
+{
+	struct hsrv *s = c->s;
+	struct hreq *r = c->req;
+
+	if (r == NULL) {
+		r = req_new(c);
+		c->req = r;
+	}
+	c->close_after = 1;
+	c->st = C_HANDLER;
+	bufferevent_disable(c->bev, EV_READ);
+	s->npending++;
+	if (s->efn != NULL)
+		s->efn(r, status, msg, s->arg);
+	else {
+		struct buf b;
+		buf_init(&b);
+		buf_adds(&b, "{\"success\":false,\"error\":");
+		buf_json_str(&b, msg);
+		buf_addc(&b, '}');
+		hreq_reply(r, status, b.p, b.len);
+		buf_free(&b);
+	}
+}
+
+static void
+conn_dispatch(struct hconn *c)
+{
+	struct hsrv *s = c->s;
+	struct hreq *r = c->req;
+
+	bufferevent_disable(c->bev, EV_READ);
+	if (c->body != NULL) {
+		size_t n = evbuffer_get_length(c->body);
+		r->body = imp_malloc(n + 1);
+		evbuffer_remove(c->body, r->body, n);
+		r->body[n] = '\0';
+		r->body_len = n;
+		evbuffer_free(c->body);
+		c->body = NULL;
+	} else {
+		r->body = imp_strdup("");
+		r->body_len = 0;
+	}
+	c->st = C_HANDLER;
+	s->npending++;
+	s->fn(r, s->arg);
+}
+
+/* Head parsed: decide how the body comes.  0 go on, -1 answered. */
+static int
+conn_head_done(struct hconn *c)
+{
+	struct hsrv *s = c->s;
+	struct hreq *r = c->req;
+	const char *te, *cl, *conn, *expect;
+	char *end;
+	unsigned long long n;
+	int i, ncl = 0;
+
+	conn = hreq_header(r, "Connection");
+	if (r->minor >= 1)
+		r->keepalive = conn == NULL || strcasestr(conn, "close") == NULL;
+	else
+		r->keepalive = conn != NULL && strcasestr(conn, "keep-alive") != NULL;
+	r->is_head = strcmp(r->method, "HEAD") == 0;
+	te = hreq_header(r, "Transfer-Encoding");
+	for (i = 0; i < r->nhdrs; i++)
+		if (strcasecmp(r->hdrs[i].name, "Content-Length") == 0)
+			ncl++;
+	cl = hreq_header(r, "Content-Length");
+	if (te != NULL && strcasecmp(te, "identity") != 0) {
+		if (strcasecmp(te, "chunked") != 0 || cl != NULL) {
+			conn_error(c, 400, "unsupported Transfer-Encoding");
+			return (-1);
+		}
+		c->st = C_CHUNK_SIZE;
+		c->body = evbuffer_new();
+	} else if (cl != NULL) {
+		if (ncl > 1 || !isdigit((unsigned char)*cl)) {
+			conn_error(c, 400, "bad Content-Length");
+			return (-1);
+		}
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (*end != '\0' || errno != 0) {
+			conn_error(c, 400, "bad Content-Length");
+			return (-1);
+		}
+		if (n > s->o.max_body) {
+			/* answered now: the body is never read */
+			conn_error(c, 413, "request body too large");
+			return (-1);
+		}
+		if (n == 0) {
+			conn_dispatch(c);
+			return (-1);
+		}
+		c->toread = (size_t)n;
+		c->st = C_BODY;
+		c->body = evbuffer_new();
+	} else {
+		conn_dispatch(c);
+		return (-1);
+	}
+	expect = hreq_header(r, "Expect");
+	if (expect != NULL && r->minor >= 1 &&
+	    strcasecmp(expect, "100-continue") == 0)
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n");
+	return (0);
+}
+
+static void
+conn_read(struct bufferevent *bev, void *arg)
+{
+	struct hconn *c = arg;
+	struct hsrv *s = c->s;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr pos;
+	const char *msg = NULL;
+	char *line;
+	size_t len, n;
+	int st;
+
+	for (;;) {
+		switch (c->st) {
+		case C_HEAD:
+			len = evbuffer_get_length(in);
+			if (len == 0)
+				return;
+			pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+			if (pos.pos < 0) {
+				pos = evbuffer_search(in, "\n\n", 2, NULL);
+				if (pos.pos >= 0)
+					pos.pos -= 2;	/* bare LF: tolerated */
+			}
+			if (pos.pos < 0) {
+				if (len > s->o.max_head) {
+					conn_error(c, 431, "request head too large");
+					return;
+				}
+				return;
+			}
+			n = (size_t)pos.pos + 4;
+			if (n > s->o.max_head + 4) {
+				conn_error(c, 431, "request head too large");
+				return;
+			}
+			c->req = req_new(c);
+			c->req->head = imp_malloc(n + 1);
+			evbuffer_remove(in, c->req->head, n);
+			c->req->head[n] = '\0';
+			st = parse_head(c->req, &msg);
+			if (st != 0) {
+				conn_error(c, st, msg);
+				return;
+			}
+			if (conn_head_done(c) < 0)
+				return;
+			break;
+		case C_BODY:
+			n = evbuffer_get_length(in);
+			if (n == 0)
+				return;
+			if (n > c->toread)
+				n = c->toread;
+			evbuffer_remove_buffer(in, c->body, n);
+			c->toread -= n;
+			if (c->toread == 0) {
+				conn_dispatch(c);
+				return;
+			}
+			break;
+		case C_CHUNK_SIZE:
+			line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+			if (line == NULL) {
+				if (evbuffer_get_length(in) > 1024)
+					conn_error(c, 400, "bad chunk size");
+				return;
+			}
+			{
+				char *end;
+				unsigned long long sz;
+				errno = 0;
+				sz = strtoull(line, &end, 16);
+				if (end == line || errno != 0 ||
+				    (*end != '\0' && *end != ';' && *end != ' ')) {
+					free(line);
+					conn_error(c, 400, "bad chunk size");
+					return;
+				}
+				free(line);
+				if (sz == 0) {
+					c->st = C_CHUNK_TRAILER;
+					break;
+				}
+				if (sz > s->o.max_body ||
+				    evbuffer_get_length(c->body) + sz > s->o.max_body) {
+					conn_error(c, 413, "request body too large");
+					return;
+				}
+				c->toread = (size_t)sz;
+				c->st = C_CHUNK_DATA;
+			}
+			break;
+		case C_CHUNK_DATA:
+			n = evbuffer_get_length(in);
+			if (n == 0)
+				return;
+			if (n > c->toread)
+				n = c->toread;
+			evbuffer_remove_buffer(in, c->body, n);
+			c->toread -= n;
+			if (c->toread == 0)
+				c->st = C_CHUNK_CRLF;
+			break;
+		case C_CHUNK_CRLF:
+			line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+			if (line == NULL)
+				return;
+			free(line);
+			if (len != 0) {
+				conn_error(c, 400, "bad chunk");
+				return;
+			}
+			c->st = C_CHUNK_SIZE;
+			break;
+		case C_CHUNK_TRAILER:
+			line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+			if (line == NULL)
+				return;
+			free(line);
+			if (len == 0) {
+				conn_dispatch(c);
+				return;
+			}
+			break;
+		case C_HANDLER:
+		case C_WRITING:
+			return;
+		}
+	}
+}
+
+static void
+conn_write(struct bufferevent *bev, void *arg)
+{
+	struct hconn *c = arg;
+
+	if (c->st != C_WRITING || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	if (c->close_after || c->s->draining) {
+		conn_free(c);
+		return;
+	}
+	c->st = C_HEAD;
+	c->toread = 0;
+	bufferevent_enable(bev, EV_READ);
+	/* a pipelined request may already be buffered */
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		conn_read(bev, c);
+}
+
+static void
+conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct hconn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (c->st == C_HANDLER) {
+		/* the handler still holds c->req: free when it answers */
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		c->dead = 1;
+		return;
+	}
+	conn_free(c);
+}
+
+/*==================================================================
+ * Request accessors
+ */
+
+const char *
+hreq_method(const struct hreq *r)
+{
+	return (r->method);
+}
+
+const char *
+hreq_path(const struct hreq *r)
+{
+	return (r->path);
+}
+
+const char *
+hreq_query(const struct hreq *r)
+{
+	return (r->query);
+}
+
+const char *
+hreq_header(const struct hreq *r, const char *name)
+{
+	int i;
+
+	for (i = 0; i < r->nhdrs; i++)
+		if (strcasecmp(r->hdrs[i].name, name) == 0)
+			return (r->hdrs[i].value);
+	return (NULL);
+}
+
+const char *
+hreq_body(const struct hreq *r, size_t *len)
+{
+	if (len != NULL)
+		*len = r->body_len;
+	return (r->body != NULL ? r->body : "");
+}
+
+const char *
+hreq_peer(const struct hreq *r)
+{
+	return (r->c != NULL ? r->c->peer : "");
+}
+
+int
+hreq_peer_is_loopback(const struct hreq *r)
+{
+	return (r->c != NULL && r->c->loopback);
+}
+
+uint64_t
+hreq_start(const struct hreq *r)
+{
+	return (r->t0);
+}
+
+uint64_t
+hreq_start_real(const struct hreq *r)
+{
+	return (r->t0real);
+}
+
+const char *
+hreq_arg(struct hreq *r, const char *name, char *buf, size_t len)
+{
+	const char *q = r->query, *e;
+	size_t nl = strlen(name), vl;
+
+	while (q != NULL && *q != '\0') {
+		e = strchr(q, '&');
+		if (strncmp(q, name, nl) == 0 && (q[nl] == '=' || q[nl] == '&' ||
+		    q[nl] == '\0')) {
+			const char *v = q[nl] == '=' ? q + nl + 1 : q + nl;
+			vl = e != NULL ? (size_t)(e - v) : strlen(v);
+			if (vl >= len)
+				vl = len - 1;
+			memcpy(buf, v, vl);
+			buf[vl] = '\0';
+			return (buf);
+		}
+		q = e != NULL ? e + 1 : NULL;
+	}
+	return (NULL);
+}
+
+void
+hreq_set_data(struct hreq *r, void *data)
+{
+	r->data = data;
+}
+
+void *
+hreq_get_data(const struct hreq *r)
+{
+	return (r->data);
+}

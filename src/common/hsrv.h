@@ -1,0 +1,82 @@
+/*
+ * impcore - a small HTTP/1.1 server on libevent bufferevents.
+ *
+ * Why not evhttp: libevent 2.1's evhttp answers its own refusals in HTML,
+ * rejects methods it does not know with 501 and reads (or refuses in HTML)
+ * an oversized body before we can see it.  The API must answer everything
+ * in JSON, 405 any method it does not serve and 413 as soon as the
+ * Content-Length (or the chunked body so far) passes the limit.  This
+ * server parses request line, headers and body (Content-Length or chunked,
+ * "Expect: 100-continue" honoured), keeps connections alive, pipelines in
+ * order, and hands each complete request to one handler, which may answer
+ * at once or later (hreq_reply), once.
+ */
+#ifndef IMP_HSRV_H
+#define IMP_HSRV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct hsrv;
+struct hreq;
+
+struct hsrv_opts {
+	size_t		max_head;		/* request line + headers, bytes */
+	size_t		max_body;		/* body, bytes */
+	int		idle_timeout_s;		/* keep-alive idle and read timeout */
+	int		write_timeout_s;
+};
+
+typedef void hsrv_handler_fn(struct hreq *req, void *arg);
+/*
+ * Errors found by the server itself (400 bad request line/headers, 413,
+ * 431): fn must answer req with status (hreq_reply); msg says what is
+ * wrong.  NULL: a plain JSON error.
+ */
+typedef void hsrv_error_fn(struct hreq *req, int status, const char *msg,
+    void *arg);
+
+/* Serve on listen_fd (not closed by hsrv_free unless hsrv_stop_accept ran). */
+struct hsrv *hsrv_new(struct event_base *base, int listen_fd,
+    const struct hsrv_opts *o, hsrv_handler_fn *fn, hsrv_error_fn *efn,
+    void *arg);
+/* Stop accepting (closes our copy of the listening socket). */
+void hsrv_stop_accept(struct hsrv *s);
+/* Stop accepting, close idle connections, close the others after their answer. */
+void hsrv_drain(struct hsrv *s);
+/* Open connections. */
+int hsrv_connections(const struct hsrv *s);
+/* Requests received and not yet answered. */
+int hsrv_pending(const struct hsrv *s);
+/* Close everything. */
+void hsrv_free(struct hsrv *s);
+
+/* --- a request ------------------------------------------------------------ */
+
+const char *hreq_method(const struct hreq *r);		/* as sent: "GET", "PATCH", "FOO" */
+const char *hreq_path(const struct hreq *r);		/* target without the query, not decoded */
+const char *hreq_query(const struct hreq *r);		/* after '?', or NULL */
+const char *hreq_header(const struct hreq *r, const char *name);	/* case-insensitive */
+const char *hreq_body(const struct hreq *r, size_t *len);	/* NUL-terminated */
+const char *hreq_peer(const struct hreq *r);		/* "127.0.0.1" */
+int hreq_peer_is_loopback(const struct hreq *r);
+uint64_t hreq_start(const struct hreq *r);		/* CLOCK_MONOTONIC ns at arrival */
+uint64_t hreq_start_real(const struct hreq *r);		/* CLOCK_REALTIME ns at arrival */
+/* Query parameter value (first match, not decoded), or NULL. */
+const char *hreq_arg(struct hreq *r, const char *name, char *buf, size_t len);
+
+void hreq_set_data(struct hreq *r, void *data);
+void *hreq_get_data(const struct hreq *r);
+
+/* Add a response header (before hreq_reply). */
+void hreq_add_header(struct hreq *r, const char *name, const char *value);
+/*
+ * Send the answer (Content-Type application/json unless a header set one)
+ * and release the request: r is invalid afterwards.
+ */
+void hreq_reply(struct hreq *r, int status, const char *body, size_t len);
+/* The status text of a code ("Not Found"). */
+const char *hsrv_status_text(int status);
+
+#endif /* IMP_HSRV_H */

@@ -1,0 +1,48 @@
+/*
+ * impcore - log lines.
+ *
+ * "2025-01-01T12:00:00.123456Z impsolverd[1234] worker[0]: text" on stderr
+ * or the -log file (which the master dup2()s onto stderr so the children
+ * inherit it).  Severity is a prefix word for warnings and errors.
+ * log_req() lines (per request, per job) are dropped with -quiet.
+ */
+#ifndef IMP_LOG_H
+#define IMP_LOG_H
+
+enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* Process identity for the prefix: role "master", "worker" (index >= 0: "worker[3]"). */
+void log_set_role(const char *role, int index);
+/*
+ * Log to path (O_APPEND, created 0640) by making it our stderr; NULL or ""
+ * keeps stderr.  0 ok, -1 with *cause.
+ */
+int log_open(const char *path, char **cause);
+/* Reopen the -log file (SIGUSR1); 0 ok or nothing to do, -1 failed (logged). */
+int log_reopen(void);
+void log_set_quiet(int quiet);
+int log_quiet(void);
+void log_set_debug(int debug);
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Like log_msg(LOG_ERR) with ": strerror(errno)" appended. */
+void log_syserr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Per-request/per-job lines: dropped with -quiet. */
+void log_req(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Fatal: log (with errno for log_fatal), then exit(1) (_exit in children). */
+void log_fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void log_fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+/* In children: make log_fatal*() use _exit (no atexit, no ASan leak report). */
+void log_set_child(int child);
+/* Async-signal-safe: write msg as one line to stderr. */
+void log_from_handler(const char *msg);
+
+#define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif /* IMP_LOG_H */

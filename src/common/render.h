@@ -1,0 +1,25 @@
+/*
+ * impcore - the result object of DESIGN section 5, as JSON.
+ *
+ * Used by the workers (GET /eis-data/batch/{id}, POST /eis-data) and the
+ * webhook process (delivery body), so a result reads the same everywhere.
+ * Model and element impedances are recomputed from circuit, parameters and
+ * frequencies (impfit.h); non-finite numbers become null.
+ */
+#ifndef IMP_RENDER_H
+#define IMP_RENDER_H
+
+#include <stddef.h>
+
+struct buf;
+struct rtab_view;
+
+/*
+ * Append the result object of v (a view taken with data) to b.  Fields that
+ * do not apply yet (a queued spectrum has no parameters) are left out.
+ */
+void render_result(struct buf *b, const struct rtab_view *v);
+/* Convenience: the object alone, imp_malloc'd, length in *len. */
+char *render_result_str(const struct rtab_view *v, size_t *len);
+
+#endif /* IMP_RENDER_H */

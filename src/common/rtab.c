@@ -1,0 +1,1459 @@
+/*
+ * impcore - the result table: records, batches, batch hash, data arena.
+ *
+ * The job path (take, finish) and the webhook path are lock-free: each is a
+ * CAS on a record's state word or webhook word by the process that owns the
+ * transition.  Allocation (records, batches, arena runs), the batch hash
+ * and batch lists change under one robust process-shared mutex; a process
+ * dying while holding it makes the next taker rebuild all of that from the
+ * record states (rtab_repair_locked), which is also what the master does at
+ * start.  See README.md for the invariants.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <urcu/uatomic.h>
+
+#include "common/ctl.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/ring.h"
+#include "common/prof_cont.h"	/* profiler: prof_mutex_lock */
+#include "common/rtab.h"
+#include "common/rtab_priv.h"
+#include "common/shm.h"
+#include "common/shm_priv.h"
+#include "common/stat.h"
+#include "common/tim.h"
+
+#define NREC(s)		((s)->head->nrecords)
+#define NBATCH(s)	((s)->head->nbatches)
+
+static void rtab_repair_locked(struct shm *s, int at_start);
+
+/*==================================================================
+ * Small helpers
+ */
+
+static int
+rec_cas(struct rtab_rec *r, uint64_t old, uint64_t nw)
+{
+	return (uatomic_cmpxchg(&r->word, old, nw) == old);
+}
+
+static int
+wh_cas(struct rtab_rec *r, uint64_t old, uint64_t nw)
+{
+	return (uatomic_cmpxchg(&r->whword, old, nw) == old);
+}
+
+static int
+st_final(unsigned st)
+{
+	return (st == RTAB_DONE || st == RTAB_FAILED || st == RTAB_CANCELLED);
+}
+
+static uint32_t
+rec_units(uint32_t n, uint32_t ninit, uint32_t np, uint32_t url_len)
+{
+	uint64_t bytes = ((uint64_t)3 * n + ninit + 2 * (uint64_t)np) * 8;
+
+	if (url_len > 0)
+		bytes += url_len + 1;
+	if (bytes == 0)
+		bytes = 1;
+	return ((uint32_t)((bytes + RTAB_UNIT - 1) / RTAB_UNIT));
+}
+
+/* Is the record's arena run inside the arena (untrusted readers)? */
+static int
+rec_run_ok(const struct shm *s, const struct rtab_rec *r)
+{
+	uint64_t end = (uint64_t)r->data_unit + r->data_units;
+
+	if (r->n > s->head->max_points || r->ninit > RTAB_PARAMS_MAX ||
+	    r->nparams > RTAB_PARAMS_MAX || r->url_len > RTAB_URL_MAX)
+		return (0);
+	if (end > s->head->arena_units)
+		return (0);
+	return (rec_units(r->n, r->ninit, r->nparams, r->url_len) <= r->data_units);
+}
+
+static double *
+rec_data(const struct shm *s, const struct rtab_rec *r)
+{
+	return ((double *)(void *)(s->arena + (uint64_t)r->data_unit * RTAB_UNIT));
+}
+
+static char *
+rec_url(const struct shm *s, const struct rtab_rec *r)
+{
+	double *d = rec_data(s, r);
+
+	return ((char *)(d + 3 * r->n + r->ninit + 2 * r->nparams));
+}
+
+static void
+copy_str(char *dst, const char *src, size_t len)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*==================================================================
+ * Lock
+ */
+
+static void
+rtab_lock(struct shm *s)
+{
+	/* profiler: a contended lock is recorded in the mutex profile */
+	int rc = prof_mutex_lock(&s->rt->mtx);
+
+	if (rc == EOWNERDEAD) {
+		log_warn("result table: previous lock holder died: repairing");
+		rtab_repair_locked(s, 0);
+		pthread_mutex_consistent(&s->rt->mtx);
+		return;
+	}
+	if (rc != 0)
+		log_fatalx("result table: pthread_mutex_lock: %s", strerror(rc));
+}
+
+static void
+rtab_unlock(struct shm *s)
+{
+	pthread_mutex_unlock(&s->rt->mtx);
+}
+
+/*==================================================================
+ * Arena: a bitmap of 64-byte units, first fit from a rotating cursor.
+ */
+
+static int
+bm_get(const struct shm *s, uint32_t u)
+{
+	return ((s->bitmap[u >> 6] >> (u & 63)) & 1);
+}
+
+static void
+bm_run(struct shm *s, uint32_t u, uint32_t k, int set)
+{
+	uint32_t i;
+
+	for (i = u; i < u + k; i++) {
+		if (set)
+			s->bitmap[i >> 6] |= 1ull << (i & 63);
+		else
+			s->bitmap[i >> 6] &= ~(1ull << (i & 63));
+	}
+	if (set)
+		s->rt->arena_free -= k;
+	else
+		s->rt->arena_free += k;
+}
+
+static uint32_t
+arena_alloc_locked(struct shm *s, uint32_t k)
+{
+	uint32_t total = s->head->arena_units, u, start = 0, run = 0;
+	uint64_t scanned = 0;
+
+	if (k == 0 || k > s->rt->arena_free)
+		return (RTAB_NONE);
+	u = s->rt->arena_cursor % total;
+	while (scanned < (uint64_t)total + k) {
+		if (u >= total) {
+			u = 0;
+			run = 0;
+		}
+		if ((u & 63) == 0 && u + 64 <= total) {
+			uint64_t w = s->bitmap[u >> 6];
+			if (w == ~0ull) {
+				run = 0;
+				u += 64;
+				scanned += 64;
+				continue;
+			}
+			if (w == 0 && run + 64 < k) {
+				if (run == 0)
+					start = u;
+				run += 64;
+				u += 64;
+				scanned += 64;
+				continue;
+			}
+		}
+		if (bm_get(s, u))
+			run = 0;
+		else {
+			if (run == 0)
+				start = u;
+			if (++run == k) {
+				bm_run(s, start, k, 1);
+				s->rt->arena_cursor = start + k;
+				return (start);
+			}
+		}
+		u++;
+		scanned++;
+	}
+	return (RTAB_NONE);
+}
+
+static void
+arena_free_locked(struct shm *s, uint32_t u, uint32_t k)
+{
+	if (k > 0 && (uint64_t)u + k <= s->head->arena_units)
+		bm_run(s, u, k, 0);
+}
+
+/*==================================================================
+ * Batch hash: open addressing, linear probing, tombstones.
+ */
+
+static uint64_t
+hash_str(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*p != '\0') {
+		h ^= (unsigned char)*p++;
+		h *= 0x100000001b3ull;
+	}
+	return (h);
+}
+
+/* Find batch by id (works without the lock: bounded, validated). */
+static uint32_t
+hash_find(const struct shm *s, const char *id)
+{
+	uint32_t mask = s->head->nhash - 1, i, n, v;
+	const struct rtab_batch *b;
+
+	i = (uint32_t)hash_str(id) & mask;
+	for (n = 0; n <= mask; n++, i = (i + 1) & mask) {
+		v = CMM_LOAD_SHARED(s->hash[i]);
+		if (v == RTAB_HASH_EMPTY)
+			return (RTAB_NONE);
+		if (v == RTAB_HASH_TOMB || v > NBATCH(s))
+			continue;
+		b = &s->batches[v - 1];
+		if (b->state == RTAB_B_READY &&
+		    strncmp(b->id, id, RTAB_ID_MAX + 1) == 0)
+			return (v - 1);
+	}
+	return (RTAB_NONE);
+}
+
+static void
+hash_insert_locked(struct shm *s, uint32_t bi)
+{
+	uint32_t mask = s->head->nhash - 1, i, v;
+
+	i = (uint32_t)hash_str(s->batches[bi].id) & mask;
+	for (;;) {
+		v = s->hash[i];
+		if (v == RTAB_HASH_EMPTY || v == RTAB_HASH_TOMB) {
+			if (v == RTAB_HASH_TOMB)
+				s->rt->hash_tombs--;
+			CMM_STORE_SHARED(s->hash[i], bi + 1);
+			s->rt->hash_used++;
+			return;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+static void
+hash_rebuild_locked(struct shm *s)
+{
+	uint32_t i;
+
+	memset(s->hash, 0, (size_t)s->head->nhash * sizeof(uint32_t));
+	s->rt->hash_used = s->rt->hash_tombs = 0;
+	for (i = 0; i < NBATCH(s); i++)
+		if (s->batches[i].state == RTAB_B_READY)
+			hash_insert_locked(s, i);
+}
+
+static void
+hash_delete_locked(struct shm *s, uint32_t bi)
+{
+	uint32_t mask = s->head->nhash - 1, i, n, v;
+
+	i = (uint32_t)hash_str(s->batches[bi].id) & mask;
+	for (n = 0; n <= mask; n++, i = (i + 1) & mask) {
+		v = s->hash[i];
+		if (v == RTAB_HASH_EMPTY)
+			return;
+		if (v == bi + 1) {
+			CMM_STORE_SHARED(s->hash[i], RTAB_HASH_TOMB);
+			s->rt->hash_used--;
+			s->rt->hash_tombs++;
+			break;
+		}
+	}
+	/* keep probe chains short: at 3/4 full with tombstones, rebuild */
+	if ((uint64_t)(s->rt->hash_used + s->rt->hash_tombs) * 4 >
+	    (uint64_t)s->head->nhash * 3)
+		hash_rebuild_locked(s);
+}
+
+/*==================================================================
+ * Eviction (under the lock)
+ */
+
+static int
+batch_evictable(const struct shm *s, const struct rtab_batch *b,
+    uint64_t *newest)
+{
+	uint32_t r = b->first, n = 0;
+	uint64_t w, wh;
+
+	*newest = 0;
+	while (r != RTAB_NONE && r < NREC(s) && n++ <= b->count) {
+		const struct rtab_rec *rec = &s->recs[r];
+		w = CMM_LOAD_SHARED(rec->word);
+		wh = CMM_LOAD_SHARED(rec->whword);
+		if (!st_final(W_STATE(w)))
+			return (0);
+		if (W_STATE(wh) != RTAB_WH_NONE && W_STATE(wh) != RTAB_WH_DELIVERED)
+			return (0);
+		if (rec->t_finished > *newest)
+			*newest = rec->t_finished;
+		r = rec->next;
+	}
+	return (1);
+}
+
+static void
+batch_free_locked(struct shm *s, uint32_t bi)
+{
+	struct rtab_batch *b = &s->batches[bi];
+	uint32_t r = b->first, next, n = 0;
+
+	hash_delete_locked(s, bi);
+	while (r != RTAB_NONE && r < NREC(s) && n++ <= b->count) {
+		struct rtab_rec *rec = &s->recs[r];
+		uint64_t w = uatomic_read(&rec->word);
+		next = rec->next;
+		uatomic_set(&rec->word, W_NEXT(w, RTAB_FREE, 0));
+		uatomic_set(&rec->whword, 0);
+		arena_free_locked(s, rec->data_unit, rec->data_units);
+		rec->data_units = 0;
+		rec->batch = RTAB_NONE;
+		rec->next = RTAB_NONE;
+		s->free_recs[s->rt->nfree_recs++] = r;
+		r = next;
+	}
+	arena_free_locked(s, b->url_unit, b->url_units);
+	b->url_units = 0;
+	CMM_STORE_SHARED(b->state, RTAB_B_FREE);
+	s->free_batches[s->rt->nfree_batches++] = bi;
+}
+
+/*
+ * Evict the oldest evictable batch (finished, webhooks none or delivered;
+ * all finished before older_than when that is not 0).  0 done, -1 none.
+ */
+static int
+evict_one_locked(struct shm *s, uint64_t older_than)
+{
+	uint32_t i, best = RTAB_NONE, count;
+	uint64_t best_seq = UINT64_MAX, newest;
+
+	for (i = 0; i < NBATCH(s); i++) {
+		struct rtab_batch *b = &s->batches[i];
+		if (b->state != RTAB_B_READY || b->seq >= best_seq)
+			continue;
+		if (!batch_evictable(s, b, &newest))
+			continue;
+		if (older_than != 0 && newest >= older_than)
+			continue;
+		best = i;
+		best_seq = b->seq;
+	}
+	if (best == RTAB_NONE)
+		return (-1);
+	count = s->batches[best].count;
+	batch_free_locked(s, best);
+	stat_add(STAT_results_evicted, count);
+	return (0);
+}
+
+/*==================================================================
+ * Repair and recovery
+ */
+
+/*
+ * Rebuild everything the mutex protects from record and batch states.
+ * at_start: nobody else runs; also requeue every QUEUED/RUNNING job,
+ * rebuild the rings and the active count.
+ */
+static void
+rtab_repair_locked(struct shm *s, int at_start)
+{
+	struct rtab_head *rt = s->rt;
+	uint64_t now = tim_real(), w, wh;
+	uint32_t i, active = 0;
+
+	if (at_start) {
+		ring_init(s->job_ring, s->head->job_ring_cap);
+		ring_init(s->wh_ring, s->head->wh_ring_cap);
+	}
+	for (i = 0; i < NREC(s); i++) {
+		struct rtab_rec *r = &s->recs[i];
+		uint32_t b = r->batch;
+
+		w = uatomic_read(&r->word);
+		switch (W_STATE(w)) {
+		case RTAB_FREE:
+			continue;
+		case RTAB_FILLING:
+			if (b < NBATCH(s) && s->batches[b].state == RTAB_B_READY) {
+				/* the batch was committed: finish the publish */
+				r->t_queued = now;
+				uatomic_set(&r->word, W_NEXT(w, RTAB_QUEUED, 0));
+				ring_push(s->job_ring, i);
+				break;
+			}
+			uatomic_set(&r->word, W_NEXT(w, RTAB_FREE, 0));
+			uatomic_set(&r->whword, 0);
+			r->batch = r->next = RTAB_NONE;
+			r->data_units = 0;
+			continue;
+		case RTAB_QUEUED:
+		case RTAB_RUNNING:
+			if (at_start) {
+				r->t_queued = now;
+				uatomic_set(&r->word, W_NEXT(w, RTAB_QUEUED, 0));
+				ring_push(s->job_ring, i);
+			}
+			break;
+		default:
+			break;
+		}
+		if (b >= NBATCH(s) || s->batches[b].state == RTAB_B_FREE ||
+		    !rec_run_ok(s, r)) {
+			/* an orphan or a corrupt record: drop it */
+			log_warn("result table: dropping inconsistent record %u", i);
+			uatomic_set(&r->word, W_NEXT(w, RTAB_FREE, 0));
+			uatomic_set(&r->whword, 0);
+			r->batch = r->next = RTAB_NONE;
+			r->data_units = 0;
+			continue;
+		}
+		w = uatomic_read(&r->word);
+		if (W_STATE(w) == RTAB_QUEUED || W_STATE(w) == RTAB_RUNNING)
+			active++;
+		if (at_start) {
+			wh = uatomic_read(&r->whword);
+			if (W_STATE(wh) == RTAB_WH_INFLIGHT ||
+			    (W_STATE(wh) == RTAB_WH_WAITING && st_final(W_STATE(w)))) {
+				r->wh_next = now;
+				uatomic_set(&r->whword, W_MAKE(RTAB_WH_PENDING, W_GEN(wh), 0));
+			}
+			if (W_STATE(uatomic_read(&r->whword)) == RTAB_WH_PENDING)
+				ring_push(s->wh_ring, i);
+		}
+	}
+	/* batches left half-built are dropped (their records were freed above) */
+	rt->nfree_batches = 0;
+	for (i = 0; i < NBATCH(s); i++) {
+		struct rtab_batch *b = &s->batches[i];
+		if (b->state == RTAB_B_BUILDING)
+			b->state = RTAB_B_FREE;
+		if (b->state == RTAB_B_FREE)
+			s->free_batches[rt->nfree_batches++] = i;
+	}
+	/* free records, last index on top so low indexes are used first */
+	rt->nfree_recs = 0;
+	for (i = NREC(s); i-- > 0;)
+		if (W_STATE(uatomic_read(&s->recs[i].word)) == RTAB_FREE)
+			s->free_recs[rt->nfree_recs++] = i;
+	/* the arena bitmap */
+	memset(s->bitmap, 0, (size_t)s->head->arena_units / 8);
+	rt->arena_free = s->head->arena_units;
+	for (i = 0; i < NREC(s); i++) {
+		struct rtab_rec *r = &s->recs[i];
+		if (W_STATE(uatomic_read(&r->word)) != RTAB_FREE && r->data_units > 0)
+			bm_run(s, r->data_unit, r->data_units, 1);
+	}
+	for (i = 0; i < NBATCH(s); i++) {
+		struct rtab_batch *b = &s->batches[i];
+		if (b->state == RTAB_B_READY && b->url_units > 0 &&
+		    (uint64_t)b->url_unit + b->url_units <= s->head->arena_units)
+			bm_run(s, b->url_unit, b->url_units, 1);
+	}
+	hash_rebuild_locked(s);
+	if (at_start)
+		uatomic_set(&rt->active, active);
+}
+
+int
+rtab_recover(struct shm *s, int fresh, char **cause)
+{
+	struct rtab_head *rt = s->rt;
+	pthread_mutexattr_t ma;
+	uint32_t i;
+
+	if (!fresh && rt->magic != RTAB_HEAD_MAGIC) {
+		imp_asprintf(cause, "result table: bad magic");
+		return (-1);
+	}
+	if (fresh) {
+		memset(rt, 0, sizeof *rt);
+		for (i = 0; i < NREC(s); i++) {
+			struct rtab_rec *r = &s->recs[i];
+			memset(r, 0, sizeof *r);
+			r->magic = RTAB_REC_MAGIC;
+			r->batch = r->next = RTAB_NONE;
+		}
+		for (i = 0; i < NBATCH(s); i++) {
+			memset(&s->batches[i], 0, sizeof s->batches[i]);
+			s->batches[i].magic = RTAB_BATCH_MAGIC;
+		}
+	}
+	/* nobody else can hold it: old processes are gone (we hold the flock) */
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&rt->mtx, &ma);
+	pthread_mutexattr_destroy(&ma);
+	rt->magic = RTAB_HEAD_MAGIC;
+	rtab_repair_locked(s, 1);
+	/* processes of the previous run are gone */
+	for (i = 0; i < SHM_NPROC; i++) {
+		struct shm_proc *p = &s->procs[i];
+		if (p->state != SHM_P_FREE) {
+			p->state = SHM_P_DEAD;
+			p->idle = p->busy = p->inflight = 0;
+			stat_gauges_clear(&p->stats);
+		}
+	}
+	return (0);
+}
+
+/*==================================================================
+ * Submitting
+ */
+
+static void
+gen_id(struct shm *s, char *buf, size_t len, const char *prefix)
+{
+	snprintf(buf, len, "%s%016jx", prefix, (uintmax_t)shm_next_id(s));
+}
+
+/* Fill a FILLING record from spec (under the lock). */
+static void
+rec_fill(struct shm *s, struct rtab_rec *r, uint32_t bi,
+    const struct rtab_spec *sp, uint32_t unit, uint32_t units, uint64_t now)
+{
+	double *d;
+	size_t ul = sp->webhook_url != NULL ? strlen(sp->webhook_url) : 0;
+
+	r->batch = bi;
+	r->next = RTAB_NONE;
+	r->iteration = sp->iteration;
+	r->n = (uint32_t)sp->n;
+	r->nparams = (uint32_t)sp->nparams;
+	r->ninit = (uint32_t)sp->ninit;
+	r->url_len = (uint32_t)ul;
+	r->data_unit = unit;
+	r->data_units = units;
+	r->method = (uint8_t)sp->method;
+	r->weighting = (uint8_t)sp->weighting;
+	r->max_iterations = sp->max_iterations;
+	r->fit_status = 0;
+	r->iterations = r->evaluations = 0;
+	r->chi2 = 0;
+	r->fit_ns = 0;
+	r->t_accepted = r->t_queued = now;
+	r->t_started = r->t_finished = 0;
+	r->wh_first = r->wh_last = 0;
+	r->wh_next = now;
+	copy_str(r->circuit, sp->circuit, sizeof r->circuit);
+	gen_id(s, r->resid, sizeof r->resid, "");
+	r->error[0] = '\0';
+	r->wh_error[0] = '\0';
+	d = rec_data(s, r);
+	memcpy(d, sp->freq, sizeof(double) * (size_t)sp->n);
+	memcpy(d + sp->n, sp->zre, sizeof(double) * (size_t)sp->n);
+	memcpy(d + 2 * sp->n, sp->zim, sizeof(double) * (size_t)sp->n);
+	if (sp->ninit > 0)
+		memcpy(d + 3 * sp->n, sp->init, sizeof(double) * (size_t)sp->ninit);
+	memset(d + 3 * sp->n + sp->ninit, 0, sizeof(double) * 2 * (size_t)sp->nparams);
+	if (ul > 0)
+		memcpy(rec_url(s, r), sp->webhook_url, ul + 1);
+}
+
+/* Store an outcome into a record we own (lease or FILLING). */
+static void
+rec_outcome(struct shm *s, struct rtab_rec *r, const struct rtab_outcome *o,
+    uint64_t now)
+{
+	double *d = rec_data(s, r) + 3 * r->n + r->ninit;
+	uint32_t np = r->nparams, i;
+
+	for (i = 0; i < np; i++) {
+		d[i] = (int)i < o->nparams && o->params != NULL ? o->params[i] : 0;
+		d[np + i] = (int)i < o->nparams && o->std_errors != NULL ?
+		    o->std_errors[i] : 0;
+	}
+	r->fit_status = o->fit_status;
+	r->chi2 = o->chi_square;
+	r->iterations = o->iterations;
+	r->evaluations = o->evaluations;
+	r->fit_ns = o->fit_ns;
+	r->t_finished = now;
+	if (o->failed && o->error != NULL)
+		copy_str(r->error, o->error, sizeof r->error);
+	else
+		r->error[0] = '\0';
+}
+
+static enum rtab_rc
+rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
+    const struct rtab_outcome *done, uint32_t *batch, char *id,
+    uint32_t *recs_out)
+{
+	struct rtab_head *rt = s->rt;
+	uint32_t *units, *unit, bi, i, url_units = 0, url_unit = RTAB_NONE, prev;
+	size_t url_len = in->webhook_url != NULL ? strlen(in->webhook_url) : 0;
+	uint64_t now = tim_real();
+	struct rtab_batch *b;
+	enum rtab_rc rc = RTAB_OK;
+	uint32_t n = (uint32_t)in->n;
+
+	if (in->id != NULL) {
+		bi = hash_find(s, in->id);
+		if (bi != RTAB_NONE) {
+			*batch = bi;
+			copy_str(id, s->batches[bi].id, RTAB_ID_MAX + 1);
+			return (RTAB_EXISTS);
+		}
+	}
+	if (done == NULL && (uint64_t)uatomic_read(&rt->active) + n > in->queue_limit)
+		return (RTAB_FULL);
+	if (n == 0 || n > NREC(s))
+		return (RTAB_NOSPACE);
+	while (rt->nfree_recs < n || rt->nfree_batches < 1)
+		if (evict_one_locked(s, 0) < 0)
+			return (RTAB_NOSPACE);
+
+	/* arena runs first: nothing is visible until they all fit */
+	units = imp_calloc(n, sizeof *units);
+	unit = imp_calloc(n, sizeof *unit);
+	for (i = 0; i < n; i++)
+		unit[i] = RTAB_NONE;
+	if (url_len > 0)
+		url_units = (uint32_t)((url_len + 1 + RTAB_UNIT - 1) / RTAB_UNIT);
+	for (i = 0; i <= n; i++) {
+		uint32_t k, u;
+		if (i == n) {
+			if (url_units == 0)
+				break;
+			k = url_units;
+		} else {
+			const struct rtab_spec *sp = &in->spec[i];
+			k = units[i] = rec_units((uint32_t)sp->n, (uint32_t)sp->ninit,
+			    (uint32_t)sp->nparams, sp->webhook_url != NULL ?
+			    (uint32_t)strlen(sp->webhook_url) : 0);
+		}
+		while ((u = arena_alloc_locked(s, k)) == RTAB_NONE)
+			if (evict_one_locked(s, 0) < 0)
+				break;
+		if (u == RTAB_NONE) {
+			rc = RTAB_NOSPACE;
+			break;
+		}
+		if (i == n)
+			url_unit = u;
+		else
+			unit[i] = u;
+	}
+	/* evictions may have taken records/batches from us? no: they only free */
+	if (rc != RTAB_OK) {
+		for (i = 0; i < n; i++)
+			if (unit[i] != RTAB_NONE)
+				arena_free_locked(s, unit[i], units[i]);
+		imp_free(units);
+		imp_free(unit);
+		return (rc);
+	}
+
+	bi = s->free_batches[--rt->nfree_batches];
+	b = &s->batches[bi];
+	b->state = RTAB_B_BUILDING;
+	b->seq = ++rt->batch_seq;
+	b->created = now;
+	b->count = n;
+	b->first = b->last = RTAB_NONE;
+	b->url_unit = url_unit == RTAB_NONE ? 0 : url_unit;
+	b->url_units = url_units;
+	b->url_len = (uint32_t)url_len;
+	if (url_len > 0)
+		memcpy(s->arena + (uint64_t)url_unit * RTAB_UNIT, in->webhook_url,
+		    url_len + 1);
+	if (in->id != NULL)
+		copy_str(b->id, in->id, sizeof b->id);
+	else
+		gen_id(s, b->id, sizeof b->id, done != NULL ? "s-" : "b-");
+
+	prev = RTAB_NONE;
+	for (i = 0; i < n; i++) {
+		const struct rtab_spec *sp = &in->spec[i];
+		uint32_t ri = s->free_recs[--rt->nfree_recs];
+		struct rtab_rec *r = &s->recs[ri];
+		uint64_t w = uatomic_read(&r->word);
+		int has_wh = url_len > 0 || sp->webhook_url != NULL;
+
+		uatomic_set(&r->word, W_NEXT(w, RTAB_FILLING, 0));
+		rec_fill(s, r, bi, sp, unit[i], units[i], now);
+		if (done != NULL)
+			rec_outcome(s, r, done, now);
+		uatomic_set(&r->whword, W_MAKE(has_wh ? (done != NULL ?
+		    RTAB_WH_PENDING : RTAB_WH_WAITING) : RTAB_WH_NONE, 0, 0));
+		if (prev == RTAB_NONE)
+			b->first = ri;
+		else
+			s->recs[prev].next = ri;
+		prev = ri;
+		b->last = ri;
+		recs_out[i] = ri;
+	}
+	/* commit point: the batch becomes visible */
+	cmm_smp_wmb();
+	CMM_STORE_SHARED(b->state, RTAB_B_READY);
+	hash_insert_locked(s, bi);
+	if (done == NULL)
+		uatomic_add(&rt->active, n);
+	for (i = 0; i < n; i++) {
+		struct rtab_rec *r = &s->recs[recs_out[i]];
+		uint64_t w = uatomic_read(&r->word);
+		unsigned st = done == NULL ? RTAB_QUEUED :
+		    (done->failed ? RTAB_FAILED : RTAB_DONE);
+		uatomic_set(&r->word, W_NEXT(w, st, 0));
+	}
+	*batch = bi;
+	copy_str(id, b->id, RTAB_ID_MAX + 1);
+	imp_free(units);
+	imp_free(unit);
+	return (RTAB_OK);
+}
+
+enum rtab_rc
+rtab_submit(struct shm *s, const struct rtab_batch_in *in, uint32_t *batch,
+    char id[RTAB_ID_MAX + 1])
+{
+	uint32_t *recs, i;
+	enum rtab_rc rc;
+
+	recs = imp_calloc((size_t)(in->n > 0 ? in->n : 1), sizeof *recs);
+	rtab_lock(s);
+	rc = rtab_submit_locked(s, in, NULL, batch, id, recs);
+	rtab_unlock(s);
+	if (rc == RTAB_OK)
+		for (i = 0; i < (uint32_t)in->n; i++)
+			(void)ring_push(s->job_ring, recs[i]);	/* full: rtab_maintain pushes later */
+	imp_free(recs);
+	return (rc);
+}
+
+enum rtab_rc
+rtab_store_done(struct shm *s, const struct rtab_spec *spec,
+    const char *webhook_url, const struct rtab_outcome *out, uint32_t *rec,
+    char resid[RTAB_RESID_LEN + 1])
+{
+	struct rtab_batch_in in;
+	char id[RTAB_ID_MAX + 1];
+	uint32_t bi, r = RTAB_NONE;
+	enum rtab_rc rc;
+
+	memset(&in, 0, sizeof in);
+	in.webhook_url = webhook_url;
+	in.n = 1;
+	in.spec = spec;
+	in.sync = 1;
+	rtab_lock(s);
+	rc = rtab_submit_locked(s, &in, out, &bi, id, &r);
+	if (rc == RTAB_OK)
+		copy_str(resid, s->recs[r].resid, RTAB_RESID_LEN + 1);
+	rtab_unlock(s);
+	if (rc == RTAB_OK) {
+		*rec = r;
+		(void)ring_push(s->wh_ring, r);
+		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+	}
+	return (rc);
+}
+
+uint32_t
+rtab_queue_depth(const struct shm *s)
+{
+	int32_t a = (int32_t)CMM_LOAD_SHARED(s->rt->active);
+
+	return (a < 0 ? 0 : (uint32_t)a);
+}
+
+uint64_t
+rtab_pending(const struct shm *s)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < NREC(s); i++) {
+		const struct rtab_rec *r = &s->recs[i];
+		unsigned st = W_STATE(CMM_LOAD_SHARED(r->word));
+		unsigned wh = W_STATE(CMM_LOAD_SHARED(r->whword));
+
+		if (st == RTAB_QUEUED || st == RTAB_RUNNING || st == RTAB_FILLING)
+			n++;
+		else if (st != RTAB_FREE && (wh == RTAB_WH_WAITING ||
+		    wh == RTAB_WH_PENDING || wh == RTAB_WH_INFLIGHT))
+			n++;
+	}
+	return (n);
+}
+
+/*==================================================================
+ * Job path
+ */
+
+int
+rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
+{
+	uint32_t ri;
+
+	while (ring_pop(s->job_ring, &ri) == 0) {
+		struct rtab_rec *r;
+		uint64_t w, nw;
+		double *d;
+
+		if (ri >= NREC(s))
+			continue;
+		r = &s->recs[ri];
+		w = uatomic_read(&r->word);
+		if (W_STATE(w) != RTAB_QUEUED) {
+			STAT_INC(jobs_stale);
+			continue;
+		}
+		nw = W_NEXT(w, RTAB_RUNNING, pid);
+		if (!rec_cas(r, w, nw)) {
+			STAT_INC(jobs_stale);
+			continue;
+		}
+		r->t_started = tim_real();
+		d = rec_data(s, r);
+		job->rec = ri;
+		job->lease = nw;
+		job->iteration = r->iteration;
+		job->n = (int)r->n;
+		job->nparams = (int)r->nparams;
+		job->ninit = (int)r->ninit;
+		job->freq = d;
+		job->zre = d + r->n;
+		job->zim = d + 2 * r->n;
+		job->init = r->ninit > 0 ? d + 3 * r->n : NULL;
+		job->circuit = r->circuit;
+		job->method = r->method;
+		job->weighting = r->weighting;
+		job->max_iterations = r->max_iterations;
+		STAT_INC(jobs_taken);
+		return (0);
+	}
+	return (-1);
+}
+
+int
+rtab_job_finish(struct shm *s, const struct rtab_job *job,
+    const struct rtab_outcome *out)
+{
+	struct rtab_rec *r = &s->recs[job->rec];
+	uint64_t wh, now = tim_real();
+
+	if (uatomic_read(&r->word) != job->lease) {
+		STAT_INC(jobs_lost_lease);
+		return (-1);
+	}
+	rec_outcome(s, r, out, now);
+	/* the CAS publishes what rec_outcome wrote (full barrier) */
+	if (!rec_cas(r, job->lease, W_NEXT(job->lease,
+	    out->failed ? RTAB_FAILED : RTAB_DONE, 0))) {
+		STAT_INC(jobs_lost_lease);
+		return (-1);
+	}
+	uatomic_dec(&s->rt->active);
+	wh = uatomic_read(&r->whword);
+	if (W_STATE(wh) == RTAB_WH_WAITING) {
+		r->wh_next = now;
+		if (wh_cas(r, wh, W_MAKE(RTAB_WH_PENDING, 0, 0))) {
+			(void)ring_push(s->wh_ring, job->rec);
+			ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+		}
+	}
+	return (0);
+}
+
+/*==================================================================
+ * Reading
+ */
+
+int
+rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
+    struct rtab_view *v)
+{
+	const struct rtab_rec *r;
+	uint64_t w1, w2;
+	int tries;
+
+	memset(v, 0, sizeof *v);
+	if (ri >= NREC(s))
+		return (-1);
+	r = &s->recs[ri];
+	for (tries = 0; tries < 16; tries++) {
+		unsigned st;
+		uint32_t bi;
+
+		w1 = CMM_LOAD_SHARED(r->word);
+		cmm_smp_rmb();
+		st = W_STATE(w1);
+		if (st == RTAB_FREE || st == RTAB_FILLING || st > RTAB_CANCELLED)
+			return (-1);
+		v->rec = ri;
+		v->word = w1;
+		v->state = (enum rtab_state)st;
+		v->owner = st == RTAB_RUNNING ? W_PID(w1) : 0;
+		bi = r->batch;
+		if (bi < NBATCH(s))
+			copy_str(v->batch_id, s->batches[bi].id, sizeof v->batch_id);
+		copy_str(v->result_id, r->resid, sizeof v->result_id);
+		v->iteration = r->iteration;
+		v->n = (int)r->n;
+		v->nparams = (int)r->nparams;
+		v->ninit = (int)r->ninit;
+		copy_str(v->circuit, r->circuit, sizeof v->circuit);
+		v->method = r->method;
+		v->weighting = r->weighting;
+		v->max_iterations = r->max_iterations;
+		v->fit_status = r->fit_status;
+		v->chi_square = r->chi2;
+		v->iterations = r->iterations;
+		v->evaluations = r->evaluations;
+		v->fit_ns = r->fit_ns;
+		v->t_accepted = r->t_accepted;
+		v->t_started = r->t_started;
+		v->t_finished = r->t_finished;
+		copy_str(v->error, r->error, sizeof v->error);
+		{
+			uint64_t wh = CMM_LOAD_SHARED(r->whword);
+			v->wh = W_STATE(wh) <= RTAB_WH_FAILED ?
+			    (enum rtab_wh)W_STATE(wh) : RTAB_WH_NONE;
+			v->wh_attempts = (int)W_GEN(wh);
+			v->wh_owner = W_PID(wh);
+		}
+		v->wh_first = r->wh_first;
+		v->wh_last = r->wh_last;
+		v->wh_next = r->wh_next;
+		copy_str(v->wh_error, r->wh_error, sizeof v->wh_error);
+		if (!rec_run_ok(s, r)) {
+			cmm_smp_rmb();
+			if (CMM_LOAD_SHARED(r->word) != w1)
+				continue;
+			return (-1);
+		}
+		if (r->url_len > 0)
+			copy_str(v->url, rec_url(s, r), sizeof v->url);
+		else if (bi < NBATCH(s) && s->batches[bi].url_units > 0 &&
+		    s->batches[bi].url_len <= RTAB_URL_MAX &&
+		    (uint64_t)s->batches[bi].url_unit + s->batches[bi].url_units <=
+		    s->head->arena_units)
+			copy_str(v->url, (const char *)s->arena +
+			    (uint64_t)s->batches[bi].url_unit * RTAB_UNIT,
+			    sizeof v->url);
+		if (with_data) {
+			size_t nd = 3 * (size_t)v->n + (size_t)v->ninit +
+			    2 * (size_t)v->nparams;
+			double *d = imp_malloc(sizeof(double) * (nd ? nd : 1));
+			memcpy(d, rec_data(s, r), sizeof(double) * nd);
+			v->freq = d;
+			v->zre = d + v->n;
+			v->zim = d + 2 * v->n;
+			v->init = v->ninit > 0 ? d + 3 * v->n : NULL;
+			v->params = d + 3 * v->n + v->ninit;
+			v->std_errors = v->params + v->nparams;
+		}
+		cmm_smp_rmb();
+		w2 = CMM_LOAD_SHARED(r->word);
+		if (w1 == w2)
+			return (0);
+		rtab_view_free(v);
+	}
+	return (-1);
+}
+
+void
+rtab_view_free(struct rtab_view *v)
+{
+	imp_free(v->freq);
+	v->freq = v->zre = v->zim = v->init = v->params = v->std_errors = NULL;
+}
+
+static void
+batch_info(const struct shm *s, uint32_t bi, struct rtab_batch_info *info,
+    uint32_t **recs)
+{
+	const struct rtab_batch *b = &s->batches[bi];
+	uint32_t r, n = 0, *out = NULL;
+
+	memset(info, 0, sizeof *info);
+	info->batch = bi;
+	copy_str(info->id, b->id, sizeof info->id);
+	if (b->url_units > 0 && b->url_len <= RTAB_URL_MAX &&
+	    (uint64_t)b->url_unit + b->url_units <= s->head->arena_units)
+		copy_str(info->url, (const char *)s->arena +
+		    (uint64_t)b->url_unit * RTAB_UNIT, sizeof info->url);
+	info->created = b->created;
+	if (recs != NULL)
+		out = imp_calloc(b->count > 0 ? b->count : 1, sizeof *out);
+	for (r = b->first; r != RTAB_NONE && r < NREC(s) && n < b->count &&
+	    n <= NREC(s); r = s->recs[r].next) {
+		uint64_t w = CMM_LOAD_SHARED(s->recs[r].word);
+		uint64_t wh = CMM_LOAD_SHARED(s->recs[r].whword);
+
+		switch (W_STATE(w)) {
+		case RTAB_QUEUED:	info->queued++; break;
+		case RTAB_RUNNING:	info->running++; break;
+		case RTAB_DONE:		info->done++; break;
+		case RTAB_FAILED:	info->failed++; break;
+		case RTAB_CANCELLED:	info->cancelled++; break;
+		default:		break;
+		}
+		switch (W_STATE(wh)) {
+		case RTAB_WH_WAITING:
+		case RTAB_WH_PENDING:	info->wh_pending++; break;
+		case RTAB_WH_INFLIGHT:	info->wh_inflight++; break;
+		case RTAB_WH_DELIVERED:	info->wh_delivered++; break;
+		case RTAB_WH_FAILED:	info->wh_failed++; break;
+		default:		break;
+		}
+		if (out != NULL)
+			out[n] = r;
+		n++;
+	}
+	info->count = (int)n;
+	if (recs != NULL)
+		*recs = out;
+}
+
+int
+rtab_batch_find(const struct shm *s, const char *id,
+    struct rtab_batch_info *bi, uint32_t **recs)
+{
+	struct shm *ws = (struct shm *)(uintptr_t)s;
+	uint32_t b;
+
+	if (!s->ro)
+		rtab_lock(ws);
+	b = hash_find(s, id);
+	if (b != RTAB_NONE)
+		batch_info(s, b, bi, recs);
+	if (!s->ro)
+		rtab_unlock(ws);
+	return (b == RTAB_NONE ? -1 : 0);
+}
+
+struct seqidx {
+	uint64_t	seq;
+	uint32_t	idx;
+};
+
+static int
+seqidx_cmp(const void *a, const void *b)
+{
+	const struct seqidx *x = a, *y = b;
+
+	return (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+void
+rtab_batch_foreach(const struct shm *s,
+    int (*fn)(const struct rtab_batch_info *bi, void *arg), void *arg)
+{
+	struct seqidx *v;
+	struct rtab_batch_info info;
+	uint32_t i, n = 0;
+
+	v = imp_calloc(NBATCH(s), sizeof *v);
+	for (i = 0; i < NBATCH(s); i++)
+		if (CMM_LOAD_SHARED(s->batches[i].state) == RTAB_B_READY) {
+			v[n].seq = s->batches[i].seq;
+			v[n++].idx = i;
+		}
+	qsort(v, n, sizeof *v, seqidx_cmp);
+	for (i = 0; i < n; i++) {
+		if (CMM_LOAD_SHARED(s->batches[v[i].idx].state) != RTAB_B_READY)
+			continue;
+		batch_info(s, v[i].idx, &info, NULL);
+		if (fn(&info, arg) != 0)
+			break;
+	}
+	imp_free(v);
+}
+
+const char *
+rtab_batch_status(const struct rtab_batch_info *bi)
+{
+	if (bi->queued + bi->running > 0)
+		return (bi->running + bi->done + bi->failed > 0 ? "running" : "queued");
+	if (bi->count > 0 && bi->cancelled == bi->count)
+		return ("cancelled");
+	if (bi->count > 0 && bi->failed == bi->count)
+		return ("failed");
+	if (bi->done == bi->count)
+		return ("completed");
+	return ("partial");
+}
+
+uint32_t
+rtab_nrecords(const struct shm *s)
+{
+	return (NREC(s));
+}
+
+enum rtab_state
+rtab_state_of(const struct shm *s, uint32_t ri, pid_t *owner)
+{
+	uint64_t w;
+
+	if (ri >= NREC(s))
+		return (RTAB_FREE);
+	w = CMM_LOAD_SHARED(s->recs[ri].word);
+	if (owner != NULL)
+		*owner = W_STATE(w) == RTAB_RUNNING ? W_PID(w) : 0;
+	return (W_STATE(w) <= RTAB_CANCELLED ? (enum rtab_state)W_STATE(w) : RTAB_FREE);
+}
+
+uint32_t
+rtab_find_result(const struct shm *s, const char *resid)
+{
+	uint32_t i;
+
+	for (i = 0; i < NREC(s); i++) {
+		unsigned st = W_STATE(CMM_LOAD_SHARED(s->recs[i].word));
+		if (st != RTAB_FREE && st != RTAB_FILLING &&
+		    strncmp(s->recs[i].resid, resid, RTAB_RESID_LEN + 1) == 0)
+			return (i);
+	}
+	return (RTAB_NONE);
+}
+
+int
+rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled)
+{
+	uint32_t bi, r, n = 0;
+	int c = 0;
+
+	rtab_lock(s);
+	bi = hash_find(s, id);
+	if (bi == RTAB_NONE) {
+		rtab_unlock(s);
+		return (-1);
+	}
+	for (r = s->batches[bi].first; r != RTAB_NONE && r < NREC(s) &&
+	    n++ < s->batches[bi].count; r = s->recs[r].next) {
+		struct rtab_rec *rec = &s->recs[r];
+		uint64_t w = uatomic_read(&rec->word), wh;
+
+		if (W_STATE(w) != RTAB_QUEUED)
+			continue;
+		rec->t_finished = tim_real();
+		if (!rec_cas(rec, w, W_NEXT(w, RTAB_CANCELLED, 0)))
+			continue;	/* a worker took it meanwhile */
+		uatomic_dec(&s->rt->active);
+		wh = uatomic_read(&rec->whword);
+		if (W_STATE(wh) == RTAB_WH_WAITING)
+			wh_cas(rec, wh, W_MAKE(RTAB_WH_NONE, 0, 0));
+		c++;
+	}
+	rtab_unlock(s);
+	stat_add(STAT_spectra_cancelled, (uint64_t)c);
+	*ncancelled = c;
+	return (0);
+}
+
+const char *
+rtab_state_name(enum rtab_state st)
+{
+	static const char *const n[] = { "free", "filling", "queued", "running",
+	    "done", "failed", "cancelled" };
+
+	return ((unsigned)st <= RTAB_CANCELLED ? n[st] : "?");
+}
+
+const char *
+rtab_wh_name(enum rtab_wh w)
+{
+	static const char *const n[] = { "none", "waiting", "pending",
+	    "inflight", "delivered", "failed" };
+
+	return ((unsigned)w <= RTAB_WH_FAILED ? n[w] : "?");
+}
+
+/*==================================================================
+ * Webhooks
+ */
+
+int
+rtab_wh_due(const struct shm *s, uint64_t now, uint32_t *out, int max)
+{
+	uint32_t i;
+	int n = 0;
+
+	for (i = 0; i < NREC(s) && n < max; i++) {
+		const struct rtab_rec *r = &s->recs[i];
+		uint64_t wh = CMM_LOAD_SHARED(r->whword);
+
+		if (W_STATE(wh) != RTAB_WH_PENDING)
+			continue;
+		if (!st_final(W_STATE(CMM_LOAD_SHARED(r->word))))
+			continue;
+		if (CMM_LOAD_SHARED(r->wh_next) <= now)
+			out[n++] = i;
+	}
+	return (n);
+}
+
+int
+rtab_wh_begin(struct shm *s, uint32_t ri, pid_t pid)
+{
+	struct rtab_rec *r;
+	uint64_t wh, now = tim_real();
+
+	if (ri >= NREC(s))
+		return (-1);
+	r = &s->recs[ri];
+	wh = uatomic_read(&r->whword);
+	if (W_STATE(wh) != RTAB_WH_PENDING)
+		return (-1);
+	if (!wh_cas(r, wh, W_MAKE(RTAB_WH_INFLIGHT, W_GEN(wh) + 1, pid)))
+		return (-1);
+	if (r->wh_first == 0)
+		r->wh_first = now;
+	r->wh_last = now;
+	return (0);
+}
+
+static int
+wh_end(struct shm *s, uint32_t ri, pid_t pid, unsigned st, uint64_t next,
+    const char *err)
+{
+	struct rtab_rec *r;
+	uint64_t wh;
+
+	if (ri >= NREC(s))
+		return (-1);
+	r = &s->recs[ri];
+	wh = uatomic_read(&r->whword);
+	if (W_STATE(wh) != RTAB_WH_INFLIGHT || W_PID(wh) != pid)
+		return (-1);
+	if (err != NULL)
+		copy_str(r->wh_error, err, sizeof r->wh_error);
+	else if (st == RTAB_WH_DELIVERED)
+		r->wh_error[0] = '\0';
+	if (st == RTAB_WH_PENDING)
+		r->wh_next = next;
+	return (wh_cas(r, wh, W_MAKE(st, W_GEN(wh), 0)) ? 0 : -1);
+}
+
+int
+rtab_wh_delivered(struct shm *s, uint32_t ri, pid_t pid)
+{
+	return (wh_end(s, ri, pid, RTAB_WH_DELIVERED, 0, NULL));
+}
+
+int
+rtab_wh_retry(struct shm *s, uint32_t ri, pid_t pid, uint64_t next,
+    const char *err)
+{
+	return (wh_end(s, ri, pid, RTAB_WH_PENDING, next, err));
+}
+
+int
+rtab_wh_failed(struct shm *s, uint32_t ri, pid_t pid, const char *err)
+{
+	return (wh_end(s, ri, pid, RTAB_WH_FAILED, 0, err));
+}
+
+int
+rtab_wh_retry_now(struct shm *s, uint32_t ri)
+{
+	struct rtab_rec *r;
+	uint64_t wh;
+
+	if (ri >= NREC(s))
+		return (-1);
+	r = &s->recs[ri];
+	wh = uatomic_read(&r->whword);
+	if (W_STATE(wh) != RTAB_WH_FAILED)
+		return (-1);
+	r->wh_next = tim_real();
+	if (!wh_cas(r, wh, W_MAKE(RTAB_WH_PENDING, W_GEN(wh), 0)))
+		return (-1);
+	(void)ring_push(s->wh_ring, ri);
+	ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+	return (0);
+}
+
+int
+rtab_wh_url(const struct shm *s, uint32_t ri, char url[RTAB_URL_MAX + 1])
+{
+	struct rtab_view v;
+
+	url[0] = '\0';
+	if (rtab_view_get(s, ri, 0, &v) < 0)
+		return (-1);
+	memcpy(url, v.url, RTAB_URL_MAX + 1);
+	return (0);
+}
+
+/*==================================================================
+ * Master
+ */
+
+int
+rtab_reclaim_pid(struct shm *s, pid_t dead)
+{
+	uint32_t i;
+	int n = 0, nwh = 0;
+	uint64_t now = tim_real();
+
+	for (i = 0; i < NREC(s); i++) {
+		struct rtab_rec *r = &s->recs[i];
+		uint64_t w = uatomic_read(&r->word), wh;
+
+		if (W_STATE(w) == RTAB_RUNNING && W_PID(w) == dead) {
+			r->t_queued = now;
+			if (rec_cas(r, w, W_NEXT(w, RTAB_QUEUED, 0))) {
+				(void)ring_push(s->job_ring, i);
+				n++;
+			}
+		}
+		wh = uatomic_read(&r->whword);
+		if (W_STATE(wh) == RTAB_WH_INFLIGHT && W_PID(wh) == dead) {
+			r->wh_next = now;
+			if (wh_cas(r, wh, W_MAKE(RTAB_WH_PENDING, W_GEN(wh), 0))) {
+				(void)ring_push(s->wh_ring, i);
+				nwh++;
+			}
+		}
+	}
+	if (n > 0) {
+		stat_add(STAT_jobs_requeued, (uint64_t)n);
+		ctl_wake_workers(s, n);
+	}
+	if (nwh > 0)
+		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+	return (n);
+}
+
+struct presence {
+	uint64_t	*bits;
+	uint32_t	n;
+};
+
+static void
+presence_mark(uint32_t v, void *arg)
+{
+	struct presence *p = arg;
+
+	if (v < p->n)
+		p->bits[v >> 6] |= 1ull << (v & 63);
+}
+
+static int
+present(const struct presence *p, uint32_t v)
+{
+	return ((p->bits[v >> 6] >> (v & 63)) & 1);
+}
+
+int
+rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
+    uint64_t retention_ns)
+{
+	static uint64_t *jbits, *wbits;
+	struct presence jp, wp;
+	size_t words = (NREC(s) + 63) / 64;
+	uint64_t pending = 0;
+	uint32_t i;
+	int n = 0, nwh = 0;
+
+	if (jbits == NULL) {
+		jbits = imp_calloc(words, sizeof *jbits);
+		wbits = imp_calloc(words, sizeof *wbits);
+	}
+	memset(jbits, 0, words * sizeof *jbits);
+	memset(wbits, 0, words * sizeof *wbits);
+	jp.bits = jbits;
+	jp.n = NREC(s);
+	wp.bits = wbits;
+	wp.n = NREC(s);
+	ring_foreach(s->job_ring, presence_mark, &jp);
+	ring_foreach(s->wh_ring, presence_mark, &wp);
+
+	for (i = 0; i < NREC(s); i++) {
+		struct rtab_rec *r = &s->recs[i];
+		uint64_t w = uatomic_read(&r->word), wh;
+		unsigned st = W_STATE(w);
+
+		if (st == RTAB_FREE)
+			continue;
+		if (st == RTAB_QUEUED || st == RTAB_RUNNING || st == RTAB_FILLING)
+			pending++;
+		if (st == RTAB_QUEUED && !present(&jp, i) &&
+		    now > r->t_queued + grace_ns) {
+			/* a producer or consumer died between steps, or the ring was full */
+			r->t_queued = now;
+			if (ring_push(s->job_ring, i) == 0)
+				n++;
+		}
+		wh = uatomic_read(&r->whword);
+		if (st_final(st) && W_STATE(wh) == RTAB_WH_WAITING) {
+			/* the finisher died between its two CASes */
+			r->wh_next = now;
+			if (wh_cas(r, wh, W_MAKE(RTAB_WH_PENDING, 0, 0)))
+				wh = W_MAKE(RTAB_WH_PENDING, 0, 0);
+		}
+		if (W_STATE(wh) == RTAB_WH_PENDING || W_STATE(wh) == RTAB_WH_INFLIGHT ||
+		    W_STATE(wh) == RTAB_WH_WAITING)
+			if (st_final(st))
+				pending++;
+		if (st_final(st) && W_STATE(wh) == RTAB_WH_PENDING &&
+		    !present(&wp, i) && r->wh_next + grace_ns < now) {
+			if (ring_push(s->wh_ring, i) == 0)
+				nwh++;
+		}
+	}
+	shm_set_pending(s, pending);
+	if (n > 0) {
+		stat_add(STAT_jobs_requeued, (uint64_t)n);
+		ctl_wake_workers(s, n);
+	}
+	if (nwh > 0)
+		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+	if (retention_ns > 0 && now > retention_ns) {
+		rtab_lock(s);
+		while (evict_one_locked(s, now - retention_ns) == 0)
+			;
+		rtab_unlock(s);
+	}
+	return (n);
+}

@@ -1,0 +1,100 @@
+/*
+ * impcore - state file layout.  NB: THIS IS NOT A PUBLIC API: only
+ * src/common/ files include it; everybody else goes through shm.h/rtab.h.
+ * Changing anything here means bumping SHM_LAYOUT_VERSION.
+ */
+#ifndef IMP_SHM_PRIV_H
+#define IMP_SHM_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ctl.h"
+#include "common/shm.h"
+#include "common/stat.h"
+
+#define SHM_MAGIC		0x4554415453504d49ull	/* "IMPSTATE" little-endian */
+#define SHM_LAYOUT_VERSION	1
+#define SHM_PROC_MAGIC		0x50524f43u		/* "PROC" */
+#define SHM_ALIGN		4096
+
+/*
+ * The first 32 bytes never change between layout versions, so any version
+ * can tell whether a file of another version still holds pending work.
+ */
+struct shm_prefix {
+	uint64_t	magic;
+	uint32_t	layout_version;
+	uint32_t	prefix_size;
+	uint64_t	file_size;
+	uint64_t	pending;	/* queued + running + undelivered, updated by the master */
+};
+
+struct shm_head {
+	struct shm_prefix	pre;
+	uint32_t		head_size;
+	uint32_t		nproc;
+	uint32_t		proc_size;
+	uint32_t		stat_ncounters;
+	uint32_t		queue_size, results, max_points;
+	uint32_t		nrecords, nbatches, nhash;
+	uint32_t		arena_units;
+	uint32_t		job_ring_cap, wh_ring_cap;
+	uint32_t		rec_size, batch_size;
+	uint32_t		pad0;
+	uint64_t		off_procs, off_job_ring, off_wh_ring, off_rtab,
+				off_records, off_batches, off_hash, off_free_recs,
+				off_free_batches, off_bitmap, off_arena;
+	int32_t			master_pid;
+	uint32_t		ready;		/* set last by the master */
+	uint64_t		birth;		/* REALTIME ns of the master's start */
+	uint64_t		created;	/* REALTIME ns of the file's creation */
+	uint64_t		id_seq;		/* shm_next_id */
+	uint64_t		id_salt;
+};
+
+struct shm_proc {
+	uint32_t		magic;
+	uint32_t		state;		/* enum shm_pstate */
+	int32_t			pid;
+	uint32_t		role;		/* enum shm_role */
+	int32_t			index;
+	uint32_t		generation;
+	uint64_t		t_start;
+	uint64_t		heartbeat;
+	uint32_t		idle, busy, inflight, pad;
+	uint64_t		ctl;		/* pending command bits */
+	uint64_t		ctl_seq[CTL_CMD_MAX];	/* requests posted */
+	uint64_t		ctl_arg[CTL_CMD_MAX];
+	uint64_t		ctl_ack[CTL_CMD_MAX];	/* requests done */
+	uint64_t		ctl_res[CTL_CMD_MAX][CTL_RES_WORDS];
+	char			last_words[SHM_LAST_WORDS];
+	struct stat_block	stats __attribute__((aligned(64)));
+} __attribute__((aligned(128)));
+
+struct rtab_head;
+struct rtab_rec;
+struct rtab_batch;
+
+/* The process-local handle. */
+struct shm {
+	unsigned		magic;
+#define SHM_HANDLE_MAGIC	0x53484d48u
+	char			*path;
+	int			fd;
+	int			ro;
+	uint8_t			*base;
+	size_t			size;
+	struct shm_head		*head;
+	struct shm_proc		*procs;
+	struct ring		*job_ring, *wh_ring;
+	struct rtab_head	*rt;
+	struct rtab_rec		*recs;
+	struct rtab_batch	*batches;
+	uint32_t		*hash;
+	uint32_t		*free_recs, *free_batches;
+	uint64_t		*bitmap;
+	uint8_t			*arena;
+};
+
+#endif /* IMP_SHM_PRIV_H */

@@ -1,0 +1,246 @@
+/*
+ * impcore - impctl webhooks and webhook-retry: deliveries waiting, in
+ * flight or given up, and putting given-up ones back in the queue.
+ *
+ * webhook-retry is the one command that writes to the state file: it maps
+ * it read-write (shm_open_rw, which neither locks nor recovers anything)
+ * and moves each FAILED webhook word to PENDING with rtab_wh_retry_now(), a
+ * CAS that cannot disturb the server.  impctl holds no eventfd to wake the
+ * webhook process; that process rescans the table for due deliveries every
+ * few seconds (rtab_wh_due), which is what picks the retried ones up.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "common/rtab.h"
+#include "common/shm.h"
+#include "common/tim.h"
+#include "impctl/impctl.h"
+
+static int	cli_webhooks_exec(struct cli_ctx *, int, char **);
+static int	cli_webhook_retry_exec(struct cli_ctx *, int, char **);
+
+const struct cli_cmd cli_webhooks_entry = {
+	.name = "webhooks",
+	.usage = "[--failed | -a]",
+	.help = "webhook deliveries pending, in flight, failed",
+	.map = CLI_MAP_RO,
+	.exec = cli_webhooks_exec,
+};
+
+const struct cli_cmd cli_webhook_retry_entry = {
+	.name = "webhook-retry",
+	.usage = "ID | --all-failed",
+	.help = "deliver failed webhooks again (result/batch id)",
+	.map = CLI_MAP_RW,
+	.exec = cli_webhook_retry_exec,
+};
+
+/* Which deliveries a scan keeps. */
+enum cli_wh_filter {
+	CLI_WH_OPEN,		/* pending, inflight, failed */
+	CLI_WH_FAILED,
+	CLI_WH_ALL		/* every record with a webhook */
+};
+
+static int
+cli_wh_wanted(enum rtab_wh wh, enum cli_wh_filter f)
+{
+	switch (f) {
+	case CLI_WH_FAILED:
+		return (wh == RTAB_WH_FAILED);
+	case CLI_WH_ALL:
+		return (wh != RTAB_WH_NONE);
+	default:
+		return (wh == RTAB_WH_PENDING || wh == RTAB_WH_INFLIGHT ||
+		    wh == RTAB_WH_FAILED);
+	}
+}
+
+/*
+ * Call fn for each record whose webhook passes the filter, from a copy
+ * (no lock).  Records that are free, or change for too long, are skipped.
+ */
+static void
+cli_wh_scan(const struct shm *shm, enum cli_wh_filter f,
+    void (*fn)(const struct rtab_view *v, void *arg), void *arg)
+{
+	struct rtab_view v;
+	uint32_t rec, n = rtab_nrecords(shm);
+
+	for (rec = 0; rec < n; rec++) {
+		/* cheap test of the state word first: most records are free */
+		if (rtab_state_of(shm, rec, NULL) == RTAB_FREE)
+			continue;
+		if (rtab_view_get(shm, rec, 0, &v) != 0)
+			continue;
+		if (cli_wh_wanted(v.wh, f))
+			fn(&v, arg);
+	}
+}
+
+/*==================================================================== webhooks */
+
+struct cli_wh_list {
+	uint64_t	now;
+	int		n[RTAB_WH_FAILED + 1];
+};
+
+static void
+cli_wh_line(const struct rtab_view *v, void *arg)
+{
+	struct cli_wh_list *l = arg;
+	char first[32], last[32], next[32];
+
+	l->n[v->wh]++;
+	cli_fmt_age(v->wh_first, l->now, first, sizeof first);
+	cli_fmt_age(v->wh_last, l->now, last, sizeof last);
+	if (v->wh == RTAB_WH_PENDING)
+		cli_fmt_age(v->wh_next, l->now, next, sizeof next);
+	else
+		snprintf(next, sizeof next, "-");
+	printf("%-16s %-9s %8d %14s %14s %14s %5d %s %s\n", v->result_id,
+	    rtab_wh_name(v->wh), v->wh_attempts, first, last, next,
+	    v->iteration, v->batch_id, v->url);
+	if (v->wh_error[0] != '\0' && v->wh != RTAB_WH_DELIVERED)
+		printf("%16s last error: %s\n", "", v->wh_error);
+}
+
+static int
+cli_webhooks_exec(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "failed",	no_argument,	NULL, 'f' },
+		{ "all",	no_argument,	NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	enum cli_wh_filter f = CLI_WH_OPEN;
+	struct cli_wh_list l;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "fa", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			f = CLI_WH_FAILED;
+			break;
+		case 'a':
+			f = CLI_WH_ALL;
+			break;
+		default:
+			return (cli_usage(ctx));
+		}
+	}
+	if (optind != argc)
+		return (cli_usage(ctx));
+
+	memset(&l, 0, sizeof l);
+	l.now = tim_real();
+	printf("%-16s %-9s %8s %14s %14s %14s %5s %s %s\n", "RESULT_ID",
+	    "STATE", "ATTEMPTS", "FIRST_ATTEMPT", "LAST_ATTEMPT",
+	    "NEXT_ATTEMPT", "ITER", "BATCH", "URL");
+	cli_wh_scan(ctx->shm, f, cli_wh_line, &l);
+	printf("%d pending, %d inflight, %d failed", l.n[RTAB_WH_PENDING],
+	    l.n[RTAB_WH_INFLIGHT], l.n[RTAB_WH_FAILED]);
+	if (f == CLI_WH_ALL)
+		printf(", %d waiting for their fit, %d delivered",
+		    l.n[RTAB_WH_WAITING], l.n[RTAB_WH_DELIVERED]);
+	printf("\n");
+	return (CLI_EXIT_OK);
+}
+
+/*=============================================================== webhook-retry */
+
+struct cli_wh_retry {
+	struct shm	*shm;
+	const char	*id;		/* NULL: every failed one */
+	int		matched;	/* records of id, any webhook state */
+	enum rtab_wh	seen;		/* webhook state of the first one */
+	int		retried, lost;
+};
+
+static void
+cli_wh_retry_one(const struct rtab_view *v, void *arg)
+{
+	struct cli_wh_retry *r = arg;
+
+	if (r->id != NULL && strcmp(v->result_id, r->id) != 0 &&
+	    strcmp(v->batch_id, r->id) != 0)
+		return;
+	if (r->matched++ == 0)
+		r->seen = v->wh;
+	if (v->wh != RTAB_WH_FAILED)
+		return;
+	/* the CAS fails only if the record changed since our copy */
+	if (rtab_wh_retry_now(r->shm, v->rec) == 0) {
+		printf("re-queued %s (batch %s, iteration %d, %d attempt%s "
+		    "so far)\n", v->result_id, v->batch_id, v->iteration,
+		    v->wh_attempts, v->wh_attempts == 1 ? "" : "s");
+		r->retried++;
+	} else
+		r->lost++;
+}
+
+static int
+cli_webhook_retry_exec(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "all-failed",	no_argument,	NULL, 'A' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli_wh_retry r;
+	char *cause = NULL, why[160];
+	pid_t master;
+	int c, all = 0;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'A':
+			all = 1;
+			break;
+		default:
+			return (cli_usage(ctx));
+		}
+	}
+	if (all ? optind != argc : optind != argc - 1)
+		return (cli_usage(ctx));
+
+	if (shm_open_rw(ctx->state_dir, &ctx->shm, &cause) != 0) {
+		cli_err("%s", cause != NULL ? cause : "cannot open the state file");
+		imp_free(cause);
+		return (CLI_EXIT_USAGE);
+	}
+	memset(&r, 0, sizeof r);
+	r.shm = ctx->shm;
+	r.id = all ? NULL : argv[optind];
+	/* the scan keeps every webhook so a wrong id and a delivered one differ */
+	cli_wh_scan(ctx->shm, all ? CLI_WH_FAILED : CLI_WH_ALL,
+	    cli_wh_retry_one, &r);
+
+	if (r.lost > 0)
+		cli_err("%d deliver%s changed state meanwhile: not re-queued",
+		    r.lost, r.lost == 1 ? "y" : "ies");
+	if (r.retried == 0) {
+		if (all)
+			cli_err("no failed delivery");
+		else if (r.matched == 0)
+			cli_err("no result or batch %s with a webhook", r.id);
+		else
+			cli_err("no failed delivery for %s (webhook %s)", r.id,
+			    r.matched == 1 ? rtab_wh_name(r.seen) :
+			    "states: impctl webhooks -a");
+		return (CLI_EXIT_FAIL);
+	}
+	printf("%d deliver%s re-queued", r.retried,
+	    r.retried == 1 ? "y" : "ies");
+	if (cli_master(ctx->shm, &master, why, sizeof why) == 0)
+		printf(": the webhook process picks %s up at its next scan "
+		    "(a few seconds)\n", r.retried == 1 ? "it" : "them");
+	else
+		printf(", but the server is down (%s): %s when it starts\n",
+		    why, r.retried == 1 ? "it is delivered" : "they are delivered");
+	return (CLI_EXIT_OK);
+}

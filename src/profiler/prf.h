@@ -1,0 +1,192 @@
+/*
+ * impcore - the profiler process: what its files share.
+ *
+ * One process (role SHM_ROLE_PROFILER, started with -profile) serves the
+ * Go-compatible debug endpoints on -profile-port with evhttp: pprof
+ * profiles merged from every server process (prf_pprof.c), /debug/info,
+ * /debug/stats (prf_info.c), /metrics
+ * (prf_metrics.c).  It samples /proc of every server process once a second
+ * into a bounded history (prf_proc.c) and drives the samplers inside the
+ * other processes with ctl commands (prf_collect.c, common/prof.h).
+ */
+#ifndef IMP_PRF_H
+#define IMP_PRF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/shm.h"
+#include "common/stat.h"
+
+struct buf;
+struct cfg;
+struct child_ctx;
+struct event;
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+struct evhttp_connection;
+struct prf_stream;
+
+#define PRF_MAGIC		0x50524f46u	/* "PROF" */
+#define PRF_HIST_LEN		300		/* samples kept: 5 minutes at 1 Hz */
+#define PRF_STATS_MAX_S		3600		/* longest /debug/stats stream */
+#define PRF_STATS_MAX_STREAMS	64		/* /debug/stats at once */
+
+/* One process in one sample of the history. */
+struct prf_psample {
+	int		slot;
+	pid_t		pid;
+	enum shm_role	role;
+	int		index;
+	enum shm_pstate	pstate;
+	char		state;			/* /proc state letter: R, S, D ... */
+	int		threads;
+	int		inflight, busy, idle;
+	uint64_t	t_start;		/* CLOCK_REALTIME ns */
+	uint64_t	utime_ns, stime_ns;	/* CPU used so far */
+	double		cpu_pct;		/* over the last interval */
+	uint64_t	rss, vsize, rss_peak, swap;	/* bytes */
+	uint64_t	vcsw, nvcsw;		/* context switches */
+	uint64_t	read_bytes, write_bytes;	/* /proc/<pid>/io, 0 if unreadable */
+	int		io_ok;
+	uint64_t	heap_alloc, heap_freed;	/* from the counter block */
+	uint64_t	c[STAT__N];		/* the process's counters */
+};
+
+/* One sample: every live process of the table at one time. */
+struct prf_sample {
+	uint64_t		t_real, t_mono;
+	int			nproc, cap;
+	struct prf_psample	*p;
+	uint64_t		sum[STAT__N];	/* counters summed over all blocks */
+	uint32_t		queue_depth;
+};
+
+struct prf {
+	unsigned		magic;
+	struct child_ctx	*ctx;
+	struct shm		*shm;
+	const struct cfg	*cfg;
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct event		*ctl_ev, *tick_ev;
+	struct event		*sig_term, *sig_int, *sig_usr1, *sig_hup;
+	uint64_t		t_start_real, t_start_mono;
+	long			clk_tck;
+	long			page_size;
+	char			dir[4096];	/* <state-dir>/prof */
+	uint64_t		session;	/* last dump session number */
+	int			cpu_busy;	/* a CPU profile is running */
+	int			stopping;
+	/* history ring (prf_proc.c) */
+	struct prf_sample	hist[PRF_HIST_LEN];
+	unsigned		hist_n;		/* samples taken (ring index = n % LEN) */
+	/* processes told to enable sampling: pid per slot */
+	pid_t			enabled[SHM_NPROC];
+	/* /debug/stats streams */
+	struct prf_stream	*streams;
+	int			nstreams;
+};
+
+/* prf_main.c */
+uint64_t prf_next_session(struct prf *prf);
+
+/* prf_http.c: routes, auth, answers */
+void prf_http_setup(struct prf *prf);
+void prf_reply(struct evhttp_request *req, int status, const char *ctype,
+    const void *body, size_t len);
+void prf_reply_buf(struct evhttp_request *req, int status, const char *ctype,
+    struct buf *b);
+/* text/plain error with X-Go-Pprof: 1 (net/http/pprof's serveError) */
+void prf_reply_pprof_error(struct evhttp_request *req, int status,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void prf_reply_json_error(struct evhttp_request *req, int status,
+    const char *msg);
+/* Query argument name of req (decoded), or NULL. */
+const char *prf_arg(struct evhttp_request *req, const char *name, char *buf,
+    size_t len);
+/* Append /proc/self/maps (the layout every forked process shares). */
+void prf_add_maps(struct buf *b);
+
+/*
+ * A request answered later (profiles): notices the client leaving, so we
+ * never answer a request libevent already freed (DESIGN.md section 9).
+ */
+struct prf_defer {
+	struct evhttp_request		*req;	/* NULL once the client left */
+	struct evhttp_connection	*evcon;
+};
+void prf_defer_init(struct prf_defer *d, struct evhttp_request *req);
+/* The request to answer, or NULL when the client left; detaches. */
+struct evhttp_request *prf_defer_take(struct prf_defer *d);
+
+/* prf_collect.c: run a ctl command in every other server process */
+struct prf_job;
+typedef void prf_job_done_fn(struct prf_job *job, void *arg);
+/*
+ * Post cmd to every other live process (the master only for stacks: it
+ * never samples), with a new session number naming the dump files as its
+ * argument when kind is set, else arg; wait for the acks without blocking
+ * the loop (at most timeout_ms), read the dump files of kind (NULL: none),
+ * then call done.  A request for a command already in flight joins it.
+ * The job and its data are freed after the last done returns.
+ */
+void prf_job_start(struct prf *prf, int cmd, const char *kind,
+    uint64_t arg, int timeout_ms, prf_job_done_fn *done, void *donearg);
+int prf_job_count(const struct prf_job *job);
+pid_t prf_job_pid(const struct prf_job *job, int i);
+int prf_job_slot(const struct prf_job *job, int i);
+uint64_t prf_job_session(const struct prf_job *job);
+/* Result word w of target i (valid when it acked), or -1 when it did not. */
+int64_t prf_job_res(const struct prf_job *job, int i, int w);
+/* The dump of target i, or NULL when it sent none. */
+const struct buf *prf_job_data(const struct prf_job *job, int i);
+/* Read a dump file (kind, session, pid) into b and remove it; 0 ok. */
+int prf_job_read(struct prf *prf, uint64_t session, const char *kind,
+    pid_t pid, struct buf *b);
+/* Remove dump files left by a dead profiler. */
+void prf_dumps_clean(struct prf *prf);
+
+/* prf_pprof.c */
+void prf_pprof_index(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_profile(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_heap(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_block(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_mutex(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_goroutine(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_cmdline(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_symbol(struct prf *prf, struct evhttp_request *req);
+/* SIGTERM: cut a running CPU profile short. */
+void prf_pprof_stop(struct prf *prf);
+
+/* prf_proc.c */
+void prf_proc_sample(struct prf *prf);
+const struct prf_sample *prf_hist_last(const struct prf *prf, int back);
+/* /proc/<pid>/stat of one process into ps (no counters); 0 ok. */
+int prf_proc_read(struct prf *prf, pid_t pid, struct prf_psample *ps);
+/* Totals of a sample: heap in use, heap allocated, RSS, tasks. */
+/* malloc_trim rounds run so far by the live processes (Go's NumGC). */
+uint64_t prf_gc_count(const struct prf *prf);
+void prf_sample_totals(const struct prf_sample *s, uint64_t *alloc,
+    uint64_t *total_alloc, uint64_t *sys, int *tasks);
+void prf_hist_free(struct prf *prf);
+
+/* prf_info.c */
+void prf_info(struct prf *prf, struct evhttp_request *req);
+void prf_stats(struct prf *prf, struct evhttp_request *req);
+void prf_stats_stop_all(struct prf *prf);
+/* Secret-free rendering of a command-line argument or config value. */
+int prf_is_secret_key(const char *key);
+void prf_mask_url(const char *in, char *out, size_t len);
+
+/* prf_sym.c: name of a code address (our statics too); NULL if unknown.
+ * *module: the object's base name (static storage). */
+const char *prf_sym_name(uintptr_t pc, uintptr_t *off, const char **module);
+void prf_sym_free(void);
+
+/* prf_metrics.c */
+void prf_metrics(struct prf *prf, struct evhttp_request *req);
+
+#endif /* IMP_PRF_H */

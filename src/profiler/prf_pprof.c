@@ -1,0 +1,902 @@
+/*
+ * impcore - /debug/pprof/ endpoints: profiles of all server processes in the legacy
+ * formats go tool pprof reads (../shared/PPROF.md).
+ *
+ * Each profile is a job (prf_collect.c): the processes write their dumps,
+ * we merge them under one header and append /proc/self/maps, which is
+ * valid for all of them because they are forked from one master without
+ * exec.  pprof names C functions from the binary's DWARF and asks
+ * /debug/pprof/symbol for the rest (dladdr).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/cfg.h"
+#include "common/ctl.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/prof.h"
+#include "common/prof_cont.h"
+#include "common/shm.h"
+#include "common/tim.h"
+#include "master/children.h"
+#include "profiler/prf.h"
+
+#define PRF_DUMP_TIMEOUT_MS	3000	/* a busy worker answers between two fits */
+
+/* A profile request waiting for its job. */
+struct prf_op {
+	struct prf		*prf;
+	struct prf_defer	d;
+	int			debug;
+	int			seconds;
+	int			kind;		/* PROF_BLOCK / PROF_MUTEX */
+	struct event		*timer;
+};
+
+static struct prf_op *
+prf_op_new(struct prf *prf, struct evhttp_request *req)
+{
+	struct prf_op *op = imp_calloc(1, sizeof *op);
+	char v[32];
+
+	op->prf = prf;
+	op->debug = prf_arg(req, "debug", v, sizeof v) != NULL ? atoi(v) : 0;
+	prf_defer_init(&op->d, req);
+	return (op);
+}
+
+static void
+prf_op_free(struct prf_op *op)
+{
+	if (op->timer != NULL)
+		event_free(op->timer);
+	(void)prf_defer_take(&op->d);
+	imp_free(op);
+}
+
+/* "name+0xoff" of an address in our (= every process's) layout. */
+static void
+prf_symbolize(uintptr_t pc, char *out, size_t len, const char **module)
+{
+	uintptr_t off = 0;
+	const char *name = prf_sym_name(pc, &off, module);
+
+	if (name != NULL)
+		snprintf(out, len, "%s+%#lx", name, (unsigned long)off);
+	else
+		snprintf(out, len, "?");
+}
+
+/* debug=1 comment lines under a sample line: "#\t0xADDR\tname+0xoff\tmodule" */
+static void
+prf_add_frames_comment(struct buf *b, const char *line)
+{
+	const char *at = strchr(line, '@');
+	char sym[256];
+	const char *mod;
+	char *end;
+
+	if (at == NULL)
+		return;
+	for (at++;;) {
+		unsigned long long pc = strtoull(at, &end, 16);
+
+		if (end == at || pc == 0)
+			break;
+		prf_symbolize((uintptr_t)pc - 1, sym, sizeof sym, &mod);
+		buf_printf(b, "#\t%#llx\t%s\t%s\n", pc, sym, mod);
+		at = end;
+	}
+}
+
+/* ==== index ================================================================ */
+
+void
+prf_pprof_index(struct prf *prf, struct evhttp_request *req)
+{
+	static const struct {
+		const char	*name, *href, *desc;
+	} profs[] = {
+		{ "allocs", "allocs?debug=1", "A sampling of past memory allocations of every server process (the heap profile; pprof -sample_index=alloc_space)." },
+		{ "block", "block?debug=1", "Stack traces of waits between processes: full or empty job ring, webhook queue." },
+		{ "cmdline", "cmdline", "The command line of the server, secrets masked." },
+		{ "goroutine", "goroutine?debug=1", "Every server process and thread with its role and state; debug=2 adds stacks." },
+		{ "heap", "heap?debug=1", "A sampling of live allocations of every process (imp_malloc, jansson, libevent, libcurl). Add ?gc=1 to trim the heaps first." },
+		{ "mutex", "mutex?debug=1", "Stack traces of waits on the result table's robust mutex." },
+		{ "profile", "profile", "CPU profile of all processes. Add ?seconds=N (default 30, at most 60). Then run go tool pprof on the file." },
+		{ "symbol", "symbol", "Names of addresses, for go tool pprof (POST 0xADDR+0xADDR)." },
+	};
+	struct buf b;
+	size_t i;
+	int tasks = 0;
+	uint64_t a, t, s;
+	const struct prf_sample *last = prf_hist_last(prf, 0);
+
+	if (last != NULL)
+		prf_sample_totals(last, &a, &t, &s, &tasks);
+	buf_init(&b);
+	buf_adds(&b, "<html>\n<head>\n<title>/debug/pprof/</title>\n<style>\n"
+	    ".profile-name{\n\tdisplay:inline-block;\n\twidth:6rem;\n}\n</style>\n"
+	    "</head>\n<body>\n/debug/pprof/<br>\n<br>\n"
+	    "Types of profiles available (impcore " PACKAGE_VERSION
+	    ", all server processes):\n<table>\n<thead><td>Count</td><td>Profile</td></thead>\n");
+	for (i = 0; i < sizeof profs / sizeof profs[0]; i++) {
+		if (strcmp(profs[i].name, "goroutine") == 0)
+			buf_printf(&b, "<tr><td>%d</td>", tasks);
+		else
+			buf_adds(&b, "<tr><td></td>");
+		buf_printf(&b, "<td><a href='%s'>%s</a></td></tr>\n",
+		    profs[i].href, profs[i].name);
+	}
+	buf_adds(&b, "</table>\n<a href=\"goroutine?debug=2\">full goroutine "
+	    "stack dump</a>\n<br>\n<a href=\"/debug/info\">/debug/info</a> "
+	    "<a href=\"/debug/stats?seconds=5\">/debug/stats</a> "
+	    "<a href=\"/debug/stats?history=60\">(last minute)</a> "
+	    "<a href=\"/metrics\">/metrics</a>\n<p>\nProfile Descriptions:\n<ul>\n");
+	for (i = 0; i < sizeof profs / sizeof profs[0]; i++)
+		buf_printf(&b, "<li><div class=profile-name>%s: </div> %s</li>\n",
+		    profs[i].name, profs[i].desc);
+	buf_adds(&b, "</ul>\n</p>\n</body>\n</html>\n");
+	prf_reply_buf(req, 200, "text/html; charset=utf-8", &b);
+	buf_free(&b);
+}
+
+/* ==== CPU profile ========================================================== */
+
+static struct prf_op	*prf_cpu_op;	/* the running CPU profile */
+
+static void
+prf_cpu_stopped(struct prf_job *job, void *arg)
+{
+	struct prf_op *op = arg;
+	struct evhttp_request *req = prf_defer_take(&op->d);
+	uint64_t hdr[5] = { 0, 3, 0, 1000000 / PROF_CPU_HZ, 0 };
+	uint64_t trailer[3] = { 0, 1, 0 };
+	const struct buf *d;
+	struct buf b;
+	int i, nproc = 0;
+	uint64_t nsamples = 0;
+
+	prf_cpu_op = NULL;
+	op->prf->cpu_busy = 0;
+	buf_init(&b);
+	buf_add(&b, hdr, sizeof hdr);
+	for (i = 0; i < prf_job_count(job); i++) {
+		if ((d = prf_job_data(job, i)) == NULL || d->len < 8)
+			continue;	/* no sample: an idle process */
+		/* whole records only: a dump is a multiple of 8 bytes */
+		buf_add(&b, d->p, d->len & ~(size_t)7);
+		nsamples += (uint64_t)(prf_job_res(job, i, 1) > 0 ?
+		    prf_job_res(job, i, 1) : 0);
+		nproc++;
+	}
+	buf_add(&b, trailer, sizeof trailer);
+	prf_add_maps(&b);
+	log_info("CPU profile of %d s: %" PRIu64 " samples from %d "
+	    "process(es)%s", op->seconds, nsamples, nproc,
+	    req == NULL ? " (client left)" : "");
+	if (req != NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Disposition", "attachment; filename=\"profile\"");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "X-Content-Type-Options", "nosniff");
+		prf_reply_buf(req, 200, "application/octet-stream", &b);
+	}
+	buf_free(&b);
+	prf_op_free(op);
+}
+
+static void
+prf_cpu_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct prf_op *op = arg;
+
+	(void)fd;
+	(void)what;
+	prf_job_start(op->prf, PROF_CMD_CPU_STOP, PROF_KIND_CPU, 0,
+	    PRF_DUMP_TIMEOUT_MS + 2000, prf_cpu_stopped, op);
+}
+
+static void
+prf_cpu_started(struct prf_job *job, void *arg)
+{
+	struct prf_op *op = arg;
+	struct timeval tv = { op->seconds, 0 };
+	int i, ok = 0;
+
+	for (i = 0; i < prf_job_count(job); i++) {
+		int64_t err = prf_job_res(job, i, 0);
+
+		if (err == 0)
+			ok++;
+		else if (err > 0)
+			log_warn("pid %ld could not start CPU profiling: %s",
+			    (long)prf_job_pid(job, i), strerror((int)err));
+	}
+	log_info("CPU profile of %d s started in %d process(es)",
+	    op->seconds, ok);
+	op->timer = evtimer_new(op->prf->base, prf_cpu_timer, op);
+	if (op->prf->stopping)
+		tv.tv_sec = 0;
+	evtimer_add(op->timer, &tv);
+}
+
+/* SIGTERM during a profile: stop sampling now and answer with what we have. */
+void
+prf_pprof_stop(struct prf *prf)
+{
+	(void)prf;
+	if (prf_cpu_op != NULL && prf_cpu_op->timer != NULL &&
+	    evtimer_pending(prf_cpu_op->timer, NULL))
+		event_active(prf_cpu_op->timer, EV_TIMEOUT, 0);
+}
+
+void
+prf_pprof_profile(struct prf *prf, struct evhttp_request *req)
+{
+	struct prf_op *op;
+	char v[32];
+	long sec = 30;
+
+	/* net/http/pprof: a missing, bad or non-positive value means 30 */
+	if (prf_arg(req, "seconds", v, sizeof v) != NULL) {
+		char *end;
+
+		sec = strtol(v, &end, 10);
+		if (end == v || *end != '\0' || sec <= 0)
+			sec = 30;
+	}
+	if (sec > PROF_CPU_MAX_SECONDS) {
+		prf_reply_pprof_error(req, 400, "profile duration exceeds the "
+		    "server's limit of %d seconds", PROF_CPU_MAX_SECONDS);
+		return;
+	}
+	if (prf->cpu_busy) {
+		prf_reply_pprof_error(req, 500, "Could not enable CPU profiling: "
+		    "cpu profiling already in use");
+		return;
+	}
+	if (prf->stopping) {
+		prf_reply_pprof_error(req, 503, "server is stopping");
+		return;
+	}
+	prf->cpu_busy = 1;
+	op = prf_op_new(prf, req);
+	op->seconds = (int)sec;
+	prf_cpu_op = op;
+	prf_job_start(prf, PROF_CMD_CPU_START, NULL,
+	    ((uint64_t)PROF_CPU_HZ << 32) | (uint64_t)sec, PRF_DUMP_TIMEOUT_MS,
+	    prf_cpu_started, op);
+}
+
+/* ==== heap ================================================================= */
+
+/* Sum the "total" line of one dump into t[5]; returns the lines after it. */
+static const char *
+prf_heap_totals(const struct buf *d, unsigned long long t[5])
+{
+	unsigned long long v[5];
+	const char *nl;
+
+	if (d == NULL || d->len == 0 || d->p == NULL)
+		return (NULL);
+	if (sscanf(d->p, "total %llu %llu %llu %llu %llu", &v[0], &v[1],
+	    &v[2], &v[3], &v[4]) != 5)
+		return (NULL);
+	t[0] += v[0];
+	t[1] += v[1];
+	t[2] += v[2];
+	t[3] += v[3];
+	if (t[4] == 0)
+		t[4] = v[4];
+	nl = strchr(d->p, '\n');
+	return (nl != NULL ? nl + 1 : d->p + d->len);
+}
+
+static void
+prf_add_lines(struct buf *b, const char *p, int debug)
+{
+	const char *nl;
+
+	while (p != NULL && *p != '\0') {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		buf_add(b, p, (size_t)(nl - p));
+		buf_addc(b, '\n');
+		if (debug > 0) {
+			char line[4096];
+			size_t n = (size_t)(nl - p) < sizeof line - 1 ?
+			    (size_t)(nl - p) : sizeof line - 1;
+
+			memcpy(line, p, n);
+			line[n] = '\0';
+			prf_add_frames_comment(b, line);
+		}
+		p = *nl != '\0' ? nl + 1 : nl;
+	}
+}
+
+static void
+prf_heap_done(struct prf_job *job, void *arg)
+{
+	struct prf_op *op = arg;
+	struct prf *prf = op->prf;
+	struct evhttp_request *req = prf_defer_take(&op->d);
+	unsigned long long t[5] = { 0, 0, 0, 0, 0 };
+	struct buf self, b, lines;
+	char path[4096];
+	const char *rest;
+	uint64_t nrec, session;
+	int i;
+
+	if (req == NULL) {
+		prf_op_free(op);
+		return;
+	}
+	buf_init(&b);
+	buf_init(&lines);
+	buf_init(&self);
+	/* our own heap: the profiler's allocations are the server's too */
+	session = prf_next_session(prf);
+	if (prof_dump_path(prf->shm, PROF_KIND_HEAP, session, getpid(), path,
+	    sizeof path) > 0 && prof_heap_dump(path, &nrec) == 0 &&
+	    prf_job_read(prf, session, PROF_KIND_HEAP, getpid(), &self) == 0 &&
+	    (rest = prf_heap_totals(&self, t)) != NULL)
+		prf_add_lines(&lines, rest, op->debug);
+	for (i = 0; i < prf_job_count(job); i++)
+		if ((rest = prf_heap_totals(prf_job_data(job, i), t)) != NULL)
+			prf_add_lines(&lines, rest, op->debug);
+	if (t[4] == 0)
+		t[4] = prof_heap_rate() ? prof_heap_rate() : PROF_HEAP_RATE;
+	/*
+	 * pprof offers the alloc_* views only when the bracketed totals differ
+	 * (as strings) from the in-use ones; when nothing sampled was freed
+	 * yet they are equal, and a profile without the views cannot be used
+	 * as -base for a later one.  A leading zero keeps the value and the
+	 * views.
+	 */
+	if ((t[2] != t[0] && t[2] != 0) || (t[3] != t[1] && t[3] != 0))
+		buf_printf(&b, "heap profile: %llu: %llu [%llu: %llu] @ heap_v2/%llu\n",
+		    t[0], t[1], t[2], t[3], t[4]);
+	else
+		buf_printf(&b, "heap profile: %llu: %llu [%llu: 0%llu] @ heap_v2/%llu\n",
+		    t[0], t[1], t[2], t[3], t[4]);
+	if (lines.len > 0)
+		buf_add(&b, lines.p, lines.len);
+	if (op->debug > 0) {
+		uint64_t alloc = 0, total = 0, sys = 0;
+		int tasks = 0;
+		const struct prf_sample *s = prf_hist_last(prf, 0);
+
+		if (s != NULL)
+			prf_sample_totals(s, &alloc, &total, &sys, &tasks);
+		/* like Go's "# runtime.MemStats" trailer */
+		buf_printf(&b, "\n# impcore memory (all processes)\n"
+		    "# Alloc = %" PRIu64 "\n# TotalAlloc = %" PRIu64 "\n"
+		    "# Sys = %" PRIu64 "\n# Processes = %d\n"
+		    "# SampleRate = %llu\n", alloc, total, sys,
+		    s != NULL ? s->nproc : 0, t[4]);
+	}
+	buf_adds(&b, "\nMAPPED_LIBRARIES:\n");
+	prf_add_maps(&b);
+	prf_reply_buf(req, 200, "text/plain; charset=utf-8", &b);
+	buf_free(&b);
+	buf_free(&lines);
+	buf_free(&self);
+	prf_op_free(op);
+}
+
+void
+prf_pprof_heap(struct prf *prf, struct evhttp_request *req)
+{
+	struct shm_proc_info pi;
+	struct prf_op *op;
+	char v[32];
+	int i;
+
+	/* ?gc=1: Go collects first; we return free heap to the OS everywhere */
+	if (prf_arg(req, "gc", v, sizeof v) != NULL && atoi(v) > 0) {
+		for (i = 0; i < SHM_NPROC; i++)
+			if (shm_proc_get(prf->shm, i, &pi) == 0 && pi.pid > 0 &&
+			    shm_proc_live(prf->shm, i) &&
+			    pi.role != SHM_ROLE_MASTER && i != prf->ctx->slot)
+				(void)ctl_send(prf->shm, i, CTL_CMD_TRIM, 0);
+		(void)mem_trim();
+	}
+	op = prf_op_new(prf, req);
+	prf_job_start(prf, PROF_CMD_HEAP_DUMP, PROF_KIND_HEAP, 0,
+	    PRF_DUMP_TIMEOUT_MS, prf_heap_done, op);
+}
+
+/* ==== block and mutex ===================================================== */
+
+static void
+prf_cont_done(struct prf_job *job, void *arg)
+{
+	struct prf_op *op = arg;
+	struct evhttp_request *req = prf_defer_take(&op->d);
+	const struct buf *d;
+	struct buf b, lines;
+	unsigned long long since, first = 0;
+	uint64_t now = tim_real();
+	const char *nl;
+	int i;
+
+	if (req == NULL) {
+		prf_op_free(op);
+		return;
+	}
+	buf_init(&b);
+	buf_init(&lines);
+	for (i = 0; i < prf_job_count(job); i++) {
+		d = prf_job_data(job, i);
+		if (d == NULL || d->len == 0 ||
+		    sscanf(d->p, "since %llu", &since) != 1)
+			continue;
+		if (first == 0 || since < first)
+			first = since;
+		nl = strchr(d->p, '\n');
+		if (nl != NULL)
+			prf_add_lines(&lines, nl + 1, op->debug);
+	}
+	if (first == 0 || first > now)
+		first = now;
+	/* legacy contentionz: with 1e9 cycles/second the delays are ns */
+	buf_printf(&b, "--- contentionz 1 ---\ncycles/second = 1000000000\n"
+	    "sampling period = 1\nms since reset = %llu\n",
+	    (unsigned long long)((now - first) / 1000000u));
+	if (lines.len > 0)
+		buf_add(&b, lines.p, lines.len);
+	buf_adds(&b, "--- Memory map: ---\n");
+	prf_add_maps(&b);
+	prf_reply_buf(req, 200, "text/plain; charset=utf-8", &b);
+	buf_free(&b);
+	buf_free(&lines);
+	prf_op_free(op);
+}
+
+void
+prf_pprof_block(struct prf *prf, struct evhttp_request *req)
+{
+	struct prf_op *op = prf_op_new(prf, req);
+
+	op->kind = PROF_BLOCK;
+	prf_job_start(prf, PROF_CMD_BLOCK_DUMP, PROF_KIND_BLOCK, 0,
+	    PRF_DUMP_TIMEOUT_MS, prf_cont_done, op);
+}
+
+void
+prf_pprof_mutex(struct prf *prf, struct evhttp_request *req)
+{
+	struct prf_op *op = prf_op_new(prf, req);
+
+	op->kind = PROF_MUTEX;
+	prf_job_start(prf, PROF_CMD_MUTEX_DUMP, PROF_KIND_MUTEX, 0,
+	    PRF_DUMP_TIMEOUT_MS, prf_cont_done, op);
+}
+
+/* ==== goroutine: processes and threads ===================================== */
+
+static const char *
+prf_syscall_name(long nr)
+{
+#if defined(__x86_64__)
+	switch (nr) {
+	case 0:		return ("read");
+	case 1:		return ("write");
+	case 7:		return ("poll");
+	case 23:	return ("select");
+	case 35:	return ("nanosleep");
+	case 42:	return ("connect");
+	case 44:	return ("sendto");
+	case 45:	return ("recvfrom");
+	case 61:	return ("wait4");
+	case 130:	return ("rt_sigsuspend");
+	case 202:	return ("futex");
+	case 230:	return ("clock_nanosleep");
+	case 232:	return ("epoll_wait");
+	case 270:	return ("pselect6");
+	case 271:	return ("ppoll");
+	case 281:	return ("epoll_pwait");
+	case 288:	return ("accept4");
+	default:	break;
+	}
+#else
+	(void)nr;
+#endif
+	return (NULL);
+}
+
+/* Read a small /proc file into buf (NUL-terminated, trailing newline cut). */
+static int
+prf_read_small(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return (-1);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return (-1);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return (0);
+}
+
+struct prf_thread {
+	pid_t		tid;
+	char		comm[32];
+	char		state[32];		/* "S (sleeping)" */
+	char		wchan[64];
+	char		syscall[48];		/* "epoll_wait" / "running" */
+	uintptr_t	pc;			/* user pc in the syscall, 0 if unknown */
+};
+
+static int
+prf_threads(pid_t pid, struct prf_thread *t, int max)
+{
+	char path[128], line[512], *p;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL && n < max) {
+		struct prf_thread *x = &t[n];
+		long nr;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		memset(x, 0, sizeof *x);
+		x->tid = (pid_t)atol(de->d_name);
+		snprintf(path, sizeof path, "/proc/%ld/task/%ld/comm",
+		    (long)pid, (long)x->tid);
+		if (prf_read_small(path, x->comm, sizeof x->comm) < 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/task/%ld/status",
+		    (long)pid, (long)x->tid);
+		if (prf_read_small(path, line, sizeof line) == 0 &&
+		    (p = strstr(line, "State:")) != NULL) {
+			p += 6;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			snprintf(x->state, sizeof x->state, "%.*s",
+			    (int)strcspn(p, "\n"), p);
+		}
+		snprintf(path, sizeof path, "/proc/%ld/task/%ld/wchan",
+		    (long)pid, (long)x->tid);
+		if (prf_read_small(path, x->wchan, sizeof x->wchan) < 0 ||
+		    strcmp(x->wchan, "0") == 0)
+			x->wchan[0] = '\0';
+		/* "nr arg1..arg6 sp pc", "running", or unreadable */
+		snprintf(path, sizeof path, "/proc/%ld/task/%ld/syscall",
+		    (long)pid, (long)x->tid);
+		if (prf_read_small(path, line, sizeof line) == 0) {
+			if (strcmp(line, "running") == 0)
+				snprintf(x->syscall, sizeof x->syscall, "running");
+			else if (sscanf(line, "%ld", &nr) == 1 && nr >= 0) {
+				const char *nm = prf_syscall_name(nr);
+				char *last = strrchr(line, ' ');
+
+				if (nm != NULL)
+					snprintf(x->syscall, sizeof x->syscall, "%s", nm);
+				else
+					snprintf(x->syscall, sizeof x->syscall,
+					    "syscall %ld", nr);
+				if (last != NULL)
+					x->pc = (uintptr_t)strtoull(last + 1, NULL, 16);
+			}
+		}
+		n++;
+	}
+	closedir(d);
+	return (n);
+}
+
+/* One process's stack from its "stack" dump: addresses, and text. */
+struct prf_stack {
+	int		n;
+	uintptr_t	pc[64];
+	const char	*text;		/* dump lines "0xADDR name+off (module)" */
+	size_t		len;
+};
+
+static void
+prf_stack_parse(const struct buf *d, struct prf_stack *st)
+{
+	const char *p;
+	char *end;
+
+	memset(st, 0, sizeof *st);
+	if (d == NULL || d->p == NULL)
+		return;
+	st->text = d->p;
+	st->len = d->len;
+	for (p = d->p; *p != '\0' && st->n < 64;) {
+		unsigned long long pc = strtoull(p, &end, 16);
+
+		if (end != p && pc != 0)
+			st->pc[st->n++] = (uintptr_t)pc;
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+		p++;
+	}
+}
+
+static const char *
+prf_task_state(const struct shm_proc_info *pi)
+{
+	switch (pi->state) {
+	case SHM_P_STARTING:	return ("starting");
+	case SHM_P_DRAINING:	return ("draining");
+	case SHM_P_RUNNING:	break;
+	default:		return (shm_pstate_name(pi->state));
+	}
+	if (pi->busy)
+		return ("fitting");
+	if (pi->inflight > 0)
+		return ("serving");
+	if (pi->idle)
+		return ("idle, waiting for jobs");
+	return ("running");
+}
+
+static void
+prf_role_name(const struct shm_proc_info *pi, char *out, size_t len)
+{
+	if (pi->role == SHM_ROLE_WORKER)
+		snprintf(out, len, "%s[%d]", shm_role_name(pi->role), pi->index);
+	else
+		snprintf(out, len, "%s", shm_role_name(pi->role));
+}
+
+static void
+prf_goroutine_done(struct prf_job *job, void *arg)
+{
+	struct prf_op *op = arg;
+	struct prf *prf = op->prf;
+	struct evhttp_request *req = prf_defer_take(&op->d);
+	struct prf_thread th[64];
+	struct shm_proc_info pi;
+	struct prf_stack st;
+	struct buf b, body, self;
+	char role[48], sym[256], path[4096];
+	const char *mod;
+	int i, j, k, nth, total = 0;
+	uint64_t nrec, session;
+
+	if (req == NULL) {
+		prf_op_free(op);
+		return;
+	}
+	buf_init(&b);
+	buf_init(&body);
+	buf_init(&self);
+	session = prf_next_session(prf);
+	if (prof_dump_path(prf->shm, PROF_KIND_STACK, session, getpid(), path,
+	    sizeof path) > 0 && prof_stack_dump(path, 0, &nrec) == 0)
+		(void)prf_job_read(prf, session, PROF_KIND_STACK, getpid(), &self);
+	for (i = 0; i < SHM_NPROC; i++) {
+		const struct buf *d = NULL;
+
+		if (shm_proc_get(prf->shm, i, &pi) != 0 || pi.pid <= 0 ||
+		    !shm_proc_live(prf->shm, i))
+			continue;
+		for (j = 0; j < prf_job_count(job); j++)
+			if (prf_job_slot(job, j) == i && prf_job_pid(job, j) == pi.pid)
+				d = prf_job_data(job, j);
+		if (i == prf->ctx->slot)
+			d = &self;
+		prf_stack_parse(d, &st);
+		prf_role_name(&pi, role, sizeof role);
+		nth = prf_threads(pi.pid, th, 64);
+		if (nth == 0) {
+			/* gone since the table said live */
+			continue;
+		}
+		for (k = 0; k < nth; k++) {
+			int main_thread = th[k].tid == pi.pid;
+
+			total++;
+			if (op->debug >= 2) {
+				buf_printf(&body, "goroutine %ld [%s%s%s]:\n",
+				    (long)th[k].tid, main_thread ?
+				    prf_task_state(&pi) : "thread",
+				    th[k].syscall[0] ? ", " : "", th[k].syscall);
+				buf_printf(&body, "# %s pid=%ld tid=%ld slot=%d "
+				    "generation=%u state=%s comm=%s inflight=%d "
+				    "busy=%d wchan=%s\n", role, (long)pi.pid,
+				    (long)th[k].tid, i, pi.generation,
+				    th[k].state, th[k].comm, pi.inflight, pi.busy,
+				    th[k].wchan[0] ? th[k].wchan : "-");
+				if (main_thread && st.n > 0) {
+					for (j = 0; j < st.n; j++) {
+						prf_symbolize(st.pc[j] - (j > 0), sym,
+						    sizeof sym, &mod);
+						buf_printf(&body, "%s()\n\t%s %#lx\n",
+						    sym, mod, (unsigned long)st.pc[j]);
+					}
+				} else if (th[k].pc != 0) {
+					prf_symbolize(th[k].pc, sym, sizeof sym, &mod);
+					buf_printf(&body, "%s()\n\t%s %#lx (in %s)\n",
+					    sym, mod, (unsigned long)th[k].pc,
+					    th[k].syscall);
+				} else
+					buf_adds(&body, "(no stack: not answering "
+					    "control commands)\n");
+				buf_addc(&body, '\n');
+				continue;
+			}
+			/* debug 0/1: the Go count format, one entry per thread */
+			if (main_thread && st.n > 0) {
+				buf_adds(&body, "1 @");
+				for (j = 0; j < st.n; j++)
+					buf_printf(&body, " %#lx", (unsigned long)st.pc[j]);
+			} else if (th[k].pc != 0)
+				buf_printf(&body, "1 @ %#lx", (unsigned long)th[k].pc + 1);
+			else
+				buf_adds(&body, "1 @ 0x1");
+			buf_printf(&body, "\n# labels: {\"role\":\"%s\", "
+			    "\"pid\":\"%ld\", \"tid\":\"%ld\", \"state\":\"%s\", "
+			    "\"thread\":\"%s\", \"wchan\":\"%s\", \"syscall\":\"%s\"}\n",
+			    role, (long)pi.pid, (long)th[k].tid,
+			    prf_task_state(&pi), th[k].state,
+			    th[k].wchan[0] ? th[k].wchan : "-",
+			    th[k].syscall[0] ? th[k].syscall : "-");
+			if (op->debug >= 1 && main_thread && st.n > 0)
+				for (j = 0; j < st.n; j++) {
+					prf_symbolize(st.pc[j] - 1, sym, sizeof sym, &mod);
+					buf_printf(&body, "#\t%#lx\t%s\t%s\n",
+					    (unsigned long)st.pc[j], sym, mod);
+				}
+			buf_addc(&body, '\n');
+		}
+	}
+	if (op->debug < 2)
+		buf_printf(&b, "goroutine profile: total %d\n", total);
+	if (body.len > 0)
+		buf_add(&b, body.p, body.len);
+	if (op->debug < 2) {
+		buf_adds(&b, "--- Memory map: ---\n");
+		prf_add_maps(&b);
+	}
+	prf_reply_buf(req, 200, "text/plain; charset=utf-8", &b);
+	buf_free(&b);
+	buf_free(&body);
+	buf_free(&self);
+	prf_op_free(op);
+}
+
+void
+prf_pprof_goroutine(struct prf *prf, struct evhttp_request *req)
+{
+	struct prf_op *op = prf_op_new(prf, req);
+
+	prf_job_start(prf, PROF_CMD_STACK, PROF_KIND_STACK, 0, 1000,
+	    prf_goroutine_done, op);
+}
+
+/* ==== cmdline and symbol =================================================== */
+
+void
+prf_pprof_cmdline(struct prf *prf, struct evhttp_request *req)
+{
+	char path[64], raw[65536], masked[4096];
+	struct buf b;
+	ssize_t n = -1;
+	size_t off;
+	int fd, first = 1, mask_next = 0;
+	pid_t mp = prf->ctx->master_pid;
+
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)mp);
+	if (mp <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, raw, sizeof raw - 1);
+		close(fd);
+	}
+	if (n <= 0) {
+		prf_reply_pprof_error(req, 500, "cannot read the command line");
+		return;
+	}
+	raw[n] = '\0';
+	buf_init(&b);
+	for (off = 0; off < (size_t)n; off += strlen(raw + off) + 1) {
+		const char *a = raw + off, *name, *eq;
+		char key[64];
+
+		if (!first)
+			buf_addc(&b, '\0');
+		first = 0;
+		if (mask_next) {
+			buf_adds(&b, "(set)");
+			mask_next = 0;
+			continue;
+		}
+		name = a;
+		while (*name == '-')
+			name++;
+		eq = strchr(name, '=');
+		snprintf(key, sizeof key, "%.*s",
+		    (int)(eq != NULL ? (size_t)(eq - name) : strlen(name)), name);
+		if (name != a && prf_is_secret_key(key)) {
+			/* -api-token=T, or -api-token T: the value never leaves */
+			buf_add(&b, a, (size_t)(name - a) + strlen(key));
+			if (eq != NULL)
+				buf_adds(&b, "=(set)");
+			else
+				mask_next = 1;
+			continue;
+		}
+		prf_mask_url(a, masked, sizeof masked);
+		buf_adds(&b, masked);
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "X-Content-Type-Options", "nosniff");
+	prf_reply(req, 200, "text/plain; charset=utf-8", b.p, b.len);
+	buf_free(&b);
+}
+
+void
+prf_pprof_symbol(struct prf *prf, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *q = NULL, *p;
+	struct buf b, body;
+	uintptr_t off;
+	const char *name;
+	char *end;
+
+	(void)prf;
+	buf_init(&b);
+	buf_init(&body);
+	/* pprof only cares whether this is 0 (no symbols) or more */
+	buf_adds(&b, "num_symbols: 1\n");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+		size_t len = evbuffer_get_length(in);
+
+		if (len > 0)
+			buf_add(&body, evbuffer_pullup(in, (ev_ssize_t)len), len);
+		buf_addc(&body, '\0');
+		q = body.p;
+	} else if (u != NULL)
+		q = evhttp_uri_get_query(u);
+	for (p = q; p != NULL && *p != '\0';) {
+		unsigned long long pc = strtoull(p, &end, 0);
+
+		if (end == p)
+			break;
+		if (pc != 0 && (name = prf_sym_name((uintptr_t)pc, &off,
+		    NULL)) != NULL)
+			buf_printf(&b, "%#llx %s\n", pc, name);
+		p = end;
+		while (*p == '+' || *p == ' ' || *p == '\n' || *p == '\r')
+			p++;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "X-Content-Type-Options", "nosniff");
+	prf_reply_buf(req, 200, "text/plain; charset=utf-8", &b);
+	buf_free(&b);
+	buf_free(&body);
+}

@@ -1,0 +1,416 @@
+/*
+ * impcore - one webhook attempt: body, Standard Webhooks headers, libcurl.
+ *
+ * libcurl's multi interface driven by our libevent loop: libcurl tells us
+ * which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to wake it
+ * (CURLMOPT_TIMERFUNCTION); we hand events back with
+ * curl_multi_socket_action().  Every attempt is one easy handle; spare
+ * handles are kept (curl_easy_reset) and connections stay in the multi
+ * handle's cache, so a busy target is served over kept-alive connections.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/render.h"
+#include "common/rtab.h"
+#include "common/stat.h"
+#include "common/tim.h"
+#include "webhook/whk_priv.h"
+#include "webhook/whk_sign.h"
+
+#define WHK_UA		"impcore-webhook/" PACKAGE_VERSION
+
+static void whk_check_multi(struct whk *w);
+
+/*===================================================================
+ * libcurl <-> libevent
+ */
+
+static void
+whk_sock_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct whk_sock *ws = arg;
+	struct whk *w = ws->w;
+	int flags = 0, running;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	/* ws may be freed by the socket callback inside this call */
+	curl_multi_socket_action(w->multi, fd, flags, &running);
+	whk_check_multi(w);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch s for what libcurl wants, or stop. */
+static int
+whk_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp,
+    void *socketp)
+{
+	struct whk *w = userp;
+	struct whk_sock *ws = socketp;
+	short kind;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (ws != NULL) {
+			if (ws->added)
+				event_del(&ws->ev);
+			LIST_REMOVE(ws, link);
+			imp_free(ws);
+			curl_multi_assign(w->multi, s, NULL);
+		}
+		return (0);
+	}
+	if (ws == NULL) {
+		ws = imp_calloc(1, sizeof *ws);
+		ws->w = w;
+		ws->fd = s;
+		LIST_INSERT_HEAD(&w->socks, ws, link);
+		curl_multi_assign(w->multi, s, ws);
+	} else if (ws->added) {
+		event_del(&ws->ev);
+		ws->added = 0;
+	}
+	kind = EV_PERSIST;
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	event_assign(&ws->ev, w->base, s, kind, whk_sock_event, ws);
+	if (event_add(&ws->ev, NULL) == 0)
+		ws->added = 1;
+	return (0);
+}
+
+static void
+whk_curl_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct whk *w = arg;
+	int running;
+
+	(void)fd;
+	(void)what;
+	curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	whk_check_multi(w);
+}
+
+/*
+ * CURLMOPT_TIMERFUNCTION: one timer for the whole multi handle.  A 0
+ * timeout is not acted on here: libcurl must not be re-entered from its
+ * own callback, so the loop fires it on its next turn.
+ */
+static int
+whk_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct whk *w = userp;
+	struct timeval tv;
+
+	(void)multi;
+	if (timeout_ms < 0) {
+		evtimer_del(&w->ev_curl);
+		return (0);
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(&w->ev_curl, &tv);
+	return (0);
+}
+
+/* Body of the answer: not used; the status line decides. */
+static size_t
+whk_discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return (size * n);
+}
+
+/*===================================================================
+ * Attempts
+ */
+
+static struct whk_dlv *
+whk_dlv_get(struct whk *w)
+{
+	struct whk_dlv *d = LIST_FIRST(&w->spare);
+
+	if (d != NULL) {
+		LIST_REMOVE(d, link);
+		/* keeps the connection and DNS caches (they are the multi's) */
+		curl_easy_reset(d->easy);
+	} else {
+		d = imp_calloc(1, sizeof *d);
+		d->magic = WHK_DLV_MAGIC;
+		d->easy = curl_easy_init();
+		if (d->easy == NULL)
+			log_fatalx("curl_easy_init() failed");
+	}
+	d->errbuf[0] = '\0';
+	return (d);
+}
+
+static void
+whk_dlv_put(struct whk *w, struct whk_dlv *d)
+{
+	curl_slist_free_all(d->hdrs);
+	d->hdrs = NULL;
+	imp_free(d->content);
+	d->content = NULL;
+	d->tgt = NULL;
+	LIST_INSERT_HEAD(&w->spare, d, link);
+}
+
+/* Append a header line; libcurl copies it. */
+static int
+whk_hdr(struct whk_dlv *d, const char *line)
+{
+	struct curl_slist *l = curl_slist_append(d->hdrs, line);
+
+	if (l == NULL)
+		return (-1);
+	d->hdrs = l;
+	return (0);
+}
+
+/*
+ * Render the body and the headers of d's attempt and configure its easy
+ * handle.  NULL ok, else why it cannot be sent.
+ */
+static const char *
+whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
+    const char *url)
+{
+	char line[RTAB_RESID_LEN + WHK_SIG_MAX + 64], sig[WHK_SIG_MAX];
+	uint64_t ts = tim_real() / TIM_SEC;
+	struct buf b;
+	CURL *e = d->easy;
+	CURLcode rc = CURLE_OK;
+
+	/*
+	 * The signed content is "<id>.<timestamp>.<body>": render the body
+	 * right after that prefix so signing needs no copy, and post only
+	 * the part after it.
+	 */
+	buf_init(&b);
+	buf_printf(&b, "%s.%" PRIu64 ".", v->result_id, ts);
+	d->prefix = b.len;
+	render_result(&b, v);
+	d->content = buf_steal(&b, &d->len);
+	if (d->content == NULL || d->len <= d->prefix)
+		return ("could not render the result");
+
+	snprintf(line, sizeof line, "webhook-id: %s", v->result_id);
+	if (whk_hdr(d, "Content-Type: application/json") != 0 ||
+	    whk_hdr(d, line) != 0)
+		return ("out of memory for headers");
+	snprintf(line, sizeof line, "webhook-timestamp: %" PRIu64, ts);
+	if (whk_hdr(d, line) != 0)
+		return ("out of memory for headers");
+	if (w->key != NULL) {
+		if (whk_sign(w->key, d->content, d->len, sig) != 0)
+			return ("HMAC-SHA256 signing failed");
+		snprintf(line, sizeof line, "webhook-signature: %s", sig);
+		if (whk_hdr(d, line) != 0)
+			return ("out of memory for headers");
+	}
+	/* no "Expect: 100-continue" round trip before larger bodies */
+	if (whk_hdr(d, "Expect:") != 0)
+		return ("out of memory for headers");
+
+#define SET(opt, val)	do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_PRIVATE, d);
+	SET(CURLOPT_ERRORBUFFER, d->errbuf);
+	SET(CURLOPT_HTTPHEADER, d->hdrs);
+	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(d->len - d->prefix));
+	SET(CURLOPT_POSTFIELDS, d->content + d->prefix);
+	SET(CURLOPT_USERAGENT, WHK_UA);
+	/* never to anything but the URL we were given: no redirects, no
+	 * scheme but http(s), not even through a proxy's say-so */
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the _STR forms; the others are deprecated */
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	/* no SIGALRM for DNS timeouts: we are a libevent process */
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, w->connect_ms);
+	SET(CURLOPT_TIMEOUT_MS, w->timeout_ms);
+	SET(CURLOPT_WRITEFUNCTION, whk_discard);
+	SET(CURLOPT_WRITEDATA, d);
+#undef SET
+	if (rc != CURLE_OK)
+		return (curl_easy_strerror(rc));
+	return (NULL);
+}
+
+int
+whk_http_start(struct whk *w, struct whk_target *tgt, uint32_t rec)
+{
+	const char *why = NULL, *url;
+	struct rtab_view v;
+	struct whk_dlv *d;
+	CURLMcode mc;
+
+	if (rtab_wh_begin(w->shm, rec, w->pid) != 0)
+		return (-1);
+	STAT_INC(webhook_attempts);
+	d = whk_dlv_get(w);
+	d->rec = rec;
+	d->tgt = tgt;
+	d->t0 = tim_mono();
+	d->attempt = 1;
+	d->first = tim_real();
+	snprintf(d->resid, sizeof d->resid, "?");
+
+	/* the record is ours (INFLIGHT, our pid): this view cannot change */
+	if (rtab_view_get(w->shm, rec, 1, &v) != 0) {
+		why = "the record could not be read";
+	} else {
+		snprintf(d->resid, sizeof d->resid, "%s", v.result_id);
+		if (v.wh_attempts > 0)
+			d->attempt = v.wh_attempts;
+		if (v.wh_first != 0)
+			d->first = v.wh_first;
+		if ((url = whk_url_of(w, &v)) == NULL)
+			why = "no webhook URL";
+		else
+			why = whk_prepare(w, d, &v, url);
+		rtab_view_free(&v);
+	}
+	if (why == NULL) {
+		mc = curl_multi_add_handle(w->multi, d->easy);
+		if (mc != CURLM_OK)
+			why = curl_multi_strerror(mc);
+	}
+	if (why != NULL) {
+		whk_outcome(w, d, 0, why);
+		whk_dlv_put(w, d);
+		return (-1);
+	}
+	LIST_INSERT_HEAD(&w->flying, d, link);
+	w->mark[rec] = WHK_M_FLIGHT;
+	return (0);
+}
+
+/* Collect the attempts libcurl has finished, then start what may start. */
+static void
+whk_check_multi(struct whk *w)
+{
+	char why[CURL_ERROR_SIZE + 32];
+	struct whk_dlv *d;
+	CURLMsg *msg;
+	CURLcode res;
+	CURL *easy;
+	long code;
+	int left, ok;
+
+	while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		/* msg dies with the handle's removal: copy first */
+		easy = msg->easy_handle;
+		res = msg->data.result;
+		d = NULL;
+		code = 0;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&d);
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+		curl_multi_remove_handle(w->multi, easy);
+		if (d == NULL || d->magic != WHK_DLV_MAGIC)
+			continue;	/* XXX cannot happen */
+		ok = res == CURLE_OK && code >= 200 && code <= 299;
+		if (res != CURLE_OK)
+			snprintf(why, sizeof why, "%s", d->errbuf[0] != '\0' ?
+			    d->errbuf : curl_easy_strerror(res));
+		else
+			snprintf(why, sizeof why, "HTTP %ld", code);
+		LIST_REMOVE(d, link);
+		whk_done(w, d, ok, why);
+		whk_dlv_put(w, d);
+	}
+	whk_pump(w);
+	if (w->stopping && w->inflight == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+/*
+ * Stopping, and the grace is over: give each attempt still in flight back
+ * to the file as PENDING, due now, for the next webhook process (it may
+ * have reached the target: delivery is at-least-once).
+ */
+void
+whk_http_abandon(struct whk *w)
+{
+	struct whk_dlv *d;
+	uint64_t now = tim_real();
+	int n = 0;
+
+	while ((d = LIST_FIRST(&w->flying)) != NULL) {
+		LIST_REMOVE(d, link);
+		curl_multi_remove_handle(w->multi, d->easy);
+		rtab_wh_retry(w->shm, d->rec, w->pid, now,
+		    "interrupted: the webhook process stopped");
+		w->mark[d->rec] = WHK_M_NONE;
+		d->tgt->inflight--;
+		w->inflight--;
+		whk_dlv_put(w, d);
+		n++;
+	}
+	if (n > 0)
+		log_info("stopped with %d attempt(s) in flight, left "
+		    "pending", n);
+	stat_set(STAT_webhook_inflight, 0);
+}
+
+int
+whk_http_init(struct whk *w)
+{
+	LIST_INIT(&w->flying);
+	LIST_INIT(&w->spare);
+	LIST_INIT(&w->socks);
+	w->multi = curl_multi_init();
+	if (w->multi == NULL)
+		return (-1);
+	evtimer_assign(&w->ev_curl, w->base, whk_curl_timeout, w);
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, whk_sock_cb);
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, whk_timer_cb);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+	/* enough kept-alive connections for every attempt we allow */
+	curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)WHK_MAX_INFLIGHT);
+	return (0);
+}
+
+void
+whk_http_fini(struct whk *w)
+{
+	struct whk_dlv *d;
+	struct whk_sock *ws;
+
+	whk_http_abandon(w);
+	while ((d = LIST_FIRST(&w->spare)) != NULL) {
+		LIST_REMOVE(d, link);
+		curl_easy_cleanup(d->easy);
+		imp_free(d);
+	}
+	if (w->multi != NULL)
+		curl_multi_cleanup(w->multi);
+	w->multi = NULL;
+	evtimer_del(&w->ev_curl);
+	/* sockets libcurl did not say goodbye to */
+	while ((ws = LIST_FIRST(&w->socks)) != NULL) {
+		LIST_REMOVE(ws, link);
+		if (ws->added)
+			event_del(&ws->ev);
+		imp_free(ws);
+	}
+}

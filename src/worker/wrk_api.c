@@ -1,0 +1,749 @@
+/*
+ * impcore - worker: the HTTP API of DESIGN section 4.
+ *
+ * Every answer is JSON, errors included; with -profile every answer carries
+ * the Go server's X- profiling headers.  Routing is by path first: an
+ * unknown path is 404, a known path with a method it does not serve is 405
+ * with Allow (whatever the method, also ones no library knows).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "impfit.h"
+
+#include "common/buf.h"
+#include "common/cfg.h"
+#include "common/ctl.h"
+#include "common/hsrv.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/render.h"
+#include "common/rtab.h"
+#include "common/shm.h"
+#include "common/stat.h"
+#include "common/tim.h"
+#include "master/children.h"
+#include "worker/wrk_priv.h"
+
+/* What a request needs to remember for its answer (profiling headers). */
+struct wrk_rq {
+	const char	*name;		/* X-Handler-Name */
+	uint64_t	t0, t0real;
+	int64_t		mem0;
+	int		tasks0;
+};
+
+static void
+rq_begin(struct wrk_rq *q, struct hreq *r, const char *name)
+{
+	q->name = name;
+	q->t0 = hreq_start(r);
+	q->t0real = hreq_start_real(r);
+	q->mem0 = mem_in_use();
+	q->tasks0 = wrk.cfg->profile ? wrk_tasks() : 0;
+}
+
+static void
+inflight_update(void)
+{
+	int n = hsrv_pending(wrk.http);
+
+	shm_proc_set_inflight(wrk.proc, n);
+	stat_set(STAT_http_inflight, (uint64_t)n);
+}
+
+/* Send b as the answer and account for it.  b is freed. */
+static void
+reply(struct hreq *r, const struct wrk_rq *q, int status, struct buf *b)
+{
+	char v[64], ts[48];
+	uint64_t ns = tim_mono() - q->t0;
+	const char *method = hreq_method(r), *path = hreq_path(r);
+	char mp[160];
+
+	STAT_INC(http_requests);
+	if (status >= 400 && status < 500)
+		STAT_INC(http_4xx);
+	else if (status >= 500)
+		STAT_INC(http_5xx);
+	stat_hist_add(STAT_H_request_time, ns);
+	if (wrk.cfg->profile) {
+		int tasks1 = wrk_tasks();
+		hreq_add_header(r, "X-Profiling-Enabled", "true");
+		hreq_add_header(r, "X-Handler-Name", q->name);
+		hreq_add_header(r, "X-Start-Time",
+		    tim_rfc3339(q->t0real, 1, ts, sizeof ts));
+		snprintf(v, sizeof v, "%.3f", (double)ns / 1e6);
+		hreq_add_header(r, "X-Duration-Ms", v);
+		snprintf(v, sizeof v, "%lld", (long long)(mem_in_use() - q->mem0));
+		hreq_add_header(r, "X-Memory-Delta-Bytes", v);
+		snprintf(v, sizeof v, "%d", q->tasks0);
+		hreq_add_header(r, "X-Start-Goroutines", v);
+		snprintf(v, sizeof v, "%d", tasks1);
+		hreq_add_header(r, "X-End-Goroutines", v);
+		snprintf(v, sizeof v, "%d", tasks1 - q->tasks0);
+		hreq_add_header(r, "X-Goroutine-Delta", v);
+		snprintf(v, sizeof v, "%d", status);
+		hreq_add_header(r, "X-Status-Code", v);
+	}
+	/* copy what the log needs: r is gone after hreq_reply */
+	snprintf(mp, sizeof mp, "%.16s %.120s", method, path);
+	if (!log_quiet())
+		log_req("%s %d %.3fms %s", mp, status, (double)ns / 1e6,
+		    hreq_peer(r));
+	if (b->len == 0)
+		buf_adds(b, "{}");
+	buf_addc(b, '\n');
+	hreq_reply(r, status, b->p, b->len);
+	buf_free(b);
+	inflight_update();
+}
+
+static void
+reply_error(struct hreq *r, const struct wrk_rq *q, int status,
+    const char *field, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+reply_error(struct hreq *r, const struct wrk_rq *q, int status,
+    const char *field, const char *fmt, ...)
+{
+	struct buf b;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	switch (status) {
+	case 400: STAT_INC(http_bad_request); break;
+	case 401: STAT_INC(http_unauthorized); break;
+	case 413: STAT_INC(http_too_large); break;
+	default: break;
+	}
+	buf_init(&b);
+	buf_adds(&b, "{\"success\":false,\"error\":");
+	buf_json_str(&b, msg);
+	if (field != NULL && *field != '\0') {
+		buf_adds(&b, ",\"field\":");
+		buf_json_str(&b, field);
+	}
+	buf_addc(&b, '}');
+	reply(r, q, status, &b);
+}
+
+/* Errors the HTTP layer found (bad request line, 413 by Content-Length ...). */
+void
+wrk_api_error(struct hreq *r, int status, const char *msg, void *arg)
+{
+	struct wrk_rq q;
+
+	(void)arg;
+	rq_begin(&q, r, "error");
+	inflight_update();
+	reply_error(r, &q, status, NULL, "%s", msg);
+}
+
+/*==================================================================
+ * Handlers
+ */
+
+static void
+h_health(struct hreq *r, struct wrk_rq *q)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "{\"status\":\"ok\",\"queue_depth\":%u,\"workers\":%d,"
+	    "\"uptime_s\":%.3f,\"pid\":%d,\"worker\":%d}",
+	    rtab_queue_depth(wrk.shm), shm_proc_count(wrk.shm, SHM_ROLE_WORKER),
+	    (double)(tim_real() - wrk.ctx->master_start) / 1e9, (int)getpid(),
+	    wrk.index);
+	reply(r, q, 200, &b);
+}
+
+static void
+h_describe(struct hreq *r, struct wrk_rq *q)
+{
+	static const struct {
+		const char *letter, *name, *params, *z;
+	} el[] = {
+		{ "R", "resistor", "\"R\"", "R" },
+		{ "C", "capacitor", "\"C\"", "1/(jwC)" },
+		{ "L", "inductor", "\"L\"", "jwL" },
+		{ "W", "infinite Warburg", "\"Y0\"", "1/(Y0 sqrt(jw))" },
+		{ "Q", "constant phase element", "\"Y0\",\"n\"", "1/(Y0 (jw)^n), 0<n<=1" },
+		{ "O", "finite-length Warburg", "\"Y0\",\"B\"", "tanh(B sqrt(jw))/(Y0 sqrt(jw))" },
+		{ "T", "finite-space Warburg", "\"Y0\",\"B\"", "coth(B sqrt(jw))/(Y0 sqrt(jw))" },
+		{ "G", "Gerischer", "\"Y0\",\"k\"", "1/(Y0 sqrt(k+jw))" },
+		{ "F", "fractal Gerischer", "\"Y0\",\"k\",\"a\"", "1/(Y0 (k+jw)^a), 0<a<=1" },
+	};
+	struct buf b;
+	struct shm_geom g;
+	size_t i;
+
+	shm_geom_get(wrk.shm, &g);
+	buf_init(&b);
+	buf_printf(&b, "{\"service\":\"impcore\",\"version\":\"%s\","
+	    "\"message\":\"EIS equivalent-circuit fitting: POST one spectrum "
+	    "here (fitted now) or a batch to /eis-data/batch\","
+	    "\"endpoints\":{\"POST /eis-data\":\"fit one spectrum now\","
+	    "\"POST /eis-data/batch\":\"queue a batch (202)\","
+	    "\"GET /eis-data/batch/{batch_id}\":\"batch status and results\","
+	    "\"DELETE /eis-data/batch/{batch_id}\":\"cancel what is not fitted yet\","
+	    "\"GET /health\":\"liveness\"},", PACKAGE_VERSION);
+	buf_adds(&b, "\"input\":{\"batch\":{\"batch_id\":\"optional, 1-64 of "
+	    "A-Z a-z 0-9 . _ : -\",\"spectra\":[{\"iteration\":0,"
+	    "\"impedance_data\":{\"frequencies\":\"[Hz, > 0]\","
+	    "\"impedance\":\"[{real, imag}] (wins)\",\"magnitude\":\"[ohm]\","
+	    "\"phase\":\"[degrees]\"}}]},\"optional\":[\"circuit\",\"method\","
+	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\"]},");
+	buf_adds(&b, "\"circuit_elements\":[");
+	for (i = 0; i < sizeof el / sizeof el[0]; i++)
+		buf_printf(&b, "%s{\"letter\":\"%s\",\"name\":\"%s\","
+		    "\"parameters\":[%s],\"impedance\":\"%s\"}", i ? "," : "",
+		    el[i].letter, el[i].name, el[i].params, el[i].z);
+	buf_printf(&b, "],\"methods\":[\"levenberg-marquardt\",\"nelder-mead\"],"
+	    "\"weightings\":[\"modulus\",\"unity\",\"proportional\"],"
+	    "\"defaults\":{\"circuit\":");
+	buf_json_str(&b, wrk.def_circuit);
+	buf_adds(&b, ",\"method\":");
+	buf_json_str(&b, fit_method_name((enum fit_method)wrk.def_method));
+	buf_printf(&b, ",\"weighting\":\"modulus\"},\"limits\":{\"max_points\":%u,"
+	    "\"queue_size\":%u,\"results\":%u,\"max_body_bytes\":%ju}}",
+	    wrk.max_points, g.queue_size, g.results,
+	    (uintmax_t)wrk.cfg->body_max);
+	reply(r, q, 200, &b);
+}
+
+/* The batch status object; with results when recs is not NULL. */
+static void
+batch_json(struct buf *b, const struct rtab_batch_info *bi, const uint32_t *recs,
+    int extra_cancelled)
+{
+	char ts[48];
+	int i, first = 1;
+
+	buf_adds(b, "{\"success\":true,\"batch_id\":");
+	buf_json_str(b, bi->id);
+	buf_adds(b, ",\"status\":");
+	buf_json_str(b, rtab_batch_status(bi));
+	buf_printf(b, ",\"spectra\":%d,\"done\":%d,\"failed\":%d,\"queued\":%d,"
+	    "\"running\":%d,\"cancelled\":%d", bi->count, bi->done, bi->failed,
+	    bi->queued, bi->running, bi->cancelled);
+	buf_adds(b, ",\"created\":");
+	buf_json_str(b, tim_rfc3339(bi->created, 1, ts, sizeof ts));
+	if (bi->url[0] != '\0' || bi->wh_pending + bi->wh_inflight +
+	    bi->wh_delivered + bi->wh_failed > 0)
+		buf_printf(b, ",\"webhooks\":{\"pending\":%d,\"inflight\":%d,"
+		    "\"delivered\":%d,\"failed\":%d}", bi->wh_pending,
+		    bi->wh_inflight, bi->wh_delivered, bi->wh_failed);
+	if (extra_cancelled >= 0)
+		buf_printf(b, ",\"cancelled_now\":%d", extra_cancelled);
+	buf_printf(b, ",\"status_url\":\"/eis-data/batch/%s\"", bi->id);
+	if (recs != NULL) {
+		buf_adds(b, ",\"results\":[");
+		for (i = 0; i < bi->count; i++) {
+			struct rtab_view v;
+			if (rtab_view_get(wrk.shm, recs[i], 1, &v) < 0)
+				continue;
+			if (!first)
+				buf_addc(b, ',');
+			first = 0;
+			render_result(b, &v);
+			rtab_view_free(&v);
+		}
+		buf_addc(b, ']');
+	}
+	buf_addc(b, '}');
+}
+
+static void
+h_batch_get(struct hreq *r, struct wrk_rq *q, const char *id)
+{
+	struct rtab_batch_info bi;
+	uint32_t *recs = NULL;
+	struct buf b;
+
+	if (rtab_batch_find(wrk.shm, id, &bi, &recs) < 0) {
+		reply_error(r, q, 404, NULL, "no batch '%s' (unknown, or evicted "
+		    "after -retention)", id);
+		return;
+	}
+	buf_init(&b);
+	batch_json(&b, &bi, recs, -1);
+	imp_free(recs);
+	reply(r, q, 200, &b);
+}
+
+static void
+h_batch_delete(struct hreq *r, struct wrk_rq *q, const char *id)
+{
+	struct rtab_batch_info bi;
+	struct buf b;
+	int n = 0;
+
+	if (rtab_batch_cancel(wrk.shm, id, &n) < 0 ||
+	    rtab_batch_find(wrk.shm, id, &bi, NULL) < 0) {
+		reply_error(r, q, 404, NULL, "no batch '%s'", id);
+		return;
+	}
+	buf_init(&b);
+	batch_json(&b, &bi, NULL, n);
+	reply(r, q, 200, &b);
+}
+
+static void
+reply_full(struct hreq *r, struct wrk_rq *q, enum rtab_rc rc)
+{
+	struct shm_geom g;
+
+	STAT_INC(http_rejected_full);
+	shm_geom_get(wrk.shm, &g);
+	hreq_add_header(r, "Retry-After", "1");
+	if (rc == RTAB_FULL)
+		reply_error(r, q, 503, NULL, "queue full: %u spectra queued or "
+		    "running (-queue-size %u); retry later",
+		    rtab_queue_depth(wrk.shm), g.queue_size);
+	else
+		reply_error(r, q, 503, NULL, "result table full: finished "
+		    "results await delivery (-results %u); retry later",
+		    g.results);
+}
+
+static void
+h_batch_post(struct hreq *r, struct wrk_rq *q)
+{
+	struct wrk_batch wb;
+	struct wrk_err e;
+	struct rtab_batch_in in;
+	struct rtab_spec *sp;
+	struct shm_geom g;
+	const char *body;
+	char id[RTAB_ID_MAX + 1];
+	uint32_t bidx;
+	size_t len;
+	enum rtab_rc rc;
+	int i;
+
+	body = hreq_body(r, &len);
+	if (wrk_parse_batch(body, len, &wb, &e) < 0) {
+		reply_error(r, q, e.status, e.field, "%s", e.msg);
+		return;
+	}
+	shm_geom_get(wrk.shm, &g);
+	sp = imp_calloc((size_t)wb.n, sizeof *sp);
+	for (i = 0; i < wb.n; i++) {
+		struct wrk_spectrum *s = &wb.spec[i];
+		sp[i].iteration = s->iteration;
+		sp[i].n = s->n;
+		sp[i].freq = s->freq;
+		sp[i].zre = s->zre;
+		sp[i].zim = s->zim;
+		sp[i].circuit = s->circuit;
+		sp[i].nparams = s->nparams;
+		sp[i].method = s->method;
+		sp[i].weighting = s->weighting;
+		sp[i].max_iterations = s->max_iterations;
+		sp[i].ninit = s->ninit;
+		sp[i].init = s->init;
+		/* only a spectrum's own URL is stored with it */
+		sp[i].webhook_url = s->own_url ? s->webhook_url : NULL;
+	}
+	memset(&in, 0, sizeof in);
+	in.id = wb.id;
+	in.webhook_url = wb.webhook_url;
+	in.n = wb.n;
+	in.spec = sp;
+	in.queue_limit = g.queue_size;
+	rc = rtab_submit(wrk.shm, &in, &bidx, id);
+	imp_free(sp);
+	if (rc == RTAB_OK) {
+		struct buf b;
+		int n = wb.n;
+
+		STAT_INC(batches_accepted);
+		STAT_ADD(spectra_accepted, (uint64_t)n);
+		ctl_wake_workers(wrk.shm, n);
+		wrk_batch_free(&wb);
+		buf_init(&b);
+		buf_adds(&b, "{\"batch_id\":");
+		buf_json_str(&b, id);
+		buf_printf(&b, ",\"message\":\"Batch processing started with "
+		    "worker pool\",\"spectra\":%d,\"success\":true,"
+		    "\"status_url\":\"/eis-data/batch/%s\"}", n, id);
+		reply(r, q, 202, &b);
+		return;
+	}
+	wrk_batch_free(&wb);
+	if (rc == RTAB_EXISTS) {
+		h_batch_get(r, q, id);
+		return;
+	}
+	reply_full(r, q, rc);
+}
+
+static void
+h_single(struct hreq *r, struct wrk_rq *q)
+{
+	struct wrk_spectrum s;
+	struct wrk_err e;
+	struct fit_result res;
+	struct rtab_view v;
+	struct buf b;
+	const char *body;
+	size_t len;
+	uint64_t ns;
+
+	body = hreq_body(r, &len);
+	if (wrk_parse_single(body, len, &s, &e) < 0) {
+		reply_error(r, q, e.status, e.field, "%s", e.msg);
+		return;
+	}
+	wrk_fit_sync(&s, &res, &ns);
+	if (res.status == FIT_BAD_INPUT) {
+		reply_error(r, q, 400, NULL, "the fitting engine refused the "
+		    "spectrum: %s", res.error);
+		wrk_spectrum_free(&s);
+		return;
+	}
+	memset(&v, 0, sizeof v);
+	v.state = RTAB_DONE;
+	v.iteration = s.iteration;
+	v.n = s.n;
+	v.nparams = res.nparams;
+	snprintf(v.circuit, sizeof v.circuit, "%s", s.circuit);
+	v.method = s.method;
+	v.weighting = s.weighting;
+	v.fit_status = res.status;
+	v.chi_square = res.chi_square;
+	v.iterations = res.iterations;
+	v.evaluations = res.evaluations;
+	v.fit_ns = ns;
+	v.t_accepted = v.t_finished = tim_real();
+	v.freq = s.freq;
+	v.zre = s.zre;
+	v.zim = s.zim;
+	v.params = res.params;
+	v.std_errors = res.std_errors;
+	if (s.webhook_url != NULL) {
+		/* stored so that the webhook process delivers it */
+		struct rtab_spec sp;
+		struct rtab_outcome out;
+		uint32_t rec;
+		enum rtab_rc rc;
+
+		memset(&sp, 0, sizeof sp);
+		sp.iteration = s.iteration;
+		sp.n = s.n;
+		sp.freq = s.freq;
+		sp.zre = s.zre;
+		sp.zim = s.zim;
+		sp.circuit = s.circuit;
+		sp.nparams = s.nparams;
+		sp.method = s.method;
+		sp.weighting = s.weighting;
+		sp.max_iterations = s.max_iterations;
+		sp.ninit = s.ninit;
+		sp.init = s.init;
+		memset(&out, 0, sizeof out);
+		out.fit_status = res.status;
+		out.nparams = res.nparams;
+		out.params = res.params;
+		out.std_errors = res.std_errors;
+		out.chi_square = res.chi_square;
+		out.iterations = res.iterations;
+		out.evaluations = res.evaluations;
+		out.fit_ns = ns;
+		rc = rtab_store_done(wrk.shm, &sp, s.webhook_url, &out, &rec,
+		    v.result_id);
+		if (rc != RTAB_OK) {
+			wrk_spectrum_free(&s);
+			reply_full(r, q, rc);
+			return;
+		}
+		{
+			struct rtab_view sv;
+			if (rtab_view_get(wrk.shm, rec, 0, &sv) == 0)
+				snprintf(v.batch_id, sizeof v.batch_id, "%s",
+				    sv.batch_id);
+		}
+	} else
+		snprintf(v.result_id, sizeof v.result_id, "%016jx",
+		    (uintmax_t)shm_next_id(wrk.shm));
+	buf_init(&b);
+	render_result(&b, &v);
+	wrk_spectrum_free(&s);
+	reply(r, q, 200, &b);
+}
+
+/*==================================================================
+ * /debug/gc and /debug/memory: ask every process, wait for the acks.
+ */
+
+struct dbg_wait {
+	struct hreq	*r;
+	struct wrk_rq	q;
+	int		cmd;
+	int		n;
+	int		slot[SHM_NPROC];
+	uint64_t	ack[SHM_NPROC];
+	uint64_t	deadline;
+	struct event	*tm;
+};
+
+static void
+dbg_answer(struct dbg_wait *w)
+{
+	struct buf b;
+	struct shm_proc_info pi;
+	uint64_t sum[4] = { 0, 0, 0, 0 };
+	int i, first = 1;
+
+	buf_init(&b);
+	buf_adds(&b, w->cmd == CTL_CMD_TRIM ? "{\"success\":true,\"processes\":[" :
+	    "{\"success\":true,\"lines\":[");
+	for (i = 0; i < w->n; i++) {
+		struct shm_proc *p = shm_proc(wrk.shm, w->slot[i]);
+		const uint64_t *res = shm_proc_ctl_res(p, w->cmd);
+		int done = ctl_acked(wrk.shm, w->slot[i], w->cmd, w->ack[i]);
+
+		if (shm_proc_get(wrk.shm, w->slot[i], &pi) < 0)
+			continue;
+		if (!first)
+			buf_addc(&b, ',');
+		first = 0;
+		if (w->cmd == CTL_CMD_TRIM) {
+			buf_printf(&b, "{\"pid\":%d,\"role\":\"%s\",\"index\":%d,"
+			    "\"answered\":%s,\"heap_before\":%ju,\"heap_after\":%ju,"
+			    "\"rss_before\":%ju,\"rss_after\":%ju}", (int)pi.pid,
+			    shm_role_name(pi.role), pi.index, done ? "true" : "false",
+			    (uintmax_t)res[0], (uintmax_t)res[1], (uintmax_t)res[2],
+			    (uintmax_t)res[3]);
+			if (done) {
+				sum[0] += res[0]; sum[1] += res[1];
+				sum[2] += res[2]; sum[3] += res[3];
+			}
+		} else {
+			char line[256], full[320], who[32];
+			ctl_memory_line(line, sizeof line, res, wrk_tasks());
+			if (pi.role == SHM_ROLE_WORKER)
+				snprintf(who, sizeof who, "worker[%d]", pi.index);
+			else
+				snprintf(who, sizeof who, "%s", shm_role_name(pi.role));
+			snprintf(full, sizeof full, "%s pid %d: %s", who,
+			    (int)pi.pid, done ? line : "(no answer)");
+			buf_json_str(&b, full);
+		}
+	}
+	buf_addc(&b, ']');
+	if (w->cmd == CTL_CMD_TRIM)
+		buf_printf(&b, ",\"heap_before\":%ju,\"heap_after\":%ju,"
+		    "\"rss_before\":%ju,\"rss_after\":%ju,\"rss_released\":%jd",
+		    (uintmax_t)sum[0], (uintmax_t)sum[1], (uintmax_t)sum[2],
+		    (uintmax_t)sum[3], (intmax_t)(sum[2] - sum[3]));
+	buf_addc(&b, '}');
+	reply(w->r, &w->q, 200, &b);
+	event_free(w->tm);
+	imp_free(w);
+}
+
+static void
+dbg_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct dbg_wait *w = arg;
+	int i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < w->n; i++)
+		if (!ctl_acked(wrk.shm, w->slot[i], w->cmd, w->ack[i]))
+			break;
+	if (i == w->n || tim_mono() > w->deadline || wrk.stopping)
+		dbg_answer(w);
+}
+
+static void
+h_debug(struct hreq *r, struct wrk_rq *q, int cmd)
+{
+	struct dbg_wait *w = imp_calloc(1, sizeof *w);
+	struct timeval tv = { 0, 5000 };
+	int i;
+	uint64_t arg = cmd == CTL_CMD_MEMLOG ? (uint64_t)wrk_tasks() : 0;
+
+	w->r = r;
+	w->q = *q;
+	w->cmd = cmd;
+	for (i = 0; i < SHM_NPROC; i++) {
+		uint64_t ack;
+		if (!shm_proc_live(wrk.shm, i))
+			continue;
+		ack = ctl_send(wrk.shm, i, cmd, arg);
+		if (ack == 0)
+			continue;
+		w->slot[w->n] = i;
+		w->ack[w->n++] = ack;
+	}
+	w->deadline = tim_mono() + 3 * TIM_SEC;
+	w->tm = event_new(wrk.base, -1, EV_PERSIST, dbg_tick, w);
+	event_add(w->tm, &tv);
+}
+
+/*==================================================================
+ * Routing
+ */
+
+static int
+method_is(struct hreq *r, const char *m)
+{
+	return (strcmp(hreq_method(r), m) == 0);
+}
+
+static int
+pct_decode(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	while (*in != '\0') {
+		int c = (unsigned char)*in;
+		if (c == '%' && isxdigit((unsigned char)in[1]) &&
+		    isxdigit((unsigned char)in[2])) {
+			char hex[3] = { in[1], in[2], '\0' };
+			c = (int)strtol(hex, NULL, 16);
+			in += 3;
+		} else
+			in++;
+		if (o + 1 >= len)
+			return (-1);
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return (0);
+}
+
+static int
+auth_ok(struct hreq *r)
+{
+	const char *h = hreq_header(r, "Authorization");
+	const char *tok = wrk.cfg->api_token;
+	size_t a, b, i;
+	unsigned char diff = 0;
+
+	if (tok == NULL)
+		return (1);
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return (0);
+	h += 7;
+	while (*h == ' ')
+		h++;
+	a = strlen(h);
+	b = strlen(tok);
+	/* constant time in the token's length */
+	for (i = 0; i < b; i++)
+		diff |= (unsigned char)(tok[i] ^ (i < a ? h[i] : 0));
+	return (diff == 0 && a == b);
+}
+
+void
+wrk_api_request(struct hreq *r, void *arg)
+{
+	struct wrk_rq q;
+	char path[512], id[RTAB_ID_MAX * 3 + 1];
+	const char *allow = NULL;
+	size_t pl;
+
+	(void)arg;
+	inflight_update();
+	snprintf(path, sizeof path, "%s", hreq_path(r));
+	pl = strlen(path);
+	if (pl > 1 && path[pl - 1] == '/')
+		path[--pl] = '\0';
+
+	if (strcmp(path, "/health") == 0) {
+		rq_begin(&q, r, "health");
+		if (method_is(r, "GET") || method_is(r, "HEAD")) {
+			h_health(r, &q);
+			return;
+		}
+		allow = "GET, HEAD";
+		goto not_allowed;
+	}
+	rq_begin(&q, r, "unknown");
+	if (!auth_ok(r)) {
+		hreq_add_header(r, "WWW-Authenticate", "Bearer");
+		reply_error(r, &q, 401, NULL, "missing or wrong bearer token "
+		    "(Authorization: Bearer <-api-token>)");
+		return;
+	}
+	if (strcmp(path, "/eis-data") == 0) {
+		q.name = "eis-single";
+		if (method_is(r, "GET") || method_is(r, "HEAD")) {
+			q.name = "eis-info";
+			h_describe(r, &q);
+			return;
+		}
+		if (method_is(r, "POST")) {
+			h_single(r, &q);
+			return;
+		}
+		allow = "GET, HEAD, POST";
+		goto not_allowed;
+	}
+	if (strcmp(path, "/eis-data/batch") == 0) {
+		q.name = "eis-batch";
+		if (method_is(r, "POST")) {
+			h_batch_post(r, &q);
+			return;
+		}
+		allow = "POST";
+		goto not_allowed;
+	}
+	if (strncmp(path, "/eis-data/batch/", 16) == 0 && path[16] != '\0' &&
+	    strchr(path + 16, '/') == NULL) {
+		q.name = "eis-batch-status";
+		if (pct_decode(path + 16, id, sizeof id) < 0 ||
+		    strlen(id) > RTAB_ID_MAX) {
+			reply_error(r, &q, 404, NULL, "no such batch (id too long)");
+			return;
+		}
+		if (method_is(r, "GET") || method_is(r, "HEAD")) {
+			h_batch_get(r, &q, id);
+			return;
+		}
+		if (method_is(r, "DELETE")) {
+			q.name = "eis-batch-cancel";
+			h_batch_delete(r, &q, id);
+			return;
+		}
+		allow = "GET, HEAD, DELETE";
+		goto not_allowed;
+	}
+	if (strcmp(path, "/debug/gc") == 0 || strcmp(path, "/debug/memory") == 0) {
+		int gc = strcmp(path, "/debug/gc") == 0;
+		q.name = gc ? "debug-gc" : "debug-memory";
+		if (wrk.cfg->api_token == NULL && !hreq_peer_is_loopback(r)) {
+			reply_error(r, &q, 403, NULL, "/debug/* answers loopback "
+			    "clients only (or set -api-token)");
+			return;
+		}
+		if (method_is(r, "GET") || method_is(r, "HEAD")) {
+			h_debug(r, &q, gc ? CTL_CMD_TRIM : CTL_CMD_MEMLOG);
+			return;
+		}
+		allow = "GET, HEAD";
+		goto not_allowed;
+	}
+	reply_error(r, &q, 404, NULL, "no such endpoint: %s (see GET /eis-data)",
+	    hreq_path(r));
+	return;
+
+not_allowed:
+	hreq_add_header(r, "Allow", allow);
+	reply_error(r, &q, 405, NULL, "method %s not allowed on %s (allowed: %s)",
+	    hreq_method(r), path, allow);
+}

@@ -1,0 +1,220 @@
+/*
+ * impcore - worker: fit jobs from the ring, and synchronous spectra.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "impfit.h"
+
+#include "common/cfg.h"
+#include "common/hsrv.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/rtab.h"
+#include "common/shm.h"
+#include "common/stat.h"
+#include "common/tim.h"
+#include "master/children.h"
+#include "worker/wrk_priv.h"
+
+/*
+ * Parsed circuits by code.  Parse once, evaluate many times: a batch
+ * usually has one circuit, a worker sees a handful.
+ */
+#define WRK_NCIRC	16
+
+static struct {
+	char			code[RTAB_CIRCUIT_MAX + 1];
+	struct fit_circuit	*c;
+	uint64_t		used;
+} wrk_circ[WRK_NCIRC];
+static uint64_t	wrk_circ_clock;
+
+const struct fit_circuit *
+wrk_circuit(const char *code, char *err, size_t len)
+{
+	char e[160];
+	int i, victim = 0;
+	struct fit_circuit *c;
+
+	for (i = 0; i < WRK_NCIRC; i++)
+		if (wrk_circ[i].c != NULL && strcmp(wrk_circ[i].code, code) == 0) {
+			wrk_circ[i].used = ++wrk_circ_clock;
+			return (wrk_circ[i].c);
+		}
+	c = fit_circuit_parse(code, e, sizeof e);
+	if (c == NULL) {
+		if (err != NULL)
+			snprintf(err, len, "%s", e);
+		return (NULL);
+	}
+	if (strlen(code) > RTAB_CIRCUIT_MAX) {
+		/* not cacheable; callers reject long codes before asking */
+		fit_circuit_free(c);
+		if (err != NULL)
+			snprintf(err, len, "circuit code too long");
+		return (NULL);
+	}
+	for (i = 1; i < WRK_NCIRC; i++)
+		if (wrk_circ[i].used < wrk_circ[victim].used)
+			victim = i;
+	if (wrk_circ[victim].c != NULL)
+		fit_circuit_free(wrk_circ[victim].c);
+	snprintf(wrk_circ[victim].code, sizeof wrk_circ[victim].code, "%s", code);
+	wrk_circ[victim].c = c;
+	wrk_circ[victim].used = ++wrk_circ_clock;
+	return (c);
+}
+
+long	wrk_test_delay_us;
+
+int
+wrk_tasks(void)
+{
+	struct shm_proc_info pi;
+	int i, n = 0;
+
+	for (i = 0; i < SHM_NPROC; i++) {
+		if (!shm_proc_live(wrk.shm, i) || shm_proc_get(wrk.shm, i, &pi) < 0)
+			continue;
+		n += 1 + pi.inflight + pi.busy;
+	}
+	return (n);
+}
+
+static void
+wrk_account(const struct fit_result *res, uint64_t ns, int64_t mem_delta)
+{
+	if (res->status == FIT_BAD_INPUT)
+		STAT_INC(spectra_failed);
+	else
+		STAT_INC(spectra_fitted);
+	STAT_ADD(fit_ns, ns);
+	STAT_ADD(fit_iterations, (uint64_t)(res->iterations > 0 ? res->iterations : 0));
+	STAT_ADD(fit_evaluations, (uint64_t)(res->evaluations > 0 ? res->evaluations : 0));
+	stat_hist_add(STAT_H_fit_time, ns);
+	if (wrk.cfg->profile)
+		log_req("\xf0\x9f\x94\x8d Worker[%d] eis-processing: %.3fms, "
+		    "memory: %+lld bytes, goroutines: %d", wrk.index,
+		    (double)ns / 1e6, (long long)mem_delta, wrk_tasks());
+}
+
+static void
+wrk_bench(const char *batch, int iteration, int n, const char *circuit,
+    int method, uint64_t wait_ns, uint64_t fit_ns, const struct fit_result *res)
+{
+	char line[512], ts[48];
+	int len;
+
+	if (wrk.bench_fd < 0)
+		return;
+	len = snprintf(line, sizeof line, "%s,%d,%d,%s,%d,%s,%s,%.6f,%.6f,%d,%.9g,%s\n",
+	    tim_rfc3339(tim_real(), 1, ts, sizeof ts), wrk.index, (int)getpid(),
+	    batch, iteration, circuit, fit_method_name((enum fit_method)method),
+	    (double)fit_ns / 1e6, (double)wait_ns / 1e6, n,
+	    res->chi_square, fit_status_name(res->status));
+	/* one write(2) per line: O_APPEND keeps lines whole across workers */
+	if (len > 0 && write(wrk.bench_fd, line, (size_t)len) < 0)
+		log_syserr("write(benchmark csv)");
+}
+
+static void
+wrk_fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
+    const double *zim, int n, int method, int weighting, int max_it,
+    const double *init, struct fit_result *res, uint64_t *ns)
+{
+	struct fit_options o;
+	uint64_t t0;
+
+	fit_options_default(&o);
+	o.method = (enum fit_method)method;
+	o.weighting = (enum fit_weighting)weighting;
+	o.max_iterations = max_it;
+	o.init = init;
+	shm_proc_set_busy(wrk.proc, 1);
+	wrk.fitting = 1;
+	t0 = tim_mono();
+	fit_run(c, freq, zre, zim, n, &o, wrk.ws, res);
+	*ns = tim_mono() - t0;
+	/* test knob: slow fits down so tests can kill workers mid-job */
+	if (wrk_test_delay_us > 0)
+		usleep((useconds_t)wrk_test_delay_us);
+	wrk.fitting = 0;
+	shm_proc_set_busy(wrk.proc, 0);
+}
+
+int
+wrk_fit_next(void)
+{
+	struct rtab_job job;
+	struct rtab_outcome out;
+	struct fit_result res;
+	const struct fit_circuit *c;
+	char err[160];
+	uint64_t ns = 0, t_start = tim_real();
+	int64_t mem0 = mem_in_use();
+	struct rtab_view v;
+
+	if (rtab_job_take(wrk.shm, getpid(), &job) < 0)
+		return (0);
+	memset(&res, 0, sizeof res);
+	c = wrk_circuit(job.circuit, err, sizeof err);
+	if (c == NULL || fit_circuit_nparams(c) != job.nparams ||
+	    job.n > (int)wrk.max_points) {
+		res.status = FIT_BAD_INPUT;
+		snprintf(res.error, sizeof res.error, "%.120s", c == NULL ? err :
+		    "spectrum does not match its circuit");
+	} else
+		wrk_fit_run(c, job.freq, job.zre, job.zim, job.n, job.method,
+		    job.weighting, job.max_iterations,
+		    job.ninit > 0 ? job.init : NULL, &res, &ns);
+	memset(&out, 0, sizeof out);
+	out.failed = res.status == FIT_BAD_INPUT;
+	out.fit_status = res.status;
+	out.nparams = res.nparams;
+	out.params = res.params;
+	out.std_errors = res.std_errors;
+	out.chi_square = res.chi_square;
+	out.iterations = res.iterations;
+	out.evaluations = res.evaluations;
+	out.fit_ns = ns;
+	out.error = res.error;
+	if (rtab_job_finish(wrk.shm, &job, &out) < 0) {
+		log_warn("job %u: lease lost, result discarded", job.rec);
+		return (1);
+	}
+	wrk_account(&res, ns, mem_in_use() - mem0);
+	if (wrk.bench_fd >= 0 && rtab_view_get(wrk.shm, job.rec, 0, &v) == 0) {
+		wrk_bench(v.batch_id, job.iteration, job.n, job.circuit, job.method,
+		    v.t_started > v.t_accepted ? v.t_started - v.t_accepted : 0,
+		    ns, &res);
+		(void)t_start;
+	}
+	return (1);
+}
+
+void
+wrk_fit_sync(const struct wrk_spectrum *s, struct fit_result *res,
+    uint64_t *fit_ns)
+{
+	const struct fit_circuit *c;
+	char err[160];
+	int64_t mem0 = mem_in_use();
+
+	memset(res, 0, sizeof *res);
+	*fit_ns = 0;
+	c = wrk_circuit(s->circuit, err, sizeof err);
+	if (c == NULL) {
+		res->status = FIT_BAD_INPUT;
+		snprintf(res->error, sizeof res->error, "%.120s", err);
+		return;
+	}
+	wrk_fit_run(c, s->freq, s->zre, s->zim, s->n, s->method, s->weighting,
+	    s->max_iterations, s->ninit > 0 ? s->init : NULL, res, fit_ns);
+	STAT_INC(spectra_sync);
+	wrk_account(res, *fit_ns, mem_in_use() - mem0);
+	wrk_bench("", s->iteration, s->n, s->circuit, s->method, 0, *fit_ns, res);
+}

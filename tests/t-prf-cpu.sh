@@ -1,0 +1,42 @@
+#!/bin/sh
+# impcore - CPU profile of all workers under load: go tool pprof reads
+# /debug/pprof/profile and names the fitting engine's functions.
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$IMP_SRCDIR/tests/t-prf-lib.sh"
+need_go
+watchdog 120
+
+prf_start -profile -profile-port=0
+batch_file "$T/load.json" 100
+# bounded load: 15 s at most, stopped as soon as the profile is in
+load_start 15 "$T/load.json"
+sleep 1
+pprof_top cpu "http://127.0.0.1:$pport/debug/pprof/profile?seconds=3"
+load_stop
+if [ "$rc" -eq 0 ]; then
+	ok "go tool pprof -top .../profile?seconds=3: exit 0"
+else
+	fail "go tool pprof: exit $rc"
+	head -n 20 "$T/cpu.top"
+fi
+grep -q '^Type: cpu' "$T/cpu.top" && ok "it is a CPU profile" || fail "no 'Type: cpu'"
+# the entries after the header, in order of flat time
+sed -n '/flat%/,$p' "$T/cpu.top" | sed 1d >"$T/cpu.rows"
+top=$(head -n 12 "$T/cpu.rows" | grep -c ' fit_')
+if [ "$top" -ge 2 ]; then
+	ok "$top of the top 12 entries are the fitting engine's (fit_*)"
+else
+	fail "the fitting engine is not among the top entries"
+	cat "$T/cpu.top"
+fi
+grep -q 'fit_run' "$T/cpu.rows" && ok "fit_run is in the profile (cumulative)" ||
+    fail "fit_run missing"
+# the total is CPU time of the workers, not of the profiler
+total=$(sed -n 's/.* of \([0-9.]*\)s total.*/\1/p' "$T/cpu.top")
+awk -v t="$total" 'BEGIN { exit !(t + 0 > 0.3) }' &&
+    ok "profile holds ${total}s of CPU" || fail "profile holds ${total:-no} CPU seconds"
+grep -q 'CPU profile of 3 s: [1-9][0-9]* samples from [1-9]' "$T/daemon.log" &&
+    ok "the profiler merged samples of the workers" ||
+    fail "no merged samples in the log"
+no_sanitizer_reports
+done_tests

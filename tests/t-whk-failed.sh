@@ -1,0 +1,70 @@
+#!/bin/sh
+# impcore - t-whk-failed: a receiver that always answers 500 is retried
+# until the first attempt is -webhook-max-age old (one last attempt at the
+# deadline), then the webhook is FAILED: kept, counted, listed by
+# `impctl webhooks --failed`, and `impctl webhook-retry` delivers it once
+# the receiver is healthy again.
+# Exit 0 pass, 1 fail.
+. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+
+IMP_WEBHOOK_TIMEOUT_MS=1000 IMP_WEBHOOK_BACKOFF_MS=200
+export IMP_WEBHOOK_TIMEOUT_MS IMP_WEBHOOK_BACKOFF_MS
+
+echo 500 >"$W/mode"
+sink_start --mode-file "$W/mode"
+daemon_start -webhook-url="http://127.0.0.1:$SPORT/f" -webhook-max-age=2s
+
+batch_body whk-failed-1 1 >"$W/batch.json"
+code=$(post /eis-data/batch "$W/batch.json")
+[ "$code" = 202 ] && ok "batch accepted" || fail "batch: HTTP $code"
+failed1() { [ "$(counter webhook_failed)" = 1 ]; }
+wait_until 15 failed1 && ok "given up after -webhook-max-age=2s" || fail "webhook_failed = $(counter webhook_failed)"
+rid=$(batch_ids whk-failed-1)
+sleep 0.5
+
+python3 - "$W/sink.jsonl" "$rid" <<'EOF2'
+import json, sys
+posts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+posts = [r for r in posts if r["method"] == "POST"]
+fails = 0
+def check(cond, what):
+    global fails
+    print(("ok: " if cond else "FAIL: ") + what)
+    fails += not cond
+check(all(r["headers"]["webhook-id"] == sys.argv[2] for r in posts), "one webhook-id throughout")
+check(all(r["action"] == "500" for r in posts), "every attempt answered 500 (%d)" % len(posts))
+span = posts[-1]["t"] - posts[0]["t"]
+# 200 ms, 400 ms, 800 ms ... then one last attempt at first + 2 s
+check(1.8 <= span <= 2.6, "last attempt at the deadline: %.3f s after the first" % span)
+open(sys.argv[1] + ".n", "w").write(str(len(posts)))
+sys.exit(1 if fails else 0)
+EOF2
+[ $? -eq 0 ] || fail "attempts (see above)"
+n=$(cat "$W/sink.jsonl.n")
+c=$(counter webhook_attempts); [ "$c" = "$n" ] && ok "webhook_attempts = $n" || fail "webhook_attempts = $c, sink saw $n"
+c=$(counter webhook_retried); [ "$c" = $((n - 1)) ] && ok "webhook_retried = $((n - 1))" || fail "webhook_retried = $c"
+c=$(counter webhook_pending); [ "$c" = 0 ] || sleep 2.5
+c=$(counter webhook_pending); [ "$c" = 0 ] && ok "webhook_pending = 0 (failed is not pending)" || fail "webhook_pending = $c"
+grep -q "webhook $rid given up after $n attempts" "$W/daemon.log" &&
+    ok "'given up' logged" || fail "no 'given up' line"
+[ "$(grep -c "🌐 Webhook\[$rid\] ❌: .*: HTTP 500" "$W/daemon.log")" = "$n" ] &&
+    ok "$n '❌ ... HTTP 500' lines" || fail "❌ lines"
+
+"$IMPCTL" -d "$W/state" webhooks --failed >"$W/failed" 2>&1
+grep -q "$rid" "$W/failed" && ok "impctl webhooks --failed lists it" ||
+    { fail "impctl webhooks --failed"; cat "$W/failed"; }
+
+# healthy again, and retried by hand
+echo ok >"$W/mode"
+"$IMPCTL" -d "$W/state" webhook-retry "$rid" >"$W/retry" 2>&1 &&
+    ok "impctl webhook-retry $rid" || { fail "impctl webhook-retry"; cat "$W/retry"; }
+wait_until 10 sink_ge 1 'r["action"] == "200"' && ok "delivered after the retry by hand" ||
+    fail "not delivered after webhook-retry"
+sleep 0.3
+c=$(counter webhook_delivered); [ "$c" = 1 ] && ok "webhook_delivered = 1" || fail "webhook_delivered = $c"
+"$IMPCTL" -d "$W/state" webhooks --failed >"$W/failed" 2>&1
+grep -q "$rid" "$W/failed" && fail "still listed as failed" || ok "no longer failed"
+
+daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit within 10 s"
+no_sanitizer_reports
+done_tests

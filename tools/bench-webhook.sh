@@ -1,0 +1,135 @@
+#!/bin/sh
+# impcore - bench-webhook: webhook delivery rate, and end-to-end spectra/s
+# with webhooks on and off, in one run, on this machine.
+#
+#   tools/bench-webhook.sh [-t threads] [-n batches] [-s spectra-per-batch]
+#                          [-c connections]
+#
+# Run from a build directory (or set IMP_BUILDDIR).  Receiver: tools/whk-sink
+# (libevent, answers 200 at once), so the receiver is not what is measured.
+# tools/impload posts the batches (polling their status only once a second,
+# so its polls do not compete with the fits); completion is read from the
+# state file (impctl counters) and from the receiver's count.
+#  1. webhooks off: spectra/s from the first POST until all are fitted
+#  2. webhooks on (same load, fresh state dir): spectra/s until all are
+#     fitted, and until the last webhook arrived at the receiver
+#  3. delivery alone: the webhook process is stopped (SIGSTOP) while the
+#     load is fitted, then continued: webhooks/s draining that backlog
+# Prints one line per figure and a JSON line at the end.
+threads=2 nb=200 ns=12 conns=4
+while getopts t:n:s:c: o; do
+	case $o in
+	t) threads=$OPTARG ;;
+	n) nb=$OPTARG ;;
+	s) ns=$OPTARG ;;
+	c) conns=$OPTARG ;;
+	*) sed -n '2,18p' "$0"; exit 2 ;;
+	esac
+done
+B=${IMP_BUILDDIR:-$(pwd)}
+DAEMON=$B/src/master/impsolverd
+IMPLOAD=$B/tools/impload
+SINK=$B/tools/whk-sink
+IMPCTL=$B/src/impctl/impctl
+for f in "$DAEMON" "$IMPLOAD" "$SINK" "$IMPCTL"; do
+	[ -x "$f" ] || { echo "bench-webhook: $f not built (make in $B)" >&2; exit 1; }
+done
+total=$((nb * ns))
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/bench-webhook.XXXXXX") || exit 1
+DPID= SPID=
+cleanup() {
+	[ -n "$DPID" ] && kill -KILL "-$DPID" 2>/dev/null
+	[ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+: >"$T/empty.conf"
+
+"$SINK" -f "$T/sink.port" &
+SPID=$!
+while [ ! -s "$T/sink.port" ]; do sleep 0.05; done
+SINK_URL=http://127.0.0.1:$(cat "$T/sink.port")
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.0f\", $1 }"; }
+sink_field() { curl -s "$SINK_URL/count" | sed "s/.*\"$1\": \([0-9.]*\).*/\1/"; }
+posts() { sink_field posts; }
+counter() {	# counter STATE-DIR NAME
+	"$IMPCTL" -d "$1" stats --json | sed -n "1s/.*\"$2\": \([0-9]*\).*/\1/p"
+}
+
+# start STATE-DIR FLAGS...: a quiet daemon on a free port, in its own session
+start() {
+	dir=$1; shift
+	port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+	API=http://127.0.0.1:$port
+	setsid "$DAEMON" -port="$port" -bind=127.0.0.1 -threads="$threads" \
+	    -state-dir="$dir" -config="$T/empty.conf" -quiet "$@" \
+	    >>"$T/daemon.log" 2>&1 &
+	DPID=$!
+	until curl -s -o /dev/null --max-time 1 "$API/health"; do sleep 0.05; done
+}
+stop() {
+	kill -TERM "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+}
+load() {
+	"$IMPLOAD" -u "$API" -n "$nb" -s "$ns" -c "$conns" -i 1000 -T 600 \
+	    --no-verify --json >"$T/load.json" || echo "impload failed" >&2
+}
+wait_fitted() {	# until state dir $1 has $2 fitted spectra
+	while [ "$(counter "$1" spectra_fitted)" -lt "$2" ]; do sleep 0.01; done
+}
+wait_posts() {	# until the receiver has $1 POSTs
+	while [ "$(posts)" -lt "$1" ]; do sleep 0.01; done
+}
+
+echo "bench-webhook: $nb batches x $ns spectra = $total, -threads=$threads, $conns connections, $(nproc) CPUs"
+
+# 1. webhooks off
+start "$T/off"
+t0=$(now)
+load &
+wait_fitted "$T/off" "$total"
+t1=$(now)
+wait $!
+off=$(calc "$total / ($t1 - $t0)")
+stop
+echo "webhooks off: $off spectra/s end to end (all fitted)"
+
+# 2. webhooks on
+base=$(posts)
+start "$T/on" -webhook-url="$SINK_URL/hook"
+t0=$(now)
+load &
+wait_fitted "$T/on" "$total"
+t1=$(now)
+wait_posts $((base + total))
+t2=$(sink_field last)
+wait $!
+on=$(calc "$total / ($t1 - $t0)")
+on_dlv=$(calc "$total / ($t2 - $t0)")
+stop
+echo "webhooks on:  $on spectra/s end to end (all fitted), $on_dlv spectra/s until the last webhook arrived"
+
+# 3. delivery alone: a backlog of $total, then the webhook process runs
+base=$(posts)
+start "$T/drain" -webhook-url="$SINK_URL/hook"
+wpid=$("$IMPCTL" -d "$T/drain" stats --json | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["processes"]:
+    if p["role"] == "webhook" and p["state"] == "running":
+        print(p["pid"]); break')
+kill -STOP "$wpid"
+load
+wait_fitted "$T/drain" "$total"
+t0=$(now)
+kill -CONT "$wpid"
+wait_posts $((base + total))
+t1=$(sink_field last)
+rate=$(calc "$total / ($t1 - $t0)")
+stop
+echo "delivery:     $rate webhooks/s draining a backlog of $total (one target, kept-alive connections)"
+echo "{\"spectra\": $total, \"threads\": $threads, \"e2e_off_spectra_per_s\": $off," \
+    "\"e2e_on_spectra_per_s\": $on, \"e2e_on_delivered_per_s\": $on_dlv," \
+    "\"deliveries_per_s\": $rate}"
