@@ -6,7 +6,11 @@
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 srv_init t-srv-api 120
 
-srv_start -threads=2 -queue-size=4096 -results=8192 -max-points=512
+# the Go flag forms: -flag value, --flag=value, -bool=false, bare -server
+printf '# a config file: flags override it\nthreads = 5\nmax-points = 512\n' >"$T/api.conf"
+srv_start -server -config "$T/api.conf" -threads 2 --queue-size=4096 -results 8192 -profile=false
+grep -q 'threads=2 profile=false' "$T/log" && grep -q 'max-points=512' "$T/log" \
+    && srv_ok "Go flag forms and the config file" || srv_fail "flags: $(grep configuration "$T/log")"
 
 # /health
 out=$(curl -s "$SRV_URL/health")
@@ -60,11 +64,29 @@ out=$(curl -s -d @"$T/s2.json" "$SRV_URL/eis-data")
 echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["method"]=="nelder-mead" and d["weighting"]=="unity" and d["status"]=="done", d' \
     && srv_ok "POST /eis-data wrapped, nelder-mead, unity" || srv_fail "wrapped single: $(echo "$out" | head -c 300)"
 
+# /debug/gc and /debug/memory ask every process (loopback client)
+out=$(curl -s "$SRV_URL/debug/gc")
+echo "$out" | "$PY" -c '
+import json,sys; d=json.load(sys.stdin)
+roles=sorted(p["role"] for p in d["processes"])
+assert d["success"] and roles.count("worker")==2 and "master" in roles and all(p["answered"] for p in d["processes"]), d' \
+    && srv_ok "GET /debug/gc: every process answered" || srv_fail "/debug/gc: $out"
+out=$(curl -s "$SRV_URL/debug/memory")
+echo "$out" | grep -q 'Memory: Alloc=.*Goroutines=' && srv_ok "GET /debug/memory: $(echo "$out" | cut -c1-120)" \
+    || srv_fail "/debug/memory: $out"
+
 # DELETE cancels what is not fitted yet (fits slowed down by the test knob)
 srv_stop || srv_fail "SIGTERM exit status $?"
 export IMPCORE_TEST_FIT_DELAY_US=20000
-srv_start -threads=1 -queue-size=300 -results=8192
+srv_start -threads=1 -queue-size=300 -results=8192 -profile -profile-port=0
 unset IMPCORE_TEST_FIT_DELAY_US
+# -profile: the Go server's headers on every answer
+curl -s -D "$T/h" -o /dev/null "$SRV_URL/health"
+for h in X-Profiling-Enabled X-Handler-Name X-Start-Time X-Duration-Ms X-Memory-Delta-Bytes \
+    X-Start-Goroutines X-End-Goroutines X-Goroutine-Delta X-Status-Code; do
+	grep -qi "^$h: " "$T/h" || srv_fail "-profile: no $h header"
+done
+grep -qi '^X-Handler-Name: health' "$T/h" && srv_ok "-profile headers" || srv_fail "-profile headers: $(cat "$T/h")"
 srv_py gen api-cancel 200 >"$T/b3.json"
 curl -s -o /dev/null -d @"$T/b3.json" "$SRV_URL/eis-data/batch"
 # the queue is full: 503 with Retry-After, nothing accepted

@@ -143,6 +143,43 @@ sys.exit(1 if fails else 0)
 PYEOF
 "$PY" "$T/cases.py" "$SRV_URL" "$T" || srv_fail "bad input cases"
 
+# a quick fuzz: random mutations of valid bodies never get a 5xx or a crash
+cat >"$T/fuzz.py" <<'PYEOF'
+import json, random, sys, time
+src = open(sys.argv[2] + "/srv.py").read().split("cmds = {")[0]
+g = {}
+exec(src, g)
+url = sys.argv[1]
+random.seed(int(sys.argv[3]))
+base = json.dumps(g["batch"](None, 2, 12))
+single = json.dumps(g["spectrum"](3, 12))
+tokens = ['null', 'true', '"x"', '-1', '0', '1e308', '-1e-320', '[]', '{}', '"NaN"',
+          '9' * 40, '"\\u0000"', '[[[[', ']]', ',', ':', '"\\ud800"', '\xff', '{"a":']
+bad = 0
+for i in range(int(sys.argv[4])):
+    b = random.choice([base, single])
+    path = "/eis-data/batch" if b is base else "/eis-data"
+    for _ in range(random.randint(1, 4)):
+        if not b:
+            break
+        k = random.randrange(len(b))
+        op = random.randrange(4)
+        if op == 0: b = b[:k] + random.choice(tokens) + b[k:]
+        elif op == 1: b = b[:k] + b[k + random.randint(1, 20):]
+        elif op == 2: b = b[:k]
+        else: b = b[:k] + chr(random.randrange(1, 256)) + b[k + 1:]
+    try:
+        st, h, data = g["request"](url, "POST", path, b.encode("utf-8", "surrogatepass"))
+        json.loads(data)
+    except Exception as e:
+        print("FAIL: fuzz %d: %s" % (i, e)); bad += 1; continue
+    if st not in (200, 202, 400, 413, 503):
+        print("FAIL: fuzz %d: status %d for %r" % (i, st, b[:200])); bad += 1
+print("fuzz: %d requests, %d bad" % (int(sys.argv[4]), bad))
+sys.exit(1 if bad else 0)
+PYEOF
+"$PY" "$T/fuzz.py" "$SRV_URL" "$T" "$$" 400 && srv_ok "fuzzed bodies: no 5xx, always JSON" || srv_fail "fuzz"
+
 # the valid batch was not disturbed
 srv_py check "$SRV_URL" good-1 100 60 && srv_ok "concurrent valid batch fitted" || srv_fail "valid batch"
 curl -sf -o /dev/null "$SRV_URL/health" && srv_ok "still serving" || srv_fail "not serving after bad input"

@@ -30,6 +30,14 @@ srv_log "$kills children killed; $(grep -c 'requeued' "$T/log") requeue events; 
 srv_py waitall "$SRV_URL" "$T/acceptedA" 90 && srv_ok "every accepted spectrum done exactly once after $kills kills" \
     || srv_fail "accepted spectra lost or wrong after kills"
 grep -q "killed by signal 9" "$T/log" || srv_fail "no obituary in the log"
+# the queue depth settles at 0 (a kill between a job's CAS and its count
+# is corrected by the master within a few seconds)
+for i in $(seq 1 60); do
+	curl -s "$SRV_URL/health" | grep -q '"queue_depth":0,' && break
+	sleep 0.1
+done
+curl -s "$SRV_URL/health" | grep -q '"queue_depth":0,' && srv_ok "queue depth back to 0" \
+    || srv_fail "queue depth: $(curl -s "$SRV_URL/health")"
 curl -sf "$SRV_URL/health" | grep -q '"workers":3' && srv_ok "3 workers again" || srv_fail "workers not respawned: $(curl -s "$SRV_URL/health")"
 
 # 2. kill -9 the whole tree mid-load, restart on the same state dir

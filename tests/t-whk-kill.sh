@@ -98,7 +98,7 @@ open(sys.argv[1] + ".n", "w").write("%d %d" % (len(posts), ndup))
 sys.exit(1 if fails else 0)
 EOF
 [ $? -eq 0 ] || fail "deliveries (see above)"
-read -r nposts ndup <"$W/sink.jsonl.n"
+read -r nposts _ <"$W/sink.jsonl.n"
 
 # counters live in the state file: they survived both kills
 c=$(counter webhook_delivered)

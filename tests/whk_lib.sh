@@ -59,6 +59,7 @@ sink_start() {
 		[ $n -gt 0 ] || { echo "FAIL: sink did not start"; cat "$W/sink.err"; exit 1; }
 		sleep 0.05
 	done
+	# shellcheck disable=SC2034 # for the tests
 	SPORT=$(cat "$W/sink.port")
 }
 

@@ -98,6 +98,8 @@ case "$(uname -s)" in Linux) ;; *) echo "$0: needs Linux (/proc)" >&2; exit 2 ;;
 T=$(mktemp -d "${TMPDIR:-/tmp}/benchsrv.XXXXXX") || exit 1
 dpid=
 npid=
+lpid=
+qw=
 cleanup() {
 	if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then
 		kill -TERM "$dpid" 2>/dev/null
@@ -111,12 +113,12 @@ cleanup() {
 		while [ $n -gt 0 ] && kill -0 "$npid" 2>/dev/null; do n=$((n - 1)); sleep 0.1; done
 		kill -KILL "-$npid" 2>/dev/null
 	fi
-	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	# our load generators and the queue watcher
+	for p in $lpid $qw; do kill "$p" 2>/dev/null; done
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'echo "$0: interrupted" >&2; exit 1' INT TERM HUP
 say() { echo "$*" >&2; }
 
 # ---- impsolverd: a fresh state dir, port 0; started in its own session
@@ -197,6 +199,16 @@ done
 NURL=http://127.0.0.1:$nport
 
 # ---- helpers
+# runbg CMD...: run a long command in the background and wait for it, so that a
+# signal ends the script at once (cleanup kills the command)
+runbg() {
+	"$@" &
+	lpid=$!
+	wait "$lpid"
+	rc=$?
+	lpid=
+	return $rc
+}
 jnum() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p" "$2"; }
 median() {
 	[ -s "$1" ] || { echo nan; return; }
@@ -234,9 +246,10 @@ batch() {
 	t0=$(date +%s.%N)
 	qwatch >"$T/q.log" &
 	qw=$!
-	"$L" -u "$IURL" -c "$c" -d "$dur" -T "$tmax" --json >"$T/out.json" 2>"$T/out.err"
+	runbg "$L" -u "$IURL" -c "$c" -d "$dur" -T "$tmax" --json >"$T/out.json" 2>"$T/out.err"
 	kill "$qw" 2>/dev/null
 	wait "$qw" 2>/dev/null
+	qw=
 	t1=$(date +%s.%N)
 	if ! grep -q '"mode":"batch"' "$T/out.json"; then
 		say "  impload -c $c failed:"; cat "$T/out.err" >&2
@@ -275,7 +288,7 @@ batch() {
 
 # health NAME URL: one wrk run, appended to $T/h.NAME.*
 health() {
-	wrk -t2 -c"$wconns" -d"${wdur}s" --latency "$2/health" >"$T/wrk.out" 2>&1
+	runbg wrk -t2 -c"$wconns" -d"${wdur}s" --latency "$2/health" >"$T/wrk.out" 2>&1
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$T/wrk.out")
 	[ -n "$rps" ] || { say "  wrk against $1 failed:"; cat "$T/wrk.out" >&2; return; }
 	echo "$rps" >>"$T/h.$1.rps"
@@ -288,9 +301,9 @@ health() {
 
 # ---- warm-up (not measured)
 say "impsolverd $IURL ($threads workers, pid $dpid), nginx $NURL (pid $npid), tmp $T"
-"$L" -u "$IURL" -c 4 -n 20 -T 30 --json >/dev/null 2>&1
-wrk -t2 -c"$wconns" -d1s "$IURL/health" >/dev/null 2>&1
-wrk -t2 -c"$wconns" -d1s "$NURL/health" >/dev/null 2>&1
+runbg "$L" -u "$IURL" -c 4 -n 20 -T 30 --json >/dev/null 2>&1
+runbg wrk -t2 -c"$wconns" -d1s "$IURL/health" >/dev/null 2>&1
+runbg wrk -t2 -c"$wconns" -d1s "$NURL/health" >/dev/null 2>&1
 wait_idle >/dev/null
 
 # ---- rounds

@@ -37,7 +37,7 @@ done
 total=$((nb * ns))
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/bench-webhook.XXXXXX") || exit 1
-DPID= SPID=
+DPID='' SPID=''
 cleanup() {
 	[ -n "$DPID" ] && kill -KILL "-$DPID" 2>/dev/null
 	[ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null
@@ -77,11 +77,11 @@ load() {
 	"$IMPLOAD" -u "$API" -n "$nb" -s "$ns" -c "$conns" -i 1000 -T 600 \
 	    --no-verify --json >"$T/load.json" || echo "impload failed" >&2
 }
-wait_fitted() {	# until state dir $1 has $2 fitted spectra
-	while [ "$(counter "$1" spectra_fitted)" -lt "$2" ]; do sleep 0.01; done
+wait_fitted() {	# until state dir $1 has $2 fitted spectra (20 ms resolution)
+	while [ "$(counter "$1" spectra_fitted)" -lt "$2" ]; do sleep 0.02; done
 }
-wait_posts() {	# until the receiver has $1 POSTs
-	while [ "$(posts)" -lt "$1" ]; do sleep 0.01; done
+wait_posts() {	# until the receiver has $1 POSTs (its own clock says when)
+	while [ "$(posts)" -lt "$1" ]; do sleep 0.2; done
 }
 
 echo "bench-webhook: $nb batches x $ns spectra = $total, -threads=$threads, $conns connections, $(nproc) CPUs"
@@ -115,14 +115,19 @@ echo "webhooks on:  $on spectra/s end to end (all fitted), $on_dlv spectra/s unt
 # 3. delivery alone: a backlog of $total, then the webhook process runs
 base=$(posts)
 start "$T/drain" -webhook-url="$SINK_URL/hook"
-wpid=$("$IMPCTL" -d "$T/drain" stats --json | python3 -c '
+wpid=
+while [ -z "$wpid" ]; do
+	wpid=$("$IMPCTL" -d "$T/drain" stats --json | python3 -c '
 import json, sys
 for p in json.load(sys.stdin)["processes"]:
     if p["role"] == "webhook" and p["state"] == "running":
         print(p["pid"]); break')
-kill -STOP "$wpid"
+	[ -n "$wpid" ] || sleep 0.05
+done
+kill -STOP "$wpid" || exit 1
 load
 wait_fitted "$T/drain" "$total"
+[ "$(posts)" = "$base" ] || { echo "bench-webhook: webhooks left while stopped" >&2; exit 1; }
 t0=$(now)
 kill -CONT "$wpid"
 wait_posts $((base + total))

@@ -29,8 +29,8 @@ struct event_base;
 
 enum ctl_cmd {
 	CTL_CMD_NONE = 0,
-	CTL_CMD_TRIM = 1,	/* malloc_trim(0); res[0..1] = heap in use before/after */
-	CTL_CMD_MEMLOG = 2,	/* log one memory line; res[0] = heap in use, res[1] = RSS */
+	CTL_CMD_TRIM = 1,	/* malloc_trim(0); res = heap in use before, after, RSS before, after */
+	CTL_CMD_MEMLOG = 2,	/* log the memory line; res = in use, allocated, RSS, trims */
 	CTL_CMD_EXT = 8,	/* first number for other modules */
 	CTL_CMD_MAX = 32
 };

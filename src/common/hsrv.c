@@ -37,7 +37,7 @@
 
 enum cstate {
 	C_HEAD, C_BODY, C_CHUNK_SIZE, C_CHUNK_DATA, C_CHUNK_CRLF,
-	C_CHUNK_TRAILER, C_HANDLER, C_WRITING
+	C_CHUNK_TRAILER, C_HANDLER, C_WRITING, C_LINGER
 };
 
 struct hdr {
@@ -77,6 +77,8 @@ struct hconn {
 	int			close_after;
 	int			dead;		/* peer gone while the handler runs */
 	unsigned		nreq;		/* requests answered */
+	int			linger;		/* error answer: drain before closing */
+	size_t			lingered;
 };
 
 struct hsrv {
@@ -188,11 +190,7 @@ listener_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	wtv.tv_sec = s->o.write_timeout_s;
 	wtv.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, &rtv, &wtv);
-	/*
-	 * libevent reads 4 KiB per callback by default: a 1 MB body would take
-	 * 256 loop turns, each followed by a fit in a busy worker.
-	 */
-	bufferevent_set_max_single_read(c->bev, 1 << 20);
+
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
@@ -365,6 +363,12 @@ parse_head(struct hreq *r, const char **msg)
 		*msg = "bad request target";
 		return (400);
 	}
+	/* no control bytes: the path goes into logs and answers */
+	for (v = target; *v != '\0'; v++)
+		if ((unsigned char)*v < 0x21 || (unsigned char)*v == 0x7f) {
+			*msg = "bad request target";
+			return (400);
+		}
 	v = strchr(target, '?');
 	if (v != NULL) {
 		*v = '\0';
@@ -509,6 +513,7 @@ conn_error(struct hconn *c, int status, const char *msg)
 		c->req = r;
 	}
 	c->close_after = 1;
+	c->linger = 1;
 	c->st = C_HANDLER;
 	bufferevent_disable(c->bev, EV_READ);
 	s->npending++;
@@ -625,6 +630,23 @@ conn_read(struct bufferevent *bev, void *arg)
 	size_t len, n;
 	int st;
 
+	/*
+	 * libevent 2.1 reads at most 4 KiB per read callback
+	 * (EVBUFFER_MAX_READ): a 1 MB body would take 256 loop turns, each
+	 * followed by a fit in a busy worker.  Take what the socket has now.
+	 */
+	if (c->st != C_HANDLER && c->st != C_WRITING) {
+		evutil_socket_t fd = bufferevent_getfd(bev);
+		size_t budget = (size_t)4 << 20;
+		int r;
+
+		/* the bufferevent freezes its input's end outside its own reads */
+		evbuffer_unfreeze(in, 0);
+		while (budget > 0 && (r = evbuffer_read(in, fd, 65536)) > 0)
+			budget -= (size_t)r < budget ? (size_t)r : budget;
+		evbuffer_freeze(in, 0);
+	}
+
 	for (;;) {
 		switch (c->st) {
 		case C_HEAD:
@@ -740,9 +762,50 @@ conn_read(struct bufferevent *bev, void *arg)
 			break;
 		case C_HANDLER:
 		case C_WRITING:
+		case C_LINGER:
 			return;
 		}
 	}
+}
+
+/*
+ * Lingering close after an error answer (nginx's lingering_close): the
+ * client may still be sending the body we refused; closing with unread
+ * data makes the kernel send RST, and the client may lose our answer.
+ * Shut our side, read and discard for a while, then close.
+ */
+static void
+linger_read(struct bufferevent *bev, void *arg)
+{
+	struct hconn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	c->lingered += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (c->lingered > ((size_t)64 << 20))
+		conn_free(c);
+}
+
+static void
+linger_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	conn_free(arg);
+}
+
+static void
+linger_start(struct hconn *c)
+{
+	struct timeval tv = { 2, 0 };
+
+	c->st = C_LINGER;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	bufferevent_setcb(c->bev, linger_read, NULL, linger_event, c);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 static void
@@ -753,7 +816,10 @@ conn_write(struct bufferevent *bev, void *arg)
 	if (c->st != C_WRITING || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
 	if (c->close_after || c->s->draining) {
-		conn_free(c);
+		if (c->linger)
+			linger_start(c);
+		else
+			conn_free(c);
 		return;
 	}
 	c->st = C_HEAD;

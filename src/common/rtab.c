@@ -641,7 +641,7 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 			return (RTAB_EXISTS);
 		}
 	}
-	if (done == NULL && (uint64_t)uatomic_read(&rt->active) + n > in->queue_limit)
+	if (done == NULL && (uint64_t)rtab_queue_depth(s) + n > in->queue_limit)
 		return (RTAB_FULL);
 	if (n == 0 || n > NREC(s))
 		return (RTAB_NOSPACE);
@@ -1175,9 +1175,9 @@ rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled)
 
 		if (W_STATE(w) != RTAB_QUEUED)
 			continue;
-		rec->t_finished = tim_real();
 		if (!rec_cas(rec, w, W_NEXT(w, RTAB_CANCELLED, 0)))
 			continue;	/* a worker took it meanwhile */
+		rec->t_finished = tim_real();
 		uatomic_dec(&s->rt->active);
 		wh = uatomic_read(&rec->whword);
 		if (W_STATE(wh) == RTAB_WH_WAITING)
@@ -1392,7 +1392,9 @@ rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
 	static uint64_t *jbits, *wbits;
 	struct presence jp, wp;
 	size_t words = (NREC(s) + 63) / 64;
-	uint64_t pending = 0;
+	static int64_t drift[3];
+	static int ndrift;
+	uint64_t pending = 0, active = 0;
 	uint32_t i;
 	int n = 0, nwh = 0;
 
@@ -1416,8 +1418,10 @@ rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
 
 		if (st == RTAB_FREE)
 			continue;
-		if (st == RTAB_QUEUED || st == RTAB_RUNNING || st == RTAB_FILLING)
+		if (st == RTAB_QUEUED || st == RTAB_RUNNING || st == RTAB_FILLING) {
 			pending++;
+			active++;
+		}
 		if (st == RTAB_QUEUED && !present(&jp, i) &&
 		    now > r->t_queued + grace_ns) {
 			/* a producer or consumer died between steps, or the ring was full */
@@ -1443,6 +1447,35 @@ rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
 		}
 	}
 	shm_set_pending(s, pending);
+	/*
+	 * The active count drifts when a process dies between its CAS out of
+	 * QUEUED/RUNNING and its decrement (or between a batch's commit and
+	 * its increment).  A finish or submit in flight makes the count look
+	 * off for a moment; a dead process's does for good: correct by the
+	 * smallest difference of three scans when all three agree in sign.
+	 */
+	{
+		int32_t a = (int32_t)uatomic_read(&s->rt->active);
+		int64_t d = (int64_t)a - (int64_t)active, m;
+		int k, same = 1;
+
+		drift[ndrift++ % 3] = d;
+		m = d;
+		for (k = 0; k < 3; k++) {
+			if ((drift[k] > 0) != (d > 0) || drift[k] == 0)
+				same = 0;
+			if (llabs(drift[k]) < llabs(m))
+				m = drift[k];
+		}
+		if (ndrift >= 3 && same && m != 0 &&
+		    uatomic_cmpxchg(&s->rt->active, (uint32_t)a,
+		    (uint32_t)(a - (int32_t)m)) == (uint32_t)a) {
+			log_warn("result table: active count corrected by -%jd",
+			    (intmax_t)m);
+			memset(drift, 0, sizeof drift);
+			ndrift = 0;
+		}
+	}
 	if (n > 0) {
 		stat_add(STAT_jobs_requeued, (uint64_t)n);
 		ctl_wake_workers(s, n);

@@ -266,12 +266,25 @@ shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
 		imp_free(path);
 		return (-1);
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		imp_asprintf(cause, "%s is in use by another impsolverd "
-		    "(flock: %s)", path, strerror(errno));
-		close(fd);
-		imp_free(path);
-		return (-1);
+	/*
+	 * The children of a master killed with -9 get SIGTERM (PDEATHSIG) and
+	 * hold the lock while they drain: give them a few seconds.
+	 */
+	{
+		int tries;
+		for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+			if (errno != EWOULDBLOCK || tries == 100) {
+				imp_asprintf(cause, "%s is in use by another "
+				    "impsolverd (flock: %s)", path, strerror(errno));
+				close(fd);
+				imp_free(path);
+				return (-1);
+			}
+			if (tries == 0)
+				log_info("%s is locked: waiting for the previous "
+				    "processes to exit", path);
+			usleep(100 * 1000);
+		}
 	}
 	s = shm_handle(path, fd, 0);
 	imp_free(path);

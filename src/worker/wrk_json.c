@@ -409,6 +409,8 @@ spectrum_parse(json_t *outer, struct path *po, json_t *imp, struct path *pi,
 	int k;
 
 	memset(s, 0, sizeof *s);
+	/* a URL set at batch level is the batch's, stored once with it */
+	o.own_url = 0;
 	if (opts_parse(outer, po, &o, e) < 0)
 		return (-1);
 	if (imp != outer && opts_parse(imp, pi, &o, e) < 0)

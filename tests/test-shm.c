@@ -1,0 +1,211 @@
+/*
+ * impcore - the state file and result table (src/common/shm.c, rtab.c)
+ * without the daemon: all-or-nothing submit and the queue limit, the job
+ * path, eviction of delivered results only, the robust mutex repaired
+ * after its holder died mid-submit (EOWNERDEAD), leases of a dead pid
+ * reclaimed, and recovery from the file after everything died.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/mem.h"
+#include "common/ring.h"
+#include "common/rtab.h"
+#include "common/rtab_priv.h"
+#include "common/shm.h"
+#include "common/shm_priv.h"
+
+static int	fails;
+
+#define CHECK(cond, ...) do {						\
+	if (cond)							\
+		printf("ok: " __VA_ARGS__);				\
+	else {								\
+		printf("FAIL (%s:%d): ", __FILE__, __LINE__);		\
+		printf(__VA_ARGS__);					\
+		fails++;						\
+	}								\
+	printf("\n");							\
+} while (0)
+
+static double	freq[20], zre[20], zim[20];
+
+static void
+spec_init(struct rtab_spec *sp, int it)
+{
+	memset(sp, 0, sizeof *sp);
+	sp->iteration = it;
+	sp->n = 20;
+	sp->freq = freq;
+	sp->zre = zre;
+	sp->zim = zim;
+	sp->circuit = "R(RC)";
+	sp->nparams = 3;
+}
+
+static enum rtab_rc
+submit(struct shm *s, const char *id, int n, const char *url, uint32_t limit)
+{
+	struct rtab_spec sp[64];
+	struct rtab_batch_in in;
+	char bid[RTAB_ID_MAX + 1];
+	uint32_t b;
+	int i;
+
+	for (i = 0; i < n; i++)
+		spec_init(&sp[i], i);
+	memset(&in, 0, sizeof in);
+	in.id = id;
+	in.webhook_url = url;
+	in.n = n;
+	in.spec = sp;
+	in.queue_limit = limit;
+	return (rtab_submit(s, &in, &b, bid));
+}
+
+/* Take and finish every job; returns how many. */
+static int
+run_all(struct shm *s)
+{
+	struct rtab_job j;
+	struct rtab_outcome o;
+	double p[3] = { 1, 2, 3 }, e[3] = { 0, 0, 0 };
+	int n = 0;
+
+	memset(&o, 0, sizeof o);
+	o.nparams = 3;
+	o.params = p;
+	o.std_errors = e;
+	while (rtab_job_take(s, getpid(), &j) == 0) {
+		if (rtab_job_finish(s, &j, &o) == 0)
+			n++;
+	}
+	return (n);
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/test-shm.XXXXXX", *cause = NULL;
+	struct shm_geom g = { 10, 20, 64, 0 };
+	struct rtab_batch_info bi;
+	struct rtab_job j;
+	struct shm *s;
+	uint32_t *recs;
+	uint64_t before;
+	int i, rec, st;
+	pid_t pid;
+
+	for (i = 0; i < 20; i++) {
+		freq[i] = 1000.0 / (i + 1);
+		zre[i] = 10;
+		zim[i] = -1;
+	}
+	if (mkdtemp(dir) == NULL)
+		return (1);
+	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 0,
+	    "new state file (%s)", cause ? cause : "");
+
+	/* queue limit: all or nothing */
+	CHECK(submit(s, "a", 6, NULL, 10) == RTAB_OK, "6 spectra accepted");
+	CHECK(submit(s, "b", 5, NULL, 10) == RTAB_FULL, "5 more: queue full");
+	CHECK(rtab_batch_find(s, "b", &bi, NULL) < 0, "refused batch not stored");
+	CHECK(submit(s, "a", 1, NULL, 10) == RTAB_EXISTS, "same id: exists");
+	CHECK(rtab_queue_depth(s) == 6, "queue depth 6 (%u)", rtab_queue_depth(s));
+
+	/* a dead worker's lease goes back to the queue */
+	CHECK(rtab_job_take(s, 424242, &j) == 0, "job taken by pid 424242");
+	CHECK(rtab_reclaim_pid(s, 424242) == 1, "its lease reclaimed");
+	CHECK(run_all(s) == 6, "6 jobs fitted once each");
+	CHECK(rtab_batch_find(s, "a", &bi, &recs) == 0 && bi.done == 6,
+	    "batch a: %d done", bi.done);
+	imp_free(recs);
+
+	/* records: queue_size + results = 30; undelivered results are never evicted */
+	CHECK(submit(s, "w1", 10, "http://127.0.0.1:9/h", 10) == RTAB_OK, "w1 with webhook");
+	CHECK(run_all(s) == 10, "w1 fitted");
+	CHECK(submit(s, "c", 10, NULL, 10) == RTAB_OK, "c accepted");
+	CHECK(run_all(s) == 10, "c fitted");
+	CHECK(submit(s, "d", 10, NULL, 10) == RTAB_OK, "d accepted (evicts a)");
+	CHECK(rtab_batch_find(s, "a", &bi, NULL) < 0, "a evicted, oldest first");
+	CHECK(rtab_batch_find(s, "w1", &bi, NULL) == 0 && bi.wh_pending == 10,
+	    "w1 kept: %d pending webhooks", bi.wh_pending);
+	CHECK(run_all(s) == 10, "d fitted");
+	CHECK(submit(s, "e", 10, "http://127.0.0.1:9/h", 10) == RTAB_OK, "e accepted (evicts c)");
+	CHECK(run_all(s) == 10, "e fitted");
+	CHECK(submit(s, "f", 10, "http://127.0.0.1:9/h", 10) == RTAB_OK, "f accepted (evicts d)");
+	CHECK(run_all(s) == 10, "f fitted");
+	CHECK(submit(s, "g0", 1, NULL, 10) == RTAB_NOSPACE,
+	    "no space: everything awaits delivery");
+	/* deliver w1: it becomes evictable */
+	rtab_batch_find(s, "w1", &bi, &recs);
+	for (i = 0; i < bi.count; i++) {
+		rtab_wh_begin(s, recs[i], getpid());
+		rtab_wh_delivered(s, recs[i], getpid());
+	}
+	imp_free(recs);
+	CHECK(submit(s, "g0", 1, NULL, 10) == RTAB_OK, "accepted after delivery");
+	CHECK(rtab_batch_find(s, "w1", &bi, NULL) < 0, "delivered w1 evicted");
+	before = rtab_pending(s);
+
+	/* the lock holder dies in the middle of a submit */
+	pid = fork();
+	if (pid == 0) {
+		struct rtab_rec *r;
+		uint32_t k;
+		pthread_mutex_lock(&s->rt->mtx);
+		/* a half-built batch: one record FILLING, batch BUILDING */
+		for (k = 0; k < s->head->nrecords; k++)
+			if (W_STATE(s->recs[k].word) == RTAB_FREE)
+				break;
+		r = &s->recs[k];
+		r->batch = s->free_batches[s->rt->nfree_batches - 1];
+		s->batches[r->batch].state = RTAB_B_BUILDING;
+		r->word = W_MAKE(RTAB_FILLING, 77, 0);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	CHECK(submit(s, "g", 1, NULL, 10) == RTAB_OK,
+	    "submit after the lock holder died (EOWNERDEAD repaired)");
+	CHECK(rtab_pending(s) == before + 1, "no FILLING record left over "
+	    "(pending %ju, before %ju)", (uintmax_t)rtab_pending(s),
+	    (uintmax_t)before);
+
+	/* everything dies: jobs running and queued come back at the next start */
+	CHECK(rtab_job_take(s, 555555, &j) == 0, "a job left RUNNING by pid 555555");
+	shm_close(s);
+	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1, "state file recovered");
+	CHECK(rtab_queue_depth(s) == 2, "2 jobs queued again (%u)", rtab_queue_depth(s));
+	CHECK(run_all(s) == 2, "and fitted");
+	CHECK(rtab_batch_find(s, "e", &bi, NULL) == 0 && bi.done == 10 &&
+	    bi.wh_pending == 10, "finished results and webhooks kept");
+	shm_close(s);
+
+	/* another geometry: kept while work is pending */
+	g.queue_size = 12;
+	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0, "reopen with a new geometry");
+	{
+		struct shm_geom h;
+		shm_geom_get(s, &h);
+		CHECK(h.queue_size == 10, "pending webhooks: geometry kept (%u)", h.queue_size);
+	}
+	shm_close(s);
+	CHECK(shm_open_ro(dir, &s, &cause) == 0, "read-only open");
+	CHECK(rtab_batch_find(s, "e", &bi, NULL) == 0, "read-only batch lookup");
+	shm_close(s);
+	{
+		char cmd[256];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			return (1);
+	}
+	printf("%s\n", fails ? "FAIL" : "PASS");
+	return (fails ? 1 : 0);
+}
