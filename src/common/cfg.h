@@ -13,7 +13,11 @@
 #include <stdint.h>
 
 #define CFG_MAGIC		0x43464721u
-#define CFG_DEFAULT_FILE	"/etc/impsolverd.conf"
+/* $(sysconfdir)/impsolverd.conf: /etc/impsolverd.conf with --sysconfdir=/etc */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR		"/etc"
+#endif
+#define CFG_DEFAULT_FILE	SYSCONFDIR "/impsolverd.conf"
 #define CFG_THREADS_MAX		100
 
 struct cfg {

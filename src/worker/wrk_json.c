@@ -280,9 +280,14 @@ opts_parse(json_t *obj, struct path *p, struct opts *o, struct wrk_err *e)
 	v = json_object_get(obj, "max_iterations");
 	if (v != NULL && !json_is_null(v)) {
 		old = path_key(p, "max_iterations");
+		/*
+		 * Bounded: a synchronous fit runs inside the worker's event
+		 * loop, and 1e5 Nelder-Mead steps on max-points points is
+		 * already about a second of it.
+		 */
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > 1000000)
-			return (fail(e, 400, p, "must be an integer from 1 to 1000000"));
+		    json_integer_value(v) > WRK_MAX_ITERATIONS)
+			return (fail(e, 400, p, "must be an integer from 1 to 100000"));
 		o->max_iterations = (int)json_integer_value(v);
 		path_pop(p, old);
 	}

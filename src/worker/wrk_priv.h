@@ -25,6 +25,7 @@ struct shm;
 struct shm_proc;
 
 #define WRK_MAGIC	0x57524b21u
+#define WRK_MAX_ITERATIONS	100000	/* largest max_iterations a request may ask */
 
 struct wrk_allow {
 	char	*scheme, *host, *path;
