@@ -41,8 +41,9 @@ n=$(wc -l <"$T/stats")
 el=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 [ "$n" -eq 3 ] && ok "/debug/stats?seconds=3 streamed $n lines" ||
     fail "/debug/stats?seconds=3 streamed $n lines, want 3"
-awk -v e="$el" 'BEGIN { exit !(e >= 2.5 && e <= 5) }' &&
-    ok "... in ${el}s" || fail "... in ${el}s, want about 3 s"
+# about 3 s; late by a few seconds on a loaded machine (ASan, make -j2)
+awk -v e="$el" 'BEGIN { exit !(e >= 2.5 && e <= 8) }' &&
+    ok "... in ${el}s" || fail "... in ${el}s, want about 3 s (2.5 to 8)"
 python3 -c '
 import json, sys
 for l in open(sys.argv[1]):
@@ -105,11 +106,11 @@ for s in "$TOKEN" "$WHSEC" "$URLPW"; do
 	grep -q -- "$s" "$T/cmdline.txt" && fail "cmdline shows a secret ($s)"
 done
 for s in "$TOKEN" "$WHSEC" "$URLPW"; do
-	grep -q -- "$s" "$T/daemon.log" && case $s in
-	"$URLPW") echo "XXX: the master's configuration line shows the webhook URL's password" ;;
-	*) fail "the log shows a secret ($s)" ;;
-	esac
+	grep -q -- "$s" "$T/daemon.log" && fail "the log shows a secret ($s)"
 done
+grep -q -- "hook:xxxxx@127.0.0.1:9/h" "$T/daemon.log" &&
+    ok "configuration line: the webhook URL's password masked" ||
+    fail "configuration line: no masked webhook URL"
 [ "$(dbg /debug/pprof/symbol -H "$AUTH")" = "num_symbols: 1" ] &&
     ok "symbol: num_symbols: 1" || fail "symbol GET"
 dbg '/debug/pprof/goroutine?debug=1' -H "$AUTH" >"$T/g1"
@@ -172,14 +173,23 @@ if promtool=$(IMP_BUILDDIR=$IMP_BUILDDIR sh "$IMP_SRCDIR/tests/get-promtool.sh")
 		fail "promtool check metrics"
 		head -n 20 "$T/promtool.out"
 	fi
+elif imp_strict; then
+	fail "no promtool and none could be fetched (IMP_STRICT=$IMP_STRICT: not skipped)"
 else
 	echo "SKIP (check): no promtool and none could be fetched"
 fi
 
 # --- one CPU profile at a time -------------------------------------------------------
-dbg '/debug/pprof/profile?seconds=2' -H "$AUTH" -o "$T/cpu1" -w '%{http_code}' >"$T/cpu1.code" &
+dbg '/debug/pprof/profile?seconds=3' -H "$AUTH" -o "$T/cpu1" -w '%{http_code}' >"$T/cpu1.code" &
 cpid=$!
-sleep 0.5
+# the second one only once the first has started (the profiler logs it)
+started() { grep -q 'CPU profile of 3 s started' "$T/daemon.log"; }
+n=200
+while [ $n -gt 0 ] && ! started; do
+	n=$((n - 1))
+	sleep 0.1
+done
+started || fail "the first CPU profile did not start in 20 s"
 code=$(dbg '/debug/pprof/profile?seconds=1' -H "$AUTH" -o "$T/cpu2" -w '%{http_code}')
 if [ "$code" = 500 ] && grep -q "Could not enable CPU profiling: cpu profiling already in use" "$T/cpu2"; then
 	ok "a second concurrent CPU profile: 500 cpu profiling already in use"

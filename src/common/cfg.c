@@ -412,11 +412,42 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 		}
 }
 
+/*
+ * If s is a URL with a password in its userinfo ("http://user:pw@host/"),
+ * return a copy with the password replaced by "xxxxx" (free it with
+ * imp_free), else NULL.  cfg_foreach's output goes to the start-up log
+ * and to /debug/info, which must not show secrets.
+ */
+static char *
+cfg_mask_url(const char *s)
+{
+	const char *u, *at, *colon;
+	size_t hostpart;
+	char *m;
+
+	if ((u = strstr(s, "://")) == NULL)
+		return (NULL);
+	u += 3;
+	/* userinfo ends at the last '@' before the path */
+	hostpart = strcspn(u, "/?#");
+	at = NULL;
+	for (colon = u; colon < u + hostpart; colon++)
+		if (*colon == '@')
+			at = colon;
+	if (at == NULL)
+		return (NULL);
+	colon = memchr(u, ':', (size_t)(at - u));
+	if (colon == NULL)
+		return (NULL);
+	imp_asprintf(&m, "%.*sxxxxx%s", (int)(colon + 1 - s), s, at);
+	return (m);
+}
+
 void
 cfg_foreach(const struct cfg *c,
     void (*fn)(const char *key, const char *value, void *arg), void *arg)
 {
-	char v[64], *s;
+	char v[64], *s, *masked;
 	const char *p;
 	size_t i;
 
@@ -425,6 +456,7 @@ cfg_foreach(const struct cfg *c,
 		const char *base = (const char *)c + o->off;
 
 		p = v;
+		masked = NULL;
 		switch (o->type) {
 		case T_BOOL:
 			p = *(const int *)(const void *)base ? "true" : "false";
@@ -438,6 +470,8 @@ cfg_foreach(const struct cfg *c,
 		case T_STR:
 			s = *(char *const *)(const void *)base;
 			p = s != NULL ? s : "";
+			if (s != NULL && (masked = cfg_mask_url(s)) != NULL)
+				p = masked;
 			break;
 		case T_SECRET:
 			s = *(char *const *)(const void *)base;
@@ -453,5 +487,6 @@ cfg_foreach(const struct cfg *c,
 			break;
 		}
 		fn(o->key, p, arg);
+		imp_free(masked);
 	}
 }

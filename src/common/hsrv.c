@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "common/tim.h"
 
 #define HSRV_MAX_HEADERS	100
+#define HSRV_MAX_WRITE		(1024 * 1024)	/* bytes per writev; the kernel takes less */
 #define HREQ_MAGIC		0x48524551u
 #define HCONN_MAGIC		0x48434f4eu
 
@@ -156,6 +158,7 @@ listener_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct hsrv *s = arg;
 	struct hconn *c;
 	struct timeval rtv, wtv;
+	int one = 1;
 
 	(void)lev;
 	(void)salen;
@@ -177,12 +180,21 @@ listener_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		snprintf(c->peer, sizeof c->peer, "local");
 		c->loopback = 1;
 	}
+	/*
+	 * Each answer is written whole, so Nagle only delays it: without
+	 * TCP_NODELAY the tail of an answer split over several segments on a
+	 * kept-alive connection waits for the client's delayed ACK (~40 ms).
+	 */
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);
 		imp_free(c);
 		return;
 	}
+	/* one writev for the whole answer, not 16 KB (libevent's default) */
+	bufferevent_set_max_single_write(c->bev, HSRV_MAX_WRITE);
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->nconns++;
 	rtv.tv_sec = s->o.idle_timeout_s;
@@ -637,8 +649,19 @@ conn_read(struct bufferevent *bev, void *arg)
 	 */
 	if (c->st != C_HANDLER && c->st != C_WRITING) {
 		evutil_socket_t fd = bufferevent_getfd(bev);
-		size_t budget = (size_t)4 << 20;
+		size_t budget = (size_t)4 << 20, want, have;
 		int r;
+
+		/*
+		 * Read no further than this request can use (its head, or the
+		 * rest of its body, plus the next head): a pipelining client
+		 * must not grow our input buffer by megabytes per request.
+		 */
+		want = s->o.max_head + 1024;
+		if (c->st == C_BODY || c->st == C_CHUNK_DATA)
+			want += c->toread;
+		have = evbuffer_get_length(in);
+		budget = want > have ? (want - have < budget ? want - have : budget) : 0;
 
 		/* the bufferevent freezes its input's end outside its own reads */
 		evbuffer_unfreeze(in, 0);
@@ -653,20 +676,28 @@ conn_read(struct bufferevent *bev, void *arg)
 			len = evbuffer_get_length(in);
 			if (len == 0)
 				return;
+			/*
+			 * The head ends at the first blank line, CRLF or bare LF
+			 * (tolerated): whichever comes first, or a body holding
+			 * the other marker would be read as headers.
+			 */
 			pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-			if (pos.pos < 0) {
-				pos = evbuffer_search(in, "\n\n", 2, NULL);
-				if (pos.pos >= 0)
-					pos.pos -= 2;	/* bare LF: tolerated */
+			{
+				struct evbuffer_ptr lf = evbuffer_search(in, "\n\n", 2, NULL);
+
+				if (lf.pos >= 0 && (pos.pos < 0 || lf.pos + 2 < pos.pos + 4)) {
+					pos = lf;
+					pos.pos -= 2;	/* so that pos + 4 ends the head */
+				}
 			}
-			if (pos.pos < 0) {
+			if (pos.pos < -2) {
 				if (len > s->o.max_head) {
 					conn_error(c, 431, "request head too large");
 					return;
 				}
 				return;
 			}
-			n = (size_t)pos.pos + 4;
+			n = (size_t)(pos.pos + 4);
 			if (n > s->o.max_head + 4) {
 				conn_error(c, 431, "request head too large");
 				return;
@@ -675,7 +706,11 @@ conn_read(struct bufferevent *bev, void *arg)
 			c->req->head = imp_malloc(n + 1);
 			evbuffer_remove(in, c->req->head, n);
 			c->req->head[n] = '\0';
-			st = parse_head(c->req, &msg);
+			/* a NUL would end header parsing early (smuggling) */
+			st = memchr(c->req->head, '\0', n) != NULL ? 400 :
+			    parse_head(c->req, &msg);
+			if (st == 400 && msg == NULL)
+				msg = "NUL byte in request head";
 			if (st != 0) {
 				conn_error(c, st, msg);
 				return;
@@ -708,7 +743,10 @@ conn_read(struct bufferevent *bev, void *arg)
 				unsigned long long sz;
 				errno = 0;
 				sz = strtoull(line, &end, 16);
-				if (end == line || errno != 0 ||
+				/* strtoull takes blanks, signs and "0x": HTTP does not */
+				if (!isxdigit((unsigned char)line[0]) ||
+				    (line[0] == '0' && (line[1] == 'x' || line[1] == 'X')) ||
+				    end == line || errno != 0 ||
 				    (*end != '\0' && *end != ';' && *end != ' ')) {
 					free(line);
 					conn_error(c, 400, "bad chunk size");
@@ -741,8 +779,11 @@ conn_read(struct bufferevent *bev, void *arg)
 			break;
 		case C_CHUNK_CRLF:
 			line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
-			if (line == NULL)
+			if (line == NULL) {
+				if (evbuffer_get_length(in) > 1024)
+					conn_error(c, 400, "bad chunk");
 				return;
+			}
 			free(line);
 			if (len != 0) {
 				conn_error(c, 400, "bad chunk");
@@ -752,8 +793,12 @@ conn_read(struct bufferevent *bev, void *arg)
 			break;
 		case C_CHUNK_TRAILER:
 			line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
-			if (line == NULL)
+			if (line == NULL) {
+				/* trailers are ignored, but not without limit */
+				if (evbuffer_get_length(in) > s->o.max_head)
+					conn_error(c, 431, "request trailer too large");
 				return;
+			}
 			free(line);
 			if (len == 0) {
 				conn_dispatch(c);

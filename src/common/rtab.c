@@ -1306,6 +1306,12 @@ rtab_wh_retry_now(struct shm *s, uint32_t ri)
 	if (W_STATE(wh) != RTAB_WH_FAILED)
 		return (-1);
 	r->wh_next = tim_real();
+	/*
+	 * A hand retry starts a fresh max-age window (rtab_wh_begin sets
+	 * wh_first again): with the old one, already over, a retry that
+	 * failed once more would be FAILED after a single attempt.
+	 */
+	r->wh_first = 0;
 	if (!wh_cas(r, wh, W_MAKE(RTAB_WH_PENDING, W_GEN(wh), 0)))
 		return (-1);
 	(void)ring_push(s->wh_ring, ri);

@@ -222,6 +222,105 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 }
 
 /* The batch status object; with results when recs is not NULL. */
+/*=====================================================================
+ * Rendered finished results, for the polls of GET /eis-data/batch/{id}
+ *
+ * A DONE or FAILED record's JSON never changes while its state word does
+ * not, and the word (gen) changes on every transition, eviction and reuse
+ * included (gen has 24 bits: a stale hit needs 16M transitions of one
+ * record between two lookups).  Direct-mapped by record index, at most
+ * RC_BYTES of JSON; over that, a clock hand frees entries not used since
+ * its last pass.
+ */
+
+#define RC_SLOTS	4096
+#define RC_BYTES	(8u << 20)
+
+struct rc_ent {
+	uint64_t	word;
+	uint32_t	ri;
+	int		ref;
+	size_t		len;
+	char		*json;
+};
+
+static struct rc_ent	rc[RC_SLOTS];
+static size_t		rc_bytes;
+static unsigned		rc_hand;
+
+static void
+rc_drop(struct rc_ent *e)
+{
+	if (e->json == NULL)
+		return;
+	rc_bytes -= e->len;
+	imp_free(e->json);
+	e->json = NULL;
+}
+
+static const struct rc_ent *
+rc_get(uint32_t ri, uint64_t word)
+{
+	struct rc_ent *e = &rc[ri % RC_SLOTS];
+
+	if (e->json == NULL || e->ri != ri || e->word != word)
+		return (NULL);
+	e->ref = 1;
+	return (e);
+}
+
+static void
+rc_put(uint32_t ri, uint64_t word, const char *json, size_t len)
+{
+	struct rc_ent *e = &rc[ri % RC_SLOTS], *f;
+
+	if (len > RC_BYTES / 64)
+		return;
+	rc_drop(e);
+	while (rc_bytes + len > RC_BYTES) {
+		f = &rc[rc_hand++ % RC_SLOTS];
+		if (f->ref)
+			f->ref = 0;
+		else
+			rc_drop(f);
+	}
+	e->json = imp_malloc(len);
+	memcpy(e->json, json, len);
+	e->len = len;
+	e->ri = ri;
+	e->word = word;
+	e->ref = 0;
+	rc_bytes += len;
+}
+
+/* Append record ri's result object, from the cache when it is finished. */
+static int
+batch_result_json(struct buf *b, uint32_t ri)
+{
+	const struct rc_ent *e;
+	struct rtab_view v;
+	size_t start = b->len;
+	int fin;
+
+	/* the state word alone first: a hit needs no copy of the arrays */
+	if (rtab_view_get(wrk.shm, ri, 0, &v) < 0)
+		return (-1);
+	fin = v.state == RTAB_DONE || v.state == RTAB_FAILED;
+	if (fin && (e = rc_get(ri, v.word)) != NULL) {
+		rtab_view_free(&v);
+		buf_add(b, e->json, e->len);
+		return (0);
+	}
+	rtab_view_free(&v);
+	if (rtab_view_get(wrk.shm, ri, 1, &v) < 0)
+		return (-1);
+	render_result(b, &v);
+	if (v.state == RTAB_DONE || v.state == RTAB_FAILED)
+		rc_put(ri, v.word, b->p + start, b->len - start);
+	rtab_view_free(&v);
+	return (0);
+}
+
 static void
 batch_json(struct buf *b, const struct rtab_batch_info *bi, const uint32_t *recs,
     int extra_cancelled)
@@ -249,14 +348,15 @@ batch_json(struct buf *b, const struct rtab_batch_info *bi, const uint32_t *recs
 	if (recs != NULL) {
 		buf_adds(b, ",\"results\":[");
 		for (i = 0; i < bi->count; i++) {
-			struct rtab_view v;
-			if (rtab_view_get(wrk.shm, recs[i], 1, &v) < 0)
-				continue;
+			size_t mark = b->len;
 			if (!first)
 				buf_addc(b, ',');
+			if (batch_result_json(b, recs[i]) < 0) {
+				b->len = mark;	/* gone meanwhile: no comma */
+				b->p[mark] = '\0';
+				continue;
+			}
 			first = 0;
-			render_result(b, &v);
-			rtab_view_free(&v);
 		}
 		buf_addc(b, ']');
 	}
