@@ -16,20 +16,17 @@ port=
 
 fail() { srv_fail "$@"; }
 ok() { srv_ok "$@"; }
-skip() { echo "SKIP: $*"; exit 77; }
 
 # ctl_init NAME WATCHDOG_SECONDS
 ctl_init() {
 	[ -x "$IMPCTL" ] || { echo "FAIL: $IMPCTL not built"; exit 1; }
-	srv_init "$@"
-	: >"$T/empty.conf"	# keep /etc/impsolverd.conf out of the test
+	srv_init "$@"	# also $T/empty.conf, given to every srv_start
 }
 
 # ctl_start [FLAGS...]: impsolverd -threads=2 with a small state file (the
 # tests hold a few dozen spectra); $dpid and $port are the master and port.
 ctl_start() {
-	srv_start -threads=2 -queue-size=256 -results=1024 \
-	    -config="$T/empty.conf" "$@"
+	srv_start -threads=2 -queue-size=256 -results=1024 "$@"
 	dpid=$SRV_PID
 	port=$SRV_PORT
 	ok "impsolverd up (pid $dpid, port $port)"

@@ -11,15 +11,21 @@
 #	srv_py check ...
 #	srv_stop			# SIGTERM, expects exit 0
 #	srv_done			# checks the log, exits 0
+#
+# Every curl of these tests goes through $CURL (bounded in time).
 
 : "${IMP_BUILDDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${IMP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+# skip (IMP_STRICT), imp_watchdog
+. "$IMP_SRCDIR/tests/lib.sh"
+CURL="curl --max-time 30"
 IMPSOLVERD="$IMP_BUILDDIR/src/master/impsolverd"
 PY=/usr/bin/python3
 SRV_PID=
 SRV_PORT=
 SRV_URL=
 SRV_FAILS=0
+SRV_PGIDS=
 
 srv_log() { echo "# $*"; }
 srv_fail() { echo "FAIL: $*"; SRV_FAILS=$((SRV_FAILS + 1)); }
@@ -31,10 +37,12 @@ srv_bail() {
 }
 
 srv_cleanup() {
-	[ -n "$SRV_WATCHDOG" ] && kill "$SRV_WATCHDOG" 2>/dev/null
-	if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
-		kill -KILL "-$SRV_PID" 2>/dev/null
-	fi
+	imp_watchdog_stop
+	# every daemon this test started, with its process group: dead or
+	# alive, its children may still run
+	for p in $SRV_PGIDS; do
+		kill -KILL "-$p" 2>/dev/null
+	done
 	# our own background helpers
 	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
 	[ -n "$T" ] && [ "$SRV_FAILS" -eq 0 ] && [ -z "$SRV_KEEP" ] && rm -rf "$T"
@@ -43,40 +51,44 @@ srv_cleanup() {
 
 # srv_init NAME WATCHDOG_SECONDS
 srv_init() {
-	[ -x "$IMPSOLVERD" ] || { echo "SKIP: $IMPSOLVERD not built"; exit 77; }
-	[ -x "$PY" ] || { echo "SKIP: no $PY"; exit 77; }
-	command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
+	[ -x "$IMPSOLVERD" ] || skip "$IMPSOLVERD not built"
+	[ -x "$PY" ] || skip "no $PY"
+	command -v curl >/dev/null || skip "no curl"
 	T=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
 	STATE="$T/var"
+	: >"$T/empty.conf"	# keep /etc/impsolverd.conf out of the test
 	trap 'srv_cleanup' EXIT
 	trap 'echo "FAIL: interrupted"; SRV_FAILS=1; exit 1' INT TERM
 	# ASan: leaks of the master are real; children _exit and are not checked
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
-	( sleep "$2"; echo "FAIL: watchdog: $1 took more than $2 s"; kill -TERM $$ ) &
-	SRV_WATCHDOG=$!
+	# the watchdog kills the daemon named in $T/daemon.pid first
+	imp_watchdog "$2" "$1" "$T/daemon.pid"
 	srv_write_py
 }
 
-# srv_start [flags...]: start and wait until /health answers.
+# srv_start [flags...]: start and wait until /health answers.  An empty
+# config file comes first (a -config in the flags wins: the last one does).
 srv_start() {
 	local i
 	rm -f "$STATE/impsolverd.port"
-	setsid "$IMPSOLVERD" -state-dir="$STATE" -port=0 -bind=127.0.0.1 \
-	    -quiet "$@" >>"$T/log" 2>&1 &
+	setsid "$IMPSOLVERD" -config="$T/empty.conf" -state-dir="$STATE" \
+	    -port=0 -bind=127.0.0.1 -quiet "$@" >>"$T/log" 2>&1 &
 	SRV_PID=$!
-	for i in $(seq 1 200); do
+	SRV_PGIDS="$SRV_PGIDS $SRV_PID"
+	echo "$SRV_PID" >"$T/daemon.pid"
+	for i in $(seq 1 400); do
 		if [ -s "$STATE/impsolverd.port" ]; then
 			SRV_PORT=$(cat "$STATE/impsolverd.port")
 			SRV_URL="http://127.0.0.1:$SRV_PORT"
-			if curl -sf -o /dev/null "$SRV_URL/health"; then
+			if curl -sf -o /dev/null --max-time 2 "$SRV_URL/health"; then
 				return 0
 			fi
 		fi
 		kill -0 "$SRV_PID" 2>/dev/null || srv_bail "impsolverd died at start"
 		sleep 0.05
 	done
-	srv_bail "impsolverd did not answer /health in 10 s"
+	srv_bail "impsolverd did not answer /health in 20 s"
 }
 
 # srv_stop [signal]: stop the daemon, wait for it; expects exit status 0.
@@ -249,45 +261,87 @@ def cmd_check(a):
     print("batch %s: %d/%d done, %d errors" % (bid, d["done"], count, len(errors)))
     sys.exit(1 if errors else 0)
 
+CONN_ERRORS = (ConnectionError, http.client.RemoteDisconnected,
+               http.client.IncompleteRead, http.client.BadStatusLine)
+
 def cmd_load(a):
-    """load URL SECONDS CONCURRENCY SPECTRA PREFIX OUTFILE: post batches (fresh
-    connection each), also GET /health; record accepted ids; exit 1 on any
-    failure except 503 and failures after the stop file appears (ALLOWSTOP)."""
+    """load URL SECONDS CONCURRENCY SPECTRA PREFIX OUTFILE [MODE [PACE]]:
+    post batches (fresh connection each, PACE seconds apart in each thread:
+    a strict load must not fill the queue), also GET /health; record
+    accepted ids.
+    Every answer must be JSON: a POST 202 naming its batch, /health 200.
+    MODE strict (default): any other answer or a connection error fails.
+    MODE kills (children are being killed): connection errors/resets and
+    503 are tolerated, nothing else.  Once OUTFILE.stop exists (the server
+    is being stopped) connection errors and 503 are tolerated too.
+    Exit 1 on any failure."""
     url, secs, conc, spectra, prefix, out = a[0], float(a[1]), int(a[2]), int(a[3]), a[4], a[5]
+    mode = a[6] if len(a) > 6 else "strict"
+    pace = float(a[7]) if len(a) > 7 else 0.0
+    if mode not in ("strict", "kills"):
+        raise SystemExit("load: unknown mode %s" % mode)
     stopfile = out + ".stop"
     lock = threading.Lock()
     accepted, fails, counts = [], [], {}
     end = time.time() + secs
+    def tolerated(stopped_before):
+        return mode == "kills" or stopped_before or os.path.exists(stopfile)
+    def judge(what, st, data, want, bid=None):
+        """None when the answer is right, else why not (starting with 503:
+        for a 503)."""
+        try:
+            d = json.loads(data)
+        except ValueError:
+            return "%s: status %d, not JSON: %r" % (what, st, data[:200])
+        if st == 503:
+            return "503: %s: %r" % (what, data[:200])
+        if st != want:
+            return "%s: status %d %r" % (what, st, data[:200])
+        if bid is not None and (d.get("batch_id") != bid or d.get("success") is not True):
+            return "%s: 202 answer %r" % (what, data[:200])
+        return None
     def worker(w):
         k = 0
         while time.time() < end and not os.path.exists(out + ".quit"):
             k += 1
             bid = "%s-%d-%d" % (prefix, w, k)
-            body = json.dumps(batch(bid, spectra, 20, first=(w * 7 + k) % 50))
+            first = (w * 7 + k) % 50
+            body = json.dumps(batch(bid, spectra, 20, first=first))
             stopped_before = os.path.exists(stopfile)
+            why = None
             try:
                 st, h, data = request(url, "POST", "/eis-data/batch", body, timeout=30)
-                st2, _, _ = request(url, "GET", "/health", timeout=30)
-            except Exception as e:
+                why = judge(bid, st, data, 202, bid)
                 with lock:
-                    if not (stopped_before or os.path.exists(stopfile)):
-                        fails.append("%s: %s" % (bid, e))
+                    counts[st] = counts.get(st, 0) + 1
+                    if why is None:
+                        accepted.append((bid, spectra, first))
+                if why is None:
+                    st2, _, data2 = request(url, "GET", "/health", timeout=30)
+                    why = judge("health", st2, data2, 200)
+            except CONN_ERRORS as e:
+                with lock:
+                    counts["conn"] = counts.get("conn", 0) + 1
+                why = "conn"
+                err = "%s: %s: %s" % (bid, type(e).__name__, e)
+            except Exception as e:
+                # timeouts and the rest: never tolerated
+                with lock:
                     counts["error"] = counts.get("error", 0) + 1
-                if os.path.exists(stopfile):
+                    fails.append("%s: %s: %s" % (bid, type(e).__name__, e))
+                return
+            if why is None:
+                if pace > 0:
+                    time.sleep(pace)
+                continue
+            if (why == "conn" or why.startswith("503:")) and tolerated(stopped_before):
+                if why == "conn" and os.path.exists(stopfile):
                     return
                 time.sleep(0.05)
                 continue
             with lock:
-                counts[st] = counts.get(st, 0) + 1
-                if st == 202:
-                    accepted.append((bid, spectra, (w * 7 + k) % 50))
-                elif st == 503:
-                    pass
-                elif not (stopped_before or os.path.exists(stopfile)):
-                    fails.append("%s: status %d %s" % (bid, st, data[:200]))
-                if st2 != 200 and not os.path.exists(stopfile):
-                    fails.append("health: %d" % st2)
-            if st == 503:
+                fails.append(err if why == "conn" else why)
+            if why == "conn":
                 time.sleep(0.05)
     ts = [threading.Thread(target=worker, args=(w,)) for w in range(conc)]
     for t in ts: t.start()
@@ -295,7 +349,8 @@ def cmd_load(a):
     with open(out, "w") as f:
         for bid, n, first in accepted:
             f.write("%s %d %d\n" % (bid, n, first))
-    print("load: %d accepted, statuses %s, %d failures" % (len(accepted), counts, len(fails)))
+    print("load (%s): %d accepted, statuses %s, %d failures" % (
+        mode, len(accepted), counts, len(fails)))
     for e in fails[:10]:
         print("  " + e)
     sys.exit(1 if fails else 0)

@@ -33,7 +33,8 @@ frames=$(grep -o 'impctl top - ' "$T/tty" | wc -l)
 for h in 'requests ' 'spectra ' 'fit time ' 'queue ' 'webhooks ' 'PROCESS' 'CPU%' 'REQ/s' 'worker.0' 'worker.1' 'master ' 'server up'; do
 	grep -q "$h" "$T/tty" || fail "top output has no '$h'"
 done
-grep -q 'FITS/s' "$T/tty" && ok "top output has its headings and processes"
+grep -q 'FITS/s' "$T/tty" && ok "top output has its headings and processes" ||
+    fail "top output has no 'FITS/s'"
 grep -qE 'fit time  p50 [0-9.]+(ns|us|ms|s) ' "$T/tty" && ok "top shows fit time percentiles" ||
     fail "no fit time percentiles in top's output"
 # the last thing written puts the terminal back: cursor on, main screen

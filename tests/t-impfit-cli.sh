@@ -4,6 +4,7 @@
 # bad files (naming file and line) and bad codes (naming the column).
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 tmpdir
+imp_watchdog 240 t-impfit-cli
 [ -x "$IMPFIT" ] || { echo "no $IMPFIT"; exit 1; }
 
 # expect_err STATUS PATTERN CMD...: CMD exits STATUS with PATTERN on stderr.

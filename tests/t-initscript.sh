@@ -7,6 +7,7 @@
 # functions run through check() look unreachable to shellcheck
 # shellcheck disable=SC2317
 B=${IMP_BUILDDIR:?IMP_BUILDDIR not set}
+. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/lib.sh"	# imp_watchdog; fail, ok below
 DAEMON=${IMPSOLVERD:-$B/src/master/impsolverd}
 script=$B/etc/init.d/impsolverd
 fails=0
@@ -22,10 +23,13 @@ gone() { ! live "$1"; }	# a zombie is gone: pid 1 may never reap it
 [ -x "$script" ] || { echo "FAIL: $script not built"; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/t-initscript.XXXXXX") || exit 1
+# the watchdog kills the daemons listed in $tmp/daemon.pids first
+imp_watchdog 150 t-initscript "$tmp/daemon.pids"
 # Whatever happens, no daemon outlives the test: TERM the master, then KILL
 # it and any child it left.
 # shellcheck disable=SC2317
 cleanup() {
+	imp_watchdog_stop
 	for pf in "$tmp"/*/pid; do
 		[ -f "$pf" ] || continue
 		p=$(cat "$pf" 2>/dev/null)
@@ -86,13 +90,14 @@ run() {	# run NAME: one full cycle; $ssd unset = script's choice
 	# <state-dir>/impsolverd.port (no race between picking and binding)
 	cat >"$d/defaults" <<-EOF
 	ENABLED=yes
-	DAEMON_OPTS="-port=0 -bind=127.0.0.1 -threads=2 -quiet"
+	DAEMON_OPTS="-port=0 -bind=127.0.0.1 -threads=2 -quiet -queue-size=1024 -results=4096"
 	EOF
 	echo "== $1"
 
 	expect_rc 3 "status before start says not running" status
 	expect_rc 0 "start" start
 	pid=$(cat "$d/pid" 2>/dev/null)
+	[ -n "$pid" ] && echo "$pid" >>"$tmp/daemon.pids"
 	port=$(cat "$d/state/impsolverd.port" 2>/dev/null)
 	check "port file written (port $port)" test -n "$port"
 	check "pidfile names a live process ($pid)" live "$pid"

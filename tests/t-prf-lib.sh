@@ -9,7 +9,6 @@
 DAEMON=${IMPSOLVERD:-$IMP_BUILDDIR/src/master/impsolverd}
 dpid=
 lpid=
-wdpid=
 port=
 pport=
 
@@ -24,7 +23,7 @@ export HOME="$T/home" GOCACHE="$T/gocache" PPROF_TMPDIR="$T/pprof" GOFLAGS=
 mkdir -p "$HOME" "$GOCACHE" "$PPROF_TMPDIR"
 
 prf_cleanup() {
-	[ -n "$wdpid" ] && kill "$wdpid" 2>/dev/null
+	imp_watchdog_stop
 	[ -n "$lpid" ] && kill "$lpid" 2>/dev/null
 	if [ -n "$dpid" ]; then
 		# "-pid": the whole group (kill -- is not portable to dash)
@@ -37,32 +36,27 @@ trap prf_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 # watchdog SECONDS: end the test (and so everything it started) after that
+# (tests/lib.sh: the daemon in $T/daemon.pid is killed first)
 watchdog() {
-	me=$$
-	(
-		trap 'kill "$sp" 2>/dev/null; exit 0' TERM
-		sleep "$1" &
-		sp=$!
-		wait "$sp"
-		echo "FAIL: watchdog: $1 s"
-		kill -TERM "$me"
-	) &
-	wdpid=$!
+	imp_watchdog "$1" "$(basename "$0")" "$T/daemon.pid"
 }
 
 need_go() {
 	command -v go >/dev/null 2>&1 || skip "go (golang-go) not installed"
 }
 
-# prf_start [FLAGS...]: impsolverd -threads=2 -profile on port 0, up to 20 s
-# until /health answers and the banner names the debug port
+# prf_start [FLAGS...]: impsolverd -threads=2 (small state file) on port 0,
+# up to 20 s until /health answers and, with -profile, the banner names the
+# debug port
 prf_start() {
 	: >"$T/empty.conf"	# keep /etc/impsolverd.conf out of the test
 	rm -rf "$STATE"
 	: >"$T/daemon.log"
 	setsid "$DAEMON" -port=0 -bind=127.0.0.1 -threads=2 -state-dir="$STATE" \
+	    -queue-size=1024 -results=4096 \
 	    -config="$T/empty.conf" "$@" >>"$T/daemon.log" 2>&1 &
 	dpid=$!
+	echo "$dpid" >"$T/daemon.pid"
 	n=100
 	port= pport=
 	while [ $n -gt 0 ] && kill -0 "$dpid" 2>/dev/null; do

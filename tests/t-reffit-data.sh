@@ -7,6 +7,7 @@
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 need_reffit
 tmpdir
+imp_watchdog 240 t-reffit-data
 D=$IMP_SHARED/data
 
 # file, circuit, and optional bad initial values (comma-separated)

@@ -6,6 +6,7 @@
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 need_reffit
 tmpdir
+imp_watchdog 240 t-reffit-minima
 
 # circuit, true values, bad initial values
 cat > "$T/cases" <<'CASES'

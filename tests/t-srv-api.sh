@@ -13,18 +13,18 @@ grep -q 'threads=2 profile=false' "$T/log" && grep -q 'max-points=512' "$T/log" 
     && srv_ok "Go flag forms and the config file" || srv_fail "flags: $(grep configuration "$T/log")"
 
 # /health
-out=$(curl -s "$SRV_URL/health")
+out=$($CURL -s "$SRV_URL/health")
 echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["status"]=="ok" and d["workers"]==2 and "queue_depth" in d and "uptime_s" in d, d' \
     && srv_ok "GET /health: $out" || srv_fail "GET /health: $out"
 
 # GET /eis-data: a description (the Go clients' liveness probe)
-out=$(curl -s -w '\n%{http_code}' "$SRV_URL/eis-data")
+out=$($CURL -s -w '\n%{http_code}' "$SRV_URL/eis-data")
 echo "$out" | head -n 1 | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert [e["letter"] for e in d["circuit_elements"]]==list("RCLWQOTGF"), d' \
     && [ "$(echo "$out" | tail -n 1)" = 200 ] && srv_ok "GET /eis-data describes the input" || srv_fail "GET /eis-data: $out"
 
 # a batch in the Go format: 202 with exactly the Go fields
 srv_py gen api-batch-1 40 >"$T/b1.json"
-out=$(curl -s -w '\n%{http_code}' -d @"$T/b1.json" "$SRV_URL/eis-data/batch")
+out=$($CURL -s -w '\n%{http_code}' -d @"$T/b1.json" "$SRV_URL/eis-data/batch")
 echo "$out" | head -n 1 | "$PY" -c '
 import json,sys; d=json.load(sys.stdin)
 want={"batch_id":"api-batch-1","message":"Batch processing started with worker pool","spectra":40,"success":True,"status_url":"/eis-data/batch/api-batch-1"}
@@ -34,19 +34,19 @@ srv_py check "$SRV_URL" api-batch-1 40 60 && srv_ok "40 spectra fitted to the kn
     || srv_fail "batch results"
 
 # re-posting the same batch_id: 200 with its status, no new work
-out=$(curl -s -w '\n%{http_code}' -d @"$T/b1.json" "$SRV_URL/eis-data/batch")
+out=$($CURL -s -w '\n%{http_code}' -d @"$T/b1.json" "$SRV_URL/eis-data/batch")
 echo "$out" | head -n 1 | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["batch_id"]=="api-batch-1" and d["status"]=="completed" and d["spectra"]==40 and len(d["results"])==40, d' \
     && [ "$(echo "$out" | tail -n 1)" = 200 ] && srv_ok "re-post of api-batch-1: 200 with its status" || srv_fail "re-post: $(echo "$out" | tail -c 300)"
 
 # a batch without batch_id gets one
 srv_py gen - 3 >"$T/b2.json"
-bid=$(curl -s -d @"$T/b2.json" "$SRV_URL/eis-data/batch" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["batch_id"])')
+bid=$($CURL -s -d @"$T/b2.json" "$SRV_URL/eis-data/batch" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["batch_id"])')
 [ -n "$bid" ] && srv_py check "$SRV_URL" "$bid" 3 30 && srv_ok "generated batch id $bid" || srv_fail "batch without id"
 
 # POST /eis-data: one spectrum, fitted now; impedance form and magnitude/phase form
 for form in impedance polar; do
 	srv_py spectrum 5 $form >"$T/s.json"
-	out=$(curl -s -w '\n%{http_code}' -d @"$T/s.json" "$SRV_URL/eis-data")
+	out=$($CURL -s -w '\n%{http_code}' -d @"$T/s.json" "$SRV_URL/eis-data")
 	echo "$out" | head -n 1 | "$PY" -c '
 import json,sys; d=json.load(sys.stdin)
 want=[10.0+5, 100.0+13*5, 1e-5*(1+1)]
@@ -60,18 +60,18 @@ done
 # wrapped form {"impedance_data": {...}} with options
 "$PY" -c "
 import json; d=json.load(open('$T/s.json')); print(json.dumps({'impedance_data': d, 'circuit': 'R(RC)', 'method': 'nelder-mead', 'weighting': 'unity', 'max_iterations': 5000}))" >"$T/s2.json"
-out=$(curl -s -d @"$T/s2.json" "$SRV_URL/eis-data")
+out=$($CURL -s -d @"$T/s2.json" "$SRV_URL/eis-data")
 echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["method"]=="nelder-mead" and d["weighting"]=="unity" and d["status"]=="done", d' \
     && srv_ok "POST /eis-data wrapped, nelder-mead, unity" || srv_fail "wrapped single: $(echo "$out" | head -c 300)"
 
 # /debug/gc and /debug/memory ask every process (loopback client)
-out=$(curl -s "$SRV_URL/debug/gc")
+out=$($CURL -s "$SRV_URL/debug/gc")
 echo "$out" | "$PY" -c '
 import json,sys; d=json.load(sys.stdin)
 roles=sorted(p["role"] for p in d["processes"])
 assert d["success"] and roles.count("worker")==2 and "master" in roles and all(p["answered"] for p in d["processes"]), d' \
     && srv_ok "GET /debug/gc: every process answered" || srv_fail "/debug/gc: $out"
-out=$(curl -s "$SRV_URL/debug/memory")
+out=$($CURL -s "$SRV_URL/debug/memory")
 echo "$out" | grep -q 'Memory: Alloc=.*Goroutines=' && srv_ok "GET /debug/memory: $(echo "$out" | cut -c1-120)" \
     || srv_fail "/debug/memory: $out"
 
@@ -81,29 +81,33 @@ export IMPCORE_TEST_FIT_DELAY_US=20000
 srv_start -threads=1 -queue-size=300 -results=8192 -profile -profile-port=0
 unset IMPCORE_TEST_FIT_DELAY_US
 # -profile: the Go server's headers on every answer
-curl -s -D "$T/h" -o /dev/null "$SRV_URL/health"
+$CURL -s -D "$T/h" -o /dev/null "$SRV_URL/health"
 for h in X-Profiling-Enabled X-Handler-Name X-Start-Time X-Duration-Ms X-Memory-Delta-Bytes \
     X-Start-Goroutines X-End-Goroutines X-Goroutine-Delta X-Status-Code; do
 	grep -qi "^$h: " "$T/h" || srv_fail "-profile: no $h header"
 done
 grep -qi '^X-Handler-Name: health' "$T/h" && srv_ok "-profile headers" || srv_fail "-profile headers: $(cat "$T/h")"
 srv_py gen api-cancel 200 >"$T/b3.json"
-curl -s -o /dev/null -d @"$T/b3.json" "$SRV_URL/eis-data/batch"
+$CURL -s -o /dev/null -d @"$T/b3.json" "$SRV_URL/eis-data/batch"
 # the queue is full: 503 with Retry-After, nothing accepted
 srv_py gen api-full 200 >"$T/b4.json"
-out=$(curl -s -D "$T/h" -w '\n%{http_code}' -d @"$T/b4.json" "$SRV_URL/eis-data/batch")
+out=$($CURL -s -D "$T/h" -w '\n%{http_code}' -d @"$T/b4.json" "$SRV_URL/eis-data/batch")
 [ "$(echo "$out" | tail -n 1)" = 503 ] && grep -qi '^Retry-After: 1' "$T/h" && echo "$out" | grep -q '"success":false' \
     && srv_ok "queue full: 503 $(echo "$out" | head -n 1)" || srv_fail "queue full: $out"
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$SRV_URL/eis-data/batch/api-full")" = 404 ] \
+[ "$($CURL -s -o /dev/null -w '%{http_code}' "$SRV_URL/eis-data/batch/api-full")" = 404 ] \
     && srv_ok "refused batch not stored" || srv_fail "refused batch stored"
 sleep 0.3
-out=$(curl -s -X DELETE -w '\n%{http_code}' "$SRV_URL/eis-data/batch/api-cancel")
+out=$($CURL -s -X DELETE -w '\n%{http_code}' "$SRV_URL/eis-data/batch/api-cancel")
 echo "$out" | head -n 1 | "$PY" -c '
 import json,sys; d=json.load(sys.stdin)
 assert d["cancelled_now"]>100 and d["cancelled"]==d["cancelled_now"] and d["queued"]==0, d' \
     && [ "$(echo "$out" | tail -n 1)" = 200 ] && srv_ok "DELETE: $(echo "$out" | head -n 1 | cut -c1-160)" || srv_fail "DELETE: $out"
-sleep 0.2
-out=$(curl -s "$SRV_URL/eis-data/batch/api-cancel")
+# the spectrum running at the DELETE ends (polled: up to 20 s)
+for i in $(seq 1 200); do
+	out=$($CURL -s "$SRV_URL/eis-data/batch/api-cancel")
+	echo "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["queued"]+d["running"]!=0)' 2>/dev/null && break
+	sleep 0.1
+done
 echo "$out" | "$PY" -c '
 import json,sys; d=json.load(sys.stdin)
 assert d["queued"]+d["running"]==0 and d["done"]+d["cancelled"]==200 and d["status"]=="partial", d["status"]
@@ -111,7 +115,7 @@ st=[r["status"] for r in d["results"]]
 assert st.count("cancelled")==d["cancelled"] and st.count("done")==d["done"]
 assert all("parameters" in r for r in d["results"] if r["status"]=="done")' \
     && srv_ok "after DELETE: done + cancelled = 200" || srv_fail "after DELETE: $(echo "$out" | head -c 300)"
-out=$(curl -s -w '%{http_code}' -o /dev/null -X DELETE "$SRV_URL/eis-data/batch/nope")
+out=$($CURL -s -w '%{http_code}' -o /dev/null -X DELETE "$SRV_URL/eis-data/batch/nope")
 [ "$out" = 404 ] && srv_ok "DELETE unknown batch: 404" || srv_fail "DELETE unknown: $out"
 
 srv_stop && srv_ok "SIGTERM: exit 0" || srv_fail "SIGTERM exit status $?"

@@ -9,7 +9,7 @@ srv_init t-srv-badinput 120
 srv_start -threads=2 -max-points=50 -max-body=1M -queue-size=1000 -results=2000 \
     -webhook-allow=http://127.0.0.1:9/hooks,https://hooks.example.com
 srv_py gen good-1 100 20 >"$T/good.json"
-out=$(curl -s -w '%{http_code}' -o /dev/null -d @"$T/good.json" "$SRV_URL/eis-data/batch")
+out=$($CURL -s -w '%{http_code}' -o /dev/null -d @"$T/good.json" "$SRV_URL/eis-data/batch")
 [ "$out" = 202 ] || srv_fail "valid batch: $out"
 
 cat >"$T/cases.py" <<'PYEOF'
@@ -182,20 +182,20 @@ PYEOF
 
 # the valid batch was not disturbed
 srv_py check "$SRV_URL" good-1 100 60 && srv_ok "concurrent valid batch fitted" || srv_fail "valid batch"
-curl -sf -o /dev/null "$SRV_URL/health" && srv_ok "still serving" || srv_fail "not serving after bad input"
+$CURL -sf -o /dev/null "$SRV_URL/health" && srv_ok "still serving" || srv_fail "not serving after bad input"
 [ "$(srv_children | wc -l)" -ge 3 ] || srv_fail "children died"
 grep -q "died\|killed by signal" "$T/log" && srv_fail "a child died: $(grep 'died\|killed by' "$T/log" | head -3)"
 srv_stop || srv_fail "SIGTERM exit status $?"
 
 # -api-token: 401 in JSON without or with a wrong token; /health stays open
-srv_start -threads=1 -api-token=s3cret
-st=$(curl -s -o "$T/o" -w '%{http_code}' "$SRV_URL/eis-data")
+srv_start -threads=1 -queue-size=1000 -results=2000 -api-token=s3cret
+st=$($CURL -s -o "$T/o" -w '%{http_code}' "$SRV_URL/eis-data")
 [ "$st" = 401 ] && grep -q '"success":false' "$T/o" && srv_ok "no token: 401 $(cat "$T/o")" || srv_fail "no token: $st $(cat "$T/o")"
-st=$(curl -s -o "$T/o" -w '%{http_code}' -H 'Authorization: Bearer wrong' "$SRV_URL/eis-data")
+st=$($CURL -s -o "$T/o" -w '%{http_code}' -H 'Authorization: Bearer wrong' "$SRV_URL/eis-data")
 [ "$st" = 401 ] && srv_ok "wrong token: 401" || srv_fail "wrong token: $st"
-st=$(curl -s -o "$T/o" -w '%{http_code}' -H 'Authorization: Bearer s3cret' "$SRV_URL/eis-data")
+st=$($CURL -s -o "$T/o" -w '%{http_code}' -H 'Authorization: Bearer s3cret' "$SRV_URL/eis-data")
 [ "$st" = 200 ] && srv_ok "right token: 200" || srv_fail "right token: $st"
-st=$(curl -s -o "$T/o" -w '%{http_code}' "$SRV_URL/health")
+st=$($CURL -s -o "$T/o" -w '%{http_code}' "$SRV_URL/health")
 [ "$st" = 200 ] && srv_ok "/health without token: 200" || srv_fail "/health: $st"
 grep -q s3cret "$T/log" && srv_fail "the token appears in the log"
 srv_stop || srv_fail "SIGTERM exit status $?"

@@ -8,6 +8,7 @@
 # shellcheck disable=SC2317
 B=${IMP_BUILDDIR:?IMP_BUILDDIR not set}
 S=${IMP_SRCDIR:?IMP_SRCDIR not set}
+. "$S/tests/lib.sh"	# imp_watchdog (its fail and ok are redefined below)
 DAEMON=${IMPSOLVERD:-$B/src/master/impsolverd}
 IMPLOAD=$B/tools/impload
 fails=0
@@ -21,8 +22,11 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/t-tools.XXXXXX") || exit 1
 dpid=
+# the watchdog kills the daemon named in $tmp/daemon.pid first
+imp_watchdog 150 t-tools "$tmp/daemon.pid"
 # The daemon never outlives the test: TERM, then KILL it and its children.
 cleanup() {
+	imp_watchdog_stop
 	if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then
 		kids=$(ps -o pid= --ppid "$dpid" 2>/dev/null)
 		kill -TERM "$dpid" 2>/dev/null
@@ -39,8 +43,10 @@ trap 'exit 1' INT TERM HUP
 # port 0: the daemon binds any free port and writes it to
 # <state-dir>/impsolverd.port (no race between picking and binding)
 "$DAEMON" -port=0 -bind=127.0.0.1 -threads=2 -state-dir="$tmp/state" \
+    -queue-size=1024 -results=4096 \
     -config="$tmp/empty.conf" -quiet >"$tmp/log" 2>&1 &
 dpid=$!
+echo "$dpid" >"$tmp/daemon.pid"
 n=150
 url=
 until [ -n "$url" ] &&
@@ -89,6 +95,7 @@ check "human report says all done" grep -q 'all done after' "$tmp/load.txt"
 timeout 60 "$IMPLOAD" -H -u "$url" -n 300 -c 4 -T 50 --json >"$tmp/health.json"
 rc=$?
 cat "$tmp/health.json"
+check "impload -H: exit 0" test $rc -eq 0
 check "impload -H: 300 requests, all 200" json_check "$tmp/health.json" \
     'j["requests"] == 300 and j["codes"] == {"200": 300} and j["ok"]'
 

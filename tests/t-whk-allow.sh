@@ -81,8 +81,7 @@ EOF2
     fail "delivery targets"
 
 # no -webhook-allow: no request may name its own webhook
-daemon_term 10 || fail "daemon did not stop"
-DPORT=
+daemon_term 10 || fail "daemon did not exit 0 on SIGTERM (status $DRC)"
 daemon_start -webhook-url="http://127.0.0.1:$SPORT/default"
 batch_body whk-allow-n 1 "{\"webhook_url\": \"${ALLOW}x\"}" >"$W/n.json"
 code=$(post /eis-data/batch "$W/n.json")
@@ -90,6 +89,6 @@ code=$(post /eis-data/batch "$W/n.json")
     ok "without -webhook-allow: 400 $(cat "$W/resp")" ||
     fail "without -webhook-allow: HTTP $code $(cat "$W/resp")"
 
-daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit within 10 s"
+daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit 0 within 10 s of SIGTERM (status $DRC)"
 no_sanitizer_reports
 done_tests

@@ -29,8 +29,9 @@ all_fitted() {
 	[ "${n:-0}" -ge $TOTAL ]
 }
 wait_until 60 all_fitted && ok "all $TOTAL spectra fitted" || fail "fitted: $(counter spectra_fitted)"
-# let the refused attempts pile up a while
-sleep 3
+# let the refused attempts pile up a while: a retry for each (polled)
+retried_all() { [ "$(counter webhook_retried)" -ge $TOTAL ] 2>/dev/null; }
+wait_until 30 retried_all
 c=$(counter webhook_retried)
 [ "${c:-0}" -ge $TOTAL ] && ok "attempts refused and retried while down ($c)" || fail "webhook_retried = $c"
 c=$(counter webhook_pending)
@@ -40,7 +41,7 @@ c=$(counter webhook_pending)
 
 kill -USR2 "$SPID"	# listen again
 t0=$(date +%s)
-wait_until 40 sink_ge $TOTAL || true
+wait_until 60 sink_ge $TOTAL || true
 sleep 1
 echo "receiver back: $(sink_count) deliveries after $(( $(date +%s) - t0 )) s"
 
@@ -74,9 +75,9 @@ EOF
 c=$(counter webhook_delivered); [ "$c" = $TOTAL ] && ok "webhook_delivered = $TOTAL" || fail "webhook_delivered = $c"
 c=$(counter webhook_failed); [ "$c" = 0 ] && ok "webhook_failed = 0" || fail "webhook_failed = $c"
 pending0() { [ "$(counter webhook_pending)" = 0 ]; }
-wait_until 5 pending0 && ok "webhook_pending back to 0" || fail "webhook_pending = $(counter webhook_pending)"
+wait_until 15 pending0 && ok "webhook_pending back to 0" || fail "webhook_pending = $(counter webhook_pending)"
 c=$(counter webhook_inflight); [ "$c" = 0 ] && ok "webhook_inflight = 0" || fail "webhook_inflight = $c"
 
-daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit within 10 s"
+daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit 0 within 10 s of SIGTERM (status $DRC)"
 no_sanitizer_reports
 done_tests

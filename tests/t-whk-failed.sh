@@ -34,8 +34,9 @@ def check(cond, what):
 check(all(r["headers"]["webhook-id"] == sys.argv[2] for r in posts), "one webhook-id throughout")
 check(all(r["action"] == "500" for r in posts), "every attempt answered 500 (%d)" % len(posts))
 span = posts[-1]["t"] - posts[0]["t"]
-# 200 ms, 400 ms, 800 ms ... then one last attempt at first + 2 s
-check(1.8 <= span <= 2.6, "last attempt at the deadline: %.3f s after the first" % span)
+# 200 ms, 400 ms, 800 ms ... then one last attempt at first + 2 s (late
+# by up to 2 s on a loaded machine: ASan, make -j2)
+check(1.8 <= span <= 4.0, "last attempt at the deadline: %.3f s after the first" % span)
 open(sys.argv[1] + ".n", "w").write(str(len(posts)))
 sys.exit(1 if fails else 0)
 EOF2
@@ -43,7 +44,8 @@ EOF2
 n=$(cat "$W/sink.jsonl.n")
 c=$(counter webhook_attempts); [ "$c" = "$n" ] && ok "webhook_attempts = $n" || fail "webhook_attempts = $c, sink saw $n"
 c=$(counter webhook_retried); [ "$c" = $((n - 1)) ] && ok "webhook_retried = $((n - 1))" || fail "webhook_retried = $c"
-c=$(counter webhook_pending); [ "$c" = 0 ] || sleep 2.5
+pending0() { [ "$(counter webhook_pending)" = 0 ]; }
+wait_until 15 pending0
 c=$(counter webhook_pending); [ "$c" = 0 ] && ok "webhook_pending = 0 (failed is not pending)" || fail "webhook_pending = $c"
 grep -q "webhook $rid given up after $n attempts" "$W/daemon.log" &&
     ok "'given up' logged" || fail "no 'given up' line"
@@ -60,11 +62,12 @@ echo ok >"$W/mode"
     ok "impctl webhook-retry $rid" || { fail "impctl webhook-retry"; cat "$W/retry"; }
 wait_until 10 sink_ge 1 'r["action"] == "200"' && ok "delivered after the retry by hand" ||
     fail "not delivered after webhook-retry"
-sleep 0.3
+delivered1() { [ "$(counter webhook_delivered)" = 1 ]; }
+wait_until 10 delivered1
 c=$(counter webhook_delivered); [ "$c" = 1 ] && ok "webhook_delivered = 1" || fail "webhook_delivered = $c"
 "$IMPCTL" -d "$W/state" webhooks --failed >"$W/failed" 2>&1
 grep -q "$rid" "$W/failed" && fail "still listed as failed" || ok "no longer failed"
 
-daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit within 10 s"
+daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit 0 within 10 s of SIGTERM (status $DRC)"
 no_sanitizer_reports
 done_tests

@@ -13,9 +13,12 @@ IMP_WEBHOOK_TIMEOUT_MS=800 IMP_WEBHOOK_BACKOFF_MS=300
 export IMP_WEBHOOK_TIMEOUT_MS IMP_WEBHOOK_BACKOFF_MS
 SECRET="raw secret, not whsec"
 
-# attempt 1: 500; attempt 2: no answer, and the listener closes for 1.9 s,
-# which refuses attempt 3 (~1.7 s after attempt 2 began); later ones: 200
-sink_start --script "500,hang+close=1.9" --hang 3
+# attempt 1: 500; attempt 2: no answer, and the listener closes for 2.2 s,
+# which refuses attempt 3 (0.8 s timeout + 0.6 s +-20% backoff: ~1.3-1.5 s
+# after attempt 2 began); later ones: 200 (attempt 4 comes ~2.2-3 s after
+# attempt 2: should it find the listener still closed, it is refused too
+# and attempt 5 delivers)
+sink_start --script "500,hang+close=2.2" --hang 3
 daemon_start -webhook-url="http://127.0.0.1:$SPORT/r" -webhook-secret="$SECRET"
 
 batch_body whk-retry-1 1 >"$W/batch.json"
@@ -24,8 +27,10 @@ code=$(post /eis-data/batch "$W/batch.json")
 
 wait_until 30 sink_ge 1 'r["action"] == "200"' &&
     ok "delivered in the end" || fail "never delivered"
-sleep 0.5
 rid=$(batch_ids whk-retry-1)
+# the daemon logs the attempt once the answer is in: wait for the line
+logged_ok() { grep -q "Webhook\[$rid\] ✅" "$W/daemon.log"; }
+wait_until 10 logged_ok || fail "no ✅ line for $rid in the log"
 
 python3 - "$W/sink.jsonl" "$W/daemon.log" "$rid" "$SECRET" <<'EOF'
 import base64, datetime, hashlib, hmac, json, re, sys
@@ -71,9 +76,17 @@ check(len(att) > 1 and att[0][3] == "HTTP 500", "attempt 1 failed with 'HTTP 500
 check(len(att) > 1 and "timed out" in att[1][3].lower(), "attempt 2 timed out")
 check(any("connect" in a[3].lower() for a in att[2:-1]), "a later attempt was refused (could not connect)")
 gaps = [att[i + 1][0] - att[i][1] for i in range(len(att) - 1)]
-print("waits between attempts:", ["%.3f" % g for g in gaps])
-check(len(gaps) > 0 and 0.2 <= gaps[0] <= 0.6, "first retry within 300 ms +-20%% (%.3f s)" % gaps[0])
-check(all(gaps[i + 1] > gaps[i] for i in range(len(gaps) - 1)), "the waits grow")
+# the wait after attempt k (k = 1, 2, ...) is 300 ms x 2^(k-1), +-20%
+# jitter: it grows.  Each measured wait must be at least 0.8 x its
+# expected backoff (50 ms for the log's timestamps), and at most 1.2 x it
+# plus 1.5 s (a loaded machine, ASan: timers and logging run late)
+want = [0.3 * 2 ** k for k in range(len(gaps))]
+print("waits between attempts:", ["%.3f" % g for g in gaps],
+      "expected:", ["%.3f" % e for e in want])
+check(len(gaps) > 0 and all(g >= 0.8 * e - 0.05 for g, e in zip(gaps, want)),
+      "each wait >= 0.8 x its backoff (300 ms doubled each time): the waits grow")
+check(all(g <= 1.2 * e + 1.5 for g, e in zip(gaps, want)),
+      "no wait much longer than its backoff")
 print("attempts=%d" % len(att))
 open(sys.argv[1] + ".n", "w").write(str(len(att)))
 sys.exit(1 if fails else 0)
@@ -86,6 +99,6 @@ c=$(counter webhook_retried); [ "$c" = "$((n - 1))" ] && ok "webhook_retried = $
 c=$(counter webhook_delivered); [ "$c" = 1 ] && ok "webhook_delivered = 1" || fail "webhook_delivered = $c"
 c=$(counter webhook_failed); [ "$c" = 0 ] && ok "webhook_failed = 0" || fail "webhook_failed = $c"
 
-daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit within 10 s"
+daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit 0 within 10 s of SIGTERM (status $DRC)"
 no_sanitizer_reports
 done_tests

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -220,12 +221,26 @@ run(int kills, unsigned seed)
 int
 main(void)
 {
+	const char *env;
+	char *end;
+	unsigned long seed;
 	int rc = 0;
 
 	printf("# no kills\n");
 	rc |= run(0, 1);
-	printf("# 150 kills\n");
-	rc |= run(150, (unsigned)time(NULL));
+	/* a failure is reproduced with IMP_SEED=<the seed printed> */
+	if ((env = getenv("IMP_SEED")) != NULL && *env != '\0') {
+		errno = 0;
+		seed = strtoul(env, &end, 0);
+		if (errno != 0 || *end != '\0' || seed > UINT_MAX) {
+			printf("bad IMP_SEED: %s\n", env);
+			return (1);
+		}
+	} else
+		seed = (unsigned long)time(NULL);
+	printf("# 150 kills, seed %lu (IMP_SEED=%lu to repeat)\n", seed, seed);
+	fflush(stdout);
+	rc |= run(150, (unsigned)seed);
 	printf("%s\n", rc ? "FAIL" : "PASS");
 	return (rc);
 }

@@ -1,9 +1,12 @@
 # impcore - helpers for the webhook tests (t-whk-*.sh); sourced.
 #
 # Each test gets a private directory $W, one impsolverd (its own session, so
-# the whole tree can be killed with one signal) on a free port, and the
-# scriptable receiver tests/whk_sink.py, which writes every request it gets
-# to $W/sink.jsonl.  Everything started here is killed at exit.
+# the whole tree can be killed with one signal) on port 0 (the port it got
+# is read from <state-dir>/impsolverd.port), and the scriptable receiver
+# tests/whk_sink.py (it binds port 0 itself and writes its port to a file),
+# which writes every request it gets to $W/sink.jsonl.  Everything started
+# here is killed at exit; a watchdog (WHK_WATCHDOG seconds, default 120)
+# bounds the test.
 . "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/lib.sh"
 
 DAEMON=${IMPSOLVERD:-$IMP_BUILDDIR/src/master/impsolverd}
@@ -19,11 +22,14 @@ command -v curl >/dev/null || skip "curl missing"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/t-whk.XXXXXX") || exit 1
 : >"$W/empty.conf"	# keep /etc/impsolverd.conf out of the test
+# the watchdog kills the daemon named in $W/daemon.pid first
+imp_watchdog "${WHK_WATCHDOG:-120}" "$(basename "$0")" "$W/daemon.pid"
 # Children of an ASan build must not report leaks as crashes (DESIGN 9).
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 export ASAN_OPTIONS
 
 whk_cleanup() {
+	imp_watchdog_stop
 	# the daemon's session: master, workers, webhook, profiler
 	if [ -n "$DPID" ]; then
 		kill -TERM "-$DPID" 2>/dev/null
@@ -42,7 +48,8 @@ whk_cleanup() {
 trap whk_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-# free_port: a port nobody listens on right now.
+# free_port: a port nobody listens on right now (not for a server to bind:
+# only as a port nothing answers on)
 free_port() {
 	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
 }
@@ -69,27 +76,36 @@ sink_stop() {
 	SPID=
 }
 
-# daemon_start FLAGS...: impsolverd on a free port with a private state dir,
-# -threads=2, plus FLAGS; waits for /health.  Sets DPID, DPORT, API.
+# daemon_start FLAGS...: impsolverd on port 0 with a private state dir,
+# -threads=2 and a small state file, plus FLAGS; waits (up to 20 s) for
+# /health.  Sets DPID, DPORT, API.
 daemon_start() {
-	DPORT=${DPORT:-$(free_port)}
-	API=http://127.0.0.1:$DPORT
-	setsid "$DAEMON" -port="$DPORT" -bind=127.0.0.1 -threads=2 \
+	rm -f "$W/state/impsolverd.port"
+	DPORT= API=
+	setsid "$DAEMON" -port=0 -bind=127.0.0.1 -threads=2 \
+	    -queue-size=2048 -results=4096 \
 	    -state-dir="$W/state" -config="$W/empty.conf" "$@" \
 	    >>"$W/daemon.log" 2>&1 &
 	DPID=$!
-	n=300
-	until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$API/health")" = 200 ]; do
+	echo "$DPID" >"$W/daemon.pid"
+	n=400
+	until [ -n "$API" ] &&
+	    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$API/health")" = 200 ]; do
+		if [ -z "$API" ] && [ -s "$W/state/impsolverd.port" ]; then
+			DPORT=$(cat "$W/state/impsolverd.port")
+			API=http://127.0.0.1:$DPORT
+		fi
 		n=$((n - 1))
 		if [ $n -le 0 ] || ! kill -0 "$DPID" 2>/dev/null; then
-			fail "daemon not serving on $API"; exit 1
+			fail "daemon not serving (port file: ${DPORT:-none})"; exit 1
 		fi
 		sleep 0.05
 	done
 }
 
 # daemon_term SECONDS: SIGTERM the master and wait for it; 0 when it exited
-# (status in DRC) within SECONDS, else the tree is killed and 1.
+# with status 0 (DESIGN: exit 0 on SIGTERM; status in DRC) within SECONDS,
+# else 1 (the tree is killed when it did not exit in time).
 daemon_term() {
 	kill -TERM "$DPID"
 	# the watchdog must not hold the test's stdout open once killed
@@ -98,7 +114,7 @@ daemon_term() {
 	wait "$DPID"
 	DRC=$?
 	kill "$wd" 2>/dev/null
-	[ "$DRC" -lt 128 ]
+	[ "$DRC" -eq 0 ]
 }
 
 # daemon_kill9: kill -9 the whole tree at once.
