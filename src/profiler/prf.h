@@ -189,4 +189,7 @@ void prf_sym_free(void);
 /* prf_metrics.c */
 void prf_metrics(struct prf *prf, struct evhttp_request *req);
 
+/* prf_proc.c: read a small file into buf (NUL-terminated); bytes read or -1. */
+ssize_t prf_read_file(const char *path, char *buf, size_t len);
+
 #endif /* IMP_PRF_H */

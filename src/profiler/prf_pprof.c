@@ -525,16 +525,10 @@ prf_syscall_name(long nr)
 static int
 prf_read_small(const char *path, char *buf, size_t len)
 {
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = prf_read_file(path, buf, len);
 
-	if (fd < 0)
-		return (-1);
-	n = read(fd, buf, len - 1);
-	close(fd);
 	if (n < 0)
 		return (-1);
-	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	return (0);

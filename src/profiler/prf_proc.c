@@ -25,7 +25,8 @@
 #include "common/tim.h"
 #include "profiler/prf.h"
 
-static ssize_t
+/* Read a small file (a /proc one) into buf, NUL-terminated; bytes read or -1. */
+ssize_t
 prf_read_file(const char *path, char *buf, size_t len)
 {
 	ssize_t n;

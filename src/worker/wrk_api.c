@@ -551,15 +551,7 @@ h_single(struct hreq *r, struct wrk_rq *q)
 		sp.max_iterations = s.max_iterations;
 		sp.ninit = s.ninit;
 		sp.init = s.init;
-		memset(&out, 0, sizeof out);
-		out.fit_status = res.status;
-		out.nparams = res.nparams;
-		out.params = res.params;
-		out.std_errors = res.std_errors;
-		out.chi_square = res.chi_square;
-		out.iterations = res.iterations;
-		out.evaluations = res.evaluations;
-		out.fit_ns = ns;
+		wrk_outcome(&out, &res, ns);
 		rc = rtab_store_done(wrk.shm, &sp, s.webhook_url, &out, &rec,
 		    v.result_id);
 		if (rc != RTAB_OK) {

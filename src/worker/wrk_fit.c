@@ -73,6 +73,28 @@ wrk_circuit(const char *code, char *err, size_t len)
 
 long	wrk_test_delay_us;
 
+
+/*
+ * What a fit produced, as the result table stores it.  The pointers point
+ * into res, which must outlive out.
+ */
+void
+wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
+    uint64_t fit_ns)
+{
+	memset(out, 0, sizeof *out);
+	out->failed = res->status == FIT_BAD_INPUT;
+	out->fit_status = res->status;
+	out->nparams = res->nparams;
+	out->params = res->params;
+	out->std_errors = res->std_errors;
+	out->chi_square = res->chi_square;
+	out->iterations = res->iterations;
+	out->evaluations = res->evaluations;
+	out->fit_ns = fit_ns;
+	out->error = res->error;
+}
+
 /*
  * The task count ("goroutines"): the processes and their requests and fits
  * in flight.  -profile asks for it twice a request and once a fit, and the
@@ -187,17 +209,7 @@ wrk_fit_next(void)
 		wrk_fit_run(c, job.freq, job.zre, job.zim, job.n, job.method,
 		    job.weighting, job.max_iterations,
 		    job.ninit > 0 ? job.init : NULL, &res, &ns);
-	memset(&out, 0, sizeof out);
-	out.failed = res.status == FIT_BAD_INPUT;
-	out.fit_status = res.status;
-	out.nparams = res.nparams;
-	out.params = res.params;
-	out.std_errors = res.std_errors;
-	out.chi_square = res.chi_square;
-	out.iterations = res.iterations;
-	out.evaluations = res.evaluations;
-	out.fit_ns = ns;
-	out.error = res.error;
+	wrk_outcome(&out, &res, ns);
 	if (rtab_job_finish(wrk.shm, &job, &out) < 0) {
 		log_warn("job %u: lease lost, result discarded", job.rec);
 		return (1);

@@ -109,6 +109,9 @@ int wrk_fit_next(void);
  */
 void wrk_fit_sync(const struct wrk_spectrum *s, struct fit_result *res,
     uint64_t *fit_ns);
+/* res as the result table stores it (pointers into res). */
+void wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
+    uint64_t fit_ns);
 /* IMPCORE_TEST_FIT_DELAY_US: tests only, a pause after each fit. */
 extern long	wrk_test_delay_us;
 /* Live server tasks: processes + in-flight requests + running fits ("goroutines"). */
