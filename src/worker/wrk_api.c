@@ -416,6 +416,25 @@ reply_full(struct hreq *r, struct wrk_rq *q, enum rtab_rc rc)
 		    g.results);
 }
 
+/* A parsed spectrum as the result table takes it (pointers into s; no URL). */
+static void
+spec_for_rtab(struct rtab_spec *sp, const struct wrk_spectrum *s)
+{
+	memset(sp, 0, sizeof *sp);
+	sp->iteration = s->iteration;
+	sp->n = s->n;
+	sp->freq = s->freq;
+	sp->zre = s->zre;
+	sp->zim = s->zim;
+	sp->circuit = s->circuit;
+	sp->nparams = s->nparams;
+	sp->method = s->method;
+	sp->weighting = s->weighting;
+	sp->max_iterations = s->max_iterations;
+	sp->ninit = s->ninit;
+	sp->init = s->init;
+}
+
 static void
 h_batch_post(struct hreq *r, struct wrk_rq *q)
 {
@@ -439,21 +458,9 @@ h_batch_post(struct hreq *r, struct wrk_rq *q)
 	shm_geom_get(wrk.shm, &g);
 	sp = imp_calloc((size_t)wb.n, sizeof *sp);
 	for (i = 0; i < wb.n; i++) {
-		struct wrk_spectrum *s = &wb.spec[i];
-		sp[i].iteration = s->iteration;
-		sp[i].n = s->n;
-		sp[i].freq = s->freq;
-		sp[i].zre = s->zre;
-		sp[i].zim = s->zim;
-		sp[i].circuit = s->circuit;
-		sp[i].nparams = s->nparams;
-		sp[i].method = s->method;
-		sp[i].weighting = s->weighting;
-		sp[i].max_iterations = s->max_iterations;
-		sp[i].ninit = s->ninit;
-		sp[i].init = s->init;
+		spec_for_rtab(&sp[i], &wb.spec[i]);
 		/* only a spectrum's own URL is stored with it */
-		sp[i].webhook_url = s->own_url ? s->webhook_url : NULL;
+		sp[i].webhook_url = wb.spec[i].own_url ? wb.spec[i].webhook_url : NULL;
 	}
 	memset(&in, 0, sizeof in);
 	in.id = wb.id;
@@ -538,19 +545,7 @@ h_single(struct hreq *r, struct wrk_rq *q)
 		uint32_t rec;
 		enum rtab_rc rc;
 
-		memset(&sp, 0, sizeof sp);
-		sp.iteration = s.iteration;
-		sp.n = s.n;
-		sp.freq = s.freq;
-		sp.zre = s.zre;
-		sp.zim = s.zim;
-		sp.circuit = s.circuit;
-		sp.nparams = s.nparams;
-		sp.method = s.method;
-		sp.weighting = s.weighting;
-		sp.max_iterations = s.max_iterations;
-		sp.ninit = s.ninit;
-		sp.init = s.init;
+		spec_for_rtab(&sp, &s);
 		wrk_outcome(&out, &res, ns);
 		rc = rtab_store_done(wrk.shm, &sp, s.webhook_url, &out, &rec,
 		    v.result_id);
