@@ -1,9 +1,10 @@
 /*
- * impcore - buf_json_num (src/common/buf.c) against the slow exact method
- * it replaces (buf_json_num_slow: %.15g if it reads back, else %.17g): the
- * same bytes for millions of random doubles and for the edge cases (zeros,
- * subnormals, extremes, integers, powers of ten and their neighbours,
- * short decimals), and every output reads back to the same bits.
+ * impcore - buf_json_num (src/common/buf.c, digits from Dragonbox) against
+ * libc's exact printf/strtod as the oracle, for millions of random doubles
+ * and the edge cases (zeros, subnormals, extremes, integers, powers of ten
+ * and their neighbours, short decimals): every output is a JSON number in
+ * Go's notation, reads back to the same bits, and is the shortest (and
+ * closest) such form; a table of texts Go's encoding/json writes.
  */
 #include "config.h"
 
@@ -20,26 +21,144 @@
 static long	nfail, nchecked;
 
 static void
+bad(double v, const char *out, const char *why)
+{
+	if (nfail++ < 20)
+		printf("not ok: %a (%.17g): \"%s\": %s\n", v, v, out, why);
+}
+
+/* The significant digits of a number's text, without leading zeros
+ * (integer part and fraction), and the position of 'e' if any. */
+static int
+sig_digits(const char *s, char *d, size_t dsz)
+{
+	size_t n = 0;
+	int lead = 1;
+
+	for (; *s != '\0' && *s != 'e'; s++) {
+		if (*s < '0' || *s > '9')
+			continue;
+		if (lead && *s == '0')
+			continue;
+		lead = 0;
+		if (n + 1 < dsz)
+			d[n++] = *s;
+	}
+	while (n > 1 && d[n - 1] == '0')	/* 1000 has one significant digit */
+		n--;
+	d[n] = '\0';
+	return ((int)n);
+}
+
+/* Is s a JSON number (RFC 8259 grammar)? */
+static int
+json_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (*s >= '1' && *s <= '9')
+		while (*s >= '0' && *s <= '9')
+			s++;
+	else
+		return (0);
+	if (*s == '.') {
+		if (*++s < '0' || *s > '9')
+			return (0);
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (*s < '0' || *s > '9')
+			return (0);
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return (*s == '\0');
+}
+
+/*
+ * buf_json_num(v) against libc as the oracle: valid JSON, reads back to the
+ * same bits, no shorter digit string reads back (the correctly rounded
+ * (n-1)-digit form does not), the digits are the correctly rounded n-digit
+ * form whenever that reads back (closest), and the notation is Go's: 'e'
+ * form exactly when |v| < 1e-6 or |v| >= 1e21.
+ */
+static void
 check(double v)
 {
-	struct buf f, s;
+	struct buf f;
+	char d[40], r[40], t[48];
 	double back;
+	int nd;
 
 	buf_init(&f);
-	buf_init(&s);
 	buf_json_num(&f, v);
-	buf_json_num_slow(&s, v);
 	nchecked++;
-	if (strcmp(f.p, s.p) != 0) {
+	if (!isfinite(v)) {
+		if (strcmp(f.p, "null") != 0)
+			bad(v, f.p, "not null");
+		goto out;
+	}
+	if (!json_number(f.p)) {
+		bad(v, f.p, "not a JSON number");
+		goto out;
+	}
+	back = strtod(f.p, NULL);
+	if (memcmp(&back, &v, sizeof v) != 0) {
+		bad(v, f.p, "reads back as another double");
+		goto out;
+	}
+	if ((strchr(f.p, 'e') != NULL) !=
+	    (v != 0 && (fabs(v) < 1e-6 || fabs(v) >= 1e21))) {
+		bad(v, f.p, "not Go's notation");
+		goto out;
+	}
+	if (v == 0)
+		goto out;
+	nd = sig_digits(f.p, d, sizeof d);
+	if (nd > 1) {
+		snprintf(t, sizeof t, "%.*e", nd - 2, v);
+		if (strtod(t, NULL) == v) {
+			bad(v, f.p, "a shorter form reads back");
+			goto out;
+		}
+	}
+	snprintf(t, sizeof t, "%.*e", nd - 1, v);
+	if (strtod(t, NULL) == v) {
+		sig_digits(t, r, sizeof r);
+		if (strcmp(d, r) != 0)
+			bad(v, f.p, "not the closest shortest form");
+	}
+out:
+	buf_free(&f);
+}
+
+/* what Go's encoding/json writes for these */
+static void
+check_text(double v, const char *want)
+{
+	struct buf f;
+
+	buf_init(&f);
+	buf_json_num(&f, v);
+	nchecked++;
+	if (strcmp(f.p, want) != 0) {
 		if (nfail++ < 20)
-			printf("not ok: %a: fast \"%s\", slow \"%s\"\n", v, f.p, s.p);
-	} else if (isfinite(v)) {
-		back = strtod(f.p, NULL);
-		if (memcmp(&back, &v, sizeof v) != 0 && nfail++ < 20)
-			printf("not ok: %a: \"%s\" reads back as %a\n", v, f.p, back);
+			printf("not ok: %.17g: \"%s\", want \"%s\"\n", v, f.p,
+			    want);
 	}
 	buf_free(&f);
-	buf_free(&s);
+}
+
+static void
+printf17(struct buf *b, double v)
+{
+	buf_printf(b, "%.17g", v);
 }
 
 /* check v, -v and v's neighbours */
@@ -106,6 +225,25 @@ main(int argc, char **argv)
 	int e, k;
 	double *sample, f;
 
+	check_text(0.0, "0");
+	check_text(-0.0, "-0");
+	check_text(1, "1");
+	check_text(100, "100");
+	check_text(-1.5, "-1.5");
+	check_text(0.1 + 0.2, "0.30000000000000004");
+	check_text(1e-6, "0.000001");
+	check_text(1.5e-6, "0.0000015");
+	check_text(1e-7, "1e-7");
+	check_text(-1.25e-7, "-1.25e-7");
+	check_text(1e20, "100000000000000000000");
+	check_text(1e21, "1e+21");
+	check_text(123456789012345678.0, "123456789012345680");
+	check_text(5e-324, "5e-324");
+	check_text(DBL_MAX, "1.7976931348623157e+308");
+	check_text(1.602176634e-19, "1.602176634e-19");
+	check_text(6.02214076e23, "6.02214076e+23");
+	check_text(NAN, "null");
+	check_text(-INFINITY, "null");
 	for (i = 0; i < (long)(sizeof edge / sizeof edge[0]); i++)
 		check4(edge[i]);
 	check(-0.0);
@@ -147,9 +285,9 @@ main(int argc, char **argv)
 	for (i = 0; i < 1000000; i++)
 		sample[i] = (double)(xorshift() >> 11) / 9007199254740992.0 *
 		    pow(10, (int)(xorshift() % 12) - 6);
-	printf("# per number: fast %.0f ns, slow %.0f ns (fit-like values)\n",
-	    nsper(buf_json_num, sample, 1000000),
-	    nsper(buf_json_num_slow, sample, 1000000));
+	printf("# per number: buf_json_num %.0f ns, printf %%.17g %.0f ns "
+	    "(fit-like values)\n", nsper(buf_json_num, sample, 1000000),
+	    nsper(printf17, sample, 1000000));
 	free(sample);
 
 	printf("%s: %ld numbers, %ld failures\n", nfail ? "FAIL" : "ok",

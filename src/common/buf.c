@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/dtoa.h"
 #include "common/mem.h"
 
 void
@@ -116,74 +116,58 @@ buf_json_str(struct buf *b, const char *s)
 	buf_addc(b, '"');
 }
 
-/* Write x as printf's %02d does (-308..308); return the end. */
-static char *
-buf_num_exp(char *o, int x)
-{
-	if (x < 0) {
-		*o++ = '-';
-		x = -x;
-	}
-	if (x >= 100)
-		*o++ = (char)('0' + x / 100);
-	*o++ = (char)('0' + x / 10 % 10);
-	*o++ = (char)('0' + x % 10);
-	return (o);
-}
-
-/* Does [-]c[0].c[1..14]e<x> read back as v? */
-static int
-buf_num_reads_back(int neg, const char *c, int x, double v)
-{
-	char t[40], *o = t;
-
-	if (neg)
-		*o++ = '-';
-	*o++ = c[0];
-	*o++ = '.';
-	memcpy(o, c + 1, 14);
-	o += 14;
-	*o++ = 'e';
-	o = buf_num_exp(o, x);
-	*o = '\0';
-	return (strtod(t, NULL) == v);
-}
-
 /*
- * Write the digits d[0..nd-1] (d[0] != 0 unless the value is 0), decimal
- * exponent x, as printf's "%.<p>g" would: fixed notation when -4 <= x < p,
- * else d.ddde+XX; trailing zeros dropped.
+ * Numbers are written as Go's encoding/json (and JavaScript) writes them,
+ * so clients of the Go server read the same text: the shortest digits
+ * that read back as the same double (dtoa.cc), in fixed notation when
+ * 1e-6 <= |v| < 1e21 ("0.000012", "123.45", "100"), else d.ddde-7 /
+ * d.ddde+21.  Not finite is null (JSON has no NaN).
  */
-static void
-buf_json_g(struct buf *b, int neg, char *d, int nd, int x, int p)
+void
+buf_json_num(struct buf *b, double v)
 {
-	char out[48], *o = out;
-	int i;
+	char dig[24], out[48], *o = out, *d;
+	uint64_t m;
+	int nd, x, i;
 
-	while (nd > 1 && d[nd - 1] == '0')
-		nd--;
-	if (neg)
+	if (!isfinite(v)) {
+		buf_add(b, "null", 4);
+		return;
+	}
+	if (signbit(v))
 		*o++ = '-';
-	if (x < -4 || x >= p) {
+	if (v == 0) {
+		*o++ = '0';
+		buf_add(b, out, (size_t)(o - out));
+		return;
+	}
+	dtoa_shortest(fabs(v), &m, &x);
+	/* the digits, most significant first; x becomes the exponent of
+	 * d.ddd (v = d.ddd x 10^x) */
+	d = dig + sizeof dig;
+	do
+		*--d = (char)('0' + m % 10);
+	while ((m /= 10) != 0);
+	nd = (int)(dig + sizeof dig - d);
+	x += nd - 1;
+	if (x < -6 || x >= 21) {
 		*o++ = d[0];
 		if (nd > 1) {
 			*o++ = '.';
 			memcpy(o, d + 1, (size_t)nd - 1);
 			o += nd - 1;
 		}
-		*o++ = 'e';
-		if (x >= 0)
-			*o++ = '+';
-		o = buf_num_exp(o, x);
+		o += snprintf(o, sizeof out - (size_t)(o - out), "e%c%d",
+		    x < 0 ? '-' : '+', x < 0 ? -x : x);
 	} else if (x >= 0) {
-		for (i = 0; i <= x; i++)
+		/* ddd[.ddd] or ddd000 */
+		for (i = 0; i <= x || i < nd; i++) {
+			if (i == x + 1)
+				*o++ = '.';
 			*o++ = i < nd ? d[i] : '0';
-		if (nd > x + 1) {
-			*o++ = '.';
-			memcpy(o, d + x + 1, (size_t)(nd - x - 1));
-			o += nd - x - 1;
 		}
 	} else {
+		/* 0.000ddd */
 		*o++ = '0';
 		*o++ = '.';
 		for (i = -1; i > x; i--)
@@ -192,81 +176,6 @@ buf_json_g(struct buf *b, int neg, char *d, int nd, int x, int p)
 		o += nd;
 	}
 	buf_add(b, out, (size_t)(o - out));
-}
-
-/*
- * The slow exact form, kept for subnormals (whose precision is too low for
- * the shortcut of buf_json_num) and as the reference of tests/test-buf-num.c.
- */
-void
-buf_json_num_slow(struct buf *b, double v)
-{
-	char tmp[40];
-	int n;
-
-	if (!isfinite(v)) {
-		buf_add(b, "null", 4);
-		return;
-	}
-	/* shortest of %.15g/%.17g that reads back exactly */
-	n = snprintf(tmp, sizeof tmp, "%.15g", v);
-	if (strtod(tmp, NULL) != v)
-		n = snprintf(tmp, sizeof tmp, "%.17g", v);
-	buf_add(b, tmp, (size_t)n);
-}
-
-/*
- * Same output as buf_json_num_slow (%.15g if that reads back exactly, else
- * %.17g), with one printf instead of two and a strtod only when %.15g can
- * read back.  Why the test below is enough: if a 15-digit D reads back as
- * v, |D - v| <= ulp(v)/2 <= 2^-53 |v| < 11.1 units of the 17th digit, so
- * the 17 digits of v end in 00..11 or 89..99 (D rounded up); any other
- * ending means %.17g.  That cuts ~80% of the strtod calls on fitted values.
- */
-void
-buf_json_num(struct buf *b, double v)
-{
-	char tmp[40], d[17];
-	int i, x, tail, neg;
-
-	if (!isfinite(v)) {
-		buf_add(b, "null", 4);
-		return;
-	}
-	if (v != 0 && fabs(v) < DBL_MIN) {
-		buf_json_num_slow(b, v);
-		return;
-	}
-	/* "[-]d.dddddddddddddddde[+-]XX": 17 significant digits */
-	snprintf(tmp, sizeof tmp, "%.16e", v);
-	neg = tmp[0] == '-';
-	d[0] = tmp[neg];
-	memcpy(d + 1, tmp + neg + 2, 16);
-	x = atoi(tmp + neg + 19);
-	tail = (d[15] - '0') * 10 + (d[16] - '0');
-	if (tail <= 11 || tail >= 89) {
-		char c[16];
-		int cx = x;
-
-		/* D: the 17 digits rounded to 15 (no tie: tail is not 50) */
-		memcpy(c, d, 15);
-		c[15] = '\0';
-		if (tail >= 50) {
-			for (i = 14; i >= 0 && c[i] == '9'; i--)
-				c[i] = '0';
-			if (i >= 0)
-				c[i]++;
-			else {
-				c[0] = '1';
-				cx++;
-			}
-		}
-		if (tail == 0 || buf_num_reads_back(neg, c, cx, v)) {
-			buf_json_g(b, neg, c, 15, cx, 15);
-			return;
-		}
-	}
-	buf_json_g(b, neg, d, 17, x, 17);
 }
 
 char *

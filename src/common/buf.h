@@ -21,11 +21,9 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A JSON string literal with quotes and escapes. */
 void buf_json_str(struct buf *b, const char *s);
-/* A JSON number that reads back exactly, as short as %.15g when that
- * does, or null when not finite. */
+/* A JSON number as Go writes it: the shortest digits that read back
+ * exactly, fixed notation for 1e-6 <= |v| < 1e21; null when not finite. */
 void buf_json_num(struct buf *b, double v);
-/* The reference: %.15g if it reads back exactly, else %.17g (slower). */
-void buf_json_num_slow(struct buf *b, double v);
 /* Give the memory to the caller (imp_free it); b is reset. */
 char *buf_steal(struct buf *b, size_t *len);
 
