@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -155,6 +156,22 @@ check_text(double v, const char *want)
 	buf_free(&f);
 }
 
+/* buf_json_int against printf */
+static void
+check_int(long long v)
+{
+	struct buf f;
+	char want[32];
+
+	buf_init(&f);
+	buf_json_int(&f, v);
+	snprintf(want, sizeof want, "%lld", v);
+	nchecked++;
+	if (strcmp(f.p, want) != 0 && nfail++ < 20)
+		printf("not ok: %lld: \"%s\"\n", v, f.p);
+	buf_free(&f);
+}
+
 static void
 printf17(struct buf *b, double v)
 {
@@ -243,6 +260,16 @@ main(int argc, char **argv)
 	check_text(1.602176634e-19, "1.602176634e-19");
 	check_text(6.02214076e23, "6.02214076e+23");
 	check_text(NAN, "null");
+	check_int(0);
+	check_int(7);
+	check_int(-7);
+	check_int(99);
+	check_int(100);
+	check_int(-1234567890123LL);
+	check_int(LLONG_MAX);
+	check_int(LLONG_MIN);
+	for (i = 0; i < 100000; i++)
+		check_int((long long)xorshift() >> (xorshift() % 64));
 	check_text(-INFINITY, "null");
 	for (i = 0; i < (long)(sizeof edge / sizeof edge[0]); i++)
 		check4(edge[i]);

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,9 @@ buf_adds(struct buf *b, const char *s)
 void
 buf_addc(struct buf *b, char c)
 {
-	buf_add(b, &c, 1);
+	buf_grow(b, 1);
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
 }
 
 void
@@ -123,31 +126,66 @@ buf_json_str(struct buf *b, const char *s)
  * 1e-6 <= |v| < 1e21 ("0.000012", "123.45", "100"), else d.ddde-7 /
  * d.ddde+21.  Not finite is null (JSON has no NaN).
  */
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* m's decimal digits ("0" for 0), written so that they end at end; returns
+ * where they start. */
+static char *
+utoa_back(char *end, uint64_t m)
+{
+	while (m >= 100) {
+		end -= 2;
+		memcpy(end, digits2 + 2 * (m % 100), 2);
+		m /= 100;
+	}
+	if (m >= 10) {
+		end -= 2;
+		memcpy(end, digits2 + 2 * m, 2);
+	} else
+		*--end = (char)('0' + m);
+	return (end);
+}
+
+void
+buf_json_int(struct buf *b, long long v)
+{
+	char dig[24], *d;
+	uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	d = utoa_back(dig + sizeof dig, m);
+	if (v < 0)
+		*--d = '-';
+	buf_add(b, d, (size_t)(dig + sizeof dig - d));
+}
+
 void
 buf_json_num(struct buf *b, double v)
 {
-	char dig[24], out[48], *o = out, *d;
+	char dig[24], *o, *d;
 	uint64_t m;
-	int nd, x, i;
+	int nd, x;
 
 	if (!isfinite(v)) {
 		buf_add(b, "null", 4);
 		return;
 	}
+	/* the longest form: -0.000000ddddddddddddddddd, or
+	 * -d.dddddddddddddddde-324 */
+	buf_grow(b, 32);
+	o = b->p + b->len;
 	if (signbit(v))
 		*o++ = '-';
 	if (v == 0) {
 		*o++ = '0';
-		buf_add(b, out, (size_t)(o - out));
-		return;
+		goto out;
 	}
 	dtoa_shortest(fabs(v), &m, &x);
 	/* the digits, most significant first; x becomes the exponent of
 	 * d.ddd (v = d.ddd x 10^x) */
-	d = dig + sizeof dig;
-	do
-		*--d = (char)('0' + m % 10);
-	while ((m /= 10) != 0);
+	d = utoa_back(dig + sizeof dig, m);
 	nd = (int)(dig + sizeof dig - d);
 	x += nd - 1;
 	if (x < -6 || x >= 21) {
@@ -157,25 +195,34 @@ buf_json_num(struct buf *b, double v)
 			memcpy(o, d + 1, (size_t)nd - 1);
 			o += nd - 1;
 		}
-		o += snprintf(o, sizeof out - (size_t)(o - out), "e%c%d",
-		    x < 0 ? '-' : '+', x < 0 ? -x : x);
+		*o++ = 'e';
+		*o++ = x < 0 ? '-' : '+';
+		d = utoa_back(dig + sizeof dig, (uint64_t)(x < 0 ? -x : x));
+		nd = (int)(dig + sizeof dig - d);
+		memcpy(o, d, (size_t)nd);
+		o += nd;
+	} else if (x >= nd - 1) {
+		/* an integer: ddd000 */
+		memcpy(o, d, (size_t)nd);
+		memset(o + nd, '0', (size_t)(x + 1 - nd));
+		o += x + 1;
 	} else if (x >= 0) {
-		/* ddd[.ddd] or ddd000 */
-		for (i = 0; i <= x || i < nd; i++) {
-			if (i == x + 1)
-				*o++ = '.';
-			*o++ = i < nd ? d[i] : '0';
-		}
+		/* ddd.ddd */
+		memcpy(o, d, (size_t)x + 1);
+		o += x + 1;
+		*o++ = '.';
+		memcpy(o, d + x + 1, (size_t)(nd - x - 1));
+		o += nd - x - 1;
 	} else {
 		/* 0.000ddd */
-		*o++ = '0';
-		*o++ = '.';
-		for (i = -1; i > x; i--)
-			*o++ = '0';
+		memcpy(o, "0.00000", (size_t)(1 - x));
+		o += 1 - x;
 		memcpy(o, d, (size_t)nd);
 		o += nd;
 	}
-	buf_add(b, out, (size_t)(o - out));
+out:
+	b->len = (size_t)(o - b->p);
+	b->p[b->len] = '\0';
 }
 
 char *

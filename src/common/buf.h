@@ -24,6 +24,8 @@ void buf_json_str(struct buf *b, const char *s);
 /* A JSON number as Go writes it: the shortest digits that read back
  * exactly, fixed notation for 1e-6 <= |v| < 1e21; null when not finite. */
 void buf_json_num(struct buf *b, double v);
+/* An integer (buf_printf's %lld without the printf). */
+void buf_json_int(struct buf *b, long long v);
 /* Give the memory to the caller (imp_free it); b is reset. */
 char *buf_steal(struct buf *b, size_t *len);
 

@@ -58,7 +58,7 @@ render_result(struct buf *b, const struct rtab_view *v)
 	key(b, "batch_id");
 	buf_json_str(b, v->batch_id);
 	key(b, "iteration");
-	buf_printf(b, "%d", v->iteration);
+	buf_json_int(b, v->iteration);
 	key(b, "status");
 	buf_json_str(b, rtab_state_name(v->state));
 	key(b, "circuit_type");
@@ -68,7 +68,7 @@ render_result(struct buf *b, const struct rtab_view *v)
 	key(b, "weighting");
 	buf_json_str(b, fit_weighting_name((enum fit_weighting)v->weighting));
 	key(b, "points");
-	buf_printf(b, "%d", v->n);
+	buf_json_int(b, v->n);
 	finished = v->state == RTAB_DONE || v->state == RTAB_FAILED;
 	if (v->state == RTAB_FAILED) {
 		key(b, "error");
@@ -137,9 +137,9 @@ render_result(struct buf *b, const struct rtab_view *v)
 	}
 	if (finished) {
 		key(b, "iterations");
-		buf_printf(b, "%d", v->iterations);
+		buf_json_int(b, v->iterations);
 		key(b, "evaluations");
-		buf_printf(b, "%d", v->evaluations);
+		buf_json_int(b, v->evaluations);
 		key(b, "fit_ms");
 		buf_json_num(b, (double)v->fit_ns / 1e6);
 	}
