@@ -121,10 +121,14 @@ trap cleanup EXIT
 trap 'echo "$0: interrupted" >&2; exit 1' INT TERM HUP
 say() { echo "$*" >&2; }
 
-# ---- impsolverd: a fresh state dir, port 0; started in its own session
+# ---- impsolverd: a fresh state dir, port 0; started in its own session.
+# -results holds every run's results until impload has polled them (the
+# default 65536 is ~5 s at the target rate: older results would be evicted
+# unread and counted as lost).
 : >"$T/empty.conf"
 setsid "$D" -port=0 -bind=127.0.0.1 -threads="$threads" -quiet \
-    -state-dir="$T/state" -config="$T/empty.conf" >>"$T/imp.log" 2>&1 &
+    -results=262144 -state-dir="$T/state" -config="$T/empty.conf" \
+    >>"$T/imp.log" 2>&1 &
 dpid=$!
 port=
 n=150

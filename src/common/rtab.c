@@ -311,6 +311,43 @@ hash_delete_locked(struct shm *s, uint32_t bi)
  * Eviction (under the lock)
  */
 
+/*
+ * READY batches are kept in a list in creation order, so eviction finds
+ * the oldest evictable batch from the old end instead of scanning the
+ * whole batch table (which, table full, was a scan per new batch).
+ */
+static void
+order_append_locked(struct shm *s, uint32_t bi)
+{
+	struct rtab_head *rt = s->rt;
+	struct rtab_batch *b = &s->batches[bi];
+
+	b->newer = RTAB_NONE;
+	b->older = rt->newest;
+	if (rt->newest != RTAB_NONE)
+		s->batches[rt->newest].newer = bi;
+	else
+		rt->oldest = bi;
+	rt->newest = bi;
+}
+
+static void
+order_remove_locked(struct shm *s, uint32_t bi)
+{
+	struct rtab_head *rt = s->rt;
+	struct rtab_batch *b = &s->batches[bi];
+
+	if (b->older != RTAB_NONE)
+		s->batches[b->older].newer = b->newer;
+	else
+		rt->oldest = b->newer;
+	if (b->newer != RTAB_NONE)
+		s->batches[b->newer].older = b->older;
+	else
+		rt->newest = b->older;
+	b->older = b->newer = RTAB_NONE;
+}
+
 static int
 batch_evictable(const struct shm *s, const struct rtab_batch *b,
     uint64_t *newest)
@@ -341,6 +378,7 @@ batch_free_locked(struct shm *s, uint32_t bi)
 	uint32_t r = b->first, next, n = 0;
 
 	hash_delete_locked(s, bi);
+	order_remove_locked(s, bi);
 	while (r != RTAB_NONE && r < NREC(s) && n++ <= b->count) {
 		struct rtab_rec *rec = &s->recs[r];
 		uint64_t w = uatomic_read(&rec->word);
@@ -367,19 +405,19 @@ batch_free_locked(struct shm *s, uint32_t bi)
 static int
 evict_one_locked(struct shm *s, uint64_t older_than)
 {
-	uint32_t i, best = RTAB_NONE, count;
-	uint64_t best_seq = UINT64_MAX, newest;
+	uint32_t i, best = RTAB_NONE, count, n = 0;
+	uint64_t newest;
 
-	for (i = 0; i < NBATCH(s); i++) {
+	/* oldest first: usually the very first one goes */
+	for (i = s->rt->oldest; i < NBATCH(s) && n++ < NBATCH(s);
+	    i = s->batches[i].newer) {
 		struct rtab_batch *b = &s->batches[i];
-		if (b->state != RTAB_B_READY || b->seq >= best_seq)
-			continue;
-		if (!batch_evictable(s, b, &newest))
+		if (b->state != RTAB_B_READY || !batch_evictable(s, b, &newest))
 			continue;
 		if (older_than != 0 && newest >= older_than)
 			continue;
 		best = i;
-		best_seq = b->seq;
+		break;
 	}
 	if (best == RTAB_NONE)
 		return (-1);
@@ -387,6 +425,39 @@ evict_one_locked(struct shm *s, uint64_t older_than)
 	batch_free_locked(s, best);
 	stat_add(STAT_results_evicted, count);
 	return (0);
+}
+
+struct seqidx {
+	uint64_t	seq;
+	uint32_t	idx;
+};
+
+static int
+seqidx_cmp(const void *a, const void *b)
+{
+	const struct seqidx *x = a, *y = b;
+
+	return (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+/* The READY list from the batches' seqs (after a crash under the lock). */
+static void
+order_rebuild_locked(struct shm *s)
+{
+	struct seqidx *v;
+	uint32_t i, n = 0;
+
+	v = imp_calloc(NBATCH(s), sizeof *v);
+	for (i = 0; i < NBATCH(s); i++)
+		if (s->batches[i].state == RTAB_B_READY) {
+			v[n].seq = s->batches[i].seq;
+			v[n++].idx = i;
+		}
+	qsort(v, n, sizeof *v, seqidx_cmp);
+	s->rt->oldest = s->rt->newest = RTAB_NONE;
+	for (i = 0; i < n; i++)
+		order_append_locked(s, v[i].idx);
+	imp_free(v);
 }
 
 /*==================================================================
@@ -494,6 +565,7 @@ rtab_repair_locked(struct shm *s, int at_start)
 			bm_run(s, b->url_unit, b->url_units, 1);
 	}
 	hash_rebuild_locked(s);
+	order_rebuild_locked(s);
 	if (at_start)
 		uatomic_set(&rt->active, active);
 }
@@ -734,6 +806,7 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 	cmm_smp_wmb();
 	CMM_STORE_SHARED(b->state, RTAB_B_READY);
 	hash_insert_locked(s, bi);
+	order_append_locked(s, bi);
 	if (done == NULL)
 		uatomic_add(&rt->active, n);
 	for (i = 0; i < n; i++) {
@@ -1069,19 +1142,6 @@ rtab_batch_find(const struct shm *s, const char *id,
 	if (!s->ro)
 		rtab_unlock(ws);
 	return (b == RTAB_NONE ? -1 : 0);
-}
-
-struct seqidx {
-	uint64_t	seq;
-	uint32_t	idx;
-};
-
-static int
-seqidx_cmp(const void *a, const void *b)
-{
-	const struct seqidx *x = a, *y = b;
-
-	return (x->seq < y->seq ? -1 : x->seq > y->seq);
 }
 
 void

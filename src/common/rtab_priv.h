@@ -33,6 +33,7 @@ struct rtab_head {
 	uint32_t	active;		/* queued + running (atomic) */
 	uint32_t	pad2;
 	uint64_t	batch_seq;	/* [M] creation order */
+	uint32_t	oldest, newest;	/* [M] READY batches by seq (eviction) */
 };
 
 /*
@@ -73,6 +74,7 @@ struct rtab_batch {
 	uint32_t	count;
 	uint32_t	first, last;	/* records */
 	uint32_t	url_unit, url_units, url_len;
+	uint32_t	older, newer;	/* [M] the READY list, RTAB_NONE at ends */
 	char		id[RTAB_ID_MAX + 8];
 };
 

@@ -14,7 +14,7 @@
 #include "common/stat.h"
 
 #define SHM_MAGIC		0x4554415453504d49ull	/* "IMPSTATE" little-endian */
-#define SHM_LAYOUT_VERSION	1
+#define SHM_LAYOUT_VERSION	2
 #define SHM_PROC_MAGIC		0x50524f43u		/* "PROC" */
 #define SHM_ALIGN		4096
 
