@@ -43,6 +43,7 @@ static const struct cfg_opt {
 	O("webhook-secret", T_SECRET, webhook_secret, 0, 0, "webhook HMAC secret (whsec_...)"),
 	O("webhook-allow", T_STR, webhook_allow, 0, 0, "URL prefixes a request's webhook_url may use"),
 	O("webhook-max-age", T_DUR, webhook_max_age, 0, 0, "how long failing deliveries are retried"),
+	O("webhook-nice", T_INT, webhook_nice, 0, 19, "lower CPU priority of the webhook process (nice increment)"),
 	O("state-dir", T_STR, state_dir, 0, 0, "state file directory"),
 	O("queue-size", T_U32, queue_size, 1, 1 << 24, "spectra queued or running"),
 	O("results", T_U32, results, 1, 1 << 24, "finished results kept"),
@@ -80,6 +81,7 @@ cfg_defaults(struct cfg *c)
 	c->code = imp_strdup("R(RC)");
 	c->method = imp_strdup("levenberg-marquardt");
 	c->webhook_max_age = 24 * 3600 * TIM_SEC;
+	c->webhook_nice = 10;
 	c->state_dir = imp_strdup("/var/lib/impsolverd");
 	c->queue_size = 16384;
 	c->results = 65536;

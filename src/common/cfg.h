@@ -35,6 +35,7 @@ struct cfg {
 	char		*webhook_secret;	/* NULL: none; never logged */
 	char		*webhook_allow;		/* comma-separated URL prefixes */
 	uint64_t	webhook_max_age;	/* ns */
+	int		webhook_nice;		/* added to the webhook process's nice */
 	char		*state_dir;
 	uint32_t	queue_size;
 	uint32_t	results;

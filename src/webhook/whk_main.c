@@ -182,6 +182,19 @@ whk_main(struct child_ctx *ctx)
 	w.shm = ctx->shm;
 	w.pid = getpid();
 	whk_settings(&w, ctx->cfg);
+	/*
+	 * Fitting first: when the CPUs are saturated, deliveries wait (they
+	 * are durable, and a table full of undelivered results pushes back
+	 * with 503) instead of taking a worker's share; with a CPU to spare
+	 * the increment changes nothing.  Relative, so it adds to the nice
+	 * the server was started with.
+	 */
+	if (ctx->cfg->webhook_nice > 0) {
+		errno = 0;
+		if (nice(ctx->cfg->webhook_nice) == -1 && errno != 0)
+			log_warn("nice(%d): %s", ctx->cfg->webhook_nice,
+			    strerror(errno));
+	}
 
 	w.base = event_base_new();
 	if (w.base == NULL) {
