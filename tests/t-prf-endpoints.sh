@@ -166,6 +166,12 @@ grep -q '^impcore_process_resident_memory_bytes{role="worker"' "$T/m1" &&
     grep -q '_bucket{le="+Inf"}' "$T/m1" &&
     ok "/metrics has per-process gauges and histograms" ||
     fail "/metrics lacks process gauges or histograms"
+# the requests made so far took time: _sum > 0, and the mean below 10 s
+awk '$1 == "impcore_request_time_seconds_sum" { s = $2 }
+    $1 == "impcore_request_time_seconds_count" { c = $2 }
+    END { exit !(c > 0 && s > 0 && s / c < 10) }' "$T/m1" &&
+    ok "histograms have a _sum (request time: mean $(awk '$1 == "impcore_request_time_seconds_sum" { s = $2 } $1 == "impcore_request_time_seconds_count" { c = $2 } END { printf "%.3g s", s / c }' "$T/m1"))" ||
+    fail "request_time histogram: no plausible _sum"
 if promtool=$(IMP_BUILDDIR=$IMP_BUILDDIR sh "$IMP_SRCDIR/tests/get-promtool.sh"); then
 	if "$promtool" check metrics <"$T/m1" >"$T/promtool.out" 2>&1; then
 		ok "promtool check metrics: clean"

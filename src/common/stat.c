@@ -83,8 +83,10 @@ void
 stat_hist_add(enum stat_hist h, uint64_t v)
 {
 	volatile uint64_t *p = &stat_self->h[h][stat_hist_bucket(v)];
+	volatile uint64_t *sum = &stat_self->hsum[h];
 
 	*p = *p + 1;
+	*sum = *sum + v;
 }
 
 uint64_t
@@ -115,6 +117,21 @@ stat_sum_all(const struct shm *shm, uint64_t out[STAT__N])
 		for (j = 0; j < STAT__N; j++)
 			out[j] += CMM_LOAD_SHARED(b->c[j]);
 	}
+}
+
+uint64_t
+stat_hist_total(const struct shm *shm, enum stat_hist h)
+{
+	uint64_t s = 0;
+	int i;
+
+	for (i = 0; i < SHM_NPROC; i++) {
+		struct stat_block *b = shm_proc_stats((struct shm *)shm, i);
+		if (b == NULL || b->magic != STAT_BLOCK_MAGIC)
+			continue;
+		s += CMM_LOAD_SHARED(b->hsum[h]);
+	}
+	return (s);
 }
 
 void

@@ -42,6 +42,7 @@ struct stat_block {
 	uint32_t	ncounters;	/* STAT__N of the writer */
 	uint64_t	c[STAT__N];
 	uint64_t	h[STAT_H__N][STAT_HIST_BUCKETS];
+	uint64_t	hsum[STAT_H__N];	/* sum of the values (Prometheus _sum) */
 };
 
 /* Generated from counters.def. */
@@ -99,6 +100,8 @@ uint64_t stat_sum(const struct shm *shm, enum stat_id id);
 void stat_sum_all(const struct shm *shm, uint64_t out[STAT__N]);
 void stat_hist_sum(const struct shm *shm, enum stat_hist h,
     uint64_t out[STAT_HIST_BUCKETS]);
+/* The sum of the values recorded in histogram h, all processes. */
+uint64_t stat_hist_total(const struct shm *shm, enum stat_hist h);
 /* Value below which a fraction q (0..1) of the samples fall; 0 if none. */
 double stat_hist_quantile(const uint64_t b[STAT_HIST_BUCKETS], double q);
 

@@ -128,16 +128,14 @@ prf_metrics(struct prf *prf, struct evhttp_request *req)
 		stat_hist_prom_name((enum stat_hist)i, name, sizeof name);
 		stat_hist_sum(prf->shm, (enum stat_hist)i, hb);
 		prf_help(&b, name, stat_hist_help[i], "histogram");
-		/*
-		 * XXX: no _sum: the blocks keep bucket counts only.  Prometheus
-		 * accepts that; rate(_sum) needs the table to keep a sum.
-		 */
 		for (j = 0, cum = 0; j < STAT_HIST_BUCKETS; j++) {
 			cum += hb[j];
 			buf_printf(&b, "%s_bucket{le=\"%.9g\"} %" PRIu64 "\n", name,
 			    (double)(1ull << (j + 1)) * 1e-9, cum);
 		}
 		buf_printf(&b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+		buf_printf(&b, "%s_sum %.9g\n", name,
+		    (double)stat_hist_total(prf->shm, (enum stat_hist)i) * 1e-9);
 		buf_printf(&b, "%s_count %" PRIu64 "\n", name, cum);
 	}
 
