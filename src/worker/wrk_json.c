@@ -1,11 +1,18 @@
 /*
- * impcore - worker: parse and validate request bodies (jansson).
+ * impcore - worker: parse and validate request bodies.
  *
  * Accepts the Go server's batch format as is (DESIGN section 4): impedance
  * wins, else magnitude + phase (degrees); unknown fields are ignored.  Every
  * refusal names the JSON path of the culprit, e.g.
  * "spectra[3].impedance_data.frequencies[2]", also for syntax errors (the
  * path at the parser's error position).
+ *
+ * Bodies are read from a token array (wrk_jtok.c, jsmn), not a jansson
+ * tree: a batch holds thousands of numbers, and a json_t per number plus a
+ * hash table per {"real", "imag"} was most of a worker's CPU.  jtok accepts
+ * exactly the texts json_loadb accepts and gives the same values; for a
+ * text it refuses, json_loadb is still asked, for the same message and
+ * position as always (bad input is rare; its cost does not matter).
  */
 #include "config.h"
 
@@ -25,7 +32,13 @@
 #include "common/mem.h"
 #include "common/rtab.h"
 #include "master/children.h"
+#include "worker/wrk_jtok.h"
 #include "worker/wrk_priv.h"
+
+/* This worker's tokens: one request at a time, reused (and trimmed after). */
+static struct jtok	*jt;
+/* A body re-encoded by jansson, see load(); freed with the next request. */
+static char		*reencoded;
 
 struct path {
 	char	b[256];
@@ -79,17 +92,30 @@ fail(struct wrk_err *e, int status, const struct path *p, const char *fmt, ...)
 	return (-1);
 }
 
-static const char *
-type_name(const json_t *v)
+/* Token v of a member or element: -1 stands for an absent one. */
+static int
+present(int v)
 {
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:	return ("an object");
-	case JSON_ARRAY:	return ("an array");
-	case JSON_STRING:	return ("a string");
-	case JSON_INTEGER:
-	case JSON_REAL:		return ("a number");
-	case JSON_TRUE:
-	case JSON_FALSE:	return ("a boolean");
+	return (v >= 0 && jtok_type(jt, v) != JT_NULL);
+}
+
+static int
+is_number(int v)
+{
+	return (jtok_type(jt, v) == JT_INTEGER || jtok_type(jt, v) == JT_REAL);
+}
+
+static const char *
+type_name(int v)
+{
+	switch (jtok_type(jt, v)) {
+	case JT_OBJECT:		return ("an object");
+	case JT_ARRAY:		return ("an array");
+	case JT_STRING:		return ("a string");
+	case JT_INTEGER:
+	case JT_REAL:		return ("a number");
+	case JT_TRUE:
+	case JT_FALSE:		return ("a boolean");
 	default:		return ("null");
 	}
 }
@@ -162,34 +188,61 @@ path_at(const char *t, size_t len, size_t pos, struct path *out)
 	}
 }
 
-static json_t *
+/* The body as tokens (the root object is token 0); -1 with *e filled. */
+static int
 load(const char *body, size_t len, struct wrk_err *e)
 {
 	json_error_t je;
 	json_t *root;
 	struct path p;
-	size_t i;
+	size_t i, n;
 
 	for (i = 0; i < len && isspace((unsigned char)body[i]); i++)
 		;
-	if (i == len) {
-		fail(e, 400, NULL, "empty body: a JSON object is required");
-		return (NULL);
-	}
-	root = json_loadb(body, len, 0, &je);
-	if (root == NULL) {
-		path_at(body, len, (size_t)(je.position > 0 ? je.position - 1 : 0), &p);
-		fail(e, 400, &p, "invalid JSON: %s (line %d, column %d)",
-		    je.text, je.line, je.column);
-		return (NULL);
-	}
-	if (!json_is_object(root)) {
-		fail(e, 400, NULL, "the body must be a JSON object, not %s",
-		    type_name(root));
+	if (i == len)
+		return (fail(e, 400, NULL, "empty body: a JSON object is required"));
+	if (jt == NULL)
+		jt = jtok_new();
+	imp_free(reencoded);
+	reencoded = NULL;
+	if (jtok_parse(jt, body, len) < 0) {
+		root = json_loadb(body, len, 0, &je);
+		if (root == NULL) {
+			path_at(body, len, (size_t)(je.position > 0 ?
+			    je.position - 1 : 0), &p);
+			return (fail(e, 400, &p, "invalid JSON: %s (line %d, "
+			    "column %d)", je.text, je.line, je.column));
+		}
+		/*
+		 * jtok refused a text jansson takes: a bug that
+		 * tests/test-jtok-fuzz hunts for.  Rather than refuse a valid
+		 * body, parse jansson's compact encoding of it (reals with 17
+		 * digits, so the same doubles).
+		 */
+		log_msg(LOG_WARN, "request body of %zu bytes: the tokenizer "
+		    "refused what jansson accepts; re-encoded", len);
+		n = json_dumpb(root, NULL, 0, JSON_COMPACT);
+		reencoded = imp_malloc(n + 1);
+		n = json_dumpb(root, reencoded, n, JSON_COMPACT);
 		json_decref(root);
-		return (NULL);
+		if (jtok_parse(jt, reencoded, n) < 0)
+			return (fail(e, 400, NULL, "invalid JSON: cannot parse "
+			    "the body"));
 	}
-	return (root);
+	if (jtok_type(jt, 0) != JT_OBJECT)
+		return (fail(e, 400, NULL, "the body must be a JSON object, "
+		    "not %s", type_name(0)));
+	return (0);
+}
+
+/* After a request: give back what a large body took. */
+static void
+unload(void)
+{
+	if (jt != NULL)
+		jtok_trim(jt);
+	imp_free(reencoded);
+	reencoded = NULL;
 }
 
 /*==================================================================
@@ -205,7 +258,7 @@ struct opts {
 	int		ninit;
 	double		init[FIT_MAX_PARAMS];
 	char		init_field[256];
-	const char	*url;		/* borrowed from the JSON tree or cfg */
+	const char	*url;		/* borrowed from the tokens' strings or cfg */
 	int		own_url;
 };
 
@@ -229,85 +282,85 @@ opts_circuit(struct opts *o, const char *code, const struct path *p,
 }
 
 static int
-opts_parse(json_t *obj, struct path *p, struct opts *o, struct wrk_err *e)
+opts_parse(int obj, struct path *p, struct opts *o, struct wrk_err *e)
 {
-	json_t *v;
+	const char *s;
 	size_t old, i;
-	int m, has_circuit = 0;
+	int v, x, m, n, has_circuit = 0;
 
-	v = json_object_get(obj, "circuit");
-	if (v == NULL || json_is_null(v))
-		v = json_object_get(obj, "circuit_type");
-	if (v != NULL && !json_is_null(v)) {
-		old = path_key(p, json_object_get(obj, "circuit") != NULL ?
+	v = jtok_get(jt, obj, "circuit");
+	if (!present(v))
+		v = jtok_get(jt, obj, "circuit_type");
+	if (present(v)) {
+		old = path_key(p, jtok_get(jt, obj, "circuit") >= 0 ?
 		    "circuit" : "circuit_type");
-		if (!json_is_string(v))
+		if (jtok_type(jt, v) != JT_STRING)
 			return (fail(e, 400, p, "must be a string (a circuit code "
 			    "like \"R(QR)\"), not %s", type_name(v)));
-		if (opts_circuit(o, json_string_value(v), p, e) < 0)
+		if (opts_circuit(o, jtok_str(jt, v), p, e) < 0)
 			return (-1);
 		path_pop(p, old);
 		has_circuit = 1;
 		/* inherited initial values belonged to another circuit */
 		o->ninit = 0;
 	}
-	v = json_object_get(obj, "method");
-	if (v != NULL && !json_is_null(v)) {
+	v = jtok_get(jt, obj, "method");
+	if (present(v)) {
 		old = path_key(p, "method");
-		if (!json_is_string(v))
+		if (jtok_type(jt, v) != JT_STRING)
 			return (fail(e, 400, p, "must be a string, not %s", type_name(v)));
-		m = fit_method_parse(json_string_value(v));
+		s = jtok_str(jt, v);
+		m = fit_method_parse(s);
 		if (m < 0)
 			return (fail(e, 400, p, "unknown method '%s' (use "
-			    "levenberg-marquardt or nelder-mead)",
-			    json_string_value(v)));
+			    "levenberg-marquardt or nelder-mead)", s));
 		o->method = m;
 		path_pop(p, old);
 	}
-	v = json_object_get(obj, "weighting");
-	if (v != NULL && !json_is_null(v)) {
+	v = jtok_get(jt, obj, "weighting");
+	if (present(v)) {
 		old = path_key(p, "weighting");
-		if (!json_is_string(v))
+		if (jtok_type(jt, v) != JT_STRING)
 			return (fail(e, 400, p, "must be a string, not %s", type_name(v)));
-		m = fit_weighting_parse(json_string_value(v));
+		s = jtok_str(jt, v);
+		m = fit_weighting_parse(s);
 		if (m < 0)
 			return (fail(e, 400, p, "unknown weighting '%s' (use "
-			    "modulus, unity or proportional)",
-			    json_string_value(v)));
+			    "modulus, unity or proportional)", s));
 		o->weighting = m;
 		path_pop(p, old);
 	}
-	v = json_object_get(obj, "max_iterations");
-	if (v != NULL && !json_is_null(v)) {
+	v = jtok_get(jt, obj, "max_iterations");
+	if (present(v)) {
 		old = path_key(p, "max_iterations");
 		/*
 		 * Bounded: a synchronous fit runs inside the worker's event
 		 * loop, and 1e5 Nelder-Mead steps on max-points points is
 		 * already about a second of it.
 		 */
-		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-		    json_integer_value(v) > WRK_MAX_ITERATIONS)
+		if (jtok_type(jt, v) != JT_INTEGER || jtok_int(jt, v) < 1 ||
+		    jtok_int(jt, v) > WRK_MAX_ITERATIONS)
 			return (fail(e, 400, p, "must be an integer from 1 to 100000"));
-		o->max_iterations = (int)json_integer_value(v);
+		o->max_iterations = (int)jtok_int(jt, v);
 		path_pop(p, old);
 	}
-	v = json_object_get(obj, "initial_values");
-	if (v != NULL && !json_is_null(v)) {
+	v = jtok_get(jt, obj, "initial_values");
+	if (present(v)) {
 		old = path_key(p, "initial_values");
-		if (!json_is_array(v))
+		if (jtok_type(jt, v) != JT_ARRAY)
 			return (fail(e, 400, p, "must be an array of numbers, not %s",
 			    type_name(v)));
-		if (json_array_size(v) > FIT_MAX_PARAMS)
-			return (fail(e, 400, p, "too many values (%zu)",
-			    json_array_size(v)));
-		o->ninit = (int)json_array_size(v);
-		for (i = 0; i < json_array_size(v); i++) {
-			json_t *x = json_array_get(v, i);
+		n = jtok_len(jt, v);
+		if (n > FIT_MAX_PARAMS)
+			return (fail(e, 400, p, "too many values (%zu)", (size_t)n));
+		o->ninit = n;
+		for (i = 0, x = jtok_first(jt, v); i < (size_t)n;
+		    i++, x = jtok_next(jt, x)) {
 			size_t o2 = path_idx(p, i);
-			if (!json_is_number(x))
+			if (!is_number(x))
 				return (fail(e, 400, p, "must be a number, not %s",
 				    type_name(x)));
-			o->init[i] = json_number_value(x);
+			o->init[i] = jtok_num(jt, x);
 			if (!isfinite(o->init[i]) || o->init[i] <= 0)
 				return (fail(e, 400, p, "must be a finite number > 0"));
 			path_pop(p, o2);
@@ -315,18 +368,19 @@ opts_parse(json_t *obj, struct path *p, struct opts *o, struct wrk_err *e)
 		snprintf(o->init_field, sizeof o->init_field, "%s", p->b);
 		path_pop(p, old);
 	}
-	v = json_object_get(obj, "webhook_url");
-	if (v != NULL && !json_is_null(v)) {
+	v = jtok_get(jt, obj, "webhook_url");
+	if (present(v)) {
 		char why[160];
 		old = path_key(p, "webhook_url");
-		if (!json_is_string(v))
+		if (jtok_type(jt, v) != JT_STRING)
 			return (fail(e, 400, p, "must be a string, not %s", type_name(v)));
-		if (strlen(json_string_value(v)) > RTAB_URL_MAX)
+		s = jtok_str(jt, v);
+		if (strlen(s) > RTAB_URL_MAX)
 			return (fail(e, 400, p, "URL too long (at most %d bytes)",
 			    RTAB_URL_MAX));
-		if (!wrk_url_allowed(json_string_value(v), why, sizeof why))
+		if (!wrk_url_allowed(s, why, sizeof why))
 			return (fail(e, 400, p, "webhook_url not allowed: %s", why));
-		o->url = json_string_value(v);
+		o->url = s;
 		o->own_url = 1;
 		path_pop(p, old);
 	}
@@ -355,17 +409,18 @@ opts_defaults(struct opts *o)
  * Spectra
  */
 
+/* Element x, the i-th of its array. */
 static int
-num_at(json_t *a, size_t i, struct path *p, double *out, int positive,
+num_at(int x, size_t i, struct path *p, double *out, int positive,
     struct wrk_err *e)
 {
-	json_t *x = json_array_get(a, i);
 	size_t old = path_idx(p, i);
 
-	if (!json_is_number(x))
+	if (!is_number(x))
 		return (fail(e, 400, p, "must be a number, not %s%s", type_name(x),
-		    json_is_string(x) ? " (NaN and Infinity are not allowed)" : ""));
-	*out = json_number_value(x);
+		    jtok_type(jt, x) == JT_STRING ?
+		    " (NaN and Infinity are not allowed)" : ""));
+	*out = jtok_num(jt, x);
 	if (!isfinite(*out))
 		return (fail(e, 400, p, "must be a finite number"));
 	if (positive && *out <= 0)
@@ -374,27 +429,28 @@ num_at(json_t *a, size_t i, struct path *p, double *out, int positive,
 	return (0);
 }
 
-static json_t *
-want_array(json_t *obj, const char *key, struct path *p, struct wrk_err *e,
+/* Member key of obj: its token, -1 absent (or null), -2 not an array (*e filled). */
+static int
+want_array(int obj, const char *key, struct path *p, struct wrk_err *e,
     int required)
 {
-	json_t *v = json_object_get(obj, key);
+	int v = jtok_get(jt, obj, key);
 	size_t old;
 
-	if (v == NULL || json_is_null(v)) {
+	if (!present(v)) {
 		if (required) {
 			old = path_key(p, key);
 			fail(e, 400, p, "missing (an array of numbers is required)");
 			path_pop(p, old);
 		}
-		return (NULL);
+		return (-1);
 	}
-	if (!json_is_array(v)) {
+	if (jtok_type(jt, v) != JT_ARRAY) {
 		old = path_key(p, key);
 		fail(e, 400, p, "must be an array, not %s", type_name(v));
 		path_pop(p, old);
 		e->status = 400;
-		return ((json_t *)-1);
+		return (-2);
 	}
 	return (v);
 }
@@ -404,12 +460,12 @@ want_array(json_t *obj, const char *key, struct path *p, struct wrk_err *e,
  * outer (the spectrum object, may equal imp) on top of inherited ones.
  */
 static int
-spectrum_parse(json_t *outer, struct path *po, json_t *imp, struct path *pi,
+spectrum_parse(int outer, struct path *po, int imp, struct path *pi,
     const struct opts *inherit, int iteration, struct wrk_spectrum *s,
     struct wrk_err *e)
 {
 	struct opts o = *inherit;
-	json_t *fa, *za, *ma, *pa, *v;
+	int fa, za, ma, pa, v, x, y;
 	size_t n, i, old;
 	int k;
 
@@ -420,21 +476,21 @@ spectrum_parse(json_t *outer, struct path *po, json_t *imp, struct path *pi,
 		return (-1);
 	if (imp != outer && opts_parse(imp, pi, &o, e) < 0)
 		return (-1);
-	v = json_object_get(outer, "iteration");
-	if (v != NULL && !json_is_null(v)) {
+	v = jtok_get(jt, outer, "iteration");
+	if (present(v)) {
 		old = path_key(po, "iteration");
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > 2147483647)
+		if (jtok_type(jt, v) != JT_INTEGER || jtok_int(jt, v) < 0 ||
+		    jtok_int(jt, v) > 2147483647)
 			return (fail(e, 400, po, "must be a non-negative integer"));
-		iteration = (int)json_integer_value(v);
+		iteration = (int)jtok_int(jt, v);
 		path_pop(po, old);
 	}
 	s->iteration = iteration;
 
 	fa = want_array(imp, "frequencies", pi, e, 1);
-	if (fa == NULL || fa == (json_t *)-1)
+	if (fa < 0)
 		return (-1);
-	n = json_array_size(fa);
+	n = (size_t)jtok_len(jt, fa);
 	old = path_key(pi, "frequencies");
 	if (n == 0)
 		return (fail(e, 400, pi, "no points"));
@@ -447,19 +503,19 @@ spectrum_parse(json_t *outer, struct path *po, json_t *imp, struct path *pi,
 	path_pop(pi, old);
 
 	za = want_array(imp, "impedance", pi, e, 0);
-	if (za == (json_t *)-1)
+	if (za == -2)
 		return (-1);
-	if (za != NULL && json_array_size(za) == 0)
-		za = NULL;	/* the Go clients send [] with magnitude/phase */
-	ma = pa = NULL;
-	if (za == NULL) {
+	if (za >= 0 && jtok_len(jt, za) == 0)
+		za = -1;	/* the Go clients send [] with magnitude/phase */
+	ma = pa = -1;
+	if (za < 0) {
 		ma = want_array(imp, "magnitude", pi, e, 0);
-		if (ma == (json_t *)-1)
+		if (ma == -2)
 			return (-1);
 		pa = want_array(imp, "phase", pi, e, 0);
-		if (pa == (json_t *)-1)
+		if (pa == -2)
 			return (-1);
-		if (ma == NULL || pa == NULL) {
+		if (ma < 0 || pa < 0) {
 			old = path_key(pi, "impedance");
 			return (fail(e, 400, pi, "missing: give impedance "
 			    "([{\"real\": .., \"imag\": ..}]), or magnitude and "
@@ -467,13 +523,13 @@ spectrum_parse(json_t *outer, struct path *po, json_t *imp, struct path *pi,
 		}
 	}
 #define LEN_CHECK(arr, key) do {					\
-	if (json_array_size(arr) != n) {				\
+	if ((size_t)jtok_len(jt, arr) != n) {				\
 		old = path_key(pi, key);				\
 		return (fail(e, 400, pi, "has %zu entries, frequencies "	\
-		    "has %zu", json_array_size(arr), n));		\
+		    "has %zu", (size_t)jtok_len(jt, arr), n));		\
 	}								\
 } while (0)
-	if (za != NULL)
+	if (za >= 0)
 		LEN_CHECK(za, "impedance");
 	else {
 		LEN_CHECK(ma, "magnitude");
@@ -485,46 +541,49 @@ spectrum_parse(json_t *outer, struct path *po, json_t *imp, struct path *pi,
 	s->freq = imp_malloc(sizeof(double) * 3 * n);
 	s->zre = s->freq + n;
 	s->zim = s->freq + 2 * n;
+	/* arrays are walked in order: the next element is O(1) away */
 	old = path_key(pi, "frequencies");
-	for (i = 0; i < n; i++)
-		if (num_at(fa, i, pi, &s->freq[i], 1, e) < 0)
+	for (i = 0, x = jtok_first(jt, fa); i < n; i++, x = jtok_next(jt, x))
+		if (num_at(x, i, pi, &s->freq[i], 1, e) < 0)
 			return (-1);
 	path_pop(pi, old);
-	if (za != NULL) {
+	if (za >= 0) {
 		old = path_key(pi, "impedance");
-		for (i = 0; i < n; i++) {
-			json_t *z = json_array_get(za, i), *re, *im;
+		for (i = 0, x = jtok_first(jt, za); i < n; i++, x = jtok_next(jt, x)) {
+			int re, im;
 			size_t o2 = path_idx(pi, i);
-			if (json_is_array(z) && json_array_size(z) == 2) {
-				if (num_at(z, 0, pi, &s->zre[i], 0, e) < 0 ||
-				    num_at(z, 1, pi, &s->zim[i], 0, e) < 0)
+			if (jtok_type(jt, x) == JT_ARRAY && jtok_len(jt, x) == 2) {
+				y = jtok_first(jt, x);
+				if (num_at(y, 0, pi, &s->zre[i], 0, e) < 0 ||
+				    num_at(jtok_next(jt, y), 1, pi, &s->zim[i], 0,
+				    e) < 0)
 					return (-1);
 				path_pop(pi, o2);
 				continue;
 			}
-			if (!json_is_object(z))
+			if (jtok_type(jt, x) != JT_OBJECT)
 				return (fail(e, 400, pi, "must be an object "
 				    "{\"real\": .., \"imag\": ..}, not %s",
-				    type_name(z)));
-			re = json_object_get(z, "real");
-			im = json_object_get(z, "imag");
-			if (re == NULL || im == NULL)
+				    type_name(x)));
+			re = jtok_get(jt, x, "real");
+			im = jtok_get(jt, x, "imag");
+			if (re < 0 || im < 0)
 				return (fail(e, 400, pi, "needs \"real\" and "
 				    "\"imag\""));
 			{
 				size_t o3 = path_key(pi, "real");
-				if (!json_is_number(re))
+				if (!is_number(re))
 					return (fail(e, 400, pi, "must be a number, "
 					    "not %s", type_name(re)));
-				s->zre[i] = json_number_value(re);
+				s->zre[i] = jtok_num(jt, re);
 				if (!isfinite(s->zre[i]))
 					return (fail(e, 400, pi, "must be finite"));
 				path_pop(pi, o3);
 				o3 = path_key(pi, "imag");
-				if (!json_is_number(im))
+				if (!is_number(im))
 					return (fail(e, 400, pi, "must be a number, "
 					    "not %s", type_name(im)));
-				s->zim[i] = json_number_value(im);
+				s->zim[i] = jtok_num(jt, im);
 				if (!isfinite(s->zim[i]))
 					return (fail(e, 400, pi, "must be finite"));
 				path_pop(pi, o3);
@@ -534,15 +593,17 @@ spectrum_parse(json_t *outer, struct path *po, json_t *imp, struct path *pi,
 		path_pop(pi, old);
 	} else {
 		double mag, ph;
-		for (i = 0; i < n; i++) {
+		x = jtok_first(jt, ma);
+		y = jtok_first(jt, pa);
+		for (i = 0; i < n; i++, x = jtok_next(jt, x), y = jtok_next(jt, y)) {
 			old = path_key(pi, "magnitude");
-			if (num_at(ma, i, pi, &mag, 0, e) < 0)
+			if (num_at(x, i, pi, &mag, 0, e) < 0)
 				return (-1);
 			if (mag < 0)
 				return (fail(e, 400, pi, "must be >= 0"));
 			path_pop(pi, old);
 			old = path_key(pi, "phase");
-			if (num_at(pa, i, pi, &ph, 0, e) < 0)
+			if (num_at(y, i, pi, &ph, 0, e) < 0)
 				return (-1);
 			path_pop(pi, old);
 			s->zre[i] = mag * cos(ph * M_PI / 180.0);
@@ -623,45 +684,46 @@ wrk_parse_batch(const char *body, size_t len, struct wrk_batch *b,
 {
 	struct path p, pi;
 	struct opts base;
-	json_t *root, *v, *spectra;
+	const char *id;
+	int v, spectra, sp, imp;
 	size_t i, n, old;
 	int rc = -1;
 
 	memset(b, 0, sizeof *b);
-	root = load(body, len, e);
-	if (root == NULL)
-		return (-1);
+	if (load(body, len, e) < 0)
+		goto out;
 	p.len = 0;
 	p.b[0] = '\0';
-	v = json_object_get(root, "batch_id");
-	if (v != NULL && !json_is_null(v)) {
+	v = jtok_get(jt, 0, "batch_id");
+	if (present(v)) {
 		old = path_key(&p, "batch_id");
-		if (!json_is_string(v)) {
+		if (jtok_type(jt, v) != JT_STRING) {
 			fail(e, 400, &p, "must be a string, not %s", type_name(v));
 			goto out;
 		}
-		if (!batch_id_ok(json_string_value(v))) {
+		id = jtok_str(jt, v);
+		if (!batch_id_ok(id)) {
 			fail(e, 400, &p, "must be 1 to %d characters of "
 			    "A-Z a-z 0-9 . _ : -", RTAB_ID_MAX);
 			goto out;
 		}
-		b->id = imp_strdup(json_string_value(v));
+		b->id = imp_strdup(id);
 		path_pop(&p, old);
 	}
 	opts_defaults(&base);
-	if (opts_parse(root, &p, &base, e) < 0)
+	if (opts_parse(0, &p, &base, e) < 0)
 		goto out;
-	spectra = json_object_get(root, "spectra");
+	spectra = jtok_get(jt, 0, "spectra");
 	old = path_key(&p, "spectra");
-	if (spectra == NULL || json_is_null(spectra)) {
+	if (!present(spectra)) {
 		fail(e, 400, &p, "missing (an array of spectra is required)");
 		goto out;
 	}
-	if (!json_is_array(spectra)) {
+	if (jtok_type(jt, spectra) != JT_ARRAY) {
 		fail(e, 400, &p, "must be an array, not %s", type_name(spectra));
 		goto out;
 	}
-	n = json_array_size(spectra);
+	n = (size_t)jtok_len(jt, spectra);
 	if (n == 0) {
 		fail(e, 400, &p, "no spectra");
 		goto out;
@@ -677,19 +739,19 @@ wrk_parse_batch(const char *body, size_t len, struct wrk_batch *b,
 	}
 	b->webhook_url = base.url != NULL ? imp_strdup(base.url) : NULL;
 	b->spec = imp_calloc(n, sizeof *b->spec);
-	for (i = 0; i < n; i++) {
-		json_t *sp = json_array_get(spectra, i), *imp;
+	for (i = 0, sp = jtok_first(jt, spectra); i < n;
+	    i++, sp = jtok_next(jt, sp)) {
 		size_t o2 = path_idx(&p, i);
 
-		if (!json_is_object(sp)) {
+		if (jtok_type(jt, sp) != JT_OBJECT) {
 			fail(e, 400, &p, "must be an object, not %s", type_name(sp));
 			goto out;
 		}
-		imp = json_object_get(sp, "impedance_data");
+		imp = jtok_get(jt, sp, "impedance_data");
 		pi = p;
-		if (imp == NULL || json_is_null(imp)) {
+		if (!present(imp)) {
 			/* a flat spectrum object is fine too */
-			if (json_object_get(sp, "frequencies") == NULL) {
+			if (jtok_get(jt, sp, "frequencies") < 0) {
 				path_key(&pi, "impedance_data");
 				fail(e, 400, &pi, "missing");
 				goto out;
@@ -697,7 +759,7 @@ wrk_parse_batch(const char *body, size_t len, struct wrk_batch *b,
 			imp = sp;
 		} else {
 			path_key(&pi, "impedance_data");
-			if (!json_is_object(imp)) {
+			if (jtok_type(jt, imp) != JT_OBJECT) {
 				fail(e, 400, &pi, "must be an object, not %s",
 				    type_name(imp));
 				goto out;
@@ -713,7 +775,7 @@ wrk_parse_batch(const char *body, size_t len, struct wrk_batch *b,
 	}
 	rc = 0;
 out:
-	json_decref(root);
+	unload();
 	if (rc < 0)
 		wrk_batch_free(b);
 	return (rc);
@@ -725,29 +787,29 @@ wrk_parse_single(const char *body, size_t len, struct wrk_spectrum *s,
 {
 	struct path p, pi;
 	struct opts base;
-	json_t *root, *imp;
-	int rc;
+	int imp, rc;
 
 	memset(s, 0, sizeof *s);
-	root = load(body, len, e);
-	if (root == NULL)
+	if (load(body, len, e) < 0) {
+		unload();
 		return (-1);
+	}
 	p.len = 0;
 	p.b[0] = '\0';
 	pi = p;
 	opts_defaults(&base);
-	imp = json_object_get(root, "impedance_data");
-	if (imp != NULL && !json_is_null(imp)) {
+	imp = jtok_get(jt, 0, "impedance_data");
+	if (present(imp)) {
 		path_key(&pi, "impedance_data");
-		if (!json_is_object(imp)) {
+		if (jtok_type(jt, imp) != JT_OBJECT) {
 			fail(e, 400, &pi, "must be an object, not %s", type_name(imp));
-			json_decref(root);
+			unload();
 			return (-1);
 		}
 	} else
-		imp = root;
-	rc = spectrum_parse(root, &p, imp, &pi, &base, 0, s, e);
-	json_decref(root);
+		imp = 0;
+	rc = spectrum_parse(0, &p, imp, &pi, &base, 0, s, e);
+	unload();
 	if (rc < 0)
 		wrk_spectrum_free(s);
 	return (rc);
