@@ -2,8 +2,8 @@
 # impcore - bench-webhook: webhook delivery rate, and end-to-end spectra/s
 # with webhooks on and off, in one run, on this machine.
 #
-#   tools/bench-webhook.sh [-t threads] [-n batches] [-s spectra-per-batch]
-#                          [-c connections]
+#   tools/bench-webhook.sh [-r rounds] [-t threads] [-n batches]
+#                          [-s spectra-per-batch] [-c connections]
 #
 # Run from a build directory (or set IMP_BUILDDIR).  Receiver: tools/whk-sink
 # (libevent, answers 200 at once), so the receiver is not what is measured.
@@ -15,15 +15,18 @@
 #     fitted, and until the last webhook arrived at the receiver
 #  3. delivery alone: the webhook process is stopped (SIGSTOP) while the
 #     load is fitted, then continued: webhooks/s draining that backlog
-# Prints one line per figure and a JSON line at the end.
-threads=2 nb=200 ns=12 conns=4
-while getopts t:n:s:c: o; do
+# Rounds (default 3) repeat 1-3 in turn, so drift and noisy neighbours hit
+# all alike; one line per figure and round, then the medians, their
+# ratio, and a JSON line.
+threads=2 nb=200 ns=12 conns=4 rounds=3
+while getopts r:t:n:s:c: o; do
 	case $o in
+	r) rounds=$OPTARG ;;
 	t) threads=$OPTARG ;;
 	n) nb=$OPTARG ;;
 	s) ns=$OPTARG ;;
 	c) conns=$OPTARG ;;
-	*) sed -n '2,18p' "$0"; exit 2 ;;
+	*) sed -n '2,21p' "$0"; exit 2 ;;
 	esac
 done
 B=${IMP_BUILDDIR:-$(pwd)}
@@ -84,57 +87,69 @@ wait_posts() {	# until the receiver has $1 POSTs (its own clock says when)
 	while [ "$(posts)" -lt "$1" ]; do sleep 0.2; done
 }
 
-echo "bench-webhook: $nb batches x $ns spectra = $total, -threads=$threads, $conns connections, $(nproc) CPUs"
+echo "bench-webhook: $nb batches x $ns spectra = $total, -threads=$threads, $conns connections, $(nproc) CPUs, $rounds rounds"
 
-# 1. webhooks off
-start "$T/off"
-t0=$(now)
-load &
-wait_fitted "$T/off" "$total"
-t1=$(now)
-wait $!
-off=$(calc "$total / ($t1 - $t0)")
-stop
-echo "webhooks off: $off spectra/s end to end (all fitted)"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+: >"$T/off" ; : >"$T/on" ; : >"$T/on_dlv" ; : >"$T/rate"
+r=1
+while [ $r -le "$rounds" ]; do
+	# 1. webhooks off
+	rm -rf "$T/s-off" "$T/s-on" "$T/s-drain"
+	start "$T/s-off"
+	t0=$(now)
+	load &
+	wait_fitted "$T/s-off" "$total"
+	t1=$(now)
+	wait $!
+	off=$(calc "$total / ($t1 - $t0)")
+	stop
 
-# 2. webhooks on
-base=$(posts)
-start "$T/on" -webhook-url="$SINK_URL/hook"
-t0=$(now)
-load &
-wait_fitted "$T/on" "$total"
-t1=$(now)
-wait_posts $((base + total))
-t2=$(sink_field last)
-wait $!
-on=$(calc "$total / ($t1 - $t0)")
-on_dlv=$(calc "$total / ($t2 - $t0)")
-stop
-echo "webhooks on:  $on spectra/s end to end (all fitted), $on_dlv spectra/s until the last webhook arrived"
+	# 2. webhooks on
+	base=$(posts)
+	start "$T/s-on" -webhook-url="$SINK_URL/hook"
+	t0=$(now)
+	load &
+	wait_fitted "$T/s-on" "$total"
+	t1=$(now)
+	wait_posts $((base + total))
+	t2=$(sink_field last)
+	wait $!
+	on=$(calc "$total / ($t1 - $t0)")
+	on_dlv=$(calc "$total / ($t2 - $t0)")
+	stop
 
-# 3. delivery alone: a backlog of $total, then the webhook process runs
-base=$(posts)
-start "$T/drain" -webhook-url="$SINK_URL/hook"
-wpid=
-while [ -z "$wpid" ]; do
-	wpid=$("$IMPCTL" -d "$T/drain" stats --json | python3 -c '
+	# 3. delivery alone: a backlog of $total, then the webhook process runs
+	base=$(posts)
+	start "$T/s-drain" -webhook-url="$SINK_URL/hook"
+	wpid=
+	while [ -z "$wpid" ]; do
+		wpid=$("$IMPCTL" -d "$T/s-drain" stats --json | python3 -c '
 import json, sys
 for p in json.load(sys.stdin)["processes"]:
     if p["role"] == "webhook" and p["state"] == "running":
         print(p["pid"]); break')
-	[ -n "$wpid" ] || sleep 0.05
+		[ -n "$wpid" ] || sleep 0.05
+	done
+	kill -STOP "$wpid" || exit 1
+	load
+	wait_fitted "$T/s-drain" "$total"
+	[ "$(posts)" = "$base" ] || { echo "bench-webhook: webhooks left while stopped" >&2; exit 1; }
+	t0=$(now)
+	kill -CONT "$wpid"
+	wait_posts $((base + total))
+	t1=$(sink_field last)
+	rate=$(calc "$total / ($t1 - $t0)")
+	stop
+	echo "round $r: off $off/s; on $on/s (all fitted), $on_dlv/s (last webhook arrived); delivery $rate webhooks/s"
+	echo "$off" >>"$T/off"; echo "$on" >>"$T/on"; echo "$on_dlv" >>"$T/on_dlv"; echo "$rate" >>"$T/rate"
+	r=$((r + 1))
 done
-kill -STOP "$wpid" || exit 1
-load
-wait_fitted "$T/drain" "$total"
-[ "$(posts)" = "$base" ] || { echo "bench-webhook: webhooks left while stopped" >&2; exit 1; }
-t0=$(now)
-kill -CONT "$wpid"
-wait_posts $((base + total))
-t1=$(sink_field last)
-rate=$(calc "$total / ($t1 - $t0)")
-stop
+off=$(median <"$T/off"); on=$(median <"$T/on"); on_dlv=$(median <"$T/on_dlv"); rate=$(median <"$T/rate")
+echo "medians of $rounds rounds:"
+echo "webhooks off: $off spectra/s end to end (all fitted)"
+echo "webhooks on:  $on spectra/s end to end (all fitted): $(awk "BEGIN { printf \"%.2f\", $on / $off }") x off (target >= 0.8)"
+echo "              $on_dlv spectra/s until the last webhook arrived: $(awk "BEGIN { printf \"%.2f\", $on_dlv / $off }") x off"
 echo "delivery:     $rate webhooks/s draining a backlog of $total (one target, kept-alive connections)"
-echo "{\"spectra\": $total, \"threads\": $threads, \"e2e_off_spectra_per_s\": $off," \
+echo "{\"spectra\": $total, \"threads\": $threads, \"rounds\": $rounds, \"e2e_off_spectra_per_s\": $off," \
     "\"e2e_on_spectra_per_s\": $on, \"e2e_on_delivered_per_s\": $on_dlv," \
     "\"deliveries_per_s\": $rate}"
