@@ -5,6 +5,8 @@
 # one JSON line, and answers as told.  A step is one of
 #   ok | NNN (that status) | slow=S (200 after S seconds; logged as action
 #   "slow") | hang (no answer for --hang seconds, then the connection closes)
+#   | redirect=NNN:URL (status NNN with "Location: URL", URL as given, so
+#   relative or absolute; logged as action "redirect", with "location")
 # optionally followed by "+close=S": after taking the step, stop listening
 # for S seconds (connections are refused: the port stays bound, not listening).
 #   --mode STEP                  default step (ok)
@@ -17,6 +19,9 @@
 #   --delay S                    every answer waits S seconds (a slow receiver)
 #   --hang S                     how long "hang" holds a request unanswered
 #   --closed                     start bound but not listening (refusing)
+#   --log-connections            also log each accepted connection (method
+#                                "-", action "connect"): a receiver that
+#                                must not even be dialled
 # Signals: SIGUSR1 stops listening (also drops idle keep-alive connections,
 # so nothing gets through), SIGUSR2 listens again, SIGTERM exits.
 # The port (--port, 0 = any) is written to --port-file once bound.
@@ -42,6 +47,7 @@ ap.add_argument("--path-mode", action="append", default=[])
 ap.add_argument("--delay", type=float, default=0.0)
 ap.add_argument("--hang", type=float, default=5.0)
 ap.add_argument("--closed", action="store_true")
+ap.add_argument("--log-connections", action="store_true")
 args = ap.parse_args()
 
 script = [s for s in args.script.split(",") if s]
@@ -99,10 +105,12 @@ class Handler(BaseHTTPRequestHandler):
             idle.discard(self.connection)
         return ok
 
-    def answer(self, code):
+    def answer(self, code, location=None):
         body = b'{"ok": true}' if code // 100 == 2 else b'{"ok": false}'
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
+        if location is not None:
+            self.send_header("Location", location)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -124,16 +132,25 @@ class Handler(BaseHTTPRequestHandler):
             close = float(c)
         delay = args.delay
         code = 200
+        location = None
         if step.startswith("slow="):
             delay += float(step[5:])
             action = "slow"
+        elif step.startswith("redirect="):
+            st, location = step[9:].split(":", 1)
+            code = int(st)
+            action = "redirect"
         else:
             action = "200" if step == "ok" else step
             code = int(action) if action != "hang" else 0
-        log({"t": time.time(), "method": "POST", "path": self.path,
-             "id": wid, "seq": k + 1, "action": action,
-             "headers": {h.lower(): v for h, v in self.headers.items()},
-             "body": body})
+        rec = {"t": time.time(), "method": "POST", "path": self.path,
+               "id": wid, "seq": k + 1, "action": action,
+               "headers": {h.lower(): v for h, v in self.headers.items()},
+               "body": body}
+        if location is not None:
+            rec["code"] = code
+            rec["location"] = location
+        log(rec)
         if close is not None:
             close_for(close)
         if action == "hang":
@@ -142,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if delay > 0:
             time.sleep(delay)
-        self.answer(code)
+        self.answer(code, location)
 
     def do_GET(self):
         log({"t": time.time(), "method": "GET", "path": self.path, "action": "200"})
@@ -150,6 +167,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(conn, addr):
+    if args.log_connections:
+        log({"t": time.time(), "method": "-", "path": "", "action": "connect"})
     with lock:
         conns.add(conn)
     try:

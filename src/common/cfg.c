@@ -20,6 +20,9 @@
 #include "common/mem.h"
 #include "common/tim.h"
 
+/* -webhook-timeout: an hour is already far past any sane receiver */
+#define CFG_WEBHOOK_TIMEOUT_MAX	(3600 * TIM_SEC)
+
 enum cfg_type { T_BOOL, T_INT, T_U32, T_STR, T_DUR, T_SIZE, T_SECRET };
 
 static const struct cfg_opt {
@@ -44,6 +47,9 @@ static const struct cfg_opt {
 	O("webhook-allow", T_STR, webhook_allow, 0, 0, "URL prefixes a request's webhook_url may use"),
 	O("webhook-max-age", T_DUR, webhook_max_age, 0, 0, "how long failing deliveries are retried"),
 	O("webhook-nice", T_INT, webhook_nice, 0, 19, "lower CPU priority of the webhook process (nice increment)"),
+	O("webhook-timeout", T_DUR, webhook_timeout, 0, 0, "longest webhook attempt, redirects included"),
+	O("webhook-connect-timeout", T_DUR, webhook_connect_timeout, 0, 0, "longest webhook connect (at most -webhook-timeout)"),
+	O("webhook-redirects", T_INT, webhook_redirects, 0, CFG_WEBHOOK_REDIRECTS_MAX, "redirects a webhook follows (0: none), each to its target or -webhook-allow"),
 	O("state-dir", T_STR, state_dir, 0, 0, "state file directory"),
 	O("queue-size", T_U32, queue_size, 1, 1 << 24, "spectra queued or running"),
 	O("results", T_U32, results, 1, 1 << 24, "finished results kept"),
@@ -82,6 +88,8 @@ cfg_defaults(struct cfg *c)
 	c->method = imp_strdup("levenberg-marquardt");
 	c->webhook_max_age = 24 * 3600 * TIM_SEC;
 	c->webhook_nice = 10;
+	c->webhook_timeout = 30 * TIM_SEC;
+	c->webhook_connect_timeout = 5 * TIM_SEC;
 	c->state_dir = imp_strdup("/var/lib/impsolverd");
 	c->queue_size = 16384;
 	c->results = 65536;
@@ -384,6 +392,25 @@ cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
 		c->body_max = 64ull << 20;
 	if (c->idle_timeout == 0)
 		c->idle_timeout = 60 * TIM_SEC;
+	/* libcurl takes milliseconds in a long; 0 would mean "no timeout" */
+	if (c->webhook_timeout < TIM_MS ||
+	    c->webhook_timeout > CFG_WEBHOOK_TIMEOUT_MAX) {
+		char d[32];
+		imp_asprintf(cause, "-webhook-timeout: want a duration in "
+		    "[1ms, 1h]: %s", tim_format_duration(c->webhook_timeout,
+		    d, sizeof d));
+		return (-1);
+	}
+	if (c->webhook_connect_timeout < TIM_MS) {
+		char d[32];
+		imp_asprintf(cause, "-webhook-connect-timeout: want at least "
+		    "1ms: %s", tim_format_duration(c->webhook_connect_timeout,
+		    d, sizeof d));
+		return (-1);
+	}
+	/* a connect cannot take longer than the attempt it is part of */
+	if (c->webhook_connect_timeout > c->webhook_timeout)
+		c->webhook_connect_timeout = c->webhook_timeout;
 	return (0);
 }
 

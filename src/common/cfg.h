@@ -19,6 +19,7 @@
 #endif
 #define CFG_DEFAULT_FILE	SYSCONFDIR "/impsolverd.conf"
 #define CFG_THREADS_MAX		100
+#define CFG_WEBHOOK_REDIRECTS_MAX	10	/* -webhook-redirects */
 
 struct cfg {
 	unsigned	magic;
@@ -36,6 +37,9 @@ struct cfg {
 	char		*webhook_allow;		/* comma-separated URL prefixes */
 	uint64_t	webhook_max_age;	/* ns */
 	int		webhook_nice;		/* added to the webhook process's nice */
+	uint64_t	webhook_timeout;	/* ns: a whole attempt, hops included */
+	uint64_t	webhook_connect_timeout; /* ns: <= webhook_timeout */
+	int		webhook_redirects;	/* 0: a 3xx is a failed attempt */
 	char		*state_dir;
 	uint32_t	queue_size;
 	uint32_t	results;

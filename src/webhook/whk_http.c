@@ -7,6 +7,21 @@
  * curl_multi_socket_action().  Every attempt is one easy handle; spare
  * handles are kept (curl_easy_reset) and connections stay in the multi
  * handle's cache, so a busy target is served over kept-alive connections.
+ *
+ * Redirects (-webhook-redirects=N) are followed here, hop by hop, not by
+ * libcurl: on a 301/302/303/307/308 we read the resolved Location
+ * (CURLINFO_REDIRECT_URL), check it against the same rule the workers
+ * apply to a request's webhook_url (common/urlallow.c) and only then send
+ * the POST again, on the same easy handle.  Why not CURLOPT_FOLLOWLOCATION
+ * with a CURLOPT_PREREQFUNCTION check: that callback runs once the
+ * connection to the next hop is made (TLS handshake included), so a
+ * target the operator did not allow would still be dialled; it needs
+ * libcurl >= 7.80 and the effective URL read inside it; and libcurl's POST
+ * rules per status (CURLOPT_POSTREDIR) and its per-transfer timeouts would
+ * have to be bent to "keep the POST" and "one timeout for the attempt".
+ * Done by hand, a hop that is not allowed is never connected to, every
+ * hop is the same POST (body, headers, signature: it covers
+ * id.timestamp.body, not the URL), and all hops share -webhook-timeout.
  */
 #include "config.h"
 
@@ -20,6 +35,7 @@
 #include "common/rtab.h"
 #include "common/stat.h"
 #include "common/tim.h"
+#include "common/urlallow.h"
 #include "webhook/whk_priv.h"
 #include "webhook/whk_sign.h"
 
@@ -162,6 +178,9 @@ whk_dlv_put(struct whk *w, struct whk_dlv *d)
 	d->hdrs = NULL;
 	imp_free(d->content);
 	d->content = NULL;
+	imp_free(d->url);
+	d->url = NULL;
+	d->hops = 0;
 	d->tgt = NULL;
 	LIST_INSERT_HEAD(&w->spare, d, link);
 }
@@ -231,8 +250,9 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(d->len - d->prefix));
 	SET(CURLOPT_POSTFIELDS, d->content + d->prefix);
 	SET(CURLOPT_USERAGENT, WHK_UA);
-	/* never to anything but the URL we were given: no redirects, no
-	 * scheme but http(s), not even through a proxy's say-so */
+	/* never to anything but the URL we were given: libcurl follows no
+	 * redirect (we may, see the top of the file), no scheme but
+	 * http(s), not even through a proxy's say-so */
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the _STR forms; the others are deprecated */
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -269,6 +289,7 @@ whk_http_start(struct whk *w, struct whk_target *tgt, uint32_t rec)
 	d->tgt = tgt;
 	d->t0 = tim_mono();
 	d->attempt = 1;
+	d->hops = 0;
 	d->first = tim_real();
 	snprintf(d->resid, sizeof d->resid, "?");
 
@@ -283,8 +304,10 @@ whk_http_start(struct whk *w, struct whk_target *tgt, uint32_t rec)
 			d->first = v.wh_first;
 		if ((url = whk_url_of(w, &v)) == NULL)
 			why = "no webhook URL";
-		else
+		else {
+			d->url = imp_strdup(url);
 			why = whk_prepare(w, d, &v, url);
+		}
 		rtab_view_free(&v);
 	}
 	if (why == NULL) {
@@ -302,15 +325,144 @@ whk_http_start(struct whk *w, struct whk_target *tgt, uint32_t rec)
 	return (0);
 }
 
+/*===================================================================
+ * Redirects
+ */
+
+/* The statuses whose Location is followed (always with the same POST). */
+static int
+whk_is_redirect(long code)
+{
+	return (code == 301 || code == 302 || code == 303 || code == 307 ||
+	    code == 308);
+}
+
+/*
+ * May d follow its redirect to loc?  Only to an allowed target, by the
+ * rule a request's own webhook_url is held to: the delivery target itself
+ * (same scheme, host and port) or a URL under a -webhook-allow prefix.
+ * 1 yes, with loc as it may be shown in show; 0 no, with the reason in
+ * why.  URLs are shown without their userinfo and query (they may hold
+ * credentials).
+ */
+static int
+whk_hop_allowed(struct whk *w, struct whk_dlv *d, const char *loc, char *why,
+    size_t len, char *show, size_t showlen)
+{
+	struct urlparts p, o;
+	int ok = 0;
+
+	if (urlparts_get(loc, &p) < 0) {
+		snprintf(why, len, "redirect to an invalid URL not allowed");
+		return (0);
+	}
+	if (!urlparts_http(&p)) {
+		snprintf(why, len, "redirect to %s://%s:%ld%s not allowed: "
+		    "scheme must be http or https", p.scheme, p.host, p.port,
+		    p.path);
+		goto out;
+	}
+	if (d->url != NULL && urlparts_get(d->url, &o) == 0) {
+		ok = urlparts_same_origin(&p, &o);
+		urlparts_free(&o);
+	}
+	if (!ok)
+		ok = urlallow_match(w->allow, &p);
+	if (!ok)
+		snprintf(why, len, "redirect to %s://%s:%ld%s not allowed: not "
+		    "the delivery target (%s) and %s", p.scheme, p.host, p.port,
+		    p.path, d->tgt->key, urlallow_count(w->allow) == 0 ?
+		    "no -webhook-allow list is configured" :
+		    "matches no -webhook-allow prefix");
+	else
+		snprintf(show, showlen, "%s://%s:%ld%s", p.scheme, p.host,
+		    p.port, p.path);
+out:
+	urlparts_free(&p);
+	return (ok);
+}
+
+/*
+ * Send d's POST again, to loc (already allowed): same body and headers,
+ * within what is left of -webhook-timeout.  d's handle is out of the
+ * multi handle.  0: in flight again; -1 not, with the reason in why.
+ */
+static int
+whk_hop(struct whk *w, struct whk_dlv *d, const char *loc, char *why,
+    size_t len)
+{
+	long left = w->timeout_ms - (long)((tim_mono() - d->t0) / TIM_MS);
+	CURLcode rc = CURLE_OK;
+	CURLMcode mc;
+
+	if (left <= 0) {
+		snprintf(why, len, "timed out after %ld ms, %d redirect(s) "
+		    "followed (-webhook-timeout)", w->timeout_ms, d->hops);
+		return (-1);
+	}
+	d->errbuf[0] = '\0';
+	rc = curl_easy_setopt(d->easy, CURLOPT_URL, loc);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(d->easy, CURLOPT_TIMEOUT_MS, left);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(d->easy, CURLOPT_CONNECTTIMEOUT_MS,
+		    w->connect_ms < left ? w->connect_ms : left);
+	if (rc != CURLE_OK) {
+		snprintf(why, len, "redirect: %s", curl_easy_strerror(rc));
+		return (-1);
+	}
+	mc = curl_multi_add_handle(w->multi, d->easy);
+	if (mc != CURLM_OK) {
+		snprintf(why, len, "redirect: %s", curl_multi_strerror(mc));
+		return (-1);
+	}
+	d->hops++;
+	return (0);
+}
+
+/*
+ * d's transfer answered code, a redirect.  0: following it (in flight
+ * again); -1: the attempt ends, failed, with the reason in why.
+ */
+static int
+whk_redirect(struct whk *w, struct whk_dlv *d, long code, const char *loc,
+    char *why, size_t len)
+{
+	char show[2 * RTAB_URL_MAX];
+
+	/* -webhook-redirects=0: a failed attempt, as any other non-2xx */
+	if (w->max_redirs == 0) {
+		snprintf(why, len, "HTTP %ld", code);
+		return (-1);
+	}
+	if (d->hops >= w->max_redirs) {
+		snprintf(why, len, "HTTP %ld: too many redirects (%d followed, "
+		    "-webhook-redirects=%d)", code, d->hops, w->max_redirs);
+		return (-1);
+	}
+	if (loc == NULL || *loc == '\0') {
+		snprintf(why, len, "HTTP %ld without a usable Location", code);
+		return (-1);
+	}
+	if (!whk_hop_allowed(w, d, loc, why, len, show, sizeof show))
+		return (-1);
+	if (whk_hop(w, d, loc, why, len) != 0)
+		return (-1);
+	log_req("🌐 Webhook[%s] ↪: HTTP %ld, redirect %d/%d to %s", d->resid,
+	    code, d->hops, w->max_redirs, show);
+	return (0);
+}
+
 /* Collect the attempts libcurl has finished, then start what may start. */
 static void
 whk_check_multi(struct whk *w)
 {
-	char why[CURL_ERROR_SIZE + 32];
+	char why[CURL_ERROR_SIZE + 2 * RTAB_URL_MAX];
 	struct whk_dlv *d;
 	CURLMsg *msg;
 	CURLcode res;
 	CURL *easy;
+	char *loc;
 	long code;
 	int left, ok;
 
@@ -322,17 +474,33 @@ whk_check_multi(struct whk *w)
 		res = msg->data.result;
 		d = NULL;
 		code = 0;
+		loc = NULL;
 		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&d);
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+		/* the handle's: copied before the handle runs again */
+		if (res == CURLE_OK && whk_is_redirect(code) &&
+		    curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &loc) ==
+		    CURLE_OK && loc != NULL)
+			loc = imp_strdup(loc);
+		else
+			loc = NULL;
 		curl_multi_remove_handle(w->multi, easy);
-		if (d == NULL || d->magic != WHK_DLV_MAGIC)
+		if (d == NULL || d->magic != WHK_DLV_MAGIC) {
+			imp_free(loc);
 			continue;	/* XXX cannot happen */
+		}
 		ok = res == CURLE_OK && code >= 200 && code <= 299;
 		if (res != CURLE_OK)
 			snprintf(why, sizeof why, "%s", d->errbuf[0] != '\0' ?
 			    d->errbuf : curl_easy_strerror(res));
-		else
+		else if (whk_is_redirect(code)) {
+			if (whk_redirect(w, d, code, loc, why, sizeof why) == 0) {
+				imp_free(loc);
+				continue;	/* in flight again, still on w->flying */
+			}
+		} else
 			snprintf(why, sizeof why, "HTTP %ld", code);
+		imp_free(loc);
 		LIST_REMOVE(d, link);
 		whk_done(w, d, ok, why);
 		whk_dlv_put(w, d);

@@ -10,8 +10,9 @@
  * webhook ring and our eventfd; a scan every WHK_SCAN_MS catches the rest.
  *
  * Test knobs (environment of impsolverd, read here; not for production):
- *   IMP_WEBHOOK_TIMEOUT_MS	whole-attempt timeout (default 30000; the
- *				connect timeout is min(5000, this))
+ *   IMP_WEBHOOK_TIMEOUT_MS	whole-attempt timeout; when set it wins over
+ *				-webhook-timeout (default 30 s), and the connect
+ *				timeout is min(-webhook-connect-timeout, this)
  *   IMP_WEBHOOK_BACKOFF_MS	first retry delay (default 1000), doubled
  *				per attempt up to 10 min, +-20% jitter
  */
@@ -30,6 +31,7 @@
 #include "common/shm.h"
 #include "common/stat.h"
 #include "common/tim.h"
+#include "common/urlallow.h"
 #include "master/children.h"
 #include "webhook/whk_priv.h"
 #include "webhook/whk_sign.h"
@@ -161,9 +163,23 @@ whk_settings(struct whk *w, const struct cfg *c)
 		log_warn("%s", warn);
 	w->max_age = c->webhook_max_age != 0 ? c->webhook_max_age :
 	    24 * 3600 * TIM_SEC;
-	w->timeout_ms = whk_env_ms("IMP_WEBHOOK_TIMEOUT_MS", WHK_TIMEOUT_MS);
-	w->connect_ms = w->timeout_ms < WHK_CONNECT_MS ? w->timeout_ms :
-	    WHK_CONNECT_MS;
+	/*
+	 * The test knob simply wins over the flag (as it did over the old
+	 * constant): a test sets it in the environment and needs no flag.
+	 * cfg_load() has checked both durations are >= 1 ms; the connect
+	 * timeout is clamped again for the knob's sake.
+	 */
+	w->timeout_ms = whk_env_ms("IMP_WEBHOOK_TIMEOUT_MS",
+	    c->webhook_timeout >= TIM_MS ? (long)(c->webhook_timeout / TIM_MS) :
+	    30000);
+	w->connect_ms = c->webhook_connect_timeout >= TIM_MS ?
+	    (long)(c->webhook_connect_timeout / TIM_MS) : 5000;
+	if (w->connect_ms > w->timeout_ms)
+		w->connect_ms = w->timeout_ms;
+	w->max_redirs = c->webhook_redirects;
+	/* only redirect hops need the list here (the workers check requests) */
+	if (w->max_redirs > 0)
+		w->allow = urlallow_new(c->webhook_allow);
 	w->backoff_ns = (uint64_t)whk_env_ms("IMP_WEBHOOK_BACKOFF_MS",
 	    WHK_BACKOFF_MS) * TIM_MS;
 	w->rng = tim_real() ^ ((uint64_t)getpid() << 32);
@@ -174,7 +190,8 @@ whk_main(struct child_ctx *ctx)
 {
 	struct timeval tick = { WHK_TICK_MS / 1000, WHK_TICK_MS % 1000 * 1000 };
 	struct whk w;
-	char tmo[32], bo[32], age[32], dst[RTAB_URL_MAX + 16];
+	char tmo[32], ctmo[32], bo[32], age[32], redir[64];
+	char dst[RTAB_URL_MAX + 16];
 
 	memset(&w, 0, sizeof w);
 	w.magic = WHK_MAGIC;
@@ -200,6 +217,7 @@ whk_main(struct child_ctx *ctx)
 	if (w.base == NULL) {
 		log_err("event_base_new() failed");
 		whk_key_free(w.key);
+		urlallow_free(w.allow);
 		return (1);
 	}
 	whk_sched_init(&w);
@@ -208,6 +226,7 @@ whk_main(struct child_ctx *ctx)
 		whk_sched_fini(&w);
 		event_base_free(w.base);
 		whk_key_free(w.key);
+		urlallow_free(w.allow);
 		return (1);
 	}
 	event_assign(&w.ev_intake, w.base, -1, 0, whk_intake_cb, &w);
@@ -236,9 +255,17 @@ whk_main(struct child_ctx *ctx)
 		log_err("-webhook-url is not a usable http(s) URL");
 		snprintf(dst, sizeof dst, "(unusable -webhook-url)");
 	}
-	log_info("🌐 Webhook delivery to %s, signing %s, timeout %s, first "
-	    "retry %s, max age %s", dst, w.key != NULL ? "on" : "off",
+	if (w.max_redirs == 0)
+		snprintf(redir, sizeof redir, "not followed");
+	else
+		snprintf(redir, sizeof redir, "up to %d followed (to the "
+		    "target or -webhook-allow)", w.max_redirs);
+	log_info("🌐 Webhook delivery to %s, signing %s, timeout %s (connect "
+	    "%s), redirects %s, first retry %s, max age %s", dst,
+	    w.key != NULL ? "on" : "off",
 	    tim_format_duration((uint64_t)w.timeout_ms * TIM_MS, tmo, sizeof tmo),
+	    tim_format_duration((uint64_t)w.connect_ms * TIM_MS, ctmo,
+	    sizeof ctmo), redir,
 	    tim_format_duration(w.backoff_ns, bo, sizeof bo),
 	    tim_format_duration(w.max_age, age, sizeof age));
 
@@ -261,6 +288,7 @@ whk_main(struct child_ctx *ctx)
 	event_free(w.ev_hup);
 	event_base_free(w.base);
 	whk_key_free(w.key);
+	urlallow_free(w.allow);
 	stat_set(STAT_webhook_inflight, 0);
 	return (0);
 }

@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/rtab.h"
+#include "common/urlallow.h"
 #include "master/children.h"
 #include "worker/wrk_jtok.h"
 #include "worker/wrk_priv.h"
@@ -818,88 +819,31 @@ wrk_parse_single(const char *body, size_t len, struct wrk_spectrum *s,
 /*==================================================================
  * Webhook allow-list: scheme, host, port and path prefix, compared on the
  * parsed URL (never as strings: "http://good.example@evil.example/" must not
- * pass for "http://good.example").
+ * pass for "http://good.example").  The matcher is common/urlallow.c, shared
+ * with the webhook process (which checks redirect hops with it).
  */
 
-static int
-url_parts(const char *url, char **scheme, char **host, long *port, char **path)
-{
-	CURLU *u = curl_url();
-	char *sport = NULL;
-	int rc = -1;
-
-	*scheme = *host = *path = NULL;
-	if (u == NULL)
-		return (-1);
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
-		goto out;
-	if (curl_url_get(u, CURLUPART_SCHEME, scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK)
-		goto out;
-	if (curl_url_get(u, CURLUPART_PORT, &sport, CURLU_DEFAULT_PORT) != CURLUE_OK)
-		goto out;
-	*port = strtol(sport, NULL, 10);
-	if (curl_url_get(u, CURLUPART_PATH, path, 0) != CURLUE_OK)
-		goto out;
-	rc = 0;
-out:
-	curl_free(sport);
-	if (rc < 0) {
-		curl_free(*scheme);
-		curl_free(*host);
-		curl_free(*path);
-		*scheme = *host = *path = NULL;
-	}
-	curl_url_cleanup(u);
-	return (rc);
-}
+static struct urlallow *wrk_allow_list;
 
 int
 wrk_allow_init(const char *list)
 {
-	char *copy, *tok, *save = NULL;
-
-	wrk.nallow = 0;
-	if (list == NULL || *list == '\0')
-		return (0);
-	copy = imp_strdup(list);
-	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, ", \t", &save)) {
-		char *scheme, *host, *path;
-		long port;
-		struct wrk_allow *a;
-
-		if (url_parts(tok, &scheme, &host, &port, &path) < 0) {
-			log_warn("-webhook-allow: cannot parse '%s': ignored", tok);
-			continue;
-		}
-		wrk.allow = imp_realloc(wrk.allow, sizeof *wrk.allow *
-		    (size_t)(wrk.nallow + 1));
-		a = &wrk.allow[wrk.nallow++];
-		a->scheme = imp_strdup(scheme);
-		a->host = imp_strdup(host);
-		a->path = imp_strdup(path);
-		a->port = port;
-		curl_free(scheme);
-		curl_free(host);
-		curl_free(path);
-	}
-	imp_free(copy);
+	urlallow_free(wrk_allow_list);
+	wrk_allow_list = urlallow_new(list);
 	return (0);
 }
 
 int
 wrk_url_allowed(const char *url, char *why, size_t len)
 {
-	char *scheme, *host, *path;
-	long port;
-	int i, ok = 0;
+	struct urlparts p;
+	int ok = 0;
 
-	if (url_parts(url, &scheme, &host, &port, &path) < 0) {
+	if (urlparts_get(url, &p) < 0) {
 		snprintf(why, len, "not a valid URL");
 		return (0);
 	}
-	if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+	if (!urlparts_http(&p)) {
 		snprintf(why, len, "scheme must be http or https");
 		goto out;
 	}
@@ -907,29 +851,15 @@ wrk_url_allowed(const char *url, char *why, size_t len)
 		ok = 1;
 		goto out;
 	}
-	if (wrk.nallow == 0) {
+	if (urlallow_count(wrk_allow_list) == 0) {
 		snprintf(why, len, "no -webhook-allow list is configured");
 		goto out;
 	}
-	for (i = 0; i < wrk.nallow && !ok; i++) {
-		struct wrk_allow *a = &wrk.allow[i];
-		size_t pl = strlen(a->path);
-
-		if (strcasecmp(a->scheme, scheme) != 0 ||
-		    strcasecmp(a->host, host) != 0 || a->port != port)
-			continue;
-		/* path prefix on a segment boundary */
-		if (strncmp(path, a->path, pl) == 0 &&
-		    (pl == 0 || a->path[pl - 1] == '/' || path[pl] == '\0' ||
-		    path[pl] == '/'))
-			ok = 1;
-	}
+	ok = urlallow_match(wrk_allow_list, &p);
 	if (!ok)
 		snprintf(why, len, "%s://%s:%ld%s matches no -webhook-allow "
-		    "prefix", scheme, host, port, path);
+		    "prefix", p.scheme, p.host, p.port, p.path);
 out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(path);
+	urlparts_free(&p);
 	return (ok);
 }

@@ -27,11 +27,6 @@ struct shm_proc;
 #define WRK_MAGIC	0x57524b21u
 #define WRK_MAX_ITERATIONS	100000	/* largest max_iterations a request may ask */
 
-struct wrk_allow {
-	char	*scheme, *host, *path;
-	long	port;
-};
-
 struct wrk {
 	unsigned		magic;
 	struct child_ctx	*ctx;
@@ -47,8 +42,6 @@ struct wrk {
 	uint32_t		max_points;	/* min(-max-points, the state file's) */
 	int			def_method;
 	char			def_circuit[RTAB_CIRCUIT_MAX + 1];
-	struct wrk_allow	*allow;
-	int			nallow;
 	int			stopping;
 	int			fitting;
 	int			bench_fd;
