@@ -20,6 +20,13 @@ load_start 4 "$T/load.json"
 wait "$lpid" 2>/dev/null
 lpid=
 dbg /debug/pprof/heap -o "$T/after.heap"
+# frees are counted against their sites (the hook's filter finds sampled
+# blocks): after the load most sampled blocks are free again (objects, not
+# bytes: a few big long-lived buffers weigh more than the load's samples)
+set -- $(head -n 1 "$T/after.heap" | tr -d '[]:' | awk '{ print $3, $5 }')
+[ "${2:-0}" -gt 0 ] && [ "$2" -gt $((2 * ${1:-0})) ] &&
+    ok "sampled frees counted: $1 of $2 sampled blocks in use" ||
+    fail "sampled frees not counted: $(head -n 1 "$T/after.heap")"
 
 # in use (the default view): the command works on what is live now
 pprof_top inuse "$H/heap"

@@ -87,6 +87,15 @@ for h in X-Profiling-Enabled X-Handler-Name X-Start-Time X-Duration-Ms X-Memory-
 	grep -qi "^$h: " "$T/h" || srv_fail "-profile: no $h header"
 done
 grep -qi '^X-Handler-Name: health' "$T/h" && srv_ok "-profile headers" || srv_fail "-profile headers: $(cat "$T/h")"
+# the values keep the Go server's formats (they are written without printf)
+tr -d '\r' <"$T/h" | grep -Eq '^X-Start-Time: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$' &&
+    tr -d '\r' <"$T/h" | grep -Eq '^X-Duration-Ms: [0-9]+\.[0-9]{3}$' &&
+    tr -d '\r' <"$T/h" | grep -Eq '^X-Memory-Delta-Bytes: -?[0-9]+$' &&
+    tr -d '\r' <"$T/h" | grep -Eq '^X-Start-Goroutines: [1-9][0-9]*$' &&
+    tr -d '\r' <"$T/h" | grep -Eq '^X-Goroutine-Delta: -?[0-9]+$' &&
+    tr -d '\r' <"$T/h" | grep -Eq '^X-Status-Code: 200$' &&
+    [ "$(grep -ci '^Content-Type: application/json' "$T/h")" = 1 ] &&
+    srv_ok "-profile header values" || srv_fail "-profile header values: $(cat "$T/h")"
 srv_py gen api-cancel 200 >"$T/b3.json"
 $CURL -s -o /dev/null -d @"$T/b3.json" "$SRV_URL/eis-data/batch"
 # the queue is full: 503 with Retry-After, nothing accepted

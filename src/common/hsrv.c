@@ -59,6 +59,7 @@ struct hreq {
 	char		*body;
 	size_t		body_len;
 	struct buf	extra;		/* response headers */
+	int		has_ctype;	/* extra sets Content-Type */
 	uint64_t	t0, t0real;
 	void		*data;
 	int		keepalive;
@@ -468,6 +469,14 @@ void
 hreq_add_header(struct hreq *r, const char *name, const char *value)
 {
 	buf_printf(&r->extra, "%s: %s\r\n", name, value);
+	if (strcasecmp(name, "Content-Type") == 0)
+		r->has_ctype = 1;
+}
+
+void
+hreq_add_header_lines(struct hreq *r, const char *lines, size_t len)
+{
+	buf_add(&r->extra, lines, len);
 }
 
 void
@@ -497,7 +506,7 @@ hreq_reply(struct hreq *r, int status, const char *body, size_t len)
 	out = bufferevent_get_output(c->bev);
 	evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n", r->minor, status,
 	    hsrv_status_text(status));
-	if (r->extra.len == 0 || strcasestr(r->extra.p, "content-type:") == NULL)
+	if (!r->has_ctype)
 		evbuffer_add_printf(out, "Content-Type: application/json\r\n");
 	evbuffer_add_printf(out, "Content-Length: %zu\r\nConnection: %s\r\n",
 	    len, keep ? "keep-alive" : "close");

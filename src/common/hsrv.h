@@ -72,6 +72,11 @@ void *hreq_get_data(const struct hreq *r);
 /* Add a response header (before hreq_reply). */
 void hreq_add_header(struct hreq *r, const char *name, const char *value);
 /*
+ * Add response headers already formatted: len bytes of "Name: value\r\n"
+ * lines, none of them Content-Type (the cheap way to add many at once).
+ */
+void hreq_add_header_lines(struct hreq *r, const char *lines, size_t len);
+/*
  * Send the answer (Content-Type application/json unless a header set one)
  * and release the request: r is invalid afterwards.
  */

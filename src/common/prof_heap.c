@@ -39,9 +39,27 @@ struct heap_live {
 	uint64_t	size;
 };
 
+/*
+ * Lockless pre-filter for the free hook: a bitmap over buckets of address
+ * hashes, a bit set while a sampled block of that bucket is alive.  Nearly
+ * every free is of a block that was never sampled; its bit is almost
+ * always clear, so that free costs one load (the bitmap is 8 KB: it stays
+ * in cache) and takes no lock.  The bits change only under heap_lock,
+ * exactly when a block enters or leaves heap_live (heap_filter_n counts
+ * the blocks of each bucket), so a clear bit means "not in heap_live".  A
+ * sampled block's bit was set before imp_* returned it, so whoever frees
+ * it (any thread: it got the pointer through something that orders the
+ * two) sees the bit.  16-bit counts suffice: heap_live never holds more
+ * than HEAP_LIVE / 4 * 3 blocks.
+ */
+#define HEAP_FILTER_BITS 16
+#define HEAP_FILTER	(1u << HEAP_FILTER_BITS)
+
 static struct heap_site	heap_sites[HEAP_SITES];
 static struct heap_live	heap_live[HEAP_LIVE];
-static uint32_t		heap_nsites, heap_nlive;
+static uint64_t		heap_filter[HEAP_FILTER / 64];	/* read without the lock */
+static uint16_t		heap_filter_n[HEAP_FILTER];	/* under heap_lock */
+static uint32_t		heap_nsites, heap_nlive;	/* under heap_lock */
 static uint64_t		heap_dropped;
 static int		heap_lock;
 static uint64_t		heap_rate;
@@ -83,6 +101,39 @@ live_slot(uintptr_t p)
 	return ((uint32_t)(h >> 40) & (HEAP_LIVE - 1));
 }
 
+_Static_assert(HEAP_LIVE / 4 * 3 <= UINT16_MAX, "heap_filter_n counters overflow");
+
+/* The filter bucket of p: the hash's top bits, the best mixed ones. */
+static inline uint32_t
+filter_slot(uintptr_t p)
+{
+	return ((uint32_t)(((uint64_t)p * 0x9e3779b97f4a7c15ull) >>
+	    (64 - HEAP_FILTER_BITS)));
+}
+
+/* Might p be in heap_live?  No lock needed. */
+static inline int
+filter_maybe(uintptr_t p)
+{
+	uint32_t i = filter_slot(p);
+
+	return ((int)((__atomic_load_n(&heap_filter[i / 64], __ATOMIC_RELAXED) >>
+	    (i % 64)) & 1));
+}
+
+/* Caller holds heap_lock.  d: +1 (p enters heap_live) or -1 (leaves it). */
+static void
+filter_add(uintptr_t p, int d)
+{
+	uint32_t i = filter_slot(p);
+	uint64_t w = heap_filter[i / 64], bit = 1ull << (i % 64);
+
+	heap_filter_n[i] = (uint16_t)(heap_filter_n[i] + d);
+	w = heap_filter_n[i] != 0 ? w | bit : w & ~bit;
+	/* whole-word atomic store: the hook reads the word without the lock */
+	__atomic_store_n(&heap_filter[i / 64], w, __ATOMIC_RELAXED);
+}
+
 /* Caller holds heap_lock.  Index of p in heap_live, or -1. */
 static int
 live_find(uintptr_t p)
@@ -104,6 +155,7 @@ live_delete(uint32_t i)
 {
 	uint32_t j = i, k;
 
+	filter_add(heap_live[i].ptr, -1);
 	heap_live[i].ptr = 0;
 	for (;;) {
 		j = (j + 1) & (HEAP_LIVE - 1);
@@ -117,7 +169,7 @@ live_delete(uint32_t i)
 		heap_live[j].ptr = 0;
 		i = j;
 	}
-	__atomic_store_n(&heap_nlive, heap_nlive - 1, __ATOMIC_RELAXED);
+	heap_nlive--;
 }
 
 /* Caller holds heap_lock.  Site of this stack, or -1 when the table is full. */
@@ -228,7 +280,8 @@ heap_sample(void *p, size_t size)
 		heap_live[j].ptr = (uintptr_t)p;
 		heap_live[j].site = (uint32_t)site;
 		heap_live[j].size = size;
-		__atomic_store_n(&heap_nlive, heap_nlive + 1, __ATOMIC_RELAXED);
+		filter_add((uintptr_t)p, 1);
+		heap_nlive++;
 		heap_sites[site].inuse_objs++;
 		heap_sites[site].inuse_bytes += size;
 	} else
@@ -236,36 +289,57 @@ heap_sample(void *p, size_t size)
 	prof_spin_unlock(&heap_lock);
 }
 
-/* mem_hook: after each allocation, before each free. */
-static void
-prof_heap_hook(void *p, size_t size, int is_free)
+/* A free of a block the filter may know: drop it from heap_live if there. */
+static void __attribute__((noinline))
+heap_free_slow(void *p)
 {
 	int i;
 
-	if (is_free) {
-		if (__atomic_load_n(&heap_nlive, __ATOMIC_RELAXED) == 0)
-			return;
-		prof_spin_lock(&heap_lock);
-		i = live_find((uintptr_t)p);
-		if (i >= 0) {
-			struct heap_site *s = &heap_sites[heap_live[i].site];
+	prof_spin_lock(&heap_lock);
+	i = live_find((uintptr_t)p);
+	if (i >= 0) {
+		struct heap_site *s = &heap_sites[heap_live[i].site];
 
-			s->inuse_objs--;
-			s->inuse_bytes -= heap_live[i].size;
-			live_delete((uint32_t)i);
-		}
-		prof_spin_unlock(&heap_lock);
-		return;
+		s->inuse_objs--;
+		s->inuse_bytes -= heap_live[i].size;
+		live_delete((uint32_t)i);
 	}
+	prof_spin_unlock(&heap_lock);
+}
+
+/* The countdown crossed zero (or starts): draw the next one, maybe sample. */
+static void __attribute__((noinline))
+heap_alloc_slow(void *p, size_t size)
+{
 	if (!heap_armed) {
 		heap_armed = 1;
-		heap_left = (int64_t)heap_next();
+		heap_left = (int64_t)heap_next() - (int64_t)size;
+		if (heap_left > 0)
+			return;
 	}
-	heap_left -= (int64_t)size;
-	if (heap_left > 0)
-		return;
 	heap_left = (int64_t)heap_next();
 	heap_sample(p, size);
+}
+
+/*
+ * mem_hook: after each allocation, before each free.  It runs on every
+ * imp_* call of a -profile server, so the common cases (a free of a block
+ * never sampled, an allocation that does not reach the next sample) are
+ * kept small enough to need no stack frame; the rest is out of line.
+ */
+static void
+prof_heap_hook(void *p, size_t size, int is_free)
+{
+	if (is_free) {
+		/* not sampled (nearly always): no lock, no table walk */
+		if (filter_maybe((uintptr_t)p))
+			heap_free_slow(p);
+		return;
+	}
+	/* heap_left is 0 in a thread not armed yet: its first call arms it */
+	heap_left -= (int64_t)size;
+	if (heap_left <= 0)
+		heap_alloc_slow(p, size);
 }
 
 static void

@@ -98,22 +98,35 @@ wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
 /*
  * The task count ("goroutines"): the processes and their requests and fits
  * in flight.  -profile asks for it twice a request and once a fit, and the
- * scan of the process table is what costs, so it is done once per loop
- * turn: libevent's cached time changes every turn.
+ * scan of the process table (SHM_NPROC slots, their cache lines written by
+ * the other processes) is what costs, so it is done at most once a
+ * millisecond of libevent's cached time (which changes once a loop turn):
+ * the count is a snapshot of other processes anyway, and under load a loop
+ * turn is shorter than that, so a scan per turn was a scan every request
+ * or two.
  */
+#define WRK_TASKS_MAX_AGE_US	1000
+
 int
 wrk_tasks(void)
 {
 	static struct timeval when;
-	static int n;
+	static int n, valid;
 	struct shm_proc_info pi;
-	struct timeval now;
+	struct timeval now, age;
 	int i;
 
-	if (event_base_gettimeofday_cached(wrk.base, &now) == 0 &&
-	    timercmp(&now, &when, ==))
-		return (n);
-	when = now;
+	if (event_base_gettimeofday_cached(wrk.base, &now) != 0)
+		valid = 0;	/* no clock: scan every time */
+	else {
+		if (valid && !timercmp(&now, &when, <)) {
+			timersub(&now, &when, &age);
+			if (age.tv_sec == 0 && age.tv_usec < WRK_TASKS_MAX_AGE_US)
+				return (n);
+		}
+		when = now;
+		valid = 1;
+	}
 	n = 0;
 	for (i = 0; i < SHM_NPROC; i++) {
 		if (!shm_proc_live(wrk.shm, i) || shm_proc_get(wrk.shm, i, &pi) < 0)
@@ -134,7 +147,9 @@ wrk_account(const struct fit_result *res, uint64_t ns, int64_t mem_delta)
 	STAT_ADD(fit_iterations, (uint64_t)(res->iterations > 0 ? res->iterations : 0));
 	STAT_ADD(fit_evaluations, (uint64_t)(res->evaluations > 0 ? res->evaluations : 0));
 	stat_hist_add(STAT_H_fit_time, ns);
-	if (wrk.cfg->profile)
+	/* log_req() drops the line with -quiet, but only after its arguments
+	 * (a process table scan) were computed */
+	if (wrk.cfg->profile && !log_quiet())
 		log_req("\xf0\x9f\x94\x8d Worker[%d] eis-processing: %.3fms, "
 		    "memory: %+lld bytes, goroutines: %d", wrk.index,
 		    (double)ns / 1e6, (long long)mem_delta, wrk_tasks());
