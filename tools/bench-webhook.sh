@@ -6,7 +6,7 @@
 #                          [-s spectra-per-batch] [-c connections]
 #
 # Run from a build directory (or set IMP_BUILDDIR).  Receiver: tools/whk-sink
-# (libevent, answers 200 at once), so the receiver is not what is measured.
+# (raw keep-alive HTTP/1.1, ~6 us CPU a POST), so it is not what is measured.
 # tools/impload posts the batches (polling their status only once a second,
 # so its polls do not compete with the fits); completion is read from the
 # state file (impctl counters) and from the receiver's count.

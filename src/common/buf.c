@@ -36,8 +36,8 @@ buf_reset(struct buf *b)
 		b->p[0] = '\0';
 }
 
-static void
-buf_grow(struct buf *b, size_t n)
+void
+buf_need(struct buf *b, size_t n)
 {
 	size_t cap;
 
@@ -53,7 +53,7 @@ buf_grow(struct buf *b, size_t n)
 void
 buf_add(struct buf *b, const void *p, size_t n)
 {
-	buf_grow(b, n);
+	buf_need(b, n);
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -68,7 +68,7 @@ buf_adds(struct buf *b, const char *s)
 void
 buf_addc(struct buf *b, char c)
 {
-	buf_grow(b, 1);
+	buf_need(b, 1);
 	b->p[b->len++] = c;
 	b->p[b->len] = '\0';
 }
@@ -84,7 +84,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	buf_grow(b, (size_t)n);
+	buf_need(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -131,21 +131,47 @@ static const char digits2[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* m's decimal digits ("0" for 0), written so that they end at end; returns
- * where they start. */
+/* The 8 decimal digits of v < 10^8, zeros in front, at o. */
+static void
+utoa8(char *o, uint32_t v)
+{
+	uint32_t hi = v / 10000, lo = v % 10000;
+
+	/* four independent pairs: no chain of divisions */
+	memcpy(o, digits2 + 2 * (hi / 100), 2);
+	memcpy(o + 2, digits2 + 2 * (hi % 100), 2);
+	memcpy(o + 4, digits2 + 2 * (lo / 100), 2);
+	memcpy(o + 6, digits2 + 2 * (lo % 100), 2);
+}
+
+/*
+ * m's decimal digits ("0" for 0), written so that they end at end; returns
+ * where they start.  A shortest double has up to 17 digits: they are cut
+ * into 8-digit groups with one 64-bit division each, and the groups
+ * written with 32-bit arithmetic (cheaper than 64-bit, and the pairs of a
+ * group do not wait for each other).
+ */
 static char *
 utoa_back(char *end, uint64_t m)
 {
-	while (m >= 100) {
-		end -= 2;
-		memcpy(end, digits2 + 2 * (m % 100), 2);
-		m /= 100;
+	uint32_t v;
+
+	while (m >= 100000000) {
+		end -= 8;
+		utoa8(end, (uint32_t)(m % 100000000));
+		m /= 100000000;
 	}
-	if (m >= 10) {
+	v = (uint32_t)m;
+	while (v >= 100) {
 		end -= 2;
-		memcpy(end, digits2 + 2 * m, 2);
+		memcpy(end, digits2 + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		end -= 2;
+		memcpy(end, digits2 + 2 * v, 2);
 	} else
-		*--end = (char)('0' + m);
+		*--end = (char)('0' + v);
 	return (end);
 }
 
@@ -161,66 +187,97 @@ buf_json_int(struct buf *b, long long v)
 	buf_add(b, d, (size_t)(dig + sizeof dig - d));
 }
 
-void
-buf_json_num(struct buf *b, double v)
+/* The number of decimal digits of m > 0. */
+static int
+ndigits(uint64_t m)
 {
-	char dig[24], *o, *d;
+	static const uint64_t p10[20] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+		10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+		100000000000ull, 1000000000000ull, 10000000000000ull,
+		100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+		100000000000000000ull, 1000000000000000000ull,
+		10000000000000000000ull
+	};
+	/* log10 from log2 (1233 / 4096 ~ log10(2)), then one compare */
+	int t = ((64 - __builtin_clzll(m | 1)) * 1233) >> 12;
+
+	return (t + 1 - (m < p10[t]));
+}
+
+/*
+ * The digits are written straight to where they end up (utoa_back from
+ * the end, their count known beforehand) rather than to a scratch buffer
+ * and copied: a webhook body holds some 300 numbers, and the copies (libc
+ * calls of variable length) cost as much as the digits.  Where a point
+ * goes among them, the digits before it are moved one place left.
+ */
+char *
+buf_num_at(char *o, double v)
+{
 	uint64_t m;
-	int nd, x;
+	int i, nd, x, ex;
 
 	if (!isfinite(v)) {
-		buf_add(b, "null", 4);
-		return;
+		memcpy(o, "null", 4);
+		return (o + 4);
 	}
-	/* the longest form: -0.000000ddddddddddddddddd, or
-	 * -d.dddddddddddddddde-324 */
-	buf_grow(b, 32);
-	o = b->p + b->len;
 	if (signbit(v))
 		*o++ = '-';
 	if (v == 0) {
 		*o++ = '0';
-		goto out;
+		return (o);
 	}
 	dtoa_shortest(fabs(v), &m, &x);
-	/* the digits, most significant first; x becomes the exponent of
-	 * d.ddd (v = d.ddd x 10^x) */
-	d = utoa_back(dig + sizeof dig, m);
-	nd = (int)(dig + sizeof dig - d);
+	/* x becomes the exponent of d.ddd (v = d.ddd x 10^x) */
+	nd = ndigits(m);
 	x += nd - 1;
 	if (x < -6 || x >= 21) {
-		*o++ = d[0];
+		/* d.ddde-7: all digits one place right, the first moved back */
+		utoa_back(o + 1 + nd, m);
+		o[0] = o[1];
 		if (nd > 1) {
-			*o++ = '.';
-			memcpy(o, d + 1, (size_t)nd - 1);
-			o += nd - 1;
-		}
+			o[1] = '.';
+			o += nd + 1;
+		} else
+			o++;
 		*o++ = 'e';
 		*o++ = x < 0 ? '-' : '+';
-		d = utoa_back(dig + sizeof dig, (uint64_t)(x < 0 ? -x : x));
-		nd = (int)(dig + sizeof dig - d);
-		memcpy(o, d, (size_t)nd);
+		ex = x < 0 ? -x : x;
+		nd = ndigits((uint64_t)ex);
+		utoa_back(o + nd, (uint64_t)ex);
 		o += nd;
 	} else if (x >= nd - 1) {
 		/* an integer: ddd000 */
-		memcpy(o, d, (size_t)nd);
+		utoa_back(o + nd, m);
 		memset(o + nd, '0', (size_t)(x + 1 - nd));
 		o += x + 1;
 	} else if (x >= 0) {
-		/* ddd.ddd */
-		memcpy(o, d, (size_t)x + 1);
-		o += x + 1;
-		*o++ = '.';
-		memcpy(o, d + x + 1, (size_t)(nd - x - 1));
-		o += nd - x - 1;
+		/* ddd.ddd: the integer part moved back over the point's place */
+		utoa_back(o + 1 + nd, m);
+		for (i = 0; i <= x; i++)
+			o[i] = o[i + 1];
+		o[x + 1] = '.';
+		o += nd + 1;
 	} else {
 		/* 0.000ddd */
-		memcpy(o, "0.00000", (size_t)(1 - x));
-		o += 1 - x;
-		memcpy(o, d, (size_t)nd);
+		*o++ = '0';
+		*o++ = '.';
+		for (i = x + 1; i < 0; i++)
+			*o++ = '0';
+		utoa_back(o + nd, m);
 		o += nd;
 	}
-out:
+	return (o);
+}
+
+void
+buf_json_num(struct buf *b, double v)
+{
+	char *o;
+
+	buf_need(b, BUF_NUM_MAX);
+	o = buf_num_at(b->p + b->len, v);
 	b->len = (size_t)(o - b->p);
 	b->p[b->len] = '\0';
 }
@@ -231,7 +288,7 @@ buf_steal(struct buf *b, size_t *len)
 	char *p;
 
 	if (b->p == NULL)
-		buf_grow(b, 0), b->p[0] = '\0';
+		buf_need(b, 0), b->p[0] = '\0';
 	p = b->p;
 	if (len != NULL)
 		*len = b->len;

@@ -26,6 +26,17 @@ void buf_json_str(struct buf *b, const char *s);
 void buf_json_num(struct buf *b, double v);
 /* An integer (buf_printf's %lld without the printf). */
 void buf_json_int(struct buf *b, long long v);
+/*
+ * Writing in place, for loops that append many small pieces: buf_need
+ * makes room for n more bytes (and the NUL) at b->p + b->len; the writer
+ * then moves b->len and writes the NUL itself.
+ */
+void buf_need(struct buf *b, size_t n);
+/* The longest buf_num_at: -0.000000ddddddddddddddddd, -d.ddd...e-324. */
+#define BUF_NUM_MAX	32
+/* buf_json_num's text of v at o (at most BUF_NUM_MAX bytes, no NUL);
+ * returns its end. */
+char *buf_num_at(char *o, double v);
 /* Give the memory to the caller (imp_free it); b is reset. */
 char *buf_steal(struct buf *b, size_t *len);
 

@@ -20,78 +20,149 @@
 #include "common/rtab.h"
 #include "common/tim.h"
 
+/* Spectra up to this many points need no allocation (2 x 4 KiB of stack). */
+#define RENDER_STACK_POINTS	512
+
+/* Append the literal s (its length known at compile time). */
+#define ADDLIT(b, s)	buf_add((b), (s), sizeof(s) - 1)
+
+/*
+ * A JSON array of numbers.  The hot loop of a result's rendering (the
+ * webhook process renders one per delivery), so each number is written in
+ * place after one room check, comma included.
+ */
 static void
 num_array(struct buf *b, const double *v, int n)
 {
+	char *o;
 	int i;
 
 	buf_addc(b, '[');
 	for (i = 0; i < n; i++) {
+		buf_need(b, BUF_NUM_MAX + 1);
+		o = b->p + b->len;
 		if (i > 0)
-			buf_addc(b, ',');
-		buf_json_num(b, v[i]);
+			*o++ = ',';
+		o = buf_num_at(o, v[i]);
+		b->len = (size_t)(o - b->p);
 	}
 	buf_addc(b, ']');
 }
 
+/* {"real":re,"imag":im} in place, with a comma before it unless first. */
 static void
-key(struct buf *b, const char *k)
+complex_obj(struct buf *b, double re, double im, int first)
 {
-	buf_addc(b, ',');
-	buf_json_str(b, k);
-	buf_addc(b, ':');
+	char *o;
+
+	buf_need(b, 2 * BUF_NUM_MAX + 20);
+	o = b->p + b->len;
+	if (!first)
+		*o++ = ',';
+	memcpy(o, "{\"real\":", 8);
+	o = buf_num_at(o + 8, re);
+	memcpy(o, ",\"imag\":", 8);
+	o = buf_num_at(o + 8, im);
+	*o++ = '}';
+	b->len = (size_t)(o - b->p);
+	b->p[b->len] = '\0';
+}
+
+/* ,"k": of a literal key (ours, nothing to escape). */
+#define KEY(b, k)	ADDLIT((b), ",\"" k "\":")
+
+/* v's circuit parsed, from rc when it holds it; NULL when it does not parse. */
+static struct fit_circuit *
+render_circuit(const struct rtab_view *v, struct render_cache *rc)
+{
+	struct fit_circuit *c;
+	char err[128];
+
+	if (rc != NULL && rc->c != NULL && strcmp(rc->circuit, v->circuit) == 0)
+		return (rc->c);
+	c = fit_circuit_parse(v->circuit, err, sizeof err);
+	if (rc != NULL && c != NULL) {
+		render_cache_free(rc);
+		memcpy(rc->circuit, v->circuit, sizeof rc->circuit);
+		rc->c = c;
+	}
+	return (c);
+}
+
+void
+render_cache_free(struct render_cache *rc)
+{
+	if (rc->c != NULL)
+		fit_circuit_free(rc->c);
+	rc->c = NULL;
+	rc->circuit[0] = '\0';
 }
 
 void
 render_result(struct buf *b, const struct rtab_view *v)
 {
+	render_result_cached(b, v, NULL);
+}
+
+void
+render_result_cached(struct buf *b, const struct rtab_view *v,
+    struct render_cache *rc)
+{
 	struct fit_circuit *c = NULL;
-	char ts[48], err[128];
+	char ts[48];
 	uint64_t t;
 	int i, ne, finished;
 
 	t = v->t_finished ? v->t_finished : v->t_accepted;
-	buf_adds(b, "{\"id\":");
+	ADDLIT(b, "{\"id\":");
 	buf_json_str(b, v->result_id);
-	key(b, "time");
+	KEY(b, "time");
 	buf_json_str(b, tim_rfc3339(t, 1, ts, sizeof ts));
-	key(b, "batch_id");
+	KEY(b, "batch_id");
 	buf_json_str(b, v->batch_id);
-	key(b, "iteration");
+	KEY(b, "iteration");
 	buf_json_int(b, v->iteration);
-	key(b, "status");
+	KEY(b, "status");
 	buf_json_str(b, rtab_state_name(v->state));
-	key(b, "circuit_type");
+	KEY(b, "circuit_type");
 	buf_json_str(b, v->circuit);
-	key(b, "method");
+	KEY(b, "method");
 	buf_json_str(b, fit_method_name((enum fit_method)v->method));
-	key(b, "weighting");
+	KEY(b, "weighting");
 	buf_json_str(b, fit_weighting_name((enum fit_weighting)v->weighting));
-	key(b, "points");
+	KEY(b, "points");
 	buf_json_int(b, v->n);
 	finished = v->state == RTAB_DONE || v->state == RTAB_FAILED;
 	if (v->state == RTAB_FAILED) {
-		key(b, "error");
+		KEY(b, "error");
 		buf_json_str(b, v->error);
 	}
 	if (finished) {
-		key(b, "fit_status");
+		KEY(b, "fit_status");
 		buf_json_str(b, fit_status_name((enum fit_status)v->fit_status));
 	}
 	if (v->state == RTAB_DONE && v->params != NULL) {
-		key(b, "chi_square");
+		KEY(b, "chi_square");
 		buf_json_num(b, v->chi_square);
-		key(b, "parameters");
+		KEY(b, "parameters");
 		num_array(b, v->params, v->nparams);
-		key(b, "std_errors");
+		KEY(b, "std_errors");
 		num_array(b, v->std_errors, v->nparams);
-		c = fit_circuit_parse(v->circuit, err, sizeof err);
+		c = render_circuit(v, rc);
 	}
 	if (c != NULL && fit_circuit_nparams(c) == v->nparams) {
-		double *zre = imp_malloc(sizeof(double) * (size_t)(v->n > 0 ? v->n : 1));
-		double *zim = imp_malloc(sizeof(double) * (size_t)(v->n > 0 ? v->n : 1));
+		/* model impedances: on the stack for the usual spectrum */
+		double zbuf[2 * RENDER_STACK_POINTS], *zre, *zim;
 
-		key(b, "element_names");
+		if (v->n <= RENDER_STACK_POINTS) {
+			zre = zbuf;
+			zim = zbuf + RENDER_STACK_POINTS;
+		} else {
+			zre = imp_malloc(sizeof(double) * 2 * (size_t)v->n);
+			zim = zre + v->n;
+		}
+
+		KEY(b, "element_names");
 		buf_addc(b, '[');
 		for (i = 0; i < v->nparams; i++) {
 			if (i > 0)
@@ -99,14 +170,14 @@ render_result(struct buf *b, const struct rtab_view *v)
 			buf_json_str(b, fit_circuit_param_name(c, i));
 		}
 		buf_addc(b, ']');
-		key(b, "frequencies");
+		KEY(b, "frequencies");
 		num_array(b, v->freq, v->n);
 		fit_circuit_eval(c, v->params, v->freq, v->n, zre, zim);
-		key(b, "real_impedance");
+		KEY(b, "real_impedance");
 		num_array(b, zre, v->n);
-		key(b, "imaginary_impedance");
+		KEY(b, "imaginary_impedance");
 		num_array(b, zim, v->n);
-		key(b, "element_impedances");
+		KEY(b, "element_impedances");
 		buf_addc(b, '[');
 		ne = fit_circuit_nelements(c);
 		for (i = 0; i < ne; i++) {
@@ -114,36 +185,29 @@ render_result(struct buf *b, const struct rtab_view *v)
 			if (i > 0)
 				buf_addc(b, ',');
 			fit_element_eval(c, i, v->params, v->freq, v->n, zre, zim);
-			buf_adds(b, "{\"name\":");
+			ADDLIT(b, "{\"name\":");
 			buf_json_str(b, fit_circuit_element_name(c, i));
-			buf_adds(b, ",\"impedances\":[");
-			for (k = 0; k < v->n; k++) {
-				if (k > 0)
-					buf_addc(b, ',');
-				buf_adds(b, "{\"real\":");
-				buf_json_num(b, zre[k]);
-				buf_adds(b, ",\"imag\":");
-				buf_json_num(b, zim[k]);
-				buf_addc(b, '}');
-			}
-			buf_adds(b, "]}");
+			ADDLIT(b, ",\"impedances\":[");
+			for (k = 0; k < v->n; k++)
+				complex_obj(b, zre[k], zim[k], k == 0);
+			ADDLIT(b, "]}");
 		}
 		buf_addc(b, ']');
-		imp_free(zre);
-		imp_free(zim);
+		if (zre != zbuf)
+			imp_free(zre);
 	} else if (v->freq != NULL) {
-		key(b, "frequencies");
+		KEY(b, "frequencies");
 		num_array(b, v->freq, v->n);
 	}
 	if (finished) {
-		key(b, "iterations");
+		KEY(b, "iterations");
 		buf_json_int(b, v->iterations);
-		key(b, "evaluations");
+		KEY(b, "evaluations");
 		buf_json_int(b, v->evaluations);
-		key(b, "fit_ms");
+		KEY(b, "fit_ms");
 		buf_json_num(b, (double)v->fit_ns / 1e6);
 	}
-	if (c != NULL)
+	if (c != NULL && (rc == NULL || rc->c != c))
 		fit_circuit_free(c);
 	buf_addc(b, '}');
 }

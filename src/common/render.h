@@ -11,7 +11,10 @@
 
 #include <stddef.h>
 
+#include "common/rtab.h"
+
 struct buf;
+struct fit_circuit;
 struct rtab_view;
 
 /*
@@ -19,6 +22,19 @@ struct rtab_view;
  * do not apply yet (a queued spectrum has no parameters) are left out.
  */
 void render_result(struct buf *b, const struct rtab_view *v);
+/*
+ * The same, with the last circuit parsed kept in rc between calls (one
+ * caller, one thread): the webhook process renders one result per
+ * delivery, nearly all of the same circuit, and parsing it is a few
+ * percent of a delivery.  render_cache_free() releases it.
+ */
+struct render_cache {
+	char			circuit[RTAB_CIRCUIT_MAX + 1];
+	struct fit_circuit	*c;
+};
+void render_result_cached(struct buf *b, const struct rtab_view *v,
+    struct render_cache *rc);
+void render_cache_free(struct render_cache *rc);
 /* Convenience: the object alone, imp_malloc'd, length in *len. */
 char *render_result_str(const struct rtab_view *v, size_t *len);
 

@@ -29,19 +29,75 @@ tim_mono(void)
 	return ((uint64_t)ts.tv_sec * TIM_SEC + (uint64_t)ts.tv_nsec);
 }
 
+/* Two digits of v < 100 at o. */
+static char *
+tim_2d(char *o, unsigned v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+	return (o + 2);
+}
+
+/*
+ * Every result rendered (a webhook body each) carries one of these, and
+ * strftime + snprintf cost more than the rest of the date: the civil date
+ * is computed here (H. Hinnant's days-to-civil) and the digits written by
+ * hand.  Years outside 1000-9999 and short buffers take the libc path,
+ * which writes the same text for the others.
+ */
 char *
 tim_rfc3339(uint64_t real_ns, int frac, char *buf, size_t len)
 {
-	time_t t = (time_t)(real_ns / TIM_SEC);
-	struct tm tm;
-	char s[32];
+	uint64_t secs = real_ns / TIM_SEC, z, era, doe, yoe, doy, mp, y;
+	unsigned sod, mon, day, ns;
+	char *o = buf;
+	int i;
 
-	gmtime_r(&t, &tm);
-	strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (frac)
-		snprintf(buf, len, "%s.%09uZ", s, (unsigned)(real_ns % TIM_SEC));
-	else
-		snprintf(buf, len, "%sZ", s);
+	z = secs / 86400 + 719468;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	mon = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	y = yoe + era * 400 + (mon <= 2);
+	if (y < 1000 || y > 9999 || len < (frac ? 31u : 21u)) {
+		time_t t = (time_t)secs;
+		struct tm tm;
+		char s[32];
+
+		gmtime_r(&t, &tm);
+		strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+		if (frac)
+			snprintf(buf, len, "%s.%09uZ", s,
+			    (unsigned)(real_ns % TIM_SEC));
+		else
+			snprintf(buf, len, "%sZ", s);
+		return (buf);
+	}
+	sod = (unsigned)(secs % 86400);
+	o = tim_2d(o, (unsigned)(y / 100));
+	o = tim_2d(o, (unsigned)(y % 100));
+	*o++ = '-';
+	o = tim_2d(o, mon);
+	*o++ = '-';
+	o = tim_2d(o, day);
+	*o++ = 'T';
+	o = tim_2d(o, sod / 3600);
+	*o++ = ':';
+	o = tim_2d(o, sod / 60 % 60);
+	*o++ = ':';
+	o = tim_2d(o, sod % 60);
+	if (frac) {
+		*o++ = '.';
+		ns = (unsigned)(real_ns % TIM_SEC);
+		for (i = 8; i >= 0; i--, ns /= 10)
+			o[i] = (char)('0' + ns % 10);
+		o += 9;
+	}
+	*o++ = 'Z';
+	*o = '\0';
 	return (buf);
 }
 

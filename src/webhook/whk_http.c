@@ -5,8 +5,10 @@
  * which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to wake it
  * (CURLMOPT_TIMERFUNCTION); we hand events back with
  * curl_multi_socket_action().  Every attempt is one easy handle; spare
- * handles are kept (curl_easy_reset) and connections stay in the multi
- * handle's cache, so a busy target is served over kept-alive connections.
+ * handles are kept with their options, header nodes and body buffer, and
+ * connections stay in the multi handle's cache, so a busy target is
+ * served over kept-alive connections and an attempt costs no setup but
+ * its own body, headers and URL.
  *
  * Redirects (-webhook-redirects=N) are followed here, hop by hop, not by
  * libcurl: on a 301/302/303/307/308 we read the resolved Location
@@ -83,6 +85,11 @@ whk_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 		}
 		return (0);
 	}
+	kind = EV_PERSIST;
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
 	if (ws == NULL) {
 		ws = imp_calloc(1, sizeof *ws);
 		ws->w = w;
@@ -90,14 +97,12 @@ whk_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 		LIST_INSERT_HEAD(&w->socks, ws, link);
 		curl_multi_assign(w->multi, s, ws);
 	} else if (ws->added) {
+		/* told again what it already watches: two epoll_ctl saved */
+		if (event_get_events(&ws->ev) == kind)
+			return (0);
 		event_del(&ws->ev);
 		ws->added = 0;
 	}
-	kind = EV_PERSIST;
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
 	event_assign(&ws->ev, w->base, s, kind, whk_sock_event, ws);
 	if (event_add(&ws->ev, NULL) == 0)
 		ws->added = 1;
@@ -151,104 +156,33 @@ whk_discard(char *p, size_t size, size_t n, void *arg)
  * Attempts
  */
 
-static struct whk_dlv *
-whk_dlv_get(struct whk *w)
-{
-	struct whk_dlv *d = LIST_FIRST(&w->spare);
-
-	if (d != NULL) {
-		LIST_REMOVE(d, link);
-		/* keeps the connection and DNS caches (they are the multi's) */
-		curl_easy_reset(d->easy);
-	} else {
-		d = imp_calloc(1, sizeof *d);
-		d->magic = WHK_DLV_MAGIC;
-		d->easy = curl_easy_init();
-		if (d->easy == NULL)
-			log_fatalx("curl_easy_init() failed");
-	}
-	d->errbuf[0] = '\0';
-	return (d);
-}
-
-static void
-whk_dlv_put(struct whk *w, struct whk_dlv *d)
-{
-	curl_slist_free_all(d->hdrs);
-	d->hdrs = NULL;
-	imp_free(d->content);
-	d->content = NULL;
-	imp_free(d->url);
-	d->url = NULL;
-	d->hops = 0;
-	d->tgt = NULL;
-	LIST_INSERT_HEAD(&w->spare, d, link);
-}
-
-/* Append a header line; libcurl copies it. */
-static int
-whk_hdr(struct whk_dlv *d, const char *line)
-{
-	struct curl_slist *l = curl_slist_append(d->hdrs, line);
-
-	if (l == NULL)
-		return (-1);
-	d->hdrs = l;
-	return (0);
-}
+/*
+ * A spare's content buffer is kept for its next attempt (no malloc and no
+ * realloc chain per body) unless it grew past this: a usual body is a few
+ * KiB, and spectra of hundreds of points should not leave every spare
+ * holding their size.  At most WHK_MAX_INFLIGHT spares exist, as many as
+ * bodies were in flight at once.
+ */
+#define WHK_KEEP_BUF	(64 * 1024)
 
 /*
- * Render the body and the headers of d's attempt and configure its easy
- * handle.  NULL ok, else why it cannot be sent.
+ * The options every attempt of every handle shares, set once per easy
+ * handle: a spare keeps them (no curl_easy_reset, which would cost a
+ * dozen setopts per attempt to undo), and only what changes per attempt
+ * (URL, body, timeouts) is set again in whk_prepare.  A redirect hop
+ * changes only those too.
  */
-static const char *
-whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
-    const char *url)
+static CURLcode
+whk_easy_setup(struct whk_dlv *d)
 {
-	char line[RTAB_RESID_LEN + WHK_SIG_MAX + 64], sig[WHK_SIG_MAX];
-	uint64_t ts = tim_real() / TIM_SEC;
-	struct buf b;
 	CURL *e = d->easy;
 	CURLcode rc = CURLE_OK;
 
-	/*
-	 * The signed content is "<id>.<timestamp>.<body>": render the body
-	 * right after that prefix so signing needs no copy, and post only
-	 * the part after it.
-	 */
-	buf_init(&b);
-	buf_printf(&b, "%s.%" PRIu64 ".", v->result_id, ts);
-	d->prefix = b.len;
-	render_result(&b, v);
-	d->content = buf_steal(&b, &d->len);
-	if (d->content == NULL || d->len <= d->prefix)
-		return ("could not render the result");
-
-	snprintf(line, sizeof line, "webhook-id: %s", v->result_id);
-	if (whk_hdr(d, "Content-Type: application/json") != 0 ||
-	    whk_hdr(d, line) != 0)
-		return ("out of memory for headers");
-	snprintf(line, sizeof line, "webhook-timestamp: %" PRIu64, ts);
-	if (whk_hdr(d, line) != 0)
-		return ("out of memory for headers");
-	if (w->key != NULL) {
-		if (whk_sign(w->key, d->content, d->len, sig) != 0)
-			return ("HMAC-SHA256 signing failed");
-		snprintf(line, sizeof line, "webhook-signature: %s", sig);
-		if (whk_hdr(d, line) != 0)
-			return ("out of memory for headers");
-	}
-	/* no "Expect: 100-continue" round trip before larger bodies */
-	if (whk_hdr(d, "Expect:") != 0)
-		return ("out of memory for headers");
-
 #define SET(opt, val)	do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
-	SET(CURLOPT_URL, url);
 	SET(CURLOPT_PRIVATE, d);
 	SET(CURLOPT_ERRORBUFFER, d->errbuf);
-	SET(CURLOPT_HTTPHEADER, d->hdrs);
-	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(d->len - d->prefix));
-	SET(CURLOPT_POSTFIELDS, d->content + d->prefix);
+	/* our own nodes, relinked per attempt (whk_prepare) */
+	SET(CURLOPT_HTTPHEADER, d->hdr);
 	SET(CURLOPT_USERAGENT, WHK_UA);
 	/* never to anything but the URL we were given: libcurl follows no
 	 * redirect (we may, see the top of the file), no scheme but
@@ -263,10 +197,136 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 #endif
 	/* no SIGALRM for DNS timeouts: we are a libevent process */
 	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, w->connect_ms);
-	SET(CURLOPT_TIMEOUT_MS, w->timeout_ms);
 	SET(CURLOPT_WRITEFUNCTION, whk_discard);
 	SET(CURLOPT_WRITEDATA, d);
+#undef SET
+	d->easy_ready = rc == CURLE_OK;
+	return (rc);
+}
+
+static struct whk_dlv *
+whk_dlv_get(struct whk *w)
+{
+	struct whk_dlv *d = LIST_FIRST(&w->spare);
+
+	/* a spare keeps its handle's options, and the connection and DNS
+	 * caches are the multi's */
+	if (d != NULL)
+		LIST_REMOVE(d, link);
+	else {
+		d = imp_calloc(1, sizeof *d);
+		d->magic = WHK_DLV_MAGIC;
+		buf_init(&d->cbuf);
+		d->easy = curl_easy_init();
+		if (d->easy == NULL)
+			log_fatalx("curl_easy_init() failed");
+	}
+	d->errbuf[0] = '\0';
+	return (d);
+}
+
+static void
+whk_dlv_put(struct whk *w, struct whk_dlv *d)
+{
+	if (d->cbuf.cap > WHK_KEEP_BUF)
+		buf_free(&d->cbuf);
+	else
+		buf_reset(&d->cbuf);
+	d->content = NULL;
+	imp_free(d->url);
+	d->url = NULL;
+	d->hops = 0;
+	d->tgt = NULL;
+	LIST_INSERT_HEAD(&w->spare, d, link);
+}
+
+/* dst = name followed by the NUL-terminated value v (both fit: WHK_HDR_LINE). */
+static char *
+whk_hdr_line(char *dst, const char *name, size_t nlen, const char *v,
+    size_t vlen)
+{
+	memcpy(dst, name, nlen);
+	memcpy(dst + nlen, v, vlen);
+	dst[nlen + vlen] = '\0';
+	return (dst);
+}
+
+/* The decimal digits of v at the end of buf[24]; returns where they start. */
+static char *
+whk_u64(char buf[24], uint64_t v, size_t *len)
+{
+	char *p = buf + 24;
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	*len = (size_t)(buf + 24 - p);
+	return (p);
+}
+
+/*
+ * Render the body and the headers of d's attempt and configure its easy
+ * handle.  now: REALTIME ns, the attempt's webhook-timestamp.  NULL ok,
+ * else why it cannot be sent.
+ */
+static const char *
+whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
+    const char *url, uint64_t now)
+{
+	char sig[WHK_SIG_MAX], tsb[24], *tss;
+	uint64_t ts = now / TIM_SEC;
+	size_t idlen = strlen(v->result_id), tslen;
+	struct buf *b = &d->cbuf;
+	CURL *e = d->easy;
+	CURLcode rc = CURLE_OK;
+	int nh = 0, i;
+
+	if (!d->easy_ready && (rc = whk_easy_setup(d)) != CURLE_OK)
+		return (curl_easy_strerror(rc));
+	tss = whk_u64(tsb, ts, &tslen);
+	if (idlen > RTAB_RESID_LEN)
+		return ("could not render the result");
+
+	/*
+	 * The signed content is "<id>.<timestamp>.<body>": render the body
+	 * right after that prefix so signing needs no copy, and post only
+	 * the part after it.
+	 */
+	buf_reset(b);
+	buf_add(b, v->result_id, idlen);
+	buf_addc(b, '.');
+	buf_add(b, tss, tslen);
+	buf_addc(b, '.');
+	d->prefix = b->len;
+	render_result_cached(b, v, &w->rcache);
+	d->content = b->p;
+	d->len = b->len;
+	if (d->content == NULL || d->len <= d->prefix)
+		return ("could not render the result");
+
+#define HDR(s)	(d->hdr[nh++].data = (char *)(s))
+	HDR("Content-Type: application/json");
+	HDR(whk_hdr_line(d->hdr_id, "webhook-id: ", 12, v->result_id, idlen));
+	HDR(whk_hdr_line(d->hdr_ts, "webhook-timestamp: ", 19, tss, tslen));
+	if (w->key != NULL) {
+		if (whk_sign(w->key, d->content, d->len, sig) != 0)
+			return ("HMAC-SHA256 signing failed");
+		HDR(whk_hdr_line(d->hdr_sig, "webhook-signature: ", 19, sig,
+		    strlen(sig)));
+	}
+	/* no "Expect: 100-continue" round trip before larger bodies */
+	HDR("Expect:");
+#undef HDR
+	for (i = 0; i < nh; i++)
+		d->hdr[i].next = i + 1 < nh ? &d->hdr[i + 1] : NULL;
+
+#define SET(opt, val)	do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(d->len - d->prefix));
+	SET(CURLOPT_POSTFIELDS, d->content + d->prefix);
+	/* a redirect hop of the previous attempt may have shortened them */
+	SET(CURLOPT_CONNECTTIMEOUT_MS, w->connect_ms);
+	SET(CURLOPT_TIMEOUT_MS, w->timeout_ms);
 #undef SET
 	if (rc != CURLE_OK)
 		return (curl_easy_strerror(rc));
@@ -280,6 +340,7 @@ whk_http_start(struct whk *w, struct whk_target *tgt, uint32_t rec)
 	struct rtab_view v;
 	struct whk_dlv *d;
 	CURLMcode mc;
+	uint64_t now;
 
 	if (rtab_wh_begin(w->shm, rec, w->pid) != 0)
 		return (-1);
@@ -290,14 +351,14 @@ whk_http_start(struct whk *w, struct whk_target *tgt, uint32_t rec)
 	d->t0 = tim_mono();
 	d->attempt = 1;
 	d->hops = 0;
-	d->first = tim_real();
-	snprintf(d->resid, sizeof d->resid, "?");
+	d->first = now = tim_real();
+	memcpy(d->resid, "?", 2);
 
 	/* the record is ours (INFLIGHT, our pid): this view cannot change */
 	if (rtab_view_get(w->shm, rec, 1, &v) != 0) {
 		why = "the record could not be read";
 	} else {
-		snprintf(d->resid, sizeof d->resid, "%s", v.result_id);
+		memcpy(d->resid, v.result_id, sizeof d->resid);
 		if (v.wh_attempts > 0)
 			d->attempt = v.wh_attempts;
 		if (v.wh_first != 0)
@@ -306,7 +367,7 @@ whk_http_start(struct whk *w, struct whk_target *tgt, uint32_t rec)
 			why = "no webhook URL";
 		else {
 			d->url = imp_strdup(url);
-			why = whk_prepare(w, d, &v, url);
+			why = whk_prepare(w, d, &v, url, now);
 		}
 		rtab_view_free(&v);
 	}
@@ -568,8 +629,10 @@ whk_http_fini(struct whk *w)
 	while ((d = LIST_FIRST(&w->spare)) != NULL) {
 		LIST_REMOVE(d, link);
 		curl_easy_cleanup(d->easy);
+		buf_free(&d->cbuf);
 		imp_free(d);
 	}
+	render_cache_free(&w->rcache);
 	if (w->multi != NULL)
 		curl_multi_cleanup(w->multi);
 	w->multi = NULL;

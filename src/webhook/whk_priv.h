@@ -18,6 +18,8 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "common/buf.h"
+#include "common/render.h"
 #include "common/rtab.h"
 
 struct shm;
@@ -69,18 +71,33 @@ TAILQ_HEAD(whk_target_list, whk_target);
 LIST_HEAD(whk_dlv_list, whk_dlv);
 LIST_HEAD(whk_sock_list, whk_sock);
 
+/*
+ * Header lines of an attempt.  The list handed to CURLOPT_HTTPHEADER is
+ * made of our own nodes, over buffers that live in the whk_dlv: libcurl
+ * only walks it (and never frees it), and building it costs no allocation.
+ * Content-Type, webhook-id, webhook-timestamp, webhook-signature (only
+ * with a key), "Expect:".
+ */
+#define WHK_HDR_MAX		5
+#define WHK_HDR_LINE		(RTAB_RESID_LEN + 48 + 32)
+
 /* One attempt in flight (or a spare, with its easy handle kept for reuse). */
 struct whk_dlv {
 	unsigned		magic;
 	LIST_ENTRY(whk_dlv)	link;		/* whk.flying, or whk.spare */
 	CURL			*easy;
-	struct curl_slist	*hdrs;
+	int			easy_ready;	/* options every attempt shares are set */
+	struct curl_slist	hdr[WHK_HDR_MAX];
+	char			hdr_id[WHK_HDR_LINE];
+	char			hdr_ts[WHK_HDR_LINE];
+	char			hdr_sig[WHK_HDR_LINE];
 	struct whk_target	*tgt;
 	uint32_t		rec;
 	int			attempt;	/* 1 for the first */
 	char			*url;		/* the delivery target (imp_strdup) */
 	int			hops;		/* redirects followed in this attempt */
 	char			resid[RTAB_RESID_LEN + 1];
+	struct buf		cbuf;		/* holds content; kept for the next attempt */
 	char			*content;	/* "id.ts.body": signed content; body follows prefix */
 	size_t			prefix;
 	size_t			len;
@@ -143,6 +160,9 @@ struct whk {
 	uint32_t		nheap, heapcap;
 	struct event		ev_retry;
 	uint64_t		retry_armed;	/* REALTIME ns the timer is set for, 0: off */
+
+	/* bodies: the last circuit parsed, for the next one */
+	struct render_cache	rcache;
 
 	/* libcurl */
 	CURLM			*multi;
