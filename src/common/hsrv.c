@@ -474,13 +474,14 @@ hreq_add_header(struct hreq *r, const char *name, const char *value)
 }
 
 void
-hreq_add_header_lines(struct hreq *r, const char *lines, size_t len)
+hreq_reply(struct hreq *r, int status, const char *body, size_t len)
 {
-	buf_add(&r->extra, lines, len);
+	hreq_reply_lines(r, status, NULL, 0, body, len);
 }
 
 void
-hreq_reply(struct hreq *r, int status, const char *body, size_t len)
+hreq_reply_lines(struct hreq *r, int status, const char *lines, size_t llen,
+    const char *body, size_t len)
 {
 	struct hconn *c = r->c;
 	struct hsrv *s;
@@ -512,6 +513,8 @@ hreq_reply(struct hreq *r, int status, const char *body, size_t len)
 	    len, keep ? "keep-alive" : "close");
 	if (r->extra.len > 0)
 		evbuffer_add(out, r->extra.p, r->extra.len);
+	if (llen > 0)
+		evbuffer_add(out, lines, llen);
 	evbuffer_add(out, "\r\n", 2);
 	if (len > 0 && !r->is_head)
 		evbuffer_add(out, body, len);

@@ -72,15 +72,18 @@ void *hreq_get_data(const struct hreq *r);
 /* Add a response header (before hreq_reply). */
 void hreq_add_header(struct hreq *r, const char *name, const char *value);
 /*
- * Add response headers already formatted: len bytes of "Name: value\r\n"
- * lines, none of them Content-Type (the cheap way to add many at once).
- */
-void hreq_add_header_lines(struct hreq *r, const char *lines, size_t len);
-/*
  * Send the answer (Content-Type application/json unless a header set one)
  * and release the request: r is invalid afterwards.
  */
 void hreq_reply(struct hreq *r, int status, const char *body, size_t len);
+/*
+ * hreq_reply() with more response headers already formatted: llen bytes of
+ * "Name: value\r\n" lines, none of them Content-Type, written straight
+ * into the output after those of hreq_add_header() (the cheap way to add
+ * many on every answer: no copy in the request, no allocation).
+ */
+void hreq_reply_lines(struct hreq *r, int status, const char *lines,
+    size_t llen, const char *body, size_t len);
 /* The status text of a code ("Not Found"). */
 const char *hsrv_status_text(int status);
 
