@@ -172,6 +172,19 @@ check_int(long long v)
 	buf_free(&f);
 }
 
+/* buf_digits_at against "%0*u" */
+static void
+check_digits(uint32_t v, int width)
+{
+	char got[16], want[16];
+
+	*buf_digits_at(got, v, width) = '\0';
+	snprintf(want, sizeof want, "%0*u", width, v);
+	nchecked++;
+	if (strcmp(got, want) != 0 && nfail++ < 20)
+		printf("not ok: %u width %d: \"%s\"\n", v, width, got);
+}
+
 static void
 printf17(struct buf *b, double v)
 {
@@ -261,6 +274,16 @@ main(int argc, char **argv)
 	check_text(6.02214076e23, "6.02214076e+23");
 	check_text(NAN, "null");
 	check_int(0);
+	for (i = 0; i < 100000; i++) {
+		int w = 1 + (int)(xorshift() % 9), j;
+		uint32_t lim = 1;
+
+		for (j = 0; j < w; j++)
+			lim *= 10;
+		check_digits((uint32_t)(xorshift() % lim), w);
+	}
+	check_digits(0, 9);
+	check_digits(999999999, 9);
 	check_int(7);
 	check_int(-7);
 	check_int(99);

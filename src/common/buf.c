@@ -175,18 +175,6 @@ utoa_back(char *end, uint64_t m)
 	return (end);
 }
 
-void
-buf_json_int(struct buf *b, long long v)
-{
-	char dig[24], *d;
-	uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
-
-	d = utoa_back(dig + sizeof dig, m);
-	if (v < 0)
-		*--d = '-';
-	buf_add(b, d, (size_t)(dig + sizeof dig - d));
-}
-
 /* The number of decimal digits of m > 0. */
 static int
 ndigits(uint64_t m)
@@ -203,6 +191,41 @@ ndigits(uint64_t m)
 	int t = ((64 - __builtin_clzll(m | 1)) * 1233) >> 12;
 
 	return (t + 1 - (m < p10[t]));
+}
+
+char *
+buf_int_at(char *o, long long v)
+{
+	uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	int n = m == 0 ? 1 : ndigits(m);
+
+	if (v < 0)
+		*o++ = '-';
+	utoa_back(o + n, m);
+	return (o + n);
+}
+
+char *
+buf_digits_at(char *o, uint32_t v, int width)
+{
+	char *e = o + width;
+
+	for (o = e; width >= 2; width -= 2) {
+		o -= 2;
+		memcpy(o, digits2 + v % 100 * 2, 2);
+		v /= 100;
+	}
+	if (width > 0)
+		o[-1] = (char)('0' + v % 10);
+	return (e);
+}
+
+void
+buf_json_int(struct buf *b, long long v)
+{
+	buf_need(b, BUF_INT_MAX);
+	b->len = (size_t)(buf_int_at(b->p + b->len, v) - b->p);
+	b->p[b->len] = '\0';
 }
 
 /*

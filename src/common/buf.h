@@ -5,6 +5,7 @@
 #define IMP_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
 	char	*p;		/* NUL-terminated when len > 0 */
@@ -32,6 +33,11 @@ void buf_json_int(struct buf *b, long long v);
  * then moves b->len and writes the NUL itself.
  */
 void buf_need(struct buf *b, size_t n);
+/* "%lld" of v at o (at most BUF_INT_MAX bytes, no NUL); returns its end. */
+#define BUF_INT_MAX	20
+char *buf_int_at(char *o, long long v);
+/* "%0*u" of v at o: width digits (v < 10^width), no NUL; returns the end. */
+char *buf_digits_at(char *o, uint32_t v, int width);
 /* The longest buf_num_at: -0.000000ddddddddddddddddd, -d.ddd...e-324. */
 #define BUF_NUM_MAX	32
 /* buf_json_num's text of v at o (at most BUF_NUM_MAX bytes, no NUL);

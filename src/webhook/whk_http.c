@@ -251,19 +251,6 @@ whk_hdr_line(char *dst, const char *name, size_t nlen, const char *v,
 	return (dst);
 }
 
-/* The decimal digits of v at the end of buf[24]; returns where they start. */
-static char *
-whk_u64(char buf[24], uint64_t v, size_t *len)
-{
-	char *p = buf + 24;
-
-	do
-		*--p = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	*len = (size_t)(buf + 24 - p);
-	return (p);
-}
-
 /*
  * Render the body and the headers of d's attempt and configure its easy
  * handle.  now: REALTIME ns, the attempt's webhook-timestamp.  NULL ok,
@@ -273,7 +260,7 @@ static const char *
 whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
     const char *url, uint64_t now)
 {
-	char sig[WHK_SIG_MAX], tsb[24], *tss;
+	char sig[WHK_SIG_MAX], tsb[BUF_INT_MAX];
 	uint64_t ts = now / TIM_SEC;
 	size_t idlen = strlen(v->result_id), tslen;
 	struct buf *b = &d->cbuf;
@@ -283,7 +270,7 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 
 	if (!d->easy_ready && (rc = whk_easy_setup(d)) != CURLE_OK)
 		return (curl_easy_strerror(rc));
-	tss = whk_u64(tsb, ts, &tslen);
+	tslen = (size_t)(buf_int_at(tsb, (long long)ts) - tsb);
 	if (idlen > RTAB_RESID_LEN)
 		return ("could not render the result");
 
@@ -295,7 +282,7 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 	buf_reset(b);
 	buf_add(b, v->result_id, idlen);
 	buf_addc(b, '.');
-	buf_add(b, tss, tslen);
+	buf_add(b, tsb, tslen);
 	buf_addc(b, '.');
 	d->prefix = b->len;
 	render_result_cached(b, v, &w->rcache);
@@ -307,7 +294,7 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 #define HDR(s)	(d->hdr[nh++].data = (char *)(s))
 	HDR("Content-Type: application/json");
 	HDR(whk_hdr_line(d->hdr_id, "webhook-id: ", 12, v->result_id, idlen));
-	HDR(whk_hdr_line(d->hdr_ts, "webhook-timestamp: ", 19, tss, tslen));
+	HDR(whk_hdr_line(d->hdr_ts, "webhook-timestamp: ", 19, tsb, tslen));
 	if (w->key != NULL) {
 		if (whk_sign(w->key, d->content, d->len, sig) != 0)
 			return ("HMAC-SHA256 signing failed");

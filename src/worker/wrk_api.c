@@ -65,54 +65,6 @@ inflight_update(void)
  * the comments give.
  */
 
-static const char xh_pairs[] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-
-/* "%lld" of v at p; returns the end (no NUL). */
-static char *
-xh_i64(char *p, int64_t v)
-{
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v, t;
-	char *e;
-	int n;
-
-	if (v < 0)
-		*p++ = '-';
-	/* count the digits, then write them in place from the right, two
-	 * a division (by a constant: a multiplication) */
-	for (n = 1, t = 10; n < 20 && u >= t; n++)
-		t *= 10;
-	e = p += n;
-	while (u >= 100) {
-		p -= 2;
-		memcpy(p, xh_pairs + u % 100 * 2, 2);
-		u /= 100;
-	}
-	if (u >= 10)
-		memcpy(p - 2, xh_pairs + u * 2, 2);
-	else
-		p[-1] = (char)('0' + u);
-	return (e);
-}
-
-/* "%0*u" of v, width digits (v < 10^width). */
-static char *
-xh_digits(char *p, uint32_t v, int width)
-{
-	char *e = p + width;
-
-	for (p = e; width >= 2; width -= 2) {
-		p -= 2;
-		memcpy(p, xh_pairs + v % 100 * 2, 2);
-		v /= 100;
-	}
-	if (width > 0)
-		p[-1] = (char)('0' + v % 10);
-	return (e);
-}
-
 /* "%.3f" of ns / 1e6 (milliseconds). */
 static char *
 xh_ms(char *p, uint64_t ns)
@@ -128,9 +80,9 @@ xh_ms(char *p, uint64_t ns)
 	if (rem == 500 || ns >= 86400ull * 1000000000u)
 		return (p + snprintf(p, 32, "%.3f", (double)ns / 1e6));
 	us += rem > 500;
-	p = xh_i64(p, (int64_t)(us / 1000));
+	p = buf_int_at(p, (int64_t)(us / 1000));
 	*p++ = '.';
-	return (xh_digits(p, (uint32_t)(us % 1000), 3));
+	return (buf_digits_at(p, (uint32_t)(us % 1000), 3));
 }
 
 /* tim_rfc3339(real_ns, 1, ...): the date part changes once a second. */
@@ -150,7 +102,7 @@ xh_time(char *p, uint64_t real_ns)
 	memcpy(p, date, len);
 	p += len;
 	*p++ = '.';
-	p = xh_digits(p, (uint32_t)(real_ns % 1000000000u), 9);
+	p = buf_digits_at(p, (uint32_t)(real_ns % 1000000000u), 9);
 	*p++ = 'Z';
 	return (p);
 }
@@ -179,15 +131,15 @@ reply_profile_headers(char *h, const struct wrk_rq *q, int status,
 	p = XH_LIT(p, "\r\nX-Duration-Ms: ");
 	p = xh_ms(p, ns);
 	p = XH_LIT(p, "\r\nX-Memory-Delta-Bytes: ");
-	p = xh_i64(p, mem_in_use() - q->mem0);
+	p = buf_int_at(p, mem_in_use() - q->mem0);
 	p = XH_LIT(p, "\r\nX-Start-Goroutines: ");
-	p = xh_i64(p, q->tasks0);
+	p = buf_int_at(p, q->tasks0);
 	p = XH_LIT(p, "\r\nX-End-Goroutines: ");
-	p = xh_i64(p, tasks1);
+	p = buf_int_at(p, tasks1);
 	p = XH_LIT(p, "\r\nX-Goroutine-Delta: ");
-	p = xh_i64(p, tasks1 - q->tasks0);
+	p = buf_int_at(p, tasks1 - q->tasks0);
 	p = XH_LIT(p, "\r\nX-Status-Code: ");
-	p = xh_i64(p, status);
+	p = buf_int_at(p, status);
 	p = XH_LIT(p, "\r\n");
 	return ((size_t)(p - h));
 }
