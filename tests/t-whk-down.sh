@@ -34,6 +34,9 @@ retried_all() { [ "$(counter webhook_retried)" -ge $TOTAL ] 2>/dev/null; }
 wait_until 30 retried_all
 c=$(counter webhook_retried)
 [ "${c:-0}" -ge $TOTAL ] && ok "attempts refused and retried while down ($c)" || fail "webhook_retried = $c"
+# the gauge is refreshed by the webhook process's scan, every 2 s
+pending_shown() { [ "$(counter webhook_pending)" -gt 0 ] 2>/dev/null; }
+wait_until 10 pending_shown
 c=$(counter webhook_pending)
 [ "${c:-0}" -gt 0 ] && ok "webhook_pending gauge shows the backlog ($c)" || fail "webhook_pending = $c"
 [ "$(sink_count)" = 0 ] && ok "nothing reached the closed receiver" || fail "sink got requests while closed"

@@ -7,7 +7,7 @@
 #
 # Two loads, both with tools/impload: GET /health for 3 s (the request path:
 # allocations through the heap sampler's hook, the X- headers) and a fixed
-# amount of fitting (150 batches of 12 R(QR) spectra, end-to-end spectra/s:
+# amount of fitting (600 batches of 12 R(QR) spectra, end-to-end spectra/s:
 # CPU-bound, what SIGPROF sampling slows).  Rounds alternate the three
 # setups so drift (thermal, other tenants) hits all alike; the table shows
 # medians and ratios to the server without -profile.  A fourth setup,
@@ -92,7 +92,7 @@ measure() {
 	# server CPU microseconds per request
 	awk -v a="$c0" -v b="$c1" -v n="$(jnum requests <"$T/out")" \
 	    'BEGIN { print (b - a) * 1e6 / n }' >>"$T/$1.hcpu"
-	"$L" -u "http://127.0.0.1:$port" -n 150 -s 12 -c 4 -k 'R(QR)' --no-verify \
+	"$L" -u "http://127.0.0.1:$port" -n 600 -s 12 -c 4 -k 'R(QR)' --no-verify \
 	    --json >"$T/out"
 	c2=$(cpu_s)
 	jnum e2e_spectra_per_s <"$T/out" >>"$T/$1.fit"
