@@ -1,7 +1,8 @@
 #!/bin/sh
 # impcore - heap profile of all processes (imp_malloc and the library
 # hooks): go tool pprof names real allocation sites, -base works; block
-# and mutex profiles parse.
+# and mutex profiles parse.  Stacks by libunwind here (when installed), by
+# libgcc in t-prf-heap-gcc.sh.
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 . "$IMP_SRCDIR/tests/t-prf-lib.sh"
 need_go
@@ -9,6 +10,15 @@ watchdog 120
 
 prf_start -profile -profile-port=0
 H=http://127.0.0.1:$pport/debug/pprof
+# which unwinder takes the stacks: libunwind when libunwind8 is installed,
+# libgcc's when not or with IMPCORE_UNWIND=gcc (t-prf-heap-gcc.sh)
+if [ "${IMPCORE_UNWIND:-}" = gcc ] || ! PATH=$PATH:/usr/sbin:/sbin ldconfig -p | grep -q 'libunwind\.so\.8 '; then
+	want_unw=libgcc
+else
+	want_unw=libunwind
+fi
+unw=$(dbg /debug/info | python3 -c 'import json,sys; print(json.load(sys.stdin)["memory"]["heap_unwinder"])')
+[ "$unw" = "$want_unw" ] && ok "stacks by $unw" || fail "heap_unwinder $unw, expected $want_unw"
 dbg /debug/pprof/heap -o "$T/before.heap"
 head -n 1 "$T/before.heap" | grep -q '^heap profile: [0-9]*: [0-9]* \[ *[0-9]*: *[0-9]*\] @ heap_v2/[0-9]*$' &&
     ok "legacy heap_v2 header" || { fail "heap header"; head -n 2 "$T/before.heap"; }

@@ -63,6 +63,8 @@ void prof_setup(void);
 void prof_enable(uint64_t rate);
 int prof_enabled(void);
 uint64_t prof_heap_rate(void);
+/* Which unwinder takes the samplers' stacks: "libunwind" or "libgcc". */
+const char *prof_unwinder(void);
 
 /*
  * "<state-dir>/prof/<kind>.<session>.<pid>" for the state file of shm.

@@ -239,6 +239,7 @@ prf_info(struct prf *prf, struct evhttp_request *req)
 	json_object_set_new(o, "sys_bytes", json_integer((json_int_t)sys));
 	json_object_set_new(o, "heap_allocs", json_integer((json_int_t)sum[STAT_heap_allocs]));
 	json_object_set_new(o, "heap_sample_rate", json_integer((json_int_t)prof_heap_rate()));
+	json_object_set_new(o, "heap_unwinder", json_string(prof_unwinder()));
 	json_object_set_new(o, "gc", json_integer((json_int_t)prf_gc_count(prf)));
 	json_object_set_new(root, "memory", o);
 
