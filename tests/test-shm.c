@@ -113,6 +113,36 @@ main(void)
 	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 0,
 	    "new state file (%s)", cause ? cause : "");
 
+	/* the task count: live slots only, up to the high-water mark */
+	{
+		int a, b, c;
+
+		CHECK(shm_tasks(s) == 0, "no process: 0 tasks (%d)", shm_tasks(s));
+		a = shm_proc_alloc(s, SHM_ROLE_MASTER, -1, 0);
+		b = shm_proc_alloc(s, SHM_ROLE_WORKER, 0, 0);
+		c = shm_proc_alloc(s, SHM_ROLE_WORKER, 1, 0);
+		CHECK(a == 0 && b == 1 && c == 2 && s->head->proc_hw == 3,
+		    "slots 0-2 taken, high-water 3 (%u)", s->head->proc_hw);
+		shm_proc_set_inflight(shm_proc(s, c), 4);
+		shm_proc_set_busy(shm_proc(s, c), 1);
+		CHECK(shm_tasks(s) == 8, "3 processes + 4 requests + 1 fit (%d)",
+		    shm_tasks(s));
+		shm_proc_set_dead(s, b);
+		CHECK(shm_tasks(s) == 7, "a dead slot left out (%d)", shm_tasks(s));
+		CHECK(shm_proc_alloc(s, SHM_ROLE_WORKER, 0, 1) == b &&
+		    s->head->proc_hw == 3, "its slot reused, high-water kept");
+		/* a file from before the field: 0, every slot scanned */
+		s->head->proc_hw = 0;
+		CHECK(shm_proc_alloc(s, SHM_ROLE_WEBHOOK, -1, 0) == 3 &&
+		    s->head->proc_hw == 0, "unknown high-water stays unknown");
+		CHECK(shm_tasks(s) == 9, "and every live slot counted (%d)",
+		    shm_tasks(s));
+		s->head->proc_hw = 4;
+		for (i = 0; i < 4; i++)
+			shm_proc_set_dead(s, i);
+		CHECK(shm_tasks(s) == 0, "all dead: 0 tasks (%d)", shm_tasks(s));
+	}
+
 	/* queue limit: all or nothing */
 	CHECK(submit(s, "a", 6, NULL, 10) == RTAB_OK, "6 spectra accepted");
 	CHECK(submit(s, "b", 5, NULL, 10) == RTAB_FULL, "5 more: queue full");

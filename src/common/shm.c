@@ -59,6 +59,7 @@ shm_layout(struct shm_head *h, const struct shm_geom *g)
 	h->pre.prefix_size = sizeof h->pre;
 	h->head_size = sizeof *h;
 	h->nproc = SHM_NPROC;
+	h->proc_hw = 1;		/* known from the start: nothing used yet */
 	h->proc_size = sizeof(struct shm_proc);
 	h->stat_ncounters = STAT__N;
 	h->queue_size = g->queue_size;
@@ -568,6 +569,10 @@ shm_proc_alloc(struct shm *s, enum shm_role role, int index, unsigned generation
 		memset(p->ctl_seq, 0, sizeof p->ctl_seq);
 		memset(p->ctl_ack, 0, sizeof p->ctl_ack);
 		p->last_words[0] = '\0';
+		/* raised before the slot turns live, so a scan to proc_hw
+		 * that sees it live has not stopped short of it */
+		if (s->head->proc_hw != 0 && (uint32_t)i >= s->head->proc_hw)
+			CMM_STORE_SHARED(s->head->proc_hw, (uint32_t)i + 1);
 		cmm_smp_wmb();
 		CMM_STORE_SHARED(p->state, SHM_P_STARTING);
 		return (i);
@@ -645,6 +650,25 @@ shm_live(const struct shm_proc *p)
 	unsigned st = CMM_LOAD_SHARED(p->state);
 
 	return (st == SHM_P_STARTING || st == SHM_P_RUNNING || st == SHM_P_DRAINING);
+}
+
+int
+shm_tasks(const struct shm *s)
+{
+	uint32_t hw = CMM_LOAD_SHARED(s->head->proc_hw);
+	const struct shm_proc *p;
+	int n = 0;
+	uint32_t i;
+
+	if (hw == 0 || hw > SHM_NPROC)
+		hw = SHM_NPROC;
+	for (i = 0; i < hw; i++) {
+		p = &s->procs[i];
+		if (shm_live(p))
+			n += 1 + (int)CMM_LOAD_SHARED(p->inflight) +
+			    (int)CMM_LOAD_SHARED(p->busy);
+	}
+	return (n);
 }
 
 int

@@ -135,6 +135,12 @@ int shm_proc_get(const struct shm *shm, int slot, struct shm_proc_info *pi);
 int shm_proc_count(const struct shm *shm, enum shm_role role);
 int shm_proc_find_pid(const struct shm *shm, pid_t pid);	/* slot or -1 */
 int shm_proc_live(const struct shm *shm, int slot);
+/*
+ * The task count of the -profile X- headers: one per live process plus the
+ * HTTP requests and fits in their hands.  Scans only the slots ever used,
+ * reading three words of each.
+ */
+int shm_tasks(const struct shm *shm);
 enum shm_role shm_proc_role(const struct shm *shm, int slot);
 
 /* Owner side: called by the process that holds the slot. */

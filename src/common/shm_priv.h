@@ -41,7 +41,13 @@ struct shm_head {
 	uint32_t		arena_units;
 	uint32_t		job_ring_cap, wh_ring_cap;
 	uint32_t		rec_size, batch_size;
-	uint32_t		pad0;
+	/*
+	 * Process slots at or above this were never used, so scans may stop
+	 * here (shm_tasks); raised by shm_proc_alloc.  Zero, as in files of
+	 * builds before it was a field (it was padding), means unknown: scan
+	 * all SHM_NPROC.  Hence no layout version of its own.
+	 */
+	uint32_t		proc_hw;
 	uint64_t		off_procs, off_job_ring, off_wh_ring, off_rtab,
 				off_records, off_batches, off_hash, off_free_recs,
 				off_free_batches, off_bitmap, off_arena;

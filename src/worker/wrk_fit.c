@@ -98,8 +98,8 @@ wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
 /*
  * The task count ("goroutines"): the processes and their requests and fits
  * in flight.  -profile asks for it twice a request and once a fit, and the
- * scan of the process table (SHM_NPROC slots, their cache lines written by
- * the other processes) is what costs, so it is done at most once a
+ * scan of the process table (shm_tasks: the slots ever used, their cache
+ * lines written by the other processes) is what costs, so it is done at most once a
  * millisecond of libevent's cached time (which changes once a loop turn):
  * the count is a snapshot of other processes anyway, and under load a loop
  * turn is shorter than that, so a scan per turn was a scan every request
@@ -112,9 +112,7 @@ wrk_tasks(void)
 {
 	static struct timeval when;
 	static int n, valid;
-	struct shm_proc_info pi;
 	struct timeval now, age;
-	int i;
 
 	if (event_base_gettimeofday_cached(wrk.base, &now) != 0)
 		valid = 0;	/* no clock: scan every time */
@@ -127,12 +125,7 @@ wrk_tasks(void)
 		when = now;
 		valid = 1;
 	}
-	n = 0;
-	for (i = 0; i < SHM_NPROC; i++) {
-		if (!shm_proc_live(wrk.shm, i) || shm_proc_get(wrk.shm, i, &pi) < 0)
-			continue;
-		n += 1 + pi.inflight + pi.busy;
-	}
+	n = shm_tasks(wrk.shm);
 	return (n);
 }
 
