@@ -11,8 +11,9 @@
 # sampler off) and each load (GET /health; batches of 12 R(QR) spectra), a
 # daemon runs twice under callgrind, once with the load and once with
 # twice the load; the difference of the instructions of all its processes
-# (master, workers, webhook and profiler processes), divided by the extra
-# requests, is the cost of one request: start-up and shutdown cancel out.
+# (master, workers, webhook and profiler processes), and of the workers
+# alone, divided by the extra requests, is the cost of one request:
+# start-up and shutdown cancel out.
 # What callgrind does not count: the kernel (the X- headers make each
 # answer some 300 bytes longer) and cache effects.  Needs valgrind.
 set -u
@@ -28,7 +29,8 @@ shift $((OPTIND - 1))
 B=${1:-.}
 D=$B/src/master/impsolverd
 L=$B/tools/impload
-[ -x "$D" ] && [ -x "$L" ] || { echo "$0: build impsolverd and tools/impload in $B first" >&2; exit 2; }
+C=$B/src/impctl/impctl
+[ -x "$D" ] && [ -x "$L" ] && [ -x "$C" ] || { echo "$0: build impsolverd, impctl and tools/impload in $B first" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "$0: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/benchprofcg.XXXXXX") || exit 1
 dpid=
@@ -75,18 +77,28 @@ run() {
 		"$L" -u "http://127.0.0.1:$port" -n "$3" -s 12 -c 2 -k 'R(QR)' \
 		    --no-verify -i 1000 -T 600 --json >"$T/out"
 	fi
+	# which pid had which role (the callgrind files are named by pid)
+	"$C" -d "$T/state" stats --json | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["processes"]:
+    print(p["pid"], p["role"])' >"$T/roles"
 	kill -TERM "$dpid"
 	wait "$dpid"
 	dpid=
-	# every process's total ("summary:" or "totals:" line of its file)
-	cat "$T"/cg.* | awk '/^summary:/ { s += $2 } END { printf "%.0f\n", s }'
+	# "ALL WORKERS": the totals of every process, and of the workers alone
+	for f in "$T"/cg.*; do
+		pid=${f##*.}
+		role=$(awk -v p="$pid" '$1 == p { print $2 }' "$T/roles")
+		echo "${role:-master} $(sed -n 's/^summary: //p' "$f")"
+	done | awk '{ a += $2 } $1 == "worker" { w += $2 } END { printf "%.0f %.0f\n", a, w }'
 }
 
-# per SETUP LOAD N: instructions of one request, from N and 2N
+# per SETUP LOAD N: instructions of one request, all processes and the
+# workers alone, from N and 2N
 per() {
 	a=$(run "$1" "$2" "$3")
 	b=$(run "$1" "$2" $(($3 * 2)))
-	awk -v a="$a" -v b="$b" -v n="$3" 'BEGIN { printf "%.0f\n", (b - a) / n }'
+	echo "$a $b" | awk -v n="$3" '{ printf "%.0f %.0f\n", ($3 - $1) / n, ($4 - $2) / n }'
 }
 
 echo "bench-profile-cg: $nh GET /health, $nb batches of 12 R(QR) spectra (and twice as many), -threads=1" >&2
@@ -96,17 +108,23 @@ for s in base idle noheap; do
 	# a batch: one POST, its spectra, the status polls
 	per "$s" fit "$nb" >"$T/$s.f"
 done
-bh=$(cat "$T/base.h") bf=$(cat "$T/base.f")
-printf '%-28s %16s %7s %18s %7s\n' "setup" "instr/GET health" "ratio" "instr/12-fit batch" "ratio"
+# columns: the load's instructions a request, all processes / the workers
+col() { cut -d' ' -f"$2" "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+printf '%-28s %22s %7s %24s %7s\n' "setup" "GET /health: all/worker" "ratio" \
+    "12-fit batch: all/worker" "ratio"
 for s in base idle noheap; do
 	case $s in
 	base) name="no -profile" ;;
 	idle) name="-profile, idle" ;;
 	noheap) name="-profile, heap sampler off" ;;
 	esac
-	h=$(cat "$T/$s.h") f=$(cat "$T/$s.f")
-	printf '%-28s %16s %7.3f %18s %7.3f\n' "$name" "$h" \
-	    "$(awk -v a="$h" -v b="$bh" 'BEGIN { print a / b }')" "$f" \
-	    "$(awk -v a="$f" -v b="$bf" 'BEGIN { print a / b }')"
+	printf '%-28s %22s %7s %24s %7s\n' "$name" \
+	    "$(col "$T/$s.h" 1)/$(col "$T/$s.h" 2)" \
+	    "$(ratio "$(col "$T/$s.h" 1)" "$(col "$T/base.h" 1)")/$(ratio "$(col "$T/$s.h" 2)" "$(col "$T/base.h" 2)")" \
+	    "$(col "$T/$s.f" 1)/$(col "$T/$s.f" 2)" \
+	    "$(ratio "$(col "$T/$s.f" 1)" "$(col "$T/base.f" 1)")/$(ratio "$(col "$T/$s.f" 2)" "$(col "$T/base.f" 2)")"
 done
-echo "(instructions of all the daemon's processes a request, user space only: lower is better)"
+echo "(instructions a request, user space only, lower is better.  \"all\": every process,"
+echo " the per-second work of the master and the profiler included, which callgrind's slowness"
+echo " inflates per request; \"worker\": the process that serves and fits)"
