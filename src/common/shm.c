@@ -652,17 +652,23 @@ shm_live(const struct shm_proc *p)
 	return (st == SHM_P_STARTING || st == SHM_P_RUNNING || st == SHM_P_DRAINING);
 }
 
+/* Where a scan of the process slots may stop (see proc_hw). */
+static uint32_t
+shm_scan_end(const struct shm *s)
+{
+	uint32_t hw = CMM_LOAD_SHARED(s->head->proc_hw);
+
+	return (hw == 0 || hw > SHM_NPROC ? SHM_NPROC : hw);
+}
+
 int
 shm_tasks(const struct shm *s)
 {
-	uint32_t hw = CMM_LOAD_SHARED(s->head->proc_hw);
+	uint32_t i, end = shm_scan_end(s);
 	const struct shm_proc *p;
 	int n = 0;
-	uint32_t i;
 
-	if (hw == 0 || hw > SHM_NPROC)
-		hw = SHM_NPROC;
-	for (i = 0; i < hw; i++) {
+	for (i = 0; i < end; i++) {
 		p = &s->procs[i];
 		if (shm_live(p))
 			n += 1 + (int)CMM_LOAD_SHARED(p->inflight) +
@@ -674,9 +680,11 @@ shm_tasks(const struct shm *s)
 int
 shm_proc_count(const struct shm *s, enum shm_role role)
 {
-	int i, n = 0;
+	uint32_t i, end = shm_scan_end(s);
+	int n = 0;
 
-	for (i = 0; i < SHM_NPROC; i++)
+	/* GET /health counts the workers: only the slots ever used */
+	for (i = 0; i < end; i++)
 		if (shm_live(&s->procs[i]) &&
 		    (role == SHM_ROLE_NONE || s->procs[i].role == (uint32_t)role))
 			n++;

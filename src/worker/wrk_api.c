@@ -150,7 +150,7 @@ reply(struct hreq *r, const struct wrk_rq *q, int status, struct buf *b)
 {
 	uint64_t ns = tim_mono() - q->t0;
 	const char *method = hreq_method(r), *path = hreq_path(r);
-	char mp[160], xh[XH_MAX];
+	char xh[XH_MAX];
 	size_t xhl = 0;
 
 	STAT_INC(http_requests);
@@ -161,11 +161,9 @@ reply(struct hreq *r, const struct wrk_rq *q, int status, struct buf *b)
 	stat_hist_add(STAT_H_request_time, ns);
 	if (wrk.cfg->profile)
 		xhl = reply_profile_headers(xh, q, status, ns);
-	/* copy what the log needs: r is gone after hreq_reply */
-	snprintf(mp, sizeof mp, "%.16s %.120s", method, path);
 	if (!log_quiet())
-		log_req("%s %d %.3fms %s", mp, status, (double)ns / 1e6,
-		    hreq_peer(r));
+		log_req("%.16s %.120s %d %.3fms %s", method, path, status,
+		    (double)ns / 1e6, hreq_peer(r));
 	if (b->len == 0)
 		buf_adds(b, "{}");
 	buf_addc(b, '\n');
@@ -225,14 +223,31 @@ wrk_api_error(struct hreq *r, int status, const char *msg, void *arg)
 static void
 h_health(struct hreq *r, struct wrk_rq *q)
 {
+	uint64_t now = tim_real(), start = wrk.ctx->master_start, ms;
 	struct buf b;
+	char *p;
 
+	/* the liveness probe of load balancers: by hand, not printf; the
+	 * same text as "...\"uptime_s\":%.3f..." (milliseconds rounded) */
+	ms = now > start ? (now - start + 500000) / 1000000 : 0;
 	buf_init(&b);
-	buf_printf(&b, "{\"status\":\"ok\",\"queue_depth\":%u,\"workers\":%d,"
-	    "\"uptime_s\":%.3f,\"pid\":%d,\"worker\":%d}",
-	    rtab_queue_depth(wrk.shm), shm_proc_count(wrk.shm, SHM_ROLE_WORKER),
-	    (double)(tim_real() - wrk.ctx->master_start) / 1e9, (int)getpid(),
-	    wrk.index);
+	buf_need(&b, 160);
+	p = b.p;
+	p = XH_LIT(p, "{\"status\":\"ok\",\"queue_depth\":");
+	p = buf_int_at(p, rtab_queue_depth(wrk.shm));
+	p = XH_LIT(p, ",\"workers\":");
+	p = buf_int_at(p, shm_proc_count(wrk.shm, SHM_ROLE_WORKER));
+	p = XH_LIT(p, ",\"uptime_s\":");
+	p = buf_int_at(p, (long long)(ms / 1000));
+	*p++ = '.';
+	p = buf_digits_at(p, (uint32_t)(ms % 1000), 3);
+	p = XH_LIT(p, ",\"pid\":");
+	p = buf_int_at(p, wrk.pid);
+	p = XH_LIT(p, ",\"worker\":");
+	p = buf_int_at(p, wrk.index);
+	*p++ = '}';
+	b.len = (size_t)(p - b.p);
+	b.p[b.len] = '\0';
 	reply(r, q, 200, &b);
 }
 

@@ -158,7 +158,7 @@ wrk_bench(const char *batch, int iteration, int n, const char *circuit,
 	if (wrk.bench_fd < 0)
 		return;
 	len = snprintf(line, sizeof line, "%s,%d,%d,%s,%d,%s,%s,%.6f,%.6f,%d,%.9g,%s\n",
-	    tim_rfc3339(tim_real(), 1, ts, sizeof ts), wrk.index, (int)getpid(),
+	    tim_rfc3339(tim_real(), 1, ts, sizeof ts), wrk.index, (int)wrk.pid,
 	    batch, iteration, circuit, fit_method_name((enum fit_method)method),
 	    (double)fit_ns / 1e6, (double)wait_ns / 1e6, n,
 	    res->chi_square, fit_status_name(res->status));
@@ -204,7 +204,7 @@ wrk_fit_next(void)
 	int64_t mem0 = mem_in_use();
 	struct rtab_view v;
 
-	if (rtab_job_take(wrk.shm, getpid(), &job) < 0)
+	if (rtab_job_take(wrk.shm, wrk.pid, &job) < 0)
 		return (0);
 	memset(&res, 0, sizeof res);
 	c = wrk_circuit(job.circuit, err, sizeof err);

@@ -157,6 +157,7 @@ wrk_main(struct child_ctx *ctx)
 	wrk.shm = ctx->shm;
 	wrk.proc = ctx->proc;
 	wrk.index = ctx->index;
+	wrk.pid = getpid();
 	wrk.bench_fd = -1;
 	if (getenv("IMPCORE_TEST_FIT_DELAY_US") != NULL)
 		wrk_test_delay_us = atol(getenv("IMPCORE_TEST_FIT_DELAY_US"));

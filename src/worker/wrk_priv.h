@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "impfit.h"
 #include "common/rtab.h"
@@ -34,6 +35,7 @@ struct wrk {
 	struct shm		*shm;
 	struct shm_proc		*proc;
 	int			index;
+	pid_t			pid;		/* getpid() is a system call each time */
 	struct event_base	*base;
 	struct hsrv		*http;
 	struct event		*ev_ctl, *ev_work, *ev_tick, *ev_drain;
