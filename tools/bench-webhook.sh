@@ -4,6 +4,7 @@
 #
 #   tools/bench-webhook.sh [-r rounds] [-t threads] [-n batches]
 #                          [-s spectra-per-batch] [-c connections]
+#                          [-p points-per-spectrum] [-k circuit]
 #                          [-x "extra daemon flags"]
 #
 # Run from a build directory (or set IMP_BUILDDIR).  Receiver: tools/whk-sink
@@ -19,16 +20,18 @@
 # Rounds (default 3) repeat 1-3 in turn, so drift and noisy neighbours hit
 # all alike; one line per figure and round, then the medians, their
 # ratio, and a JSON line.
-threads=2 nb=200 ns=12 conns=4 rounds=3 xflags=
-while getopts r:t:n:s:c:x: o; do
+threads=2 nb=200 ns=12 np=23 circ= conns=4 rounds=3 xflags=
+while getopts r:t:n:s:p:k:c:x: o; do
 	case $o in
 	r) rounds=$OPTARG ;;
 	t) threads=$OPTARG ;;
 	n) nb=$OPTARG ;;
 	s) ns=$OPTARG ;;
 	c) conns=$OPTARG ;;
+	p) np=$OPTARG ;;
+	k) circ=$OPTARG ;;
 	x) xflags=$OPTARG ;;
-	*) sed -n '2,22p' "$0"; exit 2 ;;
+	*) sed -n '2,23p' "$0"; exit 2 ;;
 	esac
 done
 B=${IMP_BUILDDIR:-$(pwd)}
@@ -79,8 +82,9 @@ stop() {
 	kill -TERM "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 }
 load() {
-	"$IMPLOAD" -u "$API" -n "$nb" -s "$ns" -c "$conns" -i 1000 -T 600 \
-	    --no-verify --json >"$T/load.json" || echo "impload failed" >&2
+	"$IMPLOAD" -u "$API" -n "$nb" -s "$ns" -p "$np" ${circ:+-k "$circ"} \
+	    -c "$conns" -i 1000 -T 600 --no-verify --json >"$T/load.json" ||
+	    echo "impload failed" >&2
 }
 wait_fitted() {	# until state dir $1 has $2 fitted spectra (20 ms resolution)
 	while [ "$(counter "$1" spectra_fitted)" -lt "$2" ]; do sleep 0.02; done
@@ -89,7 +93,7 @@ wait_posts() {	# until the receiver has $1 POSTs (its own clock says when)
 	while [ "$(posts)" -lt "$1" ]; do sleep 0.2; done
 }
 
-echo "bench-webhook: $nb batches x $ns spectra = $total, -threads=$threads, $conns connections, $(nproc) CPUs, $rounds rounds${xflags:+, flags: $xflags}"
+echo "bench-webhook: $nb batches x $ns spectra of $np points${circ:+ ($circ)} = $total, -threads=$threads, $conns connections, $(nproc) CPUs, $rounds rounds${xflags:+, flags: $xflags}"
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 : >"$T/off" ; : >"$T/on" ; : >"$T/on_dlv" ; : >"$T/rate" ; : >"$T/wcpu" ; : >"$T/scpu" ; : >"$T/cpur"
