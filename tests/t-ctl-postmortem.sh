@@ -94,7 +94,7 @@ expect_rc 2 "unknown option" ctl stats --frobnicate
 expect_rc 2 "batch without an id" ctl batch
 expect_rc 2 "no command" "$IMPCTL"
 expect_rc 0 "--help" "$IMPCTL" --help
-for c in status stats top batches batch webhooks webhook-retry reload stop; do
+for c in status stats top history batches batch webhooks webhook-retry reload stop; do
 	grep -q "^  $c" "$T/out" || fail "--help does not list $c"
 done
 srv_done

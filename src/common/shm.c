@@ -23,6 +23,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/phist.h"
 #include "common/ring.h"
 #include "common/rtab.h"
 #include "common/rtab_priv.h"
@@ -107,6 +108,8 @@ shm_layout(struct shm_head *h, const struct shm_geom *g)
 	off = shm_round(off + (uint64_t)h->arena_units / 8);
 	h->off_arena = off;
 	off = shm_round(off + (uint64_t)h->arena_units * RTAB_UNIT);
+	h->off_phist = off;
+	off = shm_round(off + sizeof(struct phist));
 	h->pre.file_size = off;
 	return (off);
 }
@@ -145,6 +148,7 @@ shm_check(const struct shm_head *h, size_t size, char **cause)
 	}
 	shm_layout(&want, &g);
 	if (want.off_arena != h->off_arena || want.pre.file_size != h->pre.file_size ||
+	    want.off_phist != h->off_phist ||
 	    want.nproc != h->nproc || want.proc_size != h->proc_size ||
 	    want.rec_size != h->rec_size || want.batch_size != h->batch_size ||
 	    want.stat_ncounters != h->stat_ncounters ||
@@ -172,6 +176,7 @@ shm_pointers(struct shm *s)
 	s->free_batches = (uint32_t *)(s->base + h->off_free_batches);
 	s->bitmap = (uint64_t *)(s->base + h->off_bitmap);
 	s->arena = s->base + h->off_arena;
+	s->phist = (struct phist *)(s->base + h->off_phist);
 }
 
 static struct shm *
@@ -230,6 +235,7 @@ shm_init_fresh(struct shm *s, const struct shm_head *h)
 	}
 	ring_init(s->job_ring, h->job_ring_cap);
 	ring_init(s->wh_ring, h->wh_ring_cap);
+	phist_init(s->phist);
 	salt = tim_real() ^ ((uint64_t)getpid() << 32);
 	{
 		int rfd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);

@@ -13,8 +13,10 @@
 #include "common/shm.h"
 #include "common/stat.h"
 
+struct phist;
+
 #define SHM_MAGIC		0x4554415453504d49ull	/* "IMPSTATE" little-endian */
-#define SHM_LAYOUT_VERSION	2
+#define SHM_LAYOUT_VERSION	3
 #define SHM_PROC_MAGIC		0x50524f43u		/* "PROC" */
 #define SHM_ALIGN		4096
 
@@ -50,7 +52,8 @@ struct shm_head {
 	uint32_t		proc_hw;
 	uint64_t		off_procs, off_job_ring, off_wh_ring, off_rtab,
 				off_records, off_batches, off_hash, off_free_recs,
-				off_free_batches, off_bitmap, off_arena;
+				off_free_batches, off_bitmap, off_arena,
+				off_phist;	/* layout 3: the profiler's history */
 	int32_t			master_pid;
 	uint32_t		ready;		/* set last by the master */
 	uint64_t		birth;		/* REALTIME ns of the master's start */
@@ -101,6 +104,7 @@ struct shm {
 	uint32_t		*free_recs, *free_batches;
 	uint64_t		*bitmap;
 	uint8_t			*arena;
+	struct phist		*phist;
 };
 
 #endif /* IMP_SHM_PRIV_H */

@@ -26,6 +26,7 @@ static const struct cli_cmd *const cli_cmds[] = {
 	&cli_status_entry,
 	&cli_stats_entry,
 	&cli_top_entry,
+	&cli_history_entry,
 	&cli_batches_entry,
 	&cli_batch_entry,
 	&cli_webhooks_entry,

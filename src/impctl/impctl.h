@@ -45,6 +45,7 @@ struct cli_cmd {
 extern const struct cli_cmd	cli_status_entry;
 extern const struct cli_cmd	cli_stats_entry;
 extern const struct cli_cmd	cli_top_entry;
+extern const struct cli_cmd	cli_history_entry;
 extern const struct cli_cmd	cli_batches_entry;
 extern const struct cli_cmd	cli_batch_entry;
 extern const struct cli_cmd	cli_webhooks_entry;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/phist.h"
 #include "common/shm.h"
 #include "common/stat.h"
 
@@ -30,39 +31,8 @@ struct evhttp_connection;
 struct prf_stream;
 
 #define PRF_MAGIC		0x50524f46u	/* "PROF" */
-#define PRF_HIST_LEN		300		/* samples kept: 5 minutes at 1 Hz */
 #define PRF_STATS_MAX_S		3600		/* longest /debug/stats stream */
 #define PRF_STATS_MAX_STREAMS	64		/* /debug/stats at once */
-
-/* One process in one sample of the history. */
-struct prf_psample {
-	int		slot;
-	pid_t		pid;
-	enum shm_role	role;
-	int		index;
-	enum shm_pstate	pstate;
-	char		state;			/* /proc state letter: R, S, D ... */
-	int		threads;
-	int		inflight, busy, idle;
-	uint64_t	t_start;		/* CLOCK_REALTIME ns */
-	uint64_t	utime_ns, stime_ns;	/* CPU used so far */
-	double		cpu_pct;		/* over the last interval */
-	uint64_t	rss, vsize, rss_peak, swap;	/* bytes */
-	uint64_t	vcsw, nvcsw;		/* context switches */
-	uint64_t	read_bytes, write_bytes;	/* /proc/<pid>/io, 0 if unreadable */
-	int		io_ok;
-	uint64_t	heap_alloc, heap_freed;	/* from the counter block */
-	uint64_t	c[STAT__N];		/* the process's counters */
-};
-
-/* One sample: every live process of the table at one time. */
-struct prf_sample {
-	uint64_t		t_real, t_mono;
-	int			nproc, cap;
-	struct prf_psample	*p;
-	uint64_t		sum[STAT__N];	/* counters summed over all blocks */
-	uint32_t		queue_depth;
-};
 
 struct prf {
 	unsigned		magic;
@@ -80,9 +50,8 @@ struct prf {
 	uint64_t		session;	/* last dump session number */
 	int			cpu_busy;	/* a CPU profile is running */
 	int			stopping;
-	/* history ring (prf_proc.c) */
-	struct prf_sample	hist[PRF_HIST_LEN];
-	unsigned		hist_n;		/* samples taken (ring index = n % LEN) */
+	/* history ring: in the state file (common/phist.h), NULL if unusable */
+	struct phist		*hist;
 	/* processes told to enable sampling: pid per slot */
 	pid_t			enabled[SHM_NPROC];
 	/* /debug/stats streams */
@@ -163,15 +132,14 @@ void prf_pprof_stop(struct prf *prf);
 
 /* prf_proc.c */
 void prf_proc_sample(struct prf *prf);
-const struct prf_sample *prf_hist_last(const struct prf *prf, int back);
+const struct phist_sample *prf_hist_last(const struct prf *prf, int back);
 /* /proc/<pid>/stat of one process into ps (no counters); 0 ok. */
-int prf_proc_read(struct prf *prf, pid_t pid, struct prf_psample *ps);
+int prf_proc_read(struct prf *prf, pid_t pid, struct phist_proc *ps);
 /* Totals of a sample: heap in use, heap allocated, RSS, tasks. */
 /* malloc_trim rounds run so far by the live processes (Go's NumGC). */
 uint64_t prf_gc_count(const struct prf *prf);
-void prf_sample_totals(const struct prf_sample *s, uint64_t *alloc,
+void prf_sample_totals(const struct phist_sample *s, uint64_t *alloc,
     uint64_t *total_alloc, uint64_t *sys, int *tasks);
-void prf_hist_free(struct prf *prf);
 
 /* prf_info.c */
 void prf_info(struct prf *prf, struct evhttp_request *req);

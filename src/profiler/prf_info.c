@@ -81,7 +81,7 @@ prf_mask_url(const char *in, char *out, size_t len)
 /* ==== /debug/info ========================================================== */
 
 static json_t *
-prf_proc_json(const struct prf_psample *p, uint64_t now)
+prf_proc_json(const struct phist_proc *p, uint64_t now)
 {
 	json_t *o = json_object();
 	uint64_t inuse = p->heap_alloc > p->heap_freed ?
@@ -173,7 +173,7 @@ prf_mapped_libs(void)
 void
 prf_info(struct prf *prf, struct evhttp_request *req)
 {
-	const struct prf_sample *s = prf_hist_last(prf, 0);
+	const struct phist_sample *s = prf_hist_last(prf, 0);
 	json_t *root = json_object(), *o, *a;
 	uint64_t now = tim_real(), alloc = 0, total = 0, sys = 0, birth;
 	uint64_t sum[STAT__N];
@@ -352,7 +352,7 @@ prf_stream_closed(struct evhttp_connection *evcon, void *arg)
  * prev_mono.
  */
 static void
-prf_stats_line(struct prf *prf, struct buf *b, const struct prf_sample *s,
+prf_stats_line(struct prf *prf, struct buf *b, const struct phist_sample *s,
     const uint64_t sum[STAT__N], uint64_t real, uint64_t mono,
     const uint64_t prev[STAT__N], uint64_t prev_mono, uint32_t depth)
 {
@@ -371,9 +371,11 @@ prf_stats_line(struct prf *prf, struct buf *b, const struct prf_sample *s,
 			busy += s->p[i].busy;
 		}
 	}
+	/* a sample of the server's previous life (the history is kept in
+	 * the state file) is from before this master's birth: uptime 0 */
 	buf_printf(b, "{\"time\": \"%s\", \"uptime_s\": %.3f, ",
-	    tim_rfc3339(real, 1, ts, sizeof ts),
-	    (double)(real - shm_birth(prf->shm)) / 1e9);
+	    tim_rfc3339(real, 1, ts, sizeof ts), real > shm_birth(prf->shm) ?
+	    (double)(real - shm_birth(prf->shm)) / 1e9 : 0.0);
 	buf_printf(b, "\"processes\": %d, \"tasks\": %d, \"inflight\": %d, "
 	    "\"fitting\": %d, \"queue_depth\": %u, \"cpu_percent\": %.1f, "
 	    "\"rss_bytes\": %" PRIu64 ", \"heap_inuse_bytes\": %" PRIu64 ", "
@@ -396,7 +398,7 @@ prf_stats_line(struct prf *prf, struct buf *b, const struct prf_sample *s,
 	}
 	buf_adds(b, "}, \"per_process\": [");
 	for (i = 0; s != NULL && i < s->nproc; i++) {
-		const struct prf_psample *p = &s->p[i];
+		const struct phist_proc *p = &s->p[i];
 
 		buf_printf(b, "%s{\"pid\": %ld, \"role\": \"%s\", \"index\": %d, "
 		    "\"rss_bytes\": %" PRIu64 ", \"cpu_percent\": %.1f, "
@@ -426,7 +428,7 @@ prf_stream_line(struct prf_stream *st, struct buf *b)
 static void
 prf_stats_history(struct prf *prf, struct evhttp_request *req, long n)
 {
-	const struct prf_sample *s, *prev;
+	const struct phist_sample *s, *prev;
 	struct buf b;
 	long i;
 
@@ -477,7 +479,7 @@ prf_stats(struct prf *prf, struct evhttp_request *req)
 		char *end;
 
 		sec = strtol(v, &end, 10);
-		if (end == v || *end != '\0' || sec <= 0 || sec > PRF_HIST_LEN) {
+		if (end == v || *end != '\0' || sec <= 0 || sec > PHIST_LEN) {
 			prf_reply_json_error(req, 400, "history: a whole number "
 			    "from 1 to 300");
 			return;

@@ -216,6 +216,7 @@ prf_main(struct child_ctx *ctx)
 	prf->magic = PRF_MAGIC;
 	prf->ctx = ctx;
 	prf->shm = ctx->shm;
+	prf->hist = shm_phist(prf->shm);
 	prf->cfg = ctx->cfg;
 	prf->t_start_real = tim_real();
 	prf->t_start_mono = tim_mono();
@@ -276,7 +277,6 @@ out:
 	if (prf->base != NULL)
 		event_base_free(prf->base);
 	prf_dumps_clean(prf);
-	prf_hist_free(prf);
 	prf_sym_free();
 	imp_free(prf);
 	return (rc);

@@ -51,9 +51,9 @@ prf_value(struct buf *b, double v)
 
 /* One per-process metric: a line per live process of the last sample. */
 static void
-prf_proc_metric(struct buf *b, const struct prf_sample *s, const char *name,
+prf_proc_metric(struct buf *b, const struct phist_sample *s, const char *name,
     const char *type, const char *help,
-    double (*get)(const struct prf_psample *))
+    double (*get)(const struct phist_proc *))
 {
 	int i;
 
@@ -68,37 +68,37 @@ prf_proc_metric(struct buf *b, const struct prf_sample *s, const char *name,
 }
 
 static double
-get_rss(const struct prf_psample *p)
+get_rss(const struct phist_proc *p)
 {
 	return ((double)p->rss);
 }
 
 static double
-get_vsize(const struct prf_psample *p)
+get_vsize(const struct phist_proc *p)
 {
 	return ((double)p->vsize);
 }
 
 static double
-get_cpu(const struct prf_psample *p)
+get_cpu(const struct phist_proc *p)
 {
 	return ((double)(p->utime_ns + p->stime_ns) / 1e9);
 }
 
 static double
-get_threads(const struct prf_psample *p)
+get_threads(const struct phist_proc *p)
 {
 	return (p->threads);
 }
 
 static double
-get_start(const struct prf_psample *p)
+get_start(const struct phist_proc *p)
 {
 	return ((double)p->t_start / 1e9);
 }
 
 static double
-get_heap(const struct prf_psample *p)
+get_heap(const struct phist_proc *p)
 {
 	return (p->heap_alloc > p->heap_freed ?
 	    (double)(p->heap_alloc - p->heap_freed) : 0);
@@ -107,7 +107,7 @@ get_heap(const struct prf_psample *p)
 void
 prf_metrics(struct prf *prf, struct evhttp_request *req)
 {
-	const struct prf_sample *s = prf_hist_last(prf, 0);
+	const struct phist_sample *s = prf_hist_last(prf, 0);
 	uint64_t sum[STAT__N], hb[STAT_HIST_BUCKETS], cum;
 	char name[128];
 	struct shm_geom g;

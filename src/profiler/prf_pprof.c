@@ -123,7 +123,7 @@ prf_pprof_index(struct prf *prf, struct evhttp_request *req)
 	size_t i;
 	int tasks = 0;
 	uint64_t a, t, s;
-	const struct prf_sample *last = prf_hist_last(prf, 0);
+	const struct phist_sample *last = prf_hist_last(prf, 0);
 
 	if (last != NULL)
 		prf_sample_totals(last, &a, &t, &s, &tasks);
@@ -380,7 +380,7 @@ prf_heap_done(struct prf_job *job, void *arg)
 	if (op->debug > 0) {
 		uint64_t alloc = 0, total = 0, sys = 0;
 		int tasks = 0;
-		const struct prf_sample *s = prf_hist_last(prf, 0);
+		const struct phist_sample *s = prf_hist_last(prf, 0);
 
 		if (s != NULL)
 			prf_sample_totals(s, &alloc, &total, &sys, &tasks);

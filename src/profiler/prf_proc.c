@@ -3,10 +3,10 @@
  *
  * /proc/<pid>/stat (state, CPU, threads), statm (RSS), status (peak RSS,
  * swap, context switches) and io (where readable) of each live process of
- * the table, with its counter block, into a ring of PRF_HIST_LEN samples.
- * The ring lives in the profiler's memory: the state file has no section
- * for it (XXX: move it there if impctl should show history post-mortem).
- * /debug/stats, /debug/info, /metrics and the memory line read it.
+ * the table, with its counter block, into a ring of PHIST_LEN samples in
+ * the state file (common/phist.h): it outlives the profiler, and impctl
+ * history shows it after the server died.  /debug/stats, /debug/info,
+ * /metrics and the memory line read it.
  */
 #include "config.h"
 
@@ -57,7 +57,7 @@ prf_field(const char *text, const char *key, uint64_t mult)
 }
 
 int
-prf_proc_read(struct prf *prf, pid_t pid, struct prf_psample *ps)
+prf_proc_read(struct prf *prf, pid_t pid, struct phist_proc *ps)
 {
 	char path[64], text[4096], *p;
 	unsigned long long utime, stime, vsize;
@@ -105,23 +105,16 @@ prf_proc_read(struct prf *prf, pid_t pid, struct prf_psample *ps)
 	return (0);
 }
 
-static struct prf_sample *
-prf_hist_slot(struct prf *prf, unsigned n)
-{
-	return (&prf->hist[n % PRF_HIST_LEN]);
-}
-
-const struct prf_sample *
+const struct phist_sample *
 prf_hist_last(const struct prf *prf, int back)
 {
-	if ((unsigned)back >= prf->hist_n || back >= PRF_HIST_LEN)
-		return (NULL);
-	return (&prf->hist[(prf->hist_n - 1 - (unsigned)back) % PRF_HIST_LEN]);
+	/* the writer's own reads: no copy, it never races itself */
+	return (prf->hist != NULL ? phist_last(prf->hist, back) : NULL);
 }
 
 /* The same process in the previous sample (same slot and pid), or NULL. */
-static const struct prf_psample *
-prf_prev(const struct prf_sample *prev, const struct prf_psample *ps)
+static const struct phist_proc *
+prf_prev(const struct phist_sample *prev, const struct phist_proc *ps)
 {
 	int i;
 
@@ -136,32 +129,32 @@ prf_prev(const struct prf_sample *prev, const struct prf_psample *ps)
 void
 prf_proc_sample(struct prf *prf)
 {
-	const struct prf_sample *prev = prf_hist_last(prf, 0);
-	struct prf_sample *s = prf_hist_slot(prf, prf->hist_n);
+	const struct phist_sample *prev = prf_hist_last(prf, 0);
+	struct phist_sample *s;
 	struct shm_proc_info pi;
-	int i, j, need;
+	int i, j;
 
+	if (prf->hist == NULL)
+		return;
+	s = phist_begin(prf->hist);
 	s->t_real = tim_real();
 	s->t_mono = tim_mono();
 	s->nproc = 0;
-	/* grown, never shrunk: a steady server allocates nothing per second */
-	need = shm_proc_count(prf->shm, SHM_ROLE_NONE) + 4;
-	if (need > SHM_NPROC)
-		need = SHM_NPROC;
-	if (s->cap < need) {
-		s->p = imp_realloc(s->p, sizeof(struct prf_psample) * (size_t)need);
-		s->cap = need;
-	}
+	s->left_out = 0;
 	stat_sum_all(prf->shm, s->sum);
 	s->queue_depth = rtab_queue_depth(prf->shm);
-	for (i = 0; i < SHM_NPROC && s->nproc < s->cap; i++) {
-		struct prf_psample *ps = &s->p[s->nproc];
-		const struct prf_psample *pp;
+	for (i = 0; i < SHM_NPROC; i++) {
+		struct phist_proc *ps = &s->p[s->nproc < PHIST_NPROC ? s->nproc : 0];
+		const struct phist_proc *pp;
 		struct stat_block *blk;
 
 		if (shm_proc_get(prf->shm, i, &pi) != 0 || pi.pid <= 0 ||
 		    !shm_proc_live(prf->shm, i))
 			continue;
+		if (s->nproc == PHIST_NPROC) {
+			s->left_out++;
+			continue;
+		}
 		memset(ps, 0, sizeof *ps);
 		ps->slot = i;
 		ps->pid = pi.pid;
@@ -190,11 +183,11 @@ prf_proc_sample(struct prf *prf)
 		}
 		s->nproc++;
 	}
-	prf->hist_n++;
+	phist_commit(prf->hist, s);
 }
 
 void
-prf_sample_totals(const struct prf_sample *s, uint64_t *alloc,
+prf_sample_totals(const struct phist_sample *s, uint64_t *alloc,
     uint64_t *total_alloc, uint64_t *sys, int *tasks)
 {
 	int i;
@@ -204,7 +197,7 @@ prf_sample_totals(const struct prf_sample *s, uint64_t *alloc,
 	/* TotalAlloc: every block ever, dead processes included (monotonic) */
 	*total_alloc = s->sum[STAT_heap_alloc_bytes];
 	for (i = 0; i < s->nproc; i++) {
-		const struct prf_psample *p = &s->p[i];
+		const struct phist_proc *p = &s->p[i];
 
 		if (p->heap_alloc > p->heap_freed)
 			*alloc += p->heap_alloc - p->heap_freed;
@@ -227,16 +220,4 @@ prf_gc_count(const struct prf *prf)
 		    (p = shm_proc(prf->shm, i)) != NULL)
 			n += *shm_proc_ctl_ack(p, CTL_CMD_TRIM);
 	return (n);
-}
-
-void
-prf_hist_free(struct prf *prf)
-{
-	int i;
-
-	for (i = 0; i < PRF_HIST_LEN; i++) {
-		imp_free(prf->hist[i].p);
-		prf->hist[i].p = NULL;
-		prf->hist[i].cap = 0;
-	}
 }

@@ -1,0 +1,85 @@
+/*
+ * impcore - the profiler's history in the state file (phist.h).
+ */
+#include "config.h"
+
+#include <string.h>
+#include <urcu/arch.h>
+#include <urcu/system.h>
+
+#include "common/phist.h"
+#include "common/shm_priv.h"
+
+void
+phist_init(struct phist *h)
+{
+	memset(h, 0, sizeof *h);
+	h->len = PHIST_LEN;
+	h->nproc = PHIST_NPROC;
+	h->ncounters = STAT__N;
+	cmm_smp_wmb();
+	h->magic = PHIST_MAGIC;
+}
+
+struct phist *
+shm_phist(const struct shm *shm)
+{
+	struct phist *h = shm->phist;
+
+	if (h == NULL || h->magic != PHIST_MAGIC || h->len != PHIST_LEN ||
+	    h->nproc != PHIST_NPROC || h->ncounters != STAT__N)
+		return (NULL);
+	return (h);
+}
+
+struct phist_sample *
+phist_begin(struct phist *h)
+{
+	struct phist_sample *s = &h->s[h->n % PHIST_LEN];
+
+	/* odd: readers that copy it now see a changed number afterwards */
+	CMM_STORE_SHARED(s->seq, s->seq + 1);
+	cmm_smp_wmb();
+	return (s);
+}
+
+void
+phist_commit(struct phist *h, struct phist_sample *s)
+{
+	cmm_smp_wmb();
+	CMM_STORE_SHARED(s->seq, s->seq + 1);
+	cmm_smp_wmb();
+	CMM_STORE_SHARED(h->n, h->n + 1);
+}
+
+const struct phist_sample *
+phist_last(const struct phist *h, int back)
+{
+	uint64_t n = CMM_LOAD_SHARED(h->n);
+
+	if (back < 0 || (uint64_t)back >= n || back >= PHIST_LEN)
+		return (NULL);
+	return (&h->s[(n - 1 - (uint64_t)back) % PHIST_LEN]);
+}
+
+int
+phist_read(const struct phist *h, int back, struct phist_sample *out)
+{
+	const struct phist_sample *s;
+	uint64_t seq;
+	int tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if ((s = phist_last(h, back)) == NULL)
+			return (-1);
+		seq = CMM_LOAD_SHARED(s->seq);
+		if (seq & 1)
+			continue;	/* the writer is on it */
+		cmm_smp_rmb();
+		memcpy(out, s, sizeof *out);
+		cmm_smp_rmb();
+		if (CMM_LOAD_SHARED(s->seq) == seq)
+			return (0);
+	}
+	return (-1);
+}
