@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/mem.h"
+#include "common/phist.h"
 #include "common/ring.h"
 #include "common/rtab.h"
 #include "common/rtab_priv.h"
@@ -141,6 +142,27 @@ main(void)
 		for (i = 0; i < 4; i++)
 			shm_proc_set_dead(s, i);
 		CHECK(shm_tasks(s) == 0, "all dead: 0 tasks (%d)", shm_tasks(s));
+	}
+
+	/* the profiler's history: a sample a profiler died writing is not
+	 * taken for complete, the next one is */
+	{
+		struct phist *ph = shm_phist(s);
+		struct phist_sample *ps, copy;
+
+		CHECK(ph != NULL && phist_read(ph, 0, &copy) < 0,
+		    "history: there, and empty");
+		ps = phist_begin(ph);		/* ... and the writer dies */
+		ps->t_real = 1;
+		CHECK(phist_read(ph, 0, &copy) < 0, "nothing committed: no sample");
+		ps = phist_begin(ph);		/* the next profiler, same slot */
+		CHECK((ps->seq & 1) == 1, "still marked as being written");
+		ps->t_real = 2;
+		ps->nproc = 0;
+		phist_commit(ph, ps);
+		CHECK(phist_read(ph, 0, &copy) == 0 && copy.t_real == 2 &&
+		    (copy.seq & 1) == 0, "committed: read back");
+		CHECK(phist_read(ph, 1, &copy) < 0, "one sample only");
 	}
 
 	/* queue limit: all or nothing */

@@ -36,9 +36,15 @@ struct phist_sample *
 phist_begin(struct phist *h)
 {
 	struct phist_sample *s = &h->s[h->n % PHIST_LEN];
+	uint64_t q = s->seq;
 
-	/* odd: readers that copy it now see a changed number afterwards */
-	CMM_STORE_SHARED(s->seq, s->seq + 1);
+	/*
+	 * Odd, and another number than any reader saw: readers that copy
+	 * it now see a changed number afterwards.  Already odd when a
+	 * profiler died writing it: +2 keeps it odd (+1 would make a
+	 * half-written sample look complete).
+	 */
+	CMM_STORE_SHARED(s->seq, q + ((q & 1) ? 2 : 1));
 	cmm_smp_wmb();
 	return (s);
 }
