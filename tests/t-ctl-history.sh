@@ -28,14 +28,11 @@ srv_kill9_tree
 
 expect_rc 0 "history after kill -9" ctl history --json -n 300
 python3 - "$T/out" "$pids" <<'PY'
-import json, sys
+import json, os, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 pids = set(int(p) for p in sys.argv[2].split())
-fails = 0
-def check(cond, what):
-    global fails
-    print(("ok: " if cond else "FAIL: ") + what)
-    fails += 0 if cond else 1
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+from pycheck import check, done
 check(len(lines) >= 3, "%d samples kept in the state file" % len(lines))
 times = [l["time"] for l in lines]
 check(times == sorted(times) and len(set(times)) == len(times), "oldest first, one time each")
@@ -49,7 +46,7 @@ check(fitted >= 6, "the workers' counters came along: %d spectra fitted" % fitte
 check(all(p["rss"] > 0 and p["threads"] >= 1 and p["state"] in "RSDIT" for p in last["processes"]),
       "/proc fields filled (rss, threads, state)")
 check(any(p["utime_ns"] + p["stime_ns"] > 0 for p in last["processes"]), "CPU times read")
-sys.exit(1 if fails else 0)
+done()
 PY
 [ $? -eq 0 ] && ok "the history outlived the server" || fail "history after kill -9"
 

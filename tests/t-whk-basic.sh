@@ -31,17 +31,13 @@ batch_ids whk-basic-1 >"$W/ids"
 echo "$single_id" >>"$W/ids"
 
 python3 - "$W/sink.jsonl" "$W/ids" "$SECRET" <<'EOF'
-import base64, hashlib, hmac, json, sys, time
+import base64, hashlib, hmac, json, os, sys, time
 reqs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 ids = [l.strip() for l in open(sys.argv[2]) if l.strip()]
 secret = sys.argv[3]
 key = base64.b64decode(secret[len("whsec_"):])
-fails = 0
-def check(cond, what):
-    global fails
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        fails += 1
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+from pycheck import check, done
 
 posts = [r for r in reqs if r["method"] == "POST"]
 got = [r["id"] for r in posts]
@@ -82,7 +78,7 @@ for r in posts:
         check(abs(p[0] - 10) < 0.1 and abs(p[1] - (100 + it)) < 1 and abs(p[2] - 1e-4) < 1e-6,
               "%s: fitted parameters right (%s)" % (wid, p))
 check(iters == set(range(12)), "every iteration 0..11 delivered")
-sys.exit(1 if fails else 0)
+done()
 EOF
 [ $? -eq 0 ] || fail "delivered bodies/headers (see above)"
 

@@ -23,14 +23,11 @@ rid=$(batch_ids whk-failed-1)
 sleep 0.5
 
 python3 - "$W/sink.jsonl" "$rid" <<'EOF2'
-import json, sys
+import json, os, sys
 posts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 posts = [r for r in posts if r["method"] == "POST"]
-fails = 0
-def check(cond, what):
-    global fails
-    print(("ok: " if cond else "FAIL: ") + what)
-    fails += not cond
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+from pycheck import check, done
 check(all(r["headers"]["webhook-id"] == sys.argv[2] for r in posts), "one webhook-id throughout")
 check(all(r["action"] == "500" for r in posts), "every attempt answered 500 (%d)" % len(posts))
 span = posts[-1]["t"] - posts[0]["t"]
@@ -38,7 +35,7 @@ span = posts[-1]["t"] - posts[0]["t"]
 # by up to 2 s on a loaded machine: ASan, make -j2)
 check(1.8 <= span <= 4.0, "last attempt at the deadline: %.3f s after the first" % span)
 open(sys.argv[1] + ".n", "w").write(str(len(posts)))
-sys.exit(1 if fails else 0)
+done()
 EOF2
 [ $? -eq 0 ] || fail "attempts (see above)"
 n=$(cat "$W/sink.jsonl.n")

@@ -69,16 +69,13 @@ wait_until 40 all_delivered || fail "not all delivered: $(counter webhook_delive
 sleep 0.5
 
 python3 - "$W/sink.jsonl" "$W/ids" $TOTAL "$t1" "$t2" $PER_TARGET <<'EOF'
-import collections, json, sys
+import collections, json, os, sys
 posts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 posts = [r for r in posts if r["method"] == "POST"]
 ids = set(l.strip() for l in open(sys.argv[2]) if l.strip())
 total, t1, t2, per = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
-fails = 0
-def check(cond, what):
-    global fails
-    print(("ok: " if cond else "FAIL: ") + what)
-    fails += not cond
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+from pycheck import check, done
 got = collections.Counter(r["headers"]["webhook-id"] for r in posts)
 dups = {i: n for i, n in got.items() if n > 1}
 ndup = sum(n - 1 for n in dups.values())
@@ -96,7 +93,7 @@ bad = [i for i in dups if not any(k - 2.0 <= first[i] <= k + 1.0 for k in (t1, t
 check(not bad, "every duplicate was in flight at a kill (%d not)" % len(bad))
 check(max(got.values()) <= 3, "no result more than 3 times")
 open(sys.argv[1] + ".n", "w").write("%d %d" % (len(posts), ndup))
-sys.exit(1 if fails else 0)
+done()
 EOF
 [ $? -eq 0 ] || fail "deliveries (see above)"
 read -r nposts _ <"$W/sink.jsonl.n"

@@ -174,15 +174,11 @@ for b in chain post cross foreign outside loop hang; do
 done >"$W/ids"
 
 python3 - "$W" "$SECRET" "$S2PORT" "$S3PORT" "$SPORT" <<'EOF'
-import base64, hashlib, hmac, json, re, sys
+import base64, hashlib, hmac, json, os, re, sys
 W, secret, s2, s3, sport = sys.argv[1:6]
 key = base64.b64decode(secret[len("whsec_"):])
-fails = 0
-def check(cond, what):
-    global fails
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        fails += 1
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+from pycheck import check, done
 def load(name):
     try:
         return [json.loads(l) for l in open("%s/%s.jsonl" % (W, name)) if l.strip()]
@@ -266,7 +262,7 @@ durs = [float(m.group(1)) for m in (re.search(r"❌: ([0-9.]+)ms: (.*)", x) for 
 print("hang: attempt durations (ms):", durs)
 check(len(durs) >= 2, "hang: %d attempts timed out" % len(durs))
 check(len(durs) > 0 and all(900 <= d <= 5000 for d in durs), "hang: each took about 1 s (not 30)")
-sys.exit(1 if fails else 0)
+done()
 EOF
 [ $? -eq 0 ] || fail "redirects (see above)"
 

@@ -33,15 +33,11 @@ logged_ok() { grep -q "Webhook\[$rid\] ✅" "$W/daemon.log"; }
 wait_until 10 logged_ok || fail "no ✅ line for $rid in the log"
 
 python3 - "$W/sink.jsonl" "$W/daemon.log" "$rid" "$SECRET" <<'EOF'
-import base64, datetime, hashlib, hmac, json, re, sys
+import base64, datetime, hashlib, hmac, json, os, re, sys
 reqs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 rid, secret = sys.argv[3], sys.argv[4].encode()
-fails = 0
-def check(cond, what):
-    global fails
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        fails += 1
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+from pycheck import check, done
 
 posts = [r for r in reqs if r["method"] == "POST"]
 print("sink saw:", [(r["seq"], r["action"]) for r in posts])
@@ -89,7 +85,7 @@ check(all(g <= 1.2 * e + 1.5 for g, e in zip(gaps, want)),
       "no wait much longer than its backoff")
 print("attempts=%d" % len(att))
 open(sys.argv[1] + ".n", "w").write(str(len(att)))
-sys.exit(1 if fails else 0)
+done()
 EOF
 [ $? -eq 0 ] || fail "attempts (see above)"
 n=$(cat "$W/sink.jsonl.n" 2>/dev/null)

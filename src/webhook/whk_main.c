@@ -15,6 +15,9 @@
  *				timeout is min(-webhook-connect-timeout, this)
  *   IMP_WEBHOOK_BACKOFF_MS	first retry delay (default 1000), doubled
  *				per attempt up to 10 min, +-20% jitter
+ *   IMP_WEBHOOK_BACKOFF_MAX_MS	that 10 min cap: a test that keeps its
+ *				receiver down for a while, however slow the
+ *				machine, sees it served soon after it returns
  */
 #include "config.h"
 
@@ -182,6 +185,8 @@ whk_settings(struct whk *w, const struct cfg *c)
 		w->allow = urlallow_new(c->webhook_allow);
 	w->backoff_ns = (uint64_t)whk_env_ms("IMP_WEBHOOK_BACKOFF_MS",
 	    WHK_BACKOFF_MS) * TIM_MS;
+	w->backoff_max_ns = (uint64_t)whk_env_ms("IMP_WEBHOOK_BACKOFF_MAX_MS",
+	    WHK_BACKOFF_MAX_MS) * TIM_MS;
 	w->rng = tim_real() ^ ((uint64_t)getpid() << 32);
 }
 

@@ -137,6 +137,7 @@ struct whk {
 	int			max_redirs;	/* -webhook-redirects */
 	struct urlallow		*allow;		/* -webhook-allow, for redirect hops */
 	uint64_t		backoff_ns;
+	uint64_t		backoff_max_ns;	/* WHK_BACKOFF_MAX_MS, or the test knob */
 	uint64_t		rng;		/* jitter */
 
 	/* per record (rtab_nrecords() entries each) */

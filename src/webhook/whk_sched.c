@@ -452,7 +452,7 @@ whk_pump(struct whk *w)
 static uint64_t
 whk_backoff(struct whk *w, int n)
 {
-	uint64_t d = w->backoff_ns, cap = WHK_BACKOFF_MAX_MS * TIM_MS, z;
+	uint64_t d = w->backoff_ns, cap = w->backoff_max_ns, z;
 	double u;
 	int i;
 
