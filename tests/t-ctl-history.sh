@@ -21,7 +21,7 @@ wait_for 10 sh -c "[ \$($IMPCTL -d $STATE history --json -n 300 | grep -c '^{') 
 pids=$(ctl stats --json | python3 -c 'import json,sys
 print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"] if p["state"] in ("running", "starting")))')
 expect_rc 0 "history while up" ctl history -n 2
-grep -q '^time .* process .* cpu% .* rss' "$T/out" && grep -q ' worker\[1\] ' "$T/out" &&
+grep -q '^time .* process .* cpu% .* rss' "$T/out" && grep -q ' worker\.1 ' "$T/out" &&
     ok "history: a table with every worker" || { fail "history text"; cat "$T/out"; }
 
 srv_kill9_tree

@@ -29,15 +29,6 @@ const struct cli_cmd cli_history_entry = {
 };
 
 static void
-cli_history_label(const struct phist_proc *p, char *buf, size_t len)
-{
-	if (p->role == SHM_ROLE_WORKER)
-		snprintf(buf, len, "worker[%d]", p->index);
-	else
-		snprintf(buf, len, "%s", shm_role_name(p->role));
-}
-
-static void
 cli_history_text(const struct phist_sample *s, int first)
 {
 	char ts[48], label[32], rss[32];
@@ -51,7 +42,7 @@ cli_history_text(const struct phist_sample *s, int first)
 	for (i = 0; i < s->nproc; i++) {
 		const struct phist_proc *p = &s->p[i];
 
-		cli_history_label(p, label, sizeof label);
+		cli_proc_label(p->role, p->index, label, sizeof label);
 		cli_fmt_bytes(p->rss, rss, sizeof rss);
 		printf("%-24s %6u %-11s %8ld %5c %7.1f %9s %7d %12ju %10ju\n",
 		    i == 0 ? ts : "", s->queue_depth, label, (long)p->pid,
