@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct buf {
 	char	*p;		/* NUL-terminated when len > 0 */
@@ -33,6 +34,10 @@ void buf_json_int(struct buf *b, long long v);
  * then moves b->len and writes the NUL itself.
  */
 void buf_need(struct buf *b, size_t n);
+/* Copy the string literal lit to o (its length known at compile time);
+ * the end. */
+#define BUF_LIT_AT(o, lit)	(memcpy((o), (lit), sizeof(lit) - 1), \
+				    (o) + sizeof(lit) - 1)
 /* "%lld" of v at o (at most BUF_INT_MAX bytes, no NUL); returns its end. */
 #define BUF_INT_MAX	20
 char *buf_int_at(char *o, long long v);

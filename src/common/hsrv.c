@@ -473,9 +473,6 @@ hreq_add_header(struct hreq *r, const char *name, const char *value)
 		r->has_ctype = 1;
 }
 
-/* Append the literal s at p; the end. */
-#define HEAD_LIT(p, s)	(memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
-
 /*
  * The answer's head (status line, Content-Type unless a header set one,
  * Content-Length, Connection, the extra header lines, the blank line) and
@@ -491,22 +488,22 @@ reply_head(struct evbuffer *out, const struct hreq *r, int status, int keep,
 	const char *txt = hsrv_status_text(status);
 	size_t tl = strnlen(txt, 64), blen = body != NULL ? len : 0;
 
-	p = HEAD_LIT(p, "HTTP/1.");
+	p = BUF_LIT_AT(p, "HTTP/1.");
 	p = buf_int_at(p, r->minor);
 	*p++ = ' ';
 	p = buf_int_at(p, status);
 	*p++ = ' ';
 	memcpy(p, txt, tl);
 	p += tl;
-	p = HEAD_LIT(p, "\r\n");
+	p = BUF_LIT_AT(p, "\r\n");
 	if (!r->has_ctype)
-		p = HEAD_LIT(p, "Content-Type: application/json\r\n");
-	p = HEAD_LIT(p, "Content-Length: ");
+		p = BUF_LIT_AT(p, "Content-Type: application/json\r\n");
+	p = BUF_LIT_AT(p, "Content-Length: ");
 	p = buf_int_at(p, (long long)len);
 	if (keep)
-		p = HEAD_LIT(p, "\r\nConnection: keep-alive\r\n");
+		p = BUF_LIT_AT(p, "\r\nConnection: keep-alive\r\n");
 	else
-		p = HEAD_LIT(p, "\r\nConnection: close\r\n");
+		p = BUF_LIT_AT(p, "\r\nConnection: close\r\n");
 	/* at most 200 bytes so far */
 	if (r->extra.len + llen + 2 + blen <= sizeof head - (size_t)(p - head)) {
 		if (r->extra.len > 0) {
@@ -517,7 +514,7 @@ reply_head(struct evbuffer *out, const struct hreq *r, int status, int keep,
 			memcpy(p, lines, llen);
 			p += llen;
 		}
-		p = HEAD_LIT(p, "\r\n");
+		p = BUF_LIT_AT(p, "\r\n");
 		if (blen > 0) {
 			memcpy(p, body, blen);
 			p += blen;

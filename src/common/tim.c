@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "common/tim.h"
 
 uint64_t
@@ -29,29 +30,19 @@ tim_mono(void)
 	return ((uint64_t)ts.tv_sec * TIM_SEC + (uint64_t)ts.tv_nsec);
 }
 
-/* Two digits of v < 100 at o. */
-static char *
-tim_2d(char *o, unsigned v)
-{
-	o[0] = (char)('0' + v / 10);
-	o[1] = (char)('0' + v % 10);
-	return (o + 2);
-}
-
 /*
  * Every result rendered (a webhook body each) carries one of these, and
  * strftime + snprintf cost more than the rest of the date: the civil date
  * is computed here (H. Hinnant's days-to-civil) and the digits written by
- * hand.  Years outside 1000-9999 and short buffers take the libc path,
+ * buf_digits_at.  Years outside 1000-9999 and short buffers take the libc path,
  * which writes the same text for the others.
  */
 char *
 tim_rfc3339(uint64_t real_ns, int frac, char *buf, size_t len)
 {
 	uint64_t secs = real_ns / TIM_SEC, z, era, doe, yoe, doy, mp, y;
-	unsigned sod, mon, day, ns;
+	unsigned sod, mon, day;
 	char *o = buf;
-	int i;
 
 	z = secs / 86400 + 719468;
 	era = z / 146097;
@@ -77,24 +68,20 @@ tim_rfc3339(uint64_t real_ns, int frac, char *buf, size_t len)
 		return (buf);
 	}
 	sod = (unsigned)(secs % 86400);
-	o = tim_2d(o, (unsigned)(y / 100));
-	o = tim_2d(o, (unsigned)(y % 100));
+	o = buf_digits_at(o, (uint32_t)y, 4);
 	*o++ = '-';
-	o = tim_2d(o, mon);
+	o = buf_digits_at(o, mon, 2);
 	*o++ = '-';
-	o = tim_2d(o, day);
+	o = buf_digits_at(o, day, 2);
 	*o++ = 'T';
-	o = tim_2d(o, sod / 3600);
+	o = buf_digits_at(o, sod / 3600, 2);
 	*o++ = ':';
-	o = tim_2d(o, sod / 60 % 60);
+	o = buf_digits_at(o, sod / 60 % 60, 2);
 	*o++ = ':';
-	o = tim_2d(o, sod % 60);
+	o = buf_digits_at(o, sod % 60, 2);
 	if (frac) {
 		*o++ = '.';
-		ns = (unsigned)(real_ns % TIM_SEC);
-		for (i = 8; i >= 0; i--, ns /= 10)
-			o[i] = (char)('0' + ns % 10);
-		o += 9;
+		o = buf_digits_at(o, (uint32_t)(real_ns % TIM_SEC), 9);
 	}
 	*o++ = 'Z';
 	*o = '\0';

@@ -322,7 +322,7 @@ memory_line(void)
 	uint64_t res[CTL_RES_WORDS] = { 0, 0, 0, 0 };
 	struct shm_proc_info pi;
 	char line[256], path[64];
-	int i, tasks = 0;
+	int i;
 
 	for (i = 0; i < SHM_NPROC; i++) {
 		struct stat_block *b;
@@ -337,7 +337,6 @@ memory_line(void)
 			res[1] += b->c[STAT_heap_alloc_bytes];
 		}
 		res[3] += *shm_proc_ctl_ack(shm_proc(mst.shm, i), CTL_CMD_TRIM);
-		tasks += 1 + pi.inflight + pi.busy;
 		snprintf(path, sizeof path, "/proc/%d/statm", (int)pi.pid);
 		f = fopen(path, "re");
 		if (f != NULL) {
@@ -346,7 +345,7 @@ memory_line(void)
 			fclose(f);
 		}
 	}
-	ctl_memory_line(line, sizeof line, res, tasks);
+	ctl_memory_line(line, sizeof line, res, shm_tasks(mst.shm));
 	log_req("%s", line);
 }
 

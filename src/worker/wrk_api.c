@@ -107,9 +107,6 @@ xh_time(char *p, uint64_t real_ns)
 	return (p);
 }
 
-/* Copy a string literal (its length is known at compile time). */
-#define XH_LIT(p, lit)	(memcpy((p), (lit), sizeof (lit) - 1), (p) + sizeof (lit) - 1)
-
 /* The X- headers into h (XH_MAX bytes); returns their length. */
 #define XH_MAX		512
 static size_t
@@ -123,24 +120,24 @@ reply_profile_headers(char *h, const struct wrk_rq *q, int status,
 	/* one block, handed to hreq_reply_lines(): nine hreq_add_header()
 	 * calls cost more than the formatting, and even one copy into the
 	 * request (an allocation, a free) was a tenth of what -profile adds */
-	p = XH_LIT(p, "X-Profiling-Enabled: true\r\nX-Handler-Name: ");
+	p = BUF_LIT_AT(p, "X-Profiling-Enabled: true\r\nX-Handler-Name: ");
 	memcpy(p, q->name, nl);
 	p += nl;
-	p = XH_LIT(p, "\r\nX-Start-Time: ");
+	p = BUF_LIT_AT(p, "\r\nX-Start-Time: ");
 	p = xh_time(p, q->t0real);
-	p = XH_LIT(p, "\r\nX-Duration-Ms: ");
+	p = BUF_LIT_AT(p, "\r\nX-Duration-Ms: ");
 	p = xh_ms(p, ns);
-	p = XH_LIT(p, "\r\nX-Memory-Delta-Bytes: ");
+	p = BUF_LIT_AT(p, "\r\nX-Memory-Delta-Bytes: ");
 	p = buf_int_at(p, mem_in_use() - q->mem0);
-	p = XH_LIT(p, "\r\nX-Start-Goroutines: ");
+	p = BUF_LIT_AT(p, "\r\nX-Start-Goroutines: ");
 	p = buf_int_at(p, q->tasks0);
-	p = XH_LIT(p, "\r\nX-End-Goroutines: ");
+	p = BUF_LIT_AT(p, "\r\nX-End-Goroutines: ");
 	p = buf_int_at(p, tasks1);
-	p = XH_LIT(p, "\r\nX-Goroutine-Delta: ");
+	p = BUF_LIT_AT(p, "\r\nX-Goroutine-Delta: ");
 	p = buf_int_at(p, tasks1 - q->tasks0);
-	p = XH_LIT(p, "\r\nX-Status-Code: ");
+	p = BUF_LIT_AT(p, "\r\nX-Status-Code: ");
 	p = buf_int_at(p, status);
-	p = XH_LIT(p, "\r\n");
+	p = BUF_LIT_AT(p, "\r\n");
 	return ((size_t)(p - h));
 }
 
@@ -233,17 +230,17 @@ h_health(struct hreq *r, struct wrk_rq *q)
 	buf_init(&b);
 	buf_need(&b, 160);
 	p = b.p;
-	p = XH_LIT(p, "{\"status\":\"ok\",\"queue_depth\":");
+	p = BUF_LIT_AT(p, "{\"status\":\"ok\",\"queue_depth\":");
 	p = buf_int_at(p, rtab_queue_depth(wrk.shm));
-	p = XH_LIT(p, ",\"workers\":");
+	p = BUF_LIT_AT(p, ",\"workers\":");
 	p = buf_int_at(p, shm_proc_count(wrk.shm, SHM_ROLE_WORKER));
-	p = XH_LIT(p, ",\"uptime_s\":");
+	p = BUF_LIT_AT(p, ",\"uptime_s\":");
 	p = buf_int_at(p, (long long)(ms / 1000));
 	*p++ = '.';
 	p = buf_digits_at(p, (uint32_t)(ms % 1000), 3);
-	p = XH_LIT(p, ",\"pid\":");
+	p = BUF_LIT_AT(p, ",\"pid\":");
 	p = buf_int_at(p, wrk.pid);
-	p = XH_LIT(p, ",\"worker\":");
+	p = BUF_LIT_AT(p, ",\"worker\":");
 	p = buf_int_at(p, wrk.index);
 	*p++ = '}';
 	b.len = (size_t)(p - b.p);
