@@ -291,6 +291,9 @@ main(int argc, char **argv)
 	check_int(-1234567890123LL);
 	check_int(LLONG_MAX);
 	check_int(LLONG_MIN);
+	/* every value around the small-number fast path */
+	for (i = -1100; i <= 1100; i++)
+		check_int(i);
 	for (i = 0; i < 100000; i++)
 		check_int((long long)xorshift() >> (xorshift() % 64));
 	check_text(-INFINITY, "null");

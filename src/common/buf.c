@@ -193,8 +193,9 @@ ndigits(uint64_t m)
 	return (t + 1 - (m < p10[t]));
 }
 
+/* buf_int_at() of the numbers it does not write in line */
 char *
-buf_int_at(char *o, long long v)
+buf_int_at_any(char *o, long long v)
 {
 	uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
 	int n = m == 0 ? 1 : ndigits(m);

@@ -40,7 +40,22 @@ void buf_need(struct buf *b, size_t n);
 				    (o) + sizeof(lit) - 1)
 /* "%lld" of v at o (at most BUF_INT_MAX bytes, no NUL); returns its end. */
 #define BUF_INT_MAX	20
-char *buf_int_at(char *o, long long v);
+char *buf_int_at_any(char *o, long long v);
+static inline char *
+buf_int_at(char *o, long long v)
+{
+	/* statuses and counts (most of the X- headers, Content-Length of
+	 * small answers) in line: the call, not the digits, was the cost */
+	if (v >= 0 && v < 1000) {
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		return (o);
+	}
+	return (buf_int_at_any(o, v));
+}
 /* "%0*u" of v at o: width digits (v < 10^width), no NUL; returns the end. */
 char *buf_digits_at(char *o, uint32_t v, int width);
 /* The longest buf_num_at: -0.000000ddddddddddddddddd, -d.ddd...e-324. */

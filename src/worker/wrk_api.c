@@ -46,7 +46,7 @@ rq_begin(struct wrk_rq *q, struct hreq *r, const char *name)
 	q->t0 = hreq_start(r);
 	q->t0real = hreq_start_real(r);
 	q->mem0 = mem_in_use();
-	q->tasks0 = wrk.cfg->profile ? wrk_tasks() : 0;
+	q->tasks0 = wrk.cfg->profile ? wrk_tasks(q->t0) : 0;
 }
 
 static void
@@ -115,7 +115,7 @@ reply_profile_headers(char *h, const struct wrk_rq *q, int status,
 {
 	char *p = h;
 	size_t nl = strnlen(q->name, 64);
-	int tasks1 = wrk_tasks();
+	int tasks1 = wrk_tasks(q->t0 + ns);
 
 	/* one block, handed to hreq_reply_lines(): nine hreq_add_header()
 	 * calls cost more than the formatting, and even one copy into the
@@ -699,7 +699,7 @@ dbg_answer(struct dbg_wait *w)
 			}
 		} else {
 			char line[256], full[320], who[32];
-			ctl_memory_line(line, sizeof line, res, wrk_tasks());
+			ctl_memory_line(line, sizeof line, res, wrk_tasks(tim_mono()));
 			if (pi.role == SHM_ROLE_WORKER)
 				snprintf(who, sizeof who, "worker[%d]", pi.index);
 			else
@@ -742,7 +742,7 @@ h_debug(struct hreq *r, struct wrk_rq *q, int cmd)
 	struct dbg_wait *w = imp_calloc(1, sizeof *w);
 	struct timeval tv = { 0, 5000 };
 	int i;
-	uint64_t arg = cmd == CTL_CMD_MEMLOG ? (uint64_t)wrk_tasks() : 0;
+	uint64_t arg = cmd == CTL_CMD_MEMLOG ? (uint64_t)wrk_tasks(tim_mono()) : 0;
 
 	w->r = r;
 	w->q = *q;

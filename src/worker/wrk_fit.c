@@ -3,10 +3,8 @@
  */
 #include "config.h"
 
-#include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "impfit.h"
@@ -99,32 +97,24 @@ wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
  * The task count ("goroutines"): the processes and their requests and fits
  * in flight.  -profile asks for it twice a request and once a fit, and the
  * scan of the process table (shm_tasks: the slots ever used, their cache
- * lines written by the other processes) is what costs, so it is done at most once a
- * millisecond of libevent's cached time (which changes once a loop turn):
- * the count is a snapshot of other processes anyway, and under load a loop
- * turn is shorter than that, so a scan per turn was a scan every request
- * or two.
+ * lines written by the other processes) is what costs, so it is done at
+ * most once a millisecond of the caller's clock: the count is a snapshot
+ * of other processes anyway.  The caller passes a tim_mono() it has read
+ * already (a request's start or end): reading a clock here, even
+ * libevent's cached one, cost as much as the cached answer saves.
  */
-#define WRK_TASKS_MAX_AGE_US	1000
+#define WRK_TASKS_MAX_AGE_NS	1000000
 
 int
-wrk_tasks(void)
+wrk_tasks(uint64_t now)
 {
-	static struct timeval when;
+	static uint64_t when;
 	static int n, valid;
-	struct timeval now, age;
 
-	if (event_base_gettimeofday_cached(wrk.base, &now) != 0)
-		valid = 0;	/* no clock: scan every time */
-	else {
-		if (valid && !timercmp(&now, &when, <)) {
-			timersub(&now, &when, &age);
-			if (age.tv_sec == 0 && age.tv_usec < WRK_TASKS_MAX_AGE_US)
-				return (n);
-		}
-		when = now;
-		valid = 1;
-	}
+	if (valid && now >= when && now - when < WRK_TASKS_MAX_AGE_NS)
+		return (n);
+	when = now;
+	valid = 1;
 	n = shm_tasks(wrk.shm);
 	return (n);
 }
@@ -145,7 +135,7 @@ wrk_account(const struct fit_result *res, uint64_t ns, int64_t mem_delta)
 	if (wrk.cfg->profile && !log_quiet())
 		log_req("\xf0\x9f\x94\x8d Worker[%d] eis-processing: %.3fms, "
 		    "memory: %+lld bytes, goroutines: %d", wrk.index,
-		    (double)ns / 1e6, (long long)mem_delta, wrk_tasks());
+		    (double)ns / 1e6, (long long)mem_delta, wrk_tasks(tim_mono()));
 }
 
 static void

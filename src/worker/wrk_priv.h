@@ -109,8 +109,9 @@ void wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
     uint64_t fit_ns);
 /* IMPCORE_TEST_FIT_DELAY_US: tests only, a pause after each fit. */
 extern long	wrk_test_delay_us;
-/* Live server tasks: processes + in-flight requests + running fits ("goroutines"). */
-int wrk_tasks(void);
+/* Live server tasks: processes + in-flight requests + running fits
+ * ("goroutines"); now is tim_mono() (a scan at most once a millisecond). */
+int wrk_tasks(uint64_t now);
 
 /* --- wrk_api.c: HTTP -------------------------------------------------------- */
 
