@@ -29,6 +29,7 @@
 #include "common/buf.h"
 #include "common/hsrv.h"
 #include "common/log.h"
+#include "common/lpause.h"
 #include "common/mem.h"
 #include "common/tim.h"
 
@@ -95,6 +96,7 @@ struct hsrv {
 	int			nconns;
 	int			npending;
 	int			draining;
+	struct lpause		pause;		/* accept() out of descriptors */
 };
 
 static void conn_read(struct bufferevent *bev, void *arg);
@@ -124,6 +126,8 @@ conn_free(struct hconn *c)
 
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->nconns--;
+	/* a descriptor is free again: accept() may succeed */
+	lpause_resume(&s->pause);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	if (c->body != NULL)
@@ -211,10 +215,14 @@ listener_cb(struct evconnlistener *lev, evutil_socket_t fd,
 static void
 listener_error(struct evconnlistener *lev, void *arg)
 {
+	struct hsrv *s = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
 	(void)lev;
-	(void)arg;
-	/* EMFILE and friends: libevent retries on the next readable event */
-	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+	if (err == EAGAIN || err == EINTR || err == ECONNABORTED)
+		return;
+	/* out of descriptors: pause, do not spin (lpause.h) */
+	if (!lpause_error(&s->pause, err, s->nconns))
 		log_syserr("accept()");
 }
 
@@ -244,6 +252,11 @@ hsrv_new(struct event_base *base, int listen_fd, const struct hsrv_opts *o,
 		return (NULL);
 	}
 	evconnlistener_set_error_cb(s->lev, listener_error);
+	if (lpause_init(&s->pause, base, s->lev) < 0) {
+		evconnlistener_free(s->lev);
+		imp_free(s);
+		return (NULL);
+	}
 	return (s);
 }
 
@@ -251,6 +264,7 @@ void
 hsrv_stop_accept(struct hsrv *s)
 {
 	if (s->lev != NULL) {
+		lpause_fini(&s->pause);
 		evconnlistener_free(s->lev);
 		s->lev = NULL;
 	}

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "common/cfg.h"
 #include "common/ctl.h"
 #include "common/log.h"
+#include "common/lpause.h"
 #include "common/mem.h"
 #include "common/prof.h"
 #include "common/shm.h"
@@ -201,10 +203,27 @@ prf_sig_new(struct prf *prf, int sig)
 	return (ev);
 }
 
+/* The debug port's accept() pauses (one listener a process). */
+static struct lpause	prf_pause;
+
+static void
+prf_accept_error(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)lev;
+	(void)arg;
+	if (err == EAGAIN || err == EINTR || err == ECONNABORTED)
+		return;
+	if (!lpause_error(&prf_pause, err, -1))
+		log_syserr("accept() on the debug port");
+}
+
 int
 prf_main(struct child_ctx *ctx)
 {
 	struct timeval one = { 1, 0 };
+	struct evhttp_bound_socket *bound;
 	struct prf *prf;
 	int rc = 0;
 
@@ -238,11 +257,21 @@ prf_main(struct child_ctx *ctx)
 		rc = 1;
 		goto out;
 	}
-	if (evhttp_accept_socket_with_handle(prf->http, ctx->profile_fd) == NULL) {
+	if ((bound = evhttp_accept_socket_with_handle(prf->http,
+	    ctx->profile_fd)) == NULL) {
 		log_syserr("evhttp_accept_socket_with_handle");
 		rc = 1;
 		goto out;
 	}
+	/* evhttp's listener would spin on EMFILE too: pause it (lpause.h) */
+	if (lpause_init(&prf_pause, prf->base,
+	    evhttp_bound_socket_get_listener(bound)) < 0) {
+		log_err("lpause_init failed");
+		rc = 1;
+		goto out;
+	}
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
+	    prf_accept_error);
 	prf_http_setup(prf);
 	prf->ctl_ev = ctl_event_new(prf->base, prf->shm, ctx->slot, NULL, NULL);
 	prf->sig_term = prf_sig_new(prf, SIGTERM);
@@ -272,6 +301,7 @@ out:
 		event_free(prf->sig_usr1);
 	if (prf->sig_hup != NULL)
 		event_free(prf->sig_hup);
+	lpause_fini(&prf_pause);
 	if (prf->http != NULL)
 		evhttp_free(prf->http);
 	if (prf->base != NULL)
