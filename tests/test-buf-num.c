@@ -240,6 +240,20 @@ nsper(void (*fn)(struct buf *, double), const double *v, int n)
 	    (double)(b.tv_nsec - a.tv_nsec)) / n);
 }
 
+/* buf_json_str: escapes, and bytes that are not UTF-8 as U+FFFD each */
+static void
+check_str(const char *in, const char *want)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_json_str(&b, in);
+	nchecked++;
+	if (strcmp(b.p, want) != 0 && nfail++ < 20)
+		printf("not ok: json_str: \"%s\", want \"%s\"\n", b.p, want);
+	buf_free(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -297,6 +311,15 @@ main(int argc, char **argv)
 	for (i = 0; i < 100000; i++)
 		check_int((long long)xorshift() >> (xorshift() % 64));
 	check_text(-INFINITY, "null");
+	check_str("a\"b\\c\n\r\t\x01", "\"a\\\"b\\\\c\\n\\r\\t\\u0001\"");
+	check_str("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x8d", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x8d\"");
+	check_str("/\xd1" "ealth", "\"/\\ufffdealth\"");		/* lone lead byte */
+	check_str("\x80\xff", "\"\\ufffd\\ufffd\"");		/* stray bytes */
+	check_str("\xc0\x80", "\"\\ufffd\\ufffd\"");		/* overlong NUL */
+	check_str("\xe0\x9f\xbf", "\"\\ufffd\\ufffd\\ufffd\"");	/* overlong */
+	check_str("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");	/* surrogate */
+	check_str("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");	/* > U+10FFFF */
+	check_str("\xe2\x82", "\"\\ufffd\\ufffd\"");		/* cut at the end */
 	for (i = 0; i < (long)(sizeof edge / sizeof edge[0]); i++)
 		check4(edge[i]);
 	check(-0.0);

@@ -91,17 +91,55 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* Length of the well-formed UTF-8 sequence at u (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), or 0.  u is NUL-ended:
+ * a NUL is no continuation byte, so nothing past it is read. */
+static size_t
+utf8_len(const unsigned char *u)
+{
+	unsigned c = u[0];
+
+	if (c >= 0xc2 && c <= 0xdf)
+		return ((u[1] & 0xc0) == 0x80 ? 2 : 0);
+	if (c >= 0xe0 && c <= 0xef) {
+		if ((u[1] & 0xc0) != 0x80 || (u[2] & 0xc0) != 0x80 ||
+		    (c == 0xe0 && u[1] < 0xa0) || (c == 0xed && u[1] > 0x9f))
+			return (0);
+		return (3);
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if ((u[1] & 0xc0) != 0x80 || (u[2] & 0xc0) != 0x80 ||
+		    (u[3] & 0xc0) != 0x80 || (c == 0xf0 && u[1] < 0x90) ||
+		    (c == 0xf4 && u[1] > 0x8f))
+			return (0);
+		return (4);
+	}
+	return (0);
+}
+
+/*
+ * s as a JSON string.  Bytes that are not UTF-8 become U+FFFD, one per
+ * byte, as Go's encoding/json does: an error message may quote a request
+ * path, and raw bytes there made the answer invalid JSON.
+ */
 void
 buf_json_str(struct buf *b, const char *s)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	const unsigned char *run;
+	size_t k;
 
 	buf_addc(b, '"');
 	while (*u != '\0') {
 		run = u;
-		while (*u >= 0x20 && *u != '"' && *u != '\\')
-			u++;
+		for (;;) {
+			if (*u >= 0x20 && *u < 0x80 && *u != '"' && *u != '\\')
+				u++;
+			else if (*u >= 0x80 && (k = utf8_len(u)) > 0)
+				u += k;
+			else
+				break;
+		}
 		if (u > run)
 			buf_add(b, run, (size_t)(u - run));
 		if (*u == '\0')
@@ -112,7 +150,12 @@ buf_json_str(struct buf *b, const char *s)
 		case '\n':	buf_adds(b, "\\n"); break;
 		case '\r':	buf_adds(b, "\\r"); break;
 		case '\t':	buf_adds(b, "\\t"); break;
-		default:	buf_printf(b, "\\u%04x", *u); break;
+		default:
+			if (*u >= 0x80)
+				buf_adds(b, "\\ufffd");
+			else
+				buf_printf(b, "\\u%04x", *u);
+			break;
 		}
 		u++;
 	}
