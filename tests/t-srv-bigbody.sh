@@ -5,6 +5,7 @@
 # bytes, its token 20), so a 30 MB body of "{}," took the worker past 2 GB
 # until jansson got a memory budget (wrk_json.c, jb_malloc).  A bad body
 # under the budget still gets jansson's message with its line and column.
+# Then the budget of bodies received at once (4 x -max-body a worker).
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 srv_init t-srv-bigbody 180
 
@@ -39,5 +40,45 @@ srv_py gen after-big 4 >"$T/good.json"
 st=$($CURL -s -o /dev/null -w '%{http_code}' -d @"$T/good.json" "$SRV_URL/eis-data/batch")
 [ "$st" = 202 ] || srv_fail "valid batch after: $st"
 srv_py check "$SRV_URL" after-big 4 60 && srv_ok "a valid batch is fitted after" || srv_fail "valid batch after"
+srv_stop || srv_fail "SIGTERM exit status $?"
+
+# Many large bodies at once: a worker receives at most 4 x -max-body of
+# them together; the request whose bytes pass that gets 503 with
+# Retry-After (hsrv.c, body_add), the others go on, and once they are gone
+# the next large body is taken again.
+srv_start -threads=1 -max-body=1M
+"$PY" - "$SRV_PORT" <<'PYEOF' || srv_fail "bodies over the budget"
+import json, socket, sys, time
+port = int(sys.argv[1])
+def send(n, body_bytes):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"POST /eis-data/batch HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % n + b"x" * body_bytes)
+    return s
+def answer(s):
+    got = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d: break
+            got += d
+            if b"\r\n\r\n" in got and got.split(b"\r\n\r\n", 1)[1].endswith(b"\n"): break
+    except (socket.timeout, ConnectionResetError):
+        pass
+    head, _, body = got.partition(b"\r\n\r\n")
+    return int(head[9:12] or 0), head.decode(errors="replace"), body
+held = [send(1000000, 900000) for _ in range(4)]	# 3.6 MB of 4 MB
+time.sleep(1)
+s = send(1000000, 1000000)
+st, head, body = answer(s)
+ok = st == 503 and "retry-after: 1" in head.lower() and json.loads(body)["success"] is False
+print("%s: fifth 1 MB body while 3.6 MB are being received: %d %s" % ("ok" if ok else "FAIL", st, body[:120]))
+for h in held: h.close()
+time.sleep(0.5)
+st2, _, body2 = answer(send(1000000, 1000000))
+ok2 = st2 == 400
+print("%s: the same body once the others are gone: %d %s" % ("ok" if ok2 else "FAIL", st2, body2[:100]))
+sys.exit(0 if ok and ok2 else 1)
+PYEOF
+$CURL -sf -o /dev/null "$SRV_URL/health" && srv_ok "still serving" || srv_fail "not serving"
 srv_stop || srv_fail "SIGTERM exit status $?"
 srv_done

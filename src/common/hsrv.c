@@ -83,6 +83,7 @@ struct hconn {
 	unsigned		nreq;		/* requests answered */
 	int			linger;		/* error answer: drain before closing */
 	size_t			lingered;
+	size_t			body_bytes;	/* counted in s->body_bytes */
 };
 
 struct hsrv {
@@ -97,6 +98,7 @@ struct hsrv {
 	int			npending;
 	int			draining;
 	struct lpause		pause;		/* accept() out of descriptors */
+	size_t			body_bytes;	/* bodies being received */
 };
 
 static void conn_read(struct bufferevent *bev, void *arg);
@@ -119,11 +121,20 @@ req_free(struct hreq *r)
 	imp_free(r);
 }
 
+/* c's body is no longer being received (dispatched, refused, closed). */
+static void
+body_release(struct hconn *c)
+{
+	c->s->body_bytes -= c->body_bytes;
+	c->body_bytes = 0;
+}
+
 static void
 conn_free(struct hconn *c)
 {
 	struct hsrv *s = c->s;
 
+	body_release(c);
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->nconns--;
 	/* a descriptor is free again: accept() may succeed */
@@ -236,6 +247,9 @@ hsrv_new(struct event_base *base, int listen_fd, const struct hsrv_opts *o,
 	s->o = *o;
 	if (s->o.max_head == 0)
 		s->o.max_head = 16384;
+	if (s->o.max_bodies == 0)
+		s->o.max_bodies = s->o.max_body > SIZE_MAX / 4 ? SIZE_MAX :
+		    4 * s->o.max_body;
 	if (s->o.idle_timeout_s <= 0)
 		s->o.idle_timeout_s = 60;
 	if (s->o.write_timeout_s <= 0)
@@ -598,6 +612,7 @@ conn_error(struct hconn *c, int status, const char *msg)
 		r = req_new(c);
 		c->req = r;
 	}
+	body_release(c);
 	c->close_after = 1;
 	c->linger = 1;
 	c->st = C_HANDLER;
@@ -616,6 +631,27 @@ conn_error(struct hconn *c, int status, const char *msg)
 	}
 }
 
+/*
+ * n more bytes of c's body arrived.  0, or -1 when they would take the
+ * bodies being received past max_bodies: answered 503 (the refused body is
+ * not kept; the others go on).  Counted as they arrive, not reserved from
+ * the Content-Length: heads alone, without bytes, cannot block uploads.
+ */
+static int
+body_add(struct hconn *c, size_t n)
+{
+	struct hsrv *s = c->s;
+
+	if (n > s->o.max_bodies - s->body_bytes) {
+		conn_error(c, 503, "busy: other request bodies being received "
+		    "fill this worker's memory budget; retry later");
+		return (-1);
+	}
+	s->body_bytes += n;
+	c->body_bytes += n;
+	return (0);
+}
+
 static void
 conn_dispatch(struct hconn *c)
 {
@@ -623,6 +659,7 @@ conn_dispatch(struct hconn *c)
 	struct hreq *r = c->req;
 
 	bufferevent_disable(c->bev, EV_READ);
+	body_release(c);
 	if (c->body != NULL) {
 		size_t n = evbuffer_get_length(c->body);
 		r->body = imp_malloc(n + 1);
@@ -798,6 +835,8 @@ conn_read(struct bufferevent *bev, void *arg)
 				return;
 			if (n > c->toread)
 				n = c->toread;
+			if (body_add(c, n) < 0)
+				return;
 			evbuffer_remove_buffer(in, c->body, n);
 			c->toread -= n;
 			if (c->toread == 0) {
@@ -846,6 +885,8 @@ conn_read(struct bufferevent *bev, void *arg)
 				return;
 			if (n > c->toread)
 				n = c->toread;
+			if (body_add(c, n) < 0)
+				return;
 			evbuffer_remove_buffer(in, c->body, n);
 			c->toread -= n;
 			if (c->toread == 0)

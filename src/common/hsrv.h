@@ -24,6 +24,13 @@ struct hreq;
 struct hsrv_opts {
 	size_t		max_head;		/* request line + headers, bytes */
 	size_t		max_body;		/* body, bytes */
+	/*
+	 * All bodies being received at once, bytes (0: 4 x max_body): the
+	 * request whose bytes pass it is answered 503, so many clients
+	 * uploading large bodies together cannot run the process out of
+	 * memory.
+	 */
+	size_t		max_bodies;
 	int		idle_timeout_s;		/* keep-alive idle and read timeout */
 	int		write_timeout_s;
 };

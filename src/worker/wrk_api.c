@@ -210,6 +210,8 @@ wrk_api_error(struct hreq *r, int status, const char *msg, void *arg)
 	(void)arg;
 	rq_begin(&q, r, "error");
 	inflight_update();
+	if (status == 503)
+		hreq_add_header(r, "Retry-After", "1");
 	reply_error(r, &q, status, NULL, "%s", msg);
 }
 
