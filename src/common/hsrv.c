@@ -751,6 +751,7 @@ conn_read(struct bufferevent *bev, void *arg)
 	const char *msg = NULL;
 	char *line;
 	size_t len, n;
+	ssize_t head_end;
 	int st;
 
 	/*
@@ -792,23 +793,27 @@ conn_read(struct bufferevent *bev, void *arg)
 			 * (tolerated): whichever comes first, or a body holding
 			 * the other marker would be read as headers.
 			 */
+			head_end = -1;
 			pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-			{
-				struct evbuffer_ptr lf = evbuffer_search(in, "\n\n", 2, NULL);
-
-				if (lf.pos >= 0 && (pos.pos < 0 || lf.pos + 2 < pos.pos + 4)) {
-					pos = lf;
-					pos.pos -= 2;	/* so that pos + 4 ends the head */
-				}
-			}
-			if (pos.pos < -2) {
+			if (pos.pos >= 0)
+				head_end = (ssize_t)pos.pos + 4;
+			pos = evbuffer_search(in, "\n\n", 2, NULL);
+			if (pos.pos >= 0 && (head_end < 0 || pos.pos + 2 < head_end))
+				head_end = (ssize_t)pos.pos + 2;
+			/*
+			 * Not there yet: wait for more.  (An end offset, not
+			 * the search's -1: once "not found" was mistaken for a
+			 * bare-LF end near the start, and a head that came in
+			 * two TCP segments was answered 400.)
+			 */
+			if (head_end < 0) {
 				if (len > s->o.max_head) {
 					conn_error(c, 431, "request head too large");
 					return;
 				}
 				return;
 			}
-			n = (size_t)(pos.pos + 4);
+			n = (size_t)head_end;
 			if (n > s->o.max_head + 4) {
 				conn_error(c, 431, "request head too large");
 				return;
