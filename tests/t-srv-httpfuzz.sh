@@ -4,7 +4,8 @@
 # bodies with bad sizes and extensions, pipelined requests, writes split at
 # random places, connections closed early.  Every answer must be HTTP/1.x
 # with a known status and, but for HEAD and 100 Continue, a JSON body (and
-# valid requests, split into writes anywhere, are never refused); no
+# valid requests, split into writes anywhere, are never refused; a head
+# dribbled byte by byte is cut off with 408 after -idle-timeout); no
 # process may die (the ASan build of CI checks memory on the way); a valid
 # request works after.  The seed is printed: a failure can be replayed with
 # IMP_FUZZ_SEED.
@@ -138,6 +139,37 @@ if sts != [200, 202]:
     print("FAIL: requests sent in pieces: answers %s: %r" % (sts, got[:300]))
 else:
     print("ok: requests sent in pieces: answers %s" % sts)
+
+# a head dribbled a byte every 0.3 s (slowloris): each byte restarts the
+# read timeout, but the whole head must come within -idle-timeout (2 s)
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.settimeout(0.3)
+t0, got = time.time(), b""
+for ch in b"GET /health HTTP/1.1\r\nX-Slow: " + b"a" * 60:
+    try:
+        s.send(bytes([ch]))
+        got += s.recv(65536)
+    except socket.timeout:
+        continue
+    except OSError:
+        pass
+    break
+try:
+    s.settimeout(2)
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+except OSError:
+    pass
+t = time.time() - t0
+sts = [r[0] for r in responses(got, False)] if got else []
+if sts == [408] and t < 4.5:
+    print("ok: a dribbled head: 408 after %.1f s" % t)
+else:
+    bad += 1
+    print("FAIL: a dribbled head: answers %s after %.1f s: %r" % (sts, t, got[:200]))
 
 for i in range(n):
     clean = rnd.random() < 0.25

@@ -84,6 +84,7 @@ struct hconn {
 	int			linger;		/* error answer: drain before closing */
 	size_t			lingered;
 	size_t			body_bytes;	/* counted in s->body_bytes */
+	uint64_t		head_t0;	/* tim_mono() at the head's first byte */
 };
 
 struct hsrv {
@@ -811,8 +812,23 @@ conn_read(struct bufferevent *bev, void *arg)
 					conn_error(c, 431, "request head too large");
 					return;
 				}
+				/*
+				 * The read timeout restarts with every byte: a
+				 * client sending one a minute would hold the
+				 * connection for ever (slowloris).  The whole
+				 * head gets the idle timeout from its first byte.
+				 */
+				if (c->head_t0 == 0)
+					c->head_t0 = tim_mono();
+				else if (tim_mono() - c->head_t0 >
+				    (uint64_t)s->o.idle_timeout_s * 1000000000u) {
+					conn_error(c, 408, "request head not "
+					    "complete within the idle timeout");
+					return;
+				}
 				return;
 			}
+			c->head_t0 = 0;
 			n = (size_t)head_end;
 			if (n > s->o.max_head + 4) {
 				conn_error(c, 431, "request head too large");
