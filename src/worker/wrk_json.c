@@ -40,6 +40,7 @@
 
 /* This worker's tokens: one request at a time, reused (and trimmed after). */
 static struct jtok	*jt;
+int			wrk_test_jtok_refuse;
 /* A body re-encoded by jansson, see load(); freed with the next request. */
 static char		*reencoded;
 
@@ -243,7 +244,7 @@ load(const char *body, size_t len, struct wrk_err *e)
 		jt = jtok_new();
 	imp_free(reencoded);
 	reencoded = NULL;
-	if (jtok_parse(jt, body, len) < 0) {
+	if (wrk_test_jtok_refuse || jtok_parse(jt, body, len) < 0) {
 		jb_live = 0;
 		jb_over = 0;
 		json_set_alloc_funcs(jb_malloc, jb_free);

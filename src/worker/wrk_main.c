@@ -161,6 +161,7 @@ wrk_main(struct child_ctx *ctx)
 	wrk.bench_fd = -1;
 	if (getenv("IMPCORE_TEST_FIT_DELAY_US") != NULL)
 		wrk_test_delay_us = atol(getenv("IMPCORE_TEST_FIT_DELAY_US"));
+	wrk_test_jtok_refuse = getenv("IMPCORE_TEST_JTOK_REFUSE") != NULL;
 	if (ctx->profile_fd >= 0)
 		close(ctx->profile_fd);
 

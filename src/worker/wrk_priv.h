@@ -109,6 +109,9 @@ void wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
     uint64_t fit_ns);
 /* IMPCORE_TEST_FIT_DELAY_US: tests only, a pause after each fit. */
 extern long	wrk_test_delay_us;
+/* IMPCORE_TEST_JTOK_REFUSE: tests only, the tokenizer refuses every body,
+ * so the re-encode fallback of wrk_json.c load() runs. */
+extern int	wrk_test_jtok_refuse;
 /* Live server tasks: processes + in-flight requests + running fits
  * ("goroutines"); now is tim_mono() (a scan at most once a millisecond). */
 int wrk_tasks(uint64_t now);
