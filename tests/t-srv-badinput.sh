@@ -13,8 +13,10 @@ out=$($CURL -s -w '%{http_code}' -o /dev/null -d @"$T/good.json" "$SRV_URL/eis-d
 [ "$out" = 202 ] || srv_fail "valid batch: $out"
 
 cat >"$T/cases.py" <<'PYEOF'
-import json, socket, sys, copy, time
+import json, os, socket, sys, copy, time
 sys.path.insert(0, sys.argv[2])
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+from rawhttp import answer
 import importlib.util
 spec = importlib.util.spec_from_file_location("srv", sys.argv[2] + "/srv.py")
 url = sys.argv[1]
@@ -36,24 +38,9 @@ def imp0(b):
 def raw(data, timeout=5):
     s = socket.create_connection((host, port), timeout=timeout)
     s.sendall(data)
-    buf = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d: break
-            buf += d
-            if b"\r\n\r\n" in buf:
-                head, body = buf.split(b"\r\n\r\n", 1)
-                cl = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
-                if cl and len(body) >= int(cl[0].split(b":")[1]): break
-    except socket.timeout:
-        pass
+    r = answer(s)
     s.close()
-    head, _, body = buf.partition(b"\r\n\r\n")
-    lines = head.decode(errors="replace").split("\r\n")
-    st = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0
-    hdrs = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:] if ":" in l}
-    return st, hdrs, body
+    return r
 
 def setk(path, value):
     def f(b):

@@ -18,7 +18,9 @@ seed=${IMP_FUZZ_SEED:-$$}
 srv_log "seed $seed"
 
 "$PY" - "$SRV_PORT" "$seed" "${IMP_FUZZ_N:-500}" <<'PYEOF' || srv_fail "fuzzed HTTP (seed $seed)"
-import json, random, socket, sys, time
+import json, os, random, socket, sys, time
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+from rawhttp import answers
 port, seed, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 rnd = random.Random(seed)
 OK = {100, 200, 202, 400, 401, 404, 405, 408, 413, 414, 431, 503, 505}
@@ -83,37 +85,6 @@ def mutate(m):
             m = m[:i] + m[i:i + rnd.randint(1, 30)] * rnd.randint(2, 5) + m[i:]
     return m
 
-def responses(data, head_sent):
-    """Split what came back into (status, headers, body); raise on junk."""
-    out = []
-    while data:
-        if not (data.startswith(b"HTTP/1.1 ") or data.startswith(b"HTTP/1.0 ")):
-            raise ValueError("not an HTTP/1.x answer: %r" % data[:80])
-        he = data.find(b"\r\n\r\n")
-        if he < 0:
-            raise ValueError("answer head cut: %r" % data[:200])
-        lines = data[:he].split(b"\r\n")
-        st = int(lines[0][9:12])
-        h = {}
-        for l in lines[1:]:
-            k, _, v = l.partition(b":")
-            h[k.strip().lower()] = v.strip()
-        data = data[he + 4:]
-        if st == 100:
-            out.append((st, h, b""))
-            continue
-        cl = int(h.get(b"content-length", b"0"))
-        # a HEAD answer has the length of the GET body but no body; we can't
-        # tell which request this answers in a pipeline, so accept both
-        if head_sent and (len(data) < cl or not data[:1] == b"{"):
-            b, data = b"", data
-        else:
-            b, data = data[:cl], data[cl:]
-            if len(b) < cl:
-                raise ValueError("body cut: %d of %d bytes" % (len(b), cl))
-        out.append((st, h, b))
-    return out
-
 bad = answered = 0
 
 # first, a head that comes in two segments, byte by byte, and a slow body
@@ -133,7 +104,7 @@ while True:
     if not d:
         break
     got += d
-sts = [r[0] for r in responses(got, False)]
+sts = [r[0] for r in answers(got)]
 if sts != [200, 202]:
     bad += 1
     print("FAIL: requests sent in pieces: answers %s: %r" % (sts, got[:300]))
@@ -164,7 +135,7 @@ try:
 except OSError:
     pass
 t = time.time() - t0
-sts = [r[0] for r in responses(got, False)] if got else []
+sts = [r[0] for r in answers(got)] if got else []
 if sts == [408] and t < 4.5:
     print("ok: a dribbled head: 408 after %.1f s" % t)
 else:
@@ -201,7 +172,7 @@ for i in range(n):
         except ConnectionResetError:
             pass
         s.close()
-        for st, h, b in responses(got, head_sent):
+        for st, h, b in answers(got, head_sent):
             answered += 1
             if st not in OK:
                 raise ValueError("status %d" % st)
