@@ -51,7 +51,7 @@ hz=$(getconf CLK_TCK)
 n=$(grep -c 'accept(): Too many open files: not accepting' "$T/log")
 [ "$n" -ge 1 ] && [ "$n" -le 2 ] && srv_ok "logged $n times: $(grep -m1 'accept(): Too many' "$T/log" | cut -c1-160)" ||
     srv_fail "accept() logged $n times"
-grep -q 'profiler: error: accept(): Too many' "$T/log" && srv_ok "the profiler paused too" ||
+grep -q 'profiler: error: accept() on the debug port: Too many' "$T/log" && srv_ok "the profiler paused too" ||
     srv_fail "no pause of the profiler in the log"
 paused=$("$IMP_BUILDDIR/src/impctl/impctl" -d "$STATE" stats --json |
     "$PY" -c 'import json, sys; print(json.load(sys.stdin)["counters"]["http_accept_paused"])' 2>&1)

@@ -40,7 +40,7 @@ void buf_need(struct buf *b, size_t n);
 				    (o) + sizeof(lit) - 1)
 /* "%lld" of v at o (at most BUF_INT_MAX bytes, no NUL); returns its end. */
 #define BUF_INT_MAX	20
-char *buf_int_at_any(char *o, long long v);
+char *buf_int_at_any(char *o, long long v);	/* the same, out of line */
 static inline char *
 buf_int_at(char *o, long long v)
 {

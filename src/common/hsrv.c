@@ -100,6 +100,7 @@ struct hsrv {
 	int			draining;
 	struct lpause		pause;		/* accept() out of descriptors */
 	size_t			body_bytes;	/* bodies being received */
+	size_t			max_bodies;	/* 4 x max_body: then 503 */
 };
 
 static void conn_read(struct bufferevent *bev, void *arg);
@@ -228,14 +229,10 @@ static void
 listener_error(struct evconnlistener *lev, void *arg)
 {
 	struct hsrv *s = arg;
-	int err = EVUTIL_SOCKET_ERROR();
 
 	(void)lev;
-	if (err == EAGAIN || err == EINTR || err == ECONNABORTED)
-		return;
 	/* out of descriptors: pause, do not spin (lpause.h) */
-	if (!lpause_error(&s->pause, err, s->nconns))
-		log_syserr("accept()");
+	lpause_error(&s->pause, EVUTIL_SOCKET_ERROR(), s->nconns);
 }
 
 struct hsrv *
@@ -248,9 +245,10 @@ hsrv_new(struct event_base *base, int listen_fd, const struct hsrv_opts *o,
 	s->o = *o;
 	if (s->o.max_head == 0)
 		s->o.max_head = 16384;
-	if (s->o.max_bodies == 0)
-		s->o.max_bodies = s->o.max_body > SIZE_MAX / 4 ? SIZE_MAX :
-		    4 * s->o.max_body;
+	/* many clients uploading large bodies together must not run the
+	 * process out of memory (body_add) */
+	s->max_bodies = s->o.max_body > SIZE_MAX / 4 ? SIZE_MAX :
+	    4 * s->o.max_body;
 	if (s->o.idle_timeout_s <= 0)
 		s->o.idle_timeout_s = 60;
 	if (s->o.write_timeout_s <= 0)
@@ -267,7 +265,7 @@ hsrv_new(struct event_base *base, int listen_fd, const struct hsrv_opts *o,
 		return (NULL);
 	}
 	evconnlistener_set_error_cb(s->lev, listener_error);
-	if (lpause_init(&s->pause, base, s->lev) < 0) {
+	if (lpause_init(&s->pause, base, s->lev, "accept()") < 0) {
 		evconnlistener_free(s->lev);
 		imp_free(s);
 		return (NULL);
@@ -643,7 +641,7 @@ body_add(struct hconn *c, size_t n)
 {
 	struct hsrv *s = c->s;
 
-	if (n > s->o.max_bodies - s->body_bytes) {
+	if (n > s->max_bodies - s->body_bytes) {
 		conn_error(c, 503, "busy: other request bodies being received "
 		    "fill this worker's memory budget; retry later");
 		return (-1);

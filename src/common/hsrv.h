@@ -23,14 +23,8 @@ struct hreq;
 
 struct hsrv_opts {
 	size_t		max_head;		/* request line + headers, bytes */
-	size_t		max_body;		/* body, bytes */
-	/*
-	 * All bodies being received at once, bytes (0: 4 x max_body): the
-	 * request whose bytes pass it is answered 503, so many clients
-	 * uploading large bodies together cannot run the process out of
-	 * memory.
-	 */
-	size_t		max_bodies;
+	size_t		max_body;		/* body, bytes (4 x this of
+						   bodies at once, else 503) */
 	int		idle_timeout_s;		/* keep-alive idle and read timeout */
 	int		write_timeout_s;
 };

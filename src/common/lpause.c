@@ -25,24 +25,30 @@ lpause_timer(evutil_socket_t fd, short what, void *arg)
 
 int
 lpause_init(struct lpause *lp, struct event_base *base,
-    struct evconnlistener *lev)
+    struct evconnlistener *lev, const char *what)
 {
 	memset(lp, 0, sizeof *lp);
+	lp->what = what;
 	lp->lev = lev;
 	lp->ev = evtimer_new(base, lpause_timer, lp);
 	return (lp->ev != NULL ? 0 : -1);
 }
 
-int
+void
 lpause_error(struct lpause *lp, int err, int nconns)
 {
 	struct timeval tv = { 0, LPAUSE_MS * 1000 };
 	uint64_t now;
 
-	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
-		return (0);
+	/* (libevent filters these already; cheap to be sure) */
+	if (err == EAGAIN || err == EINTR || err == ECONNABORTED)
+		return;
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_msg(LOG_ERR, "%s: %s", lp->what, strerror(err));
+		return;
+	}
 	if (lp->lev == NULL)
-		return (1);
+		return;
 	evconnlistener_disable(lp->lev);
 	lp->paused = 1;
 	evtimer_add(lp->ev, &tv);
@@ -50,14 +56,14 @@ lpause_error(struct lpause *lp, int err, int nconns)
 	now = tim_mono();
 	if (lp->logged != 0 && now - lp->logged < LPAUSE_LOG_NS) {
 		lp->unlogged++;
-		return (1);
+		return;
 	}
-	log_msg(LOG_ERR, "accept(): %s: not accepting for %d ms, %d connections "
+	log_msg(LOG_ERR, "%s: %s: not accepting for %d ms, %d connections "
 	    "open (%u more pauses in the last minute; raise the open files "
-	    "limit, ulimit -n)", strerror(err), LPAUSE_MS, nconns, lp->unlogged);
+	    "limit, ulimit -n)", lp->what, strerror(err), LPAUSE_MS, nconns,
+	    lp->unlogged);
 	lp->logged = now;
 	lp->unlogged = 0;
-	return (1);
 }
 
 void

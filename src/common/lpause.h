@@ -22,6 +22,7 @@ struct event_base;
 struct evconnlistener;
 
 struct lpause {
+	const char		*what;		/* names the listener in logs */
 	struct evconnlistener	*lev;
 	struct event		*ev;		/* ends the pause */
 	int			paused;
@@ -29,16 +30,17 @@ struct lpause {
 	unsigned		unlogged;	/* pauses since */
 };
 
-/* Watch lev (not owned); -1 when out of memory. */
+/* Watch lev (not owned); what names it in logs ("accept()").  -1 when
+ * out of memory. */
 int lpause_init(struct lpause *lp, struct event_base *base,
-    struct evconnlistener *lev);
+    struct evconnlistener *lev, const char *what);
 /*
- * From the listener's error callback, errno err: 1 when it was a shortage
- * of descriptors or memory (paused, counted, maybe logged), else 0 (the
- * caller logs it).  nconns: connections open, for the log line (-1: not
- * known).
+ * The listener's error callback calls this with errno: a shortage of
+ * descriptors or memory pauses (counted, logged once a minute), another
+ * error is logged, a transient one ignored.  nconns: connections open, for
+ * the log line (-1: not known).
  */
-int lpause_error(struct lpause *lp, int err, int nconns);
+void lpause_error(struct lpause *lp, int err, int nconns);
 /* Accept again now (a descriptor was freed); no-op unless paused. */
 void lpause_resume(struct lpause *lp);
 /* Before the listener is freed: no resume may touch it after. */

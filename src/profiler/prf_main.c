@@ -209,14 +209,9 @@ static struct lpause	prf_pause;
 static void
 prf_accept_error(struct evconnlistener *lev, void *arg)
 {
-	int err = EVUTIL_SOCKET_ERROR();
-
 	(void)lev;
 	(void)arg;
-	if (err == EAGAIN || err == EINTR || err == ECONNABORTED)
-		return;
-	if (!lpause_error(&prf_pause, err, -1))
-		log_syserr("accept() on the debug port");
+	lpause_error(&prf_pause, EVUTIL_SOCKET_ERROR(), -1);
 }
 
 int
@@ -224,6 +219,7 @@ prf_main(struct child_ctx *ctx)
 {
 	struct timeval one = { 1, 0 };
 	struct evhttp_bound_socket *bound;
+	struct evconnlistener *lev;
 	struct prf *prf;
 	int rc = 0;
 
@@ -264,14 +260,14 @@ prf_main(struct child_ctx *ctx)
 		goto out;
 	}
 	/* evhttp's listener would spin on EMFILE too: pause it (lpause.h) */
-	if (lpause_init(&prf_pause, prf->base,
-	    evhttp_bound_socket_get_listener(bound)) < 0) {
+	lev = evhttp_bound_socket_get_listener(bound);
+	if (lpause_init(&prf_pause, prf->base, lev, "accept() on the debug "
+	    "port") < 0) {
 		log_err("lpause_init failed");
 		rc = 1;
 		goto out;
 	}
-	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
-	    prf_accept_error);
+	evconnlistener_set_error_cb(lev, prf_accept_error);
 	prf_http_setup(prf);
 	prf->ctl_ev = ctl_event_new(prf->base, prf->shm, ctx->slot, NULL, NULL);
 	prf->sig_term = prf_sig_new(prf, SIGTERM);
