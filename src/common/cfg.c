@@ -68,6 +68,8 @@ static const struct cfg_opt {
 	O("max-body", T_SIZE, body_max, 0, 0, "largest request body (e.g. 64M)"),
 	O("idle-timeout", T_DUR, idle_timeout, 0, 0, "idle connection timeout"),
 	O("drain-timeout", T_DUR, drain_timeout, 0, 0, "longest graceful stop of a child"),
+	O("fit-timeout", T_DUR, fit_timeout, 0, 0, "longest fit (a request's timeout may ask less); then fit_status timeout"),
+	O("queue-wait", T_DUR, queue_wait, 0, 0, "how long a batch POST waits for room in a full queue before 503 (0: none)"),
 #undef O
 };
 #define NOPTS	(sizeof cfg_opts / sizeof cfg_opts[0])
@@ -99,6 +101,8 @@ cfg_defaults(struct cfg *c)
 	c->body_max = 64ull << 20;
 	c->idle_timeout = 60 * TIM_SEC;
 	c->drain_timeout = 30 * TIM_SEC;
+	c->fit_timeout = 10 * TIM_SEC;
+	c->queue_wait = TIM_SEC;
 }
 
 static int
@@ -392,6 +396,14 @@ cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
 		c->body_max = 64ull << 20;
 	if (c->idle_timeout == 0)
 		c->idle_timeout = 60 * TIM_SEC;
+	if (c->fit_timeout < TIM_MS || c->fit_timeout > CFG_FIT_TIMEOUT_MAX) {
+		imp_asprintf(cause, "-fit-timeout: want a duration in [1ms, 24h]");
+		return (-1);
+	}
+	if (c->queue_wait > CFG_QUEUE_WAIT_MAX) {
+		imp_asprintf(cause, "-queue-wait: want a duration of at most 1m");
+		return (-1);
+	}
 	/* libcurl takes milliseconds in a long; 0 would mean "no timeout" */
 	if (c->webhook_timeout < TIM_MS ||
 	    c->webhook_timeout > CFG_WEBHOOK_TIMEOUT_MAX) {

@@ -2,7 +2,8 @@
  * impcore - a small HTTP/1.1 server on libevent bufferevents (see hsrv.h).
  *
  * One connection is a small state machine: HEAD (collect the request line
- * and headers), BODY or CHUNK* (collect the body), HANDLER (reading off,
+ * and headers), HELD (admission said wait: reading off, see hsrv_admit_fn),
+ * BODY or CHUNK* (collect the body), HANDLER (reading off,
  * waiting for hreq_reply), WRITING (answer queued; when the output drained
  * the connection goes back to HEAD, or closes).  A connection is freed only
  * from the write or event callbacks, never under the handler.
@@ -40,7 +41,7 @@
 
 enum cstate {
 	C_HEAD, C_BODY, C_CHUNK_SIZE, C_CHUNK_DATA, C_CHUNK_CRLF,
-	C_CHUNK_TRAILER, C_HANDLER, C_WRITING, C_LINGER
+	C_CHUNK_TRAILER, C_HANDLER, C_WRITING, C_LINGER, C_HELD
 };
 
 struct hdr {
@@ -70,6 +71,10 @@ struct hreq {
 struct hconn {
 	unsigned		magic;
 	TAILQ_ENTRY(hconn)	link;
+	TAILQ_ENTRY(hconn)	hlink;		/* s->held, when held */
+	int			held;
+	enum cstate		body_st;	/* where the body starts, after admission */
+	int			expect100;	/* send 100 Continue once admitted */
 	struct hsrv		*s;
 	struct bufferevent	*bev;
 	char			peer[INET6_ADDRSTRLEN];
@@ -95,7 +100,9 @@ struct hsrv {
 	hsrv_error_fn		*efn;
 	void			*arg;
 	TAILQ_HEAD(, hconn)	conns;
+	TAILQ_HEAD(, hconn)	held;		/* oldest first */
 	int			nconns;
+	int			nheld;
 	int			npending;
 	int			draining;
 	struct lpause		pause;		/* accept() out of descriptors */
@@ -132,11 +139,22 @@ body_release(struct hconn *c)
 }
 
 static void
+unhold(struct hconn *c)
+{
+	if (!c->held)
+		return;
+	TAILQ_REMOVE(&c->s->held, c, hlink);
+	c->s->nheld--;
+	c->held = 0;
+}
+
+static void
 conn_free(struct hconn *c)
 {
 	struct hsrv *s = c->s;
 
 	body_release(c);
+	unhold(c);
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->nconns--;
 	/* a descriptor is free again: accept() may succeed */
@@ -257,6 +275,7 @@ hsrv_new(struct event_base *base, int listen_fd, const struct hsrv_opts *o,
 	s->efn = efn;
 	s->arg = arg;
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->held);
 	/* no LEV_OPT_REUSEABLE games: the master bound it, we only accept */
 	s->lev = evconnlistener_new(base, listener_cb, s,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, listen_fd);
@@ -322,6 +341,12 @@ int
 hsrv_pending(const struct hsrv *s)
 {
 	return (s->npending);
+}
+
+int
+hsrv_held(const struct hsrv *s)
+{
+	return (s->nheld);
 }
 
 void
@@ -676,6 +701,67 @@ conn_dispatch(struct hconn *c)
 	s->fn(r, s->arg);
 }
 
+/*
+ * Ask the admission hook about c's request, whose body has not been read.
+ * 0: admitted, the body comes next (c->st is its first state); 1: held,
+ * reading off; -1: answered.
+ */
+static int
+admit_ask(struct hconn *c)
+{
+	struct hsrv *s = c->s;
+	int rc, close0 = c->close_after;
+
+	if (s->o.admit != NULL) {
+		/* as a handler would hold it: an answer goes through hreq_reply */
+		c->st = C_HANDLER;
+		c->close_after = 1;	/* the body is never read */
+		c->linger = 1;
+		s->npending++;
+		rc = s->o.admit(c->req, s->arg);
+		if (rc == HSRV_ANSWERED) {
+			unhold(c);
+			return (-1);
+		}
+		s->npending--;
+		c->close_after = close0;
+		c->linger = 0;
+		if (rc == HSRV_HOLD) {
+			c->st = C_HELD;
+			if (!c->held) {
+				TAILQ_INSERT_TAIL(&s->held, c, hlink);
+				c->held = 1;
+				s->nheld++;
+			}
+			bufferevent_disable(c->bev, EV_READ);
+			return (1);
+		}
+	}
+	unhold(c);
+	c->st = c->body_st;
+	if (c->expect100) {
+		c->expect100 = 0;
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n");
+	}
+	return (0);
+}
+
+void
+hsrv_admit_again(struct hsrv *s)
+{
+	struct hconn *c, *next;
+
+	for (c = TAILQ_FIRST(&s->held); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, hlink);
+		if (admit_ask(c) != 0)
+			continue;
+		/* the body (some of it may be buffered already) */
+		bufferevent_enable(c->bev, EV_READ);
+		conn_read(c->bev, c);
+	}
+}
+
 /* Head parsed: decide how the body comes.  0 go on, -1 answered. */
 static int
 conn_head_done(struct hconn *c)
@@ -733,11 +819,10 @@ conn_head_done(struct hconn *c)
 		return (-1);
 	}
 	expect = hreq_header(r, "Expect");
-	if (expect != NULL && r->minor >= 1 &&
-	    strcasecmp(expect, "100-continue") == 0)
-		evbuffer_add_printf(bufferevent_get_output(c->bev),
-		    "HTTP/1.1 100 Continue\r\n\r\n");
-	return (0);
+	c->expect100 = expect != NULL && r->minor >= 1 &&
+	    strcasecmp(expect, "100-continue") == 0;
+	c->body_st = c->st;
+	return (admit_ask(c) == 0 ? 0 : -1);
 }
 
 static void
@@ -758,7 +843,7 @@ conn_read(struct bufferevent *bev, void *arg)
 	 * (EVBUFFER_MAX_READ): a 1 MB body would take 256 loop turns, each
 	 * followed by a fit in a busy worker.  Take what the socket has now.
 	 */
-	if (c->st != C_HANDLER && c->st != C_WRITING) {
+	if (c->st != C_HANDLER && c->st != C_WRITING && c->st != C_HELD) {
 		evutil_socket_t fd = bufferevent_getfd(bev);
 		size_t budget = (size_t)4 << 20, want, have;
 		int r;
@@ -942,6 +1027,7 @@ conn_read(struct bufferevent *bev, void *arg)
 		case C_HANDLER:
 		case C_WRITING:
 		case C_LINGER:
+		case C_HELD:
 			return;
 		}
 	}

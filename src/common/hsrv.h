@@ -21,12 +21,29 @@ struct event_base;
 struct hsrv;
 struct hreq;
 
+/*
+ * Admission, before a body is read.  Called when a request's head is
+ * parsed and a body follows (Content-Length > 0, or chunked), before
+ * "100 Continue" is sent.  Returns:
+ *   HSRV_ADMIT	read the body, then the handler runs as usual;
+ *   HSRV_HOLD	read nothing more from this connection until
+ *		hsrv_admit_again() asks again: the client's bytes wait in
+ *		the kernel, so TCP pushes back and a refusal costs nothing;
+ *   HSRV_ANSWERED  r was answered (hreq_reply) without reading its body;
+ *		the connection closes after the answer.
+ * The cheap way to refuse work that cannot be kept: no body is read,
+ * buffered or parsed.
+ */
+enum { HSRV_ADMIT = 0, HSRV_HOLD, HSRV_ANSWERED };
+typedef int hsrv_admit_fn(struct hreq *r, void *arg);
+
 struct hsrv_opts {
 	size_t		max_head;		/* request line + headers, bytes */
 	size_t		max_body;		/* body, bytes (4 x this of
 						   bodies at once, else 503) */
 	int		idle_timeout_s;		/* keep-alive idle and read timeout */
 	int		write_timeout_s;
+	hsrv_admit_fn	*admit;			/* NULL: every body is read */
 };
 
 typedef void hsrv_handler_fn(struct hreq *req, void *arg);
@@ -50,6 +67,10 @@ void hsrv_drain(struct hsrv *s);
 int hsrv_connections(const struct hsrv *s);
 /* Requests received and not yet answered. */
 int hsrv_pending(const struct hsrv *s);
+/* Requests held by admit (HSRV_HOLD). */
+int hsrv_held(const struct hsrv *s);
+/* Ask admit again about every held request, oldest first. */
+void hsrv_admit_again(struct hsrv *s);
 /* Close everything. */
 void hsrv_free(struct hsrv *s);
 

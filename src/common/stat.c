@@ -82,11 +82,10 @@ stat_hist_bucket(uint64_t v)
 void
 stat_hist_add(enum stat_hist h, uint64_t v)
 {
-	volatile uint64_t *p = &stat_self->h[h][stat_hist_bucket(v)];
-	volatile uint64_t *sum = &stat_self->hsum[h];
-
-	*p = *p + 1;
-	*sum = *sum + v;
+	/* atomic: a worker's HTTP and fitting threads share its block */
+	__atomic_fetch_add(&stat_self->h[h][stat_hist_bucket(v)], 1,
+	    __ATOMIC_RELAXED);
+	__atomic_fetch_add(&stat_self->hsum[h], v, __ATOMIC_RELAXED);
 }
 
 uint64_t

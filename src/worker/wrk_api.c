@@ -538,6 +538,8 @@ h_batch_post(struct hreq *r, struct wrk_rq *q)
 		reply_error(r, q, e.status, e.field, "%s", e.msg);
 		return;
 	}
+	/* admission asks for room for a batch like this one (wrk_api_admit) */
+	wrk.batch_est = wb.n;
 	shm_geom_get(wrk.shm, &g);
 	sp = imp_calloc((size_t)wb.n, sizeof *sp);
 	for (i = 0; i < wb.n; i++) {
@@ -559,6 +561,7 @@ h_batch_post(struct hreq *r, struct wrk_rq *q)
 
 		STAT_INC(batches_accepted);
 		STAT_ADD(spectra_accepted, (uint64_t)n);
+
 		ctl_wake_workers(wrk.shm, n);
 		wrk_batch_free(&wb);
 		buf_init(&b);
@@ -578,78 +581,179 @@ h_batch_post(struct hreq *r, struct wrk_rq *q)
 	reply_full(r, q, rc);
 }
 
+/*
+ * POST /eis-data: parsed here, fitted by the fitting thread (before its
+ * next ring job), answered by single_done in this thread.
+ */
+struct single {
+	struct wrk_sync	j;		/* first: single_done gets &j */
+	struct hreq	*r;
+	struct wrk_rq	q;
+};
+
 static void
-h_single(struct hreq *r, struct wrk_rq *q)
+single_done(struct wrk_sync *j)
 {
-	struct wrk_spectrum s;
-	struct wrk_err e;
-	struct fit_result res;
+	struct single *sg = (struct single *)(void *)j;
+	struct hreq *r = sg->r;
+	struct wrk_rq *q = &sg->q;
+	struct wrk_spectrum *s = &j->s;
+	struct fit_result *res = &j->res;
 	struct rtab_view v;
 	struct buf b;
-	const char *body;
-	size_t len;
-	uint64_t ns;
 
-	body = hreq_body(r, &len);
-	if (wrk_parse_single(body, len, &s, &e) < 0) {
-		reply_error(r, q, e.status, e.field, "%s", e.msg);
-		return;
-	}
-	wrk_fit_sync(&s, &res, &ns);
-	if (res.status == FIT_BAD_INPUT) {
+	if (res->status == FIT_BAD_INPUT) {
 		reply_error(r, q, 400, NULL, "the fitting engine refused the "
-		    "spectrum: %s", res.error);
-		wrk_spectrum_free(&s);
-		return;
+		    "spectrum: %s", res->error);
+		goto out;
 	}
 	memset(&v, 0, sizeof v);
 	v.state = RTAB_DONE;
-	v.iteration = s.iteration;
-	v.n = s.n;
-	v.nparams = res.nparams;
-	snprintf(v.circuit, sizeof v.circuit, "%s", s.circuit);
-	v.method = s.method;
-	v.weighting = s.weighting;
-	v.fit_status = res.status;
-	v.chi_square = res.chi_square;
-	v.iterations = res.iterations;
-	v.evaluations = res.evaluations;
-	v.fit_ns = ns;
+	v.iteration = s->iteration;
+	v.n = s->n;
+	v.nparams = res->nparams;
+	snprintf(v.circuit, sizeof v.circuit, "%s", s->circuit);
+	v.method = s->method;
+	v.weighting = s->weighting;
+	v.fit_status = res->status;
+	v.chi_square = res->chi_square;
+	v.iterations = res->iterations;
+	v.evaluations = res->evaluations;
+	v.fit_ns = j->fit_ns;
 	v.t_accepted = v.t_finished = tim_real();
-	v.freq = s.freq;
-	v.zre = s.zre;
-	v.zim = s.zim;
-	v.params = res.params;
-	v.std_errors = res.std_errors;
-	if (s.webhook_url != NULL) {
+	v.freq = s->freq;
+	v.zre = s->zre;
+	v.zim = s->zim;
+	v.params = res->params;
+	v.std_errors = res->std_errors;
+	if (s->webhook_url != NULL) {
 		/* stored so that the webhook process delivers it */
 		struct rtab_spec sp;
 		struct rtab_outcome out;
+		struct rtab_view sv;
 		uint32_t rec;
 		enum rtab_rc rc;
 
-		spec_for_rtab(&sp, &s);
-		wrk_outcome(&out, &res, ns);
-		rc = rtab_store_done(wrk.shm, &sp, s.webhook_url, &out, &rec,
+		spec_for_rtab(&sp, s);
+		wrk_outcome(&out, res, j->fit_ns);
+		rc = rtab_store_done(wrk.shm, &sp, s->webhook_url, &out, &rec,
 		    v.result_id);
 		if (rc != RTAB_OK) {
-			wrk_spectrum_free(&s);
 			reply_full(r, q, rc);
-			return;
+			goto out;
 		}
-		{
-			struct rtab_view sv;
-			if (rtab_view_get(wrk.shm, rec, 0, &sv) == 0)
-				snprintf(v.batch_id, sizeof v.batch_id, "%s",
-				    sv.batch_id);
-		}
+		if (rtab_view_get(wrk.shm, rec, 0, &sv) == 0)
+			snprintf(v.batch_id, sizeof v.batch_id, "%s", sv.batch_id);
 	} else
 		snprintf(v.result_id, sizeof v.result_id, "%016jx",
 		    (uintmax_t)shm_next_id(wrk.shm));
 	buf_init(&b);
 	render_result(&b, &v);
-	wrk_spectrum_free(&s);
 	reply(r, q, 200, &b);
+out:
+	wrk_spectrum_free(s);
+	imp_free(sg);
+	inflight_update();
+}
+
+static void
+h_single(struct hreq *r, struct wrk_rq *q)
+{
+	struct single *sg = imp_calloc(1, sizeof *sg);
+	struct wrk_err e;
+	const char *body;
+	size_t len;
+
+	body = hreq_body(r, &len);
+	if (wrk_parse_single(body, len, &sg->j.s, &e) < 0) {
+		imp_free(sg);
+		reply_error(r, q, e.status, e.field, "%s", e.msg);
+		return;
+	}
+	sg->r = r;
+	sg->q = *q;
+	sg->j.done = single_done;
+	wrk_fit_submit(&sg->j);
+}
+
+/*==================================================================
+ * Admission: before a body is read (hsrv_admit_fn)
+ */
+
+static int auth_ok(struct hreq *r);
+static int method_is(struct hreq *r, const char *m);
+
+static void
+admit_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	hsrv_admit_again(wrk.http);
+	if (hsrv_held(wrk.http) > 0) {
+		struct timeval tv = { 0, WRK_ADMIT_POLL_US };
+		evtimer_add(wrk.ev_admit, &tv);
+	}
+}
+
+/* Room in the queue for a batch like the last one posted here? */
+static int
+queue_has_room(void)
+{
+	struct shm_geom g;
+	uint64_t want = wrk.batch_est > 0 ? (uint64_t)wrk.batch_est : 1;
+
+	shm_geom_get(wrk.shm, &g);
+	return ((uint64_t)rtab_queue_depth(wrk.shm) + want <= g.queue_size);
+}
+
+/*
+ * The token before 100 Continue and before a byte of body; and a batch
+ * POST that the queue cannot take waits, unread, up to -queue-wait for
+ * room (the client's bytes stay in the kernel: TCP pushes back, and no CPU
+ * goes to a body that would be refused), then gets its 503 unread.
+ */
+int
+wrk_api_admit(struct hreq *r, void *arg)
+{
+	struct wrk_rq q;
+	const char *path = hreq_path(r);
+	size_t pl = strlen(path);
+
+	(void)arg;
+	if (pl > 1 && path[pl - 1] == '/')
+		pl--;
+	if (pl == 7 && strncmp(path, "/health", 7) == 0)
+		return (HSRV_ADMIT);
+	if (!auth_ok(r)) {
+		rq_begin(&q, r, "unknown");
+		STAT_INC(http_refused_early);
+		hreq_add_header(r, "WWW-Authenticate", "Bearer");
+		reply_error(r, &q, 401, NULL, "missing or wrong bearer token "
+		    "(Authorization: Bearer <-api-token>)");
+		return (HSRV_ANSWERED);
+	}
+	if (pl != 15 || strncmp(path, "/eis-data/batch", 15) != 0 ||
+	    !method_is(r, "POST") || queue_has_room())
+		return (HSRV_ADMIT);
+	if (wrk.stopping || tim_mono() - hreq_start(r) >= wrk.cfg->queue_wait) {
+		rq_begin(&q, r, "eis-batch");
+		STAT_INC(http_refused_early);
+		reply_full(r, &q, RTAB_FULL);
+		return (HSRV_ANSWERED);
+	}
+	if (hreq_get_data(r) == NULL) {
+		/* counted once a request, however often it is asked */
+		hreq_set_data(r, (void *)1);
+		STAT_INC(http_held);
+	}
+	if (wrk.ev_admit == NULL)
+		wrk.ev_admit = evtimer_new(wrk.base, admit_tick, NULL);
+	if (!evtimer_pending(wrk.ev_admit, NULL)) {
+		struct timeval tv = { 0, WRK_ADMIT_POLL_US };
+		evtimer_add(wrk.ev_admit, &tv);
+	}
+	return (HSRV_HOLD);
 }
 
 /*==================================================================

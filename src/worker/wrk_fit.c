@@ -1,10 +1,29 @@
 /*
- * impcore - worker: fit jobs from the ring, and synchronous spectra.
+ * impcore - worker: the fitting thread.
+ *
+ * It fits jobs from the ring and the synchronous spectra of POST /eis-data,
+ * which the HTTP thread queues here (wrk_fit_submit) and which go before
+ * the next ring job.  A fitted sync spectrum goes back on the done list and
+ * an eventfd wakes the loop, which answers it.  When the ring is empty the
+ * thread marks the worker idle in its process slot (producers then signal
+ * the slot's eventfd; the loop turns that into wrk_fit_kick) and sleeps on
+ * a condition variable.
+ *
+ * Why a thread and not the loop: a fit is microseconds to a minute (a
+ * large circuit, Nelder-Mead, 1024 points); inside the loop one long fit
+ * silenced /health and the heartbeat until the watchdog killed the worker.
+ * Why not more fitting threads: -threads workers are the unit of fitting
+ * parallelism already, one per core.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "impfit.h"
@@ -22,16 +41,29 @@
 
 /*
  * Parsed circuits by code.  Parse once, evaluate many times: a batch
- * usually has one circuit, a worker sees a handful.
+ * usually has one circuit, a worker sees a handful.  One cache per thread
+ * (the HTTP thread validates codes, the fitting thread fits them): no lock.
  */
 #define WRK_NCIRC	16
 
-static struct {
+static __thread struct {
 	char			code[RTAB_CIRCUIT_MAX + 1];
 	struct fit_circuit	*c;
 	uint64_t		used;
 } wrk_circ[WRK_NCIRC];
-static uint64_t	wrk_circ_clock;
+static __thread uint64_t	wrk_circ_clock;
+
+void
+wrk_circuit_flush(void)
+{
+	int i;
+
+	for (i = 0; i < WRK_NCIRC; i++)
+		if (wrk_circ[i].c != NULL) {
+			fit_circuit_free(wrk_circ[i].c);
+			wrk_circ[i].c = NULL;
+		}
+}
 
 const struct fit_circuit *
 wrk_circuit(const char *code, char *err, size_t len)
@@ -108,8 +140,9 @@ wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
 int
 wrk_tasks(uint64_t now)
 {
-	static uint64_t when;
-	static int n, valid;
+	/* per thread: both threads log with -profile */
+	static __thread uint64_t when;
+	static __thread int n, valid;
 
 	if (valid && now >= when && now - when < WRK_TASKS_MAX_AGE_NS)
 		return (n);
@@ -157,10 +190,20 @@ wrk_bench(const char *batch, int iteration, int n, const char *circuit,
 		log_syserr("write(benchmark csv)");
 }
 
+uint64_t
+wrk_fit_budget(uint64_t asked_ns)
+{
+	return (asked_ns > 0 && asked_ns < wrk.cfg->fit_timeout ? asked_ns :
+	    wrk.cfg->fit_timeout);
+}
+
+static uint64_t	fit_t0;		/* tim_mono() at the running fit's start; 0: none (atomic) */
+
 static void
 wrk_fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
     const double *zim, int n, int method, int weighting, int max_it,
-    const double *init, struct fit_result *res, uint64_t *ns)
+    uint64_t budget_ns, const double *init, struct fit_result *res,
+    uint64_t *ns)
 {
 	struct fit_options o;
 	uint64_t t0;
@@ -170,19 +213,31 @@ wrk_fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	o.weighting = (enum fit_weighting)weighting;
 	o.max_iterations = max_it;
 	o.init = init;
+	(void)budget_ns;	/* FIXME engine budget */
 	shm_proc_set_busy(wrk.proc, 1);
 	wrk.fitting = 1;
 	t0 = tim_mono();
+	__atomic_store_n(&fit_t0, t0, __ATOMIC_RELAXED);
 	fit_run(c, freq, zre, zim, n, &o, wrk.ws, res);
 	*ns = tim_mono() - t0;
 	/* test knob: slow fits down so tests can kill workers mid-job */
 	if (wrk_test_delay_us > 0)
 		usleep((useconds_t)wrk_test_delay_us);
+	__atomic_store_n(&fit_t0, 0, __ATOMIC_RELAXED);
 	wrk.fitting = 0;
 	shm_proc_set_busy(wrk.proc, 0);
 }
 
-int
+uint64_t
+wrk_fit_running_ns(uint64_t now)
+{
+	uint64_t t0 = __atomic_load_n(&fit_t0, __ATOMIC_RELAXED);
+
+	return (t0 != 0 && now > t0 ? now - t0 : 0);
+}
+
+/* Fit one job from the ring, if any.  1 fitted, 0 ring empty. */
+static int
 wrk_fit_next(void)
 {
 	struct rtab_job job;
@@ -206,6 +261,7 @@ wrk_fit_next(void)
 	} else
 		wrk_fit_run(c, job.freq, job.zre, job.zim, job.n, job.method,
 		    job.weighting, job.max_iterations,
+		    wrk_fit_budget(0 /* FIXME job.timeout_ms */),
 		    job.ninit > 0 ? job.init : NULL, &res, &ns);
 	wrk_outcome(&out, &res, ns);
 	if (rtab_job_finish(wrk.shm, &job, &out) < 0) {
@@ -222,7 +278,8 @@ wrk_fit_next(void)
 	return (1);
 }
 
-void
+/* Fit a POST /eis-data spectrum; counted and logged like a queued job. */
+static void
 wrk_fit_sync(const struct wrk_spectrum *s, struct fit_result *res,
     uint64_t *fit_ns)
 {
@@ -239,8 +296,229 @@ wrk_fit_sync(const struct wrk_spectrum *s, struct fit_result *res,
 		return;
 	}
 	wrk_fit_run(c, s->freq, s->zre, s->zim, s->n, s->method, s->weighting,
-	    s->max_iterations, s->ninit > 0 ? s->init : NULL, res, fit_ns);
+	    s->max_iterations, wrk_fit_budget(0 /* FIXME s->timeout_ns */),
+	    s->ninit > 0 ? s->init : NULL, res, fit_ns);
 	STAT_INC(spectra_sync);
 	wrk_account(res, *fit_ns, mem_in_use() - mem0);
 	wrk_bench("", s->iteration, s->n, s->circuit, s->method, 0, *fit_ns, res);
+}
+
+/*==================================================================
+ * The thread
+ */
+
+static struct {
+	pthread_t	tid;
+	int		started;
+	pthread_mutex_t	mu;
+	pthread_cond_t	cv;
+	/* under mu */
+	int		kick;		/* the ring may have jobs */
+	int		ring_off;	/* draining: no more ring jobs */
+	int		exit;
+	struct wrk_sync	*sync, **sync_tail;	/* to fit, first in first out */
+	struct wrk_sync	*done, **done_tail;	/* fitted, for the loop */
+	int		nsync;		/* queued sync spectra (atomic read) */
+	/* the loop's */
+	int		done_fd;	/* eventfd: the done list has entries */
+	struct event	*ev_done;
+} ft = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+	.done_fd = -1,
+};
+
+static int
+sync_waiting(void)
+{
+	return (__atomic_load_n(&ft.nsync, __ATOMIC_RELAXED) > 0);
+}
+
+/*
+ * Fit ring jobs until the ring is empty (then the worker is marked idle),
+ * a sync spectrum waits or we drain.  1 when stopped early with jobs
+ * possibly left, 0 when idle.
+ */
+static int
+ring_run(void)
+{
+	for (;;) {
+		if (sync_waiting() || __atomic_load_n(&ft.ring_off, __ATOMIC_RELAXED))
+			return (1);
+		if (wrk_fit_next())
+			continue;
+		/* about to sleep: say so, then look once more (see shm_proc_set_idle) */
+		shm_proc_set_idle(wrk.proc, 1);
+		if (!wrk_fit_next())
+			return (0);
+		shm_proc_set_idle(wrk.proc, 0);
+	}
+}
+
+static void
+done_push(struct wrk_sync *j)
+{
+	uint64_t one = 1;
+
+	j->next = NULL;
+	*ft.done_tail = j;
+	ft.done_tail = &j->next;
+	if (write(ft.done_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_syserr("write(done eventfd)");
+}
+
+static void *
+fit_main(void *arg)
+{
+	struct wrk_sync *j;
+	int idle = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&ft.mu);
+	for (;;) {
+		while (ft.sync == NULL && !ft.exit && !(ft.kick && !ft.ring_off))
+			pthread_cond_wait(&ft.cv, &ft.mu);
+		/* awake for any reason: not idle (a producer may have cleared it) */
+		if (idle) {
+			shm_proc_set_idle(wrk.proc, 0);
+			idle = 0;
+		}
+		if ((j = ft.sync) != NULL) {
+			if ((ft.sync = j->next) == NULL)
+				ft.sync_tail = &ft.sync;
+			pthread_mutex_unlock(&ft.mu);
+			wrk_fit_sync(&j->s, &j->res, &j->fit_ns);
+			pthread_mutex_lock(&ft.mu);
+			__atomic_sub_fetch(&ft.nsync, 1, __ATOMIC_RELAXED);
+			done_push(j);
+			continue;
+		}
+		if (ft.exit)
+			break;
+		ft.kick = 0;
+		pthread_mutex_unlock(&ft.mu);
+		idle = ring_run() == 0;
+		pthread_mutex_lock(&ft.mu);
+		if (!idle)
+			ft.kick = 1;	/* interrupted: come back to the ring */
+	}
+	pthread_mutex_unlock(&ft.mu);
+	wrk_circuit_flush();
+	return (NULL);
+}
+
+/* The loop: answer what the fitting thread finished. */
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wrk_sync *j, *next;
+	uint64_t v;
+
+	(void)what;
+	(void)arg;
+	if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
+		log_syserr("read(done eventfd)");
+	pthread_mutex_lock(&ft.mu);
+	j = ft.done;
+	ft.done = NULL;
+	ft.done_tail = &ft.done;
+	pthread_mutex_unlock(&ft.mu);
+	for (; j != NULL; j = next) {
+		next = j->next;
+		j->done(j);
+	}
+}
+
+int
+wrk_fit_start(void)
+{
+	sigset_t block, old;
+	int e;
+
+	ft.sync_tail = &ft.sync;
+	ft.done_tail = &ft.done;
+	ft.done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ft.done_fd < 0) {
+		log_syserr("eventfd");
+		return (-1);
+	}
+	ft.ev_done = event_new(wrk.base, ft.done_fd, EV_READ | EV_PERSIST,
+	    done_cb, NULL);
+	event_add(ft.ev_done, NULL);
+	/*
+	 * The loop handles the process's signals (libevent's evsignal): keep
+	 * them off the fitting thread.  SIGPROF stays open, so CPU profiles
+	 * see the fits.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	e = pthread_create(&ft.tid, NULL, fit_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		errno = e;
+		log_syserr("pthread_create(fitting thread)");
+		return (-1);
+	}
+	ft.started = 1;
+	return (0);
+}
+
+void
+wrk_fit_kick(void)
+{
+	pthread_mutex_lock(&ft.mu);
+	if (!ft.kick) {
+		ft.kick = 1;
+		pthread_cond_signal(&ft.cv);
+	}
+	pthread_mutex_unlock(&ft.mu);
+}
+
+void
+wrk_fit_submit(struct wrk_sync *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&ft.mu);
+	*ft.sync_tail = j;
+	ft.sync_tail = &j->next;
+	__atomic_add_fetch(&ft.nsync, 1, __ATOMIC_RELAXED);
+	pthread_cond_signal(&ft.cv);
+	pthread_mutex_unlock(&ft.mu);
+}
+
+void
+wrk_fit_ring_off(void)
+{
+	pthread_mutex_lock(&ft.mu);
+	ft.ring_off = 1;
+	pthread_mutex_unlock(&ft.mu);
+}
+
+void
+wrk_fit_stop(void)
+{
+	if (ft.started) {
+		pthread_mutex_lock(&ft.mu);
+		ft.exit = 1;
+		ft.ring_off = 1;
+		pthread_cond_signal(&ft.cv);
+		pthread_mutex_unlock(&ft.mu);
+		pthread_join(ft.tid, NULL);
+		ft.started = 0;
+	}
+	/* answers to connections that are gone: frees them */
+	if (ft.done_fd >= 0) {
+		done_cb(ft.done_fd, EV_READ, NULL);
+		event_free(ft.ev_done);
+		close(ft.done_fd);
+		ft.done_fd = -1;
+	}
+	wrk_circuit_flush();
 }

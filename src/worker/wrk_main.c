@@ -1,11 +1,11 @@
 /*
- * impcore - worker process: HTTP API and fitting loop.
+ * impcore - worker process: the HTTP thread's loop.
  *
- * The loop serves HTTP and fits one job per turn while the ring has jobs
- * (the "work" event re-arms itself with a zero timeout), so a request never
- * waits for more than one fit.  With nothing to do the worker marks itself idle in
- * its process slot and sleeps in the loop; a producer wakes it through the
- * slot's eventfd (ctl.h).
+ * The loop serves HTTP, runs ctl commands, and turns the slot's wake-ups
+ * into kicks of the fitting thread (wrk_fit.c), which fits.  The heartbeat
+ * the master's watchdog reads says that this loop turns and that the
+ * running fit, if any, is within its budget: a long fit is not a hung
+ * process, a fit far past -fit-timeout is.
  */
 #include "config.h"
 
@@ -32,46 +32,12 @@
 
 struct wrk	wrk;
 
-/*
- * Run work_cb on the next loop turn, after the loop polled the sockets.  Not
- * event_active(): libevent runs events activated from a callback in the
- * same pass, before it polls again, so HTTP would starve behind a queue.
- */
-static void
-work_kick(void)
-{
-	static const struct timeval zero = { 0, 0 };
-
-	if (!evtimer_pending(wrk.ev_work, NULL))
-		evtimer_add(wrk.ev_work, &zero);
-}
-
-static void
-work_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (wrk.stopping)
-		return;
-	if (wrk_fit_next()) {
-		work_kick();
-		return;
-	}
-	/* about to sleep: say so, then look once more (see shm_proc_set_idle) */
-	shm_proc_set_idle(wrk.proc, 1);
-	if (wrk_fit_next()) {
-		shm_proc_set_idle(wrk.proc, 0);
-		work_kick();
-	}
-}
-
 static void
 wake_cb(void *arg)
 {
 	(void)arg;
 	if (!wrk.stopping)
-		work_kick();
+		wrk_fit_kick();
 }
 
 static void
@@ -97,9 +63,12 @@ stop(void)
 	if (wrk.stopping)
 		return;
 	wrk.stopping = 1;
+	wrk_fit_ring_off();
 	shm_proc_set_idle(wrk.proc, 0);
 	shm_proc_set_state(wrk.proc, SHM_P_DRAINING);
 	hsrv_drain(wrk.http);
+	/* held batch POSTs: answered 503 now (wrk_api_admit sees stopping) */
+	hsrv_admit_again(wrk.http);
 	wrk.drain_deadline = tim_mono() + (wrk.cfg->drain_timeout ?
 	    wrk.cfg->drain_timeout : 30 * TIM_SEC);
 	wrk.ev_drain = event_new(wrk.base, -1, EV_PERSIST, drain_check, NULL);
@@ -133,10 +102,22 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	shm_proc_heartbeat(wrk.proc);
+	static int told;
+	uint64_t ran = wrk_fit_running_ns(tim_mono());
+
+	/*
+	 * A fit far past its budget is a bug (the engine checks its clock):
+	 * stop the heartbeat so that the watchdog replaces this worker.
+	 */
+	if (ran > wrk.cfg->fit_timeout + WRK_FIT_GRACE_NS) {
+		if (!told++)
+			log_err("a fit has run %.0f s, past -fit-timeout: no more "
+			    "heartbeats", (double)ran / 1e9);
+	} else
+		shm_proc_heartbeat(wrk.proc);
 	/* a lost wake-up costs at most a second: look at the ring anyway */
 	if (!wrk.stopping)
-		work_kick();
+		wrk_fit_kick();
 }
 
 int
@@ -207,6 +188,7 @@ wrk_main(struct child_ctx *ctx)
 	ho.max_body = wrk.cfg->body_max;
 	ho.idle_timeout_s = (int)(wrk.cfg->idle_timeout / TIM_SEC);
 	ho.write_timeout_s = 60;
+	ho.admit = wrk_api_admit;
 	wrk.http = hsrv_new(wrk.base, ctx->api_fd, &ho, wrk_api_request,
 	    wrk_api_error, NULL);
 	if (wrk.http == NULL) {
@@ -214,7 +196,6 @@ wrk_main(struct child_ctx *ctx)
 		return (1);
 	}
 	wrk.ev_ctl = ctl_event_new(wrk.base, wrk.shm, ctx->slot, wake_cb, NULL);
-	wrk.ev_work = evtimer_new(wrk.base, work_cb, NULL);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		wrk.ev_sig[i] = evsignal_new(wrk.base, sigs[i], sig_cb, NULL);
 		event_add(wrk.ev_sig[i], NULL);
@@ -222,17 +203,21 @@ wrk_main(struct child_ctx *ctx)
 	wrk.ev_tick = event_new(wrk.base, -1, EV_PERSIST, tick_cb, NULL);
 	event_add(wrk.ev_tick, &tv);
 
+	if (wrk_fit_start() < 0)
+		return (1);
 	shm_proc_set_state(wrk.proc, SHM_P_RUNNING);
-	work_kick();
+	wrk_fit_kick();
 	event_base_dispatch(wrk.base);
 
 	/* drained: release everything (sanitizer builds check it) */
 	shm_proc_set_idle(wrk.proc, 0);
 	hsrv_free(wrk.http);
+	wrk_fit_stop();
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(wrk.ev_sig[i]);
 	event_free(wrk.ev_tick);
-	event_free(wrk.ev_work);
+	if (wrk.ev_admit != NULL)
+		event_free(wrk.ev_admit);
 	if (wrk.ev_drain != NULL)
 		event_free(wrk.ev_drain);
 	if (wrk.ev_ctl != NULL)

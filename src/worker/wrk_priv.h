@@ -1,10 +1,18 @@
 /*
  * impcore - worker process internals (shared by src/worker/wrk_*.c only).
  *
- * A worker runs one libevent loop: the HTTP API on the inherited listening
- * socket, its slot's eventfd (wake-ups and ctl commands), and a "work"
- * event that fits one job per loop turn while the ring has jobs, so HTTP
- * stays responsive between fits.
+ * A worker has two threads.  The HTTP thread runs the libevent loop: the
+ * API on the inherited listening socket, its slot's eventfd (wake-ups and
+ * ctl commands), signals and the heartbeat.  The fitting thread (wrk_fit.c)
+ * fits jobs from the ring and the synchronous spectra the HTTP thread hands
+ * it, so no fit, however long, delays an answer or the heartbeat.
+ *
+ * What the threads share: the state file (lock-free by design), the
+ * counters (atomic adds, stat.h), the sync queue and done list of wrk_fit.c
+ * (a mutex).  Everything else belongs to one thread: struct wrk is written
+ * by the HTTP thread only (after wrk_fit_start, the fitting thread only
+ * reads its constants), the workspace is the fitting thread's, and the
+ * parsed-circuit cache is per thread.
  */
 #ifndef IMP_WRK_PRIV_H
 #define IMP_WRK_PRIV_H
@@ -27,6 +35,8 @@ struct shm_proc;
 
 #define WRK_MAGIC	0x57524b21u
 #define WRK_MAX_ITERATIONS	100000	/* largest max_iterations a request may ask */
+#define WRK_FIT_GRACE_NS	(30ull * 1000000000)	/* a fit past its budget + this is hung */
+#define WRK_ADMIT_POLL_US	2000	/* held batch POSTs ask again this often */
 
 struct wrk {
 	unsigned		magic;
@@ -38,14 +48,15 @@ struct wrk {
 	pid_t			pid;		/* getpid() is a system call each time */
 	struct event_base	*base;
 	struct hsrv		*http;
-	struct event		*ev_ctl, *ev_work, *ev_tick, *ev_drain;
+	struct event		*ev_ctl, *ev_tick, *ev_drain, *ev_admit;
 	struct event		*ev_sig[4];
-	struct fit_workspace	*ws;
+	struct fit_workspace	*ws;		/* the fitting thread's */
 	uint32_t		max_points;	/* min(-max-points, the state file's) */
 	int			def_method;
 	char			def_circuit[RTAB_CIRCUIT_MAX + 1];
 	int			stopping;
-	int			fitting;
+	int			fitting;	/* fitting thread: in a fit */
+	int			batch_est;	/* spectra in the last batch posted here */
 	int			bench_fd;
 	uint64_t		drain_deadline;	/* CLOCK_MONOTONIC ns */
 };
@@ -92,18 +103,37 @@ void wrk_spectrum_free(struct wrk_spectrum *s);
 int wrk_allow_init(const char *list);
 int wrk_url_allowed(const char *url, char *why, size_t len);
 
-/* --- wrk_fit.c: fitting ----------------------------------------------------- */
+/* --- wrk_fit.c: the fitting thread ---------------------------------------- */
 
-/* Parsed circuit for a canonical code (a small per-process cache); NULL + err when invalid. */
+/* Parsed circuit for a canonical code (a small per-thread cache); NULL + err when invalid. */
 const struct fit_circuit *wrk_circuit(const char *code, char *err, size_t len);
-/* Fit one job from the ring, if any.  1 fitted, 0 ring empty. */
-int wrk_fit_next(void);
-/*
- * Fit a spectrum now (POST /eis-data); fills res.  Counts and logs like a
- * queued job.
- */
-void wrk_fit_sync(const struct wrk_spectrum *s, struct fit_result *res,
-    uint64_t *fit_ns);
+/* Free this thread's parsed circuits (at thread exit). */
+void wrk_circuit_flush(void);
+
+/* A POST /eis-data spectrum handed to the fitting thread. */
+struct wrk_sync {
+	struct wrk_sync		*next;
+	struct wrk_spectrum	s;
+	struct fit_result	res;
+	uint64_t		fit_ns;
+	/* runs in the HTTP thread once fitted (also at exit, to free j) */
+	void			(*done)(struct wrk_sync *j);
+};
+
+/* Start the fitting thread (after the loop's base exists).  0 ok, -1 logged. */
+int wrk_fit_start(void);
+/* The ring may have jobs (a wake-up, the tick). */
+void wrk_fit_kick(void);
+/* Fit j before any further ring job; j->done runs in the loop afterwards. */
+void wrk_fit_submit(struct wrk_sync *j);
+/* Draining: take no more ring jobs (queued sync spectra are still fitted). */
+void wrk_fit_ring_off(void);
+/* After the loop: finish the running fit and the sync queue, join, run done. */
+void wrk_fit_stop(void);
+/* ns the running fit has taken so far (0: none running). */
+uint64_t wrk_fit_running_ns(uint64_t now);
+/* The budget of a fit: the request's timeout, capped by -fit-timeout (ns). */
+uint64_t wrk_fit_budget(uint64_t asked_ns);
 /* res as the result table stores it (pointers into res). */
 void wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
     uint64_t fit_ns);
@@ -119,6 +149,8 @@ int wrk_tasks(uint64_t now);
 /* --- wrk_api.c: HTTP -------------------------------------------------------- */
 
 void wrk_api_request(struct hreq *r, void *arg);
+/* hsrv's admission hook: the token, and room in the queue, before a body is read. */
+int wrk_api_admit(struct hreq *r, void *arg);
 void wrk_api_error(struct hreq *r, int status, const char *msg, void *arg);
 
 #endif /* IMP_WRK_PRIV_H */
