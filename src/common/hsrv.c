@@ -36,12 +36,13 @@
 
 #define HSRV_MAX_HEADERS	100
 #define HSRV_MAX_WRITE		(1024 * 1024)	/* bytes per writev; the kernel takes less */
+#define HSRV_MAX_DISCARD	(1024 * 1024)	/* refused bodies skipped to keep the connection */
 #define HREQ_MAGIC		0x48524551u
 #define HCONN_MAGIC		0x48434f4eu
 
 enum cstate {
 	C_HEAD, C_BODY, C_CHUNK_SIZE, C_CHUNK_DATA, C_CHUNK_CRLF,
-	C_CHUNK_TRAILER, C_HANDLER, C_WRITING, C_LINGER, C_HELD
+	C_CHUNK_TRAILER, C_HANDLER, C_WRITING, C_LINGER, C_HELD, C_DISCARD
 };
 
 struct hdr {
@@ -75,6 +76,7 @@ struct hconn {
 	int			held;
 	enum cstate		body_st;	/* where the body starts, after admission */
 	int			expect100;	/* send 100 Continue once admitted */
+	size_t			discard;	/* refused body to skip after the answer */
 	struct hsrv		*s;
 	struct bufferevent	*bev;
 	char			peer[INET6_ADDRSTRLEN];
@@ -713,10 +715,21 @@ admit_ask(struct hconn *c)
 	int rc, close0 = c->close_after;
 
 	if (s->o.admit != NULL) {
-		/* as a handler would hold it: an answer goes through hreq_reply */
+		/*
+		 * As a handler would hold it: an answer goes through hreq_reply.
+		 * A refused body the client sends anyway (no 100-continue) of a
+		 * known, modest length is skipped after the answer, unparsed, and
+		 * the connection lives on: a refusal then costs a read, not a
+		 * new connection.  Else the answer closes the connection.
+		 */
 		c->st = C_HANDLER;
-		c->close_after = 1;	/* the body is never read */
-		c->linger = 1;
+		if (c->body_st == C_BODY && !c->expect100 &&
+		    c->toread <= HSRV_MAX_DISCARD)
+			c->discard = c->toread;
+		else {
+			c->close_after = 1;
+			c->linger = 1;
+		}
 		s->npending++;
 		rc = s->o.admit(c->req, s->arg);
 		if (rc == HSRV_ANSWERED) {
@@ -726,6 +739,7 @@ admit_ask(struct hconn *c)
 		s->npending--;
 		c->close_after = close0;
 		c->linger = 0;
+		c->discard = 0;
 		if (rc == HSRV_HOLD) {
 			c->st = C_HELD;
 			if (!c->held) {
@@ -854,7 +868,7 @@ conn_read(struct bufferevent *bev, void *arg)
 		 * must not grow our input buffer by megabytes per request.
 		 */
 		want = s->o.max_head + 1024;
-		if (c->st == C_BODY || c->st == C_CHUNK_DATA)
+		if (c->st == C_BODY || c->st == C_CHUNK_DATA || c->st == C_DISCARD)
 			want += c->toread;
 		have = evbuffer_get_length(in);
 		budget = want > have ? (want - have < budget ? want - have : budget) : 0;
@@ -1024,6 +1038,17 @@ conn_read(struct bufferevent *bev, void *arg)
 				return;
 			}
 			break;
+		case C_DISCARD:
+			n = evbuffer_get_length(in);
+			if (n == 0)
+				return;
+			if (n > c->toread)
+				n = c->toread;
+			evbuffer_drain(in, n);
+			c->toread -= n;
+			if (c->toread == 0)
+				c->st = C_HEAD;
+			break;
 		case C_HANDLER:
 		case C_WRITING:
 		case C_LINGER:
@@ -1089,6 +1114,12 @@ conn_write(struct bufferevent *bev, void *arg)
 	}
 	c->st = C_HEAD;
 	c->toread = 0;
+	if (c->discard > 0) {
+		/* the body of a request answered unread (admit_ask) */
+		c->st = C_DISCARD;
+		c->toread = c->discard;
+		c->discard = 0;
+	}
 	bufferevent_enable(bev, EV_READ);
 	/* a pipelined request may already be buffered */
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
