@@ -285,7 +285,8 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"impedance_data\":{\"frequencies\":\"[Hz, > 0]\","
 	    "\"impedance\":\"[{real, imag}] (wins)\",\"magnitude\":\"[ohm]\","
 	    "\"phase\":\"[degrees]\"}}]},\"optional\":[\"circuit\",\"method\","
-	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\"]},");
+	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\","
+	    "\"timeout\"]},");
 	buf_adds(&b, "\"circuit_elements\":[");
 	for (i = 0; i < sizeof el / sizeof el[0]; i++)
 		buf_printf(&b, "%s{\"letter\":\"%s\",\"name\":\"%s\","
@@ -298,9 +299,13 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	buf_adds(&b, ",\"method\":");
 	buf_json_str(&b, fit_method_name((enum fit_method)wrk.def_method));
 	buf_printf(&b, ",\"weighting\":\"modulus\"},\"limits\":{\"max_points\":%u,"
-	    "\"queue_size\":%u,\"results\":%u,\"max_body_bytes\":%ju}}",
+	    "\"queue_size\":%u,\"results\":%u,\"max_body_bytes\":%ju,"
+	    "\"fit_timeout_s\":%.9g,\"max_iterations\":%d},"
+	    "\"fit_status\":[\"ok\",\"max_iterations\",\"diverged\","
+	    "\"bad_input\",\"timeout\"]}",
 	    wrk.max_points, g.queue_size, g.results,
-	    (uintmax_t)wrk.cfg->body_max);
+	    (uintmax_t)wrk.cfg->body_max, (double)wrk.cfg->fit_timeout / 1e9,
+	    WRK_MAX_ITERATIONS);
 	reply(r, q, 200, &b);
 }
 
