@@ -723,7 +723,7 @@ admit_ask(struct hconn *c)
 		 * new connection.  Else the answer closes the connection.
 		 */
 		c->st = C_HANDLER;
-		if (c->body_st == C_BODY && !c->expect100 &&
+		if (c->body_st == C_BODY && !c->expect100 && !s->draining &&
 		    c->toread <= HSRV_MAX_DISCARD)
 			c->discard = c->toread;
 		else {

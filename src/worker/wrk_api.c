@@ -52,7 +52,11 @@ rq_begin(struct wrk_rq *q, struct hreq *r, const char *name)
 static void
 inflight_update(void)
 {
-	int n = hsrv_pending(wrk.http);
+	int n;
+
+	if (wrk.http == NULL)
+		return;		/* at exit: sync fits answered after hsrv_free */
+	n = hsrv_pending(wrk.http);
 
 	shm_proc_set_inflight(wrk.proc, n);
 	stat_set(STAT_http_inflight, (uint64_t)n);
@@ -658,7 +662,6 @@ single_done(struct wrk_sync *j)
 out:
 	wrk_spectrum_free(s);
 	imp_free(sg);
-	inflight_update();
 }
 
 static void

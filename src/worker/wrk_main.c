@@ -212,6 +212,7 @@ wrk_main(struct child_ctx *ctx)
 	/* drained: release everything (sanitizer builds check it) */
 	shm_proc_set_idle(wrk.proc, 0);
 	hsrv_free(wrk.http);
+	wrk.http = NULL;
 	wrk_fit_stop();
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(wrk.ev_sig[i]);
