@@ -21,7 +21,8 @@ before and after), every round measures:
   (e) health   GET /health one at a time every 10 ms for 5 s while every
                fit is busy (the overload run's load): p50, p99, max (ms)
 
-and after the peak run the VmRSS of every worker.  Figures are medians over
+and after the peak run the VmRSS of every worker (the state file's pages
+it touched included) and its RssAnon (its own heap and stacks).  Figures are medians over
 the rounds; the builds alternate within each round so that a noisy
 neighbour hits both alike.  Ratios (peak / engine, overload / peak) are the
 issue's goals: >= 0.9 each; refusal < 10 us; health p99 < 10 ms.
@@ -363,12 +364,15 @@ def main():
                         add(b, 'peak%d' % c, g)
                         say('  %s peak c=%d: %.0f spectra/s (%d POSTs, %d non-2xx)'
                             % (name, c, g, req, n5))
-                    rss = []
+                    rss, anon = [], []
                     for w in srv.workers():
                         for ln in open('/proc/%d/status' % w):
                             if ln.startswith('VmRSS:'):
                                 rss.append(int(ln.split()[1]) / 1024.0)
+                            if ln.startswith('RssAnon:'):
+                                anon.append(int(ln.split()[1]) / 1024.0)
                     add(b, 'rss', max(rss) if rss else float('nan'))
+                    add(b, 'anon', max(anon) if anon else float('nan'))
                     srv.drain()
                     # overload, with /health probed beside it
                     import threading
@@ -432,7 +436,8 @@ def main():
             ('/health p50 ms (busy)', 'h50', '%.2f'),
             ('/health p99 ms (busy)', 'h99', '%.2f'),
             ('/health max ms (busy)', 'hmax', '%.2f'),
-            ('worker VmRSS MB (max)', 'rss', '%.1f')]
+            ('worker VmRSS MB (max)', 'rss', '%.1f'),
+            ('worker RssAnon MB (max)', 'anon', '%.1f')]
     for label, k, fmt in rows:
         ln = '%-28s' % label
         for b in builds:
