@@ -70,7 +70,7 @@ fit_mono(void)
  * deadline is overshot by about FIT_TICK_SEC plus the rest of one
  * iteration, and a fit reads the clock some 2000 times a second.
  */
-static void
+static __attribute__((cold, noinline)) void
 fit_clock(struct fit_problem *pb)
 {
 	double	now, dt;
