@@ -671,13 +671,15 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 			ws->sstat[k] = FIT_LOCAL_SPENT;
 	}
 	b = fit_best(ws, nst);
-	/* Polish the winner at full tolerance: the probes stopped early. */
+	/* Polish the winner at full tolerance: the probes stopped early.  A
+	 * probe's convergence stands when the polish cannot improve on it,
+	 * not when the budget left no iterations for the polish. */
 	if (isfinite(ws->scost[b]) && o->method == FIT_METHOD_LM) {
 		pb.loose = 1;
 		s = ws->sstat[b];
-		if (fit_local(&pb, o, ws, b, maxit) != FIT_LOCAL_OK &&
-		    s == FIT_LOCAL_OK)
-			ws->sstat[b] = FIT_LOCAL_OK;
+		if (fit_local(&pb, o, ws, b, maxit) != FIT_LOCAL_OK)
+			ws->sstat[b] = s == FIT_LOCAL_OK && !fit_spent(&pb) ?
+			    FIT_LOCAL_OK : FIT_LOCAL_MAXITER;
 	}
 
 	/* The standard errors' evaluation below may read the clock too. */
