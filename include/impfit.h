@@ -32,15 +32,24 @@ enum fit_status {
 	FIT_OK = 0,
 	FIT_MAX_ITERATIONS,
 	FIT_DIVERGED,
-	FIT_BAD_INPUT
+	FIT_BAD_INPUT,
+	FIT_TIMEOUT		/* max_seconds ran out: the best fit so far */
 };
 
+/*
+ * The budget of a fit.  max_iterations counts the iterations of all starts
+ * together (what res->iterations reports; 0: only the engine's per-start
+ * caps, which the fixed number of starts bounds).  max_seconds is the wall
+ * time of fit_run() (0: none): past it the fit ends within a millisecond or
+ * so with the best parameters of all starts and FIT_TIMEOUT.
+ */
 struct fit_options {
 	enum fit_method		method;
 	enum fit_weighting	weighting;
-	int			max_iterations;	/* 0: engine default */
+	int			max_iterations;	/* total; 0: engine default */
 	const double		*init;		/* nparams values, or NULL: automatic */
 	int			restarts;	/* extra starts; <0: engine default */
+	double			max_seconds;	/* wall time; 0: no limit */
 };
 
 struct fit_result {
@@ -99,7 +108,10 @@ void fit_options_default(struct fit_options *o);
  * Fit circuit c to the spectrum (freq, zre, zim) of n points.  Returns the
  * status also stored in res->status.  Bad input (n < nparams, non-finite
  * values, freq <= 0, too many points for ws, bad initial values) gives
- * FIT_BAD_INPUT with res->error set; nothing else is touched.
+ * FIT_BAD_INPUT with res->error set; nothing else is touched.  Unless the
+ * status is FIT_BAD_INPUT or FIT_DIVERGED, params and chi_square are finite
+ * (FIT_MAX_ITERATIONS and FIT_TIMEOUT: the best point found); a std_error
+ * that cannot be computed is NaN, never infinite.
  */
 enum fit_status fit_run(const struct fit_circuit *c, const double *freq,
     const double *zre, const double *zim, int n, const struct fit_options *o,

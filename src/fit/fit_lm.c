@@ -72,8 +72,9 @@ fit_lm_norm(const double *v, int n)
 /*
  * Minimise from x (updated in place to the best point found); *cost gets
  * half the sum of squared residuals there.  Returns FIT_LOCAL_OK when a
- * convergence test passed, FIT_LOCAL_MAXITER after max_iter trial steps,
- * FIT_LOCAL_FAILED when the start itself cannot be evaluated.
+ * convergence test passed, FIT_LOCAL_MAXITER after max_iter trial steps or
+ * when the time budget ran out, FIT_LOCAL_FAILED when the start itself
+ * cannot be evaluated.
  */
 int
 fit_lm(struct fit_problem *pb, double *x, int max_iter, double *cost)
@@ -93,7 +94,9 @@ fit_lm(struct fit_problem *pb, double *x, int max_iter, double *cost)
 	}
 	memset(dmax, 0, sizeof dmax);
 	fstall = f;
-	while (it < max_iter) {
+	/* pb->expired: the time budget ran out (fit_run()); x is the best
+	 * point so far, as after max_iter. */
+	while (it < max_iter && !pb->expired) {
 		if (rebuild) {
 			fit_lm_normal(pb, jac, r);
 			dfloor = 0;

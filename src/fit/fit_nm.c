@@ -67,7 +67,7 @@ fit_nm_run(struct fit_problem *pb, double *x, int max_iter, double *cost,
 		fv[i] = fit_nm_eval(pb, s + i * np);
 	}
 	*converged = 0;
-	while (it < max_iter) {
+	while (it < max_iter && !pb->expired) {
 		fit_nm_sort(pb);
 		spread = 0;
 		for (i = 1; i <= np; i++)
@@ -151,7 +151,7 @@ fit_nm(struct fit_problem *pb, double *x, int max_iter, double *cost)
 		*cost = f;
 		return (FIT_LOCAL_FAILED);
 	}
-	while (used < max_iter) {
+	while (used < max_iter && !pb->expired) {
 		used += fit_nm_run(pb, x, max_iter - used, &f, &converged);
 		if (!converged || !(f < prev * (1 - 1e-12)))
 			break;

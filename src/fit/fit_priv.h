@@ -121,6 +121,19 @@ struct fit_problem {
 	double			 loose;		/* tolerance factor, >= 1 */
 	int			 evaluations;
 	int			 iterations;
+	/*
+	 * The budget (fit_run()).  The minimisers stop when expired is set;
+	 * the driver gives no start more than max_total - iterations.  The
+	 * clock is read in fit_problem_eval() only when tick_left runs out,
+	 * every tick_every evaluations, a count fit_clock() keeps at about
+	 * FIT_TICK_SEC of work: a clock read per evaluation of a 23-point
+	 * spectrum would cost a few percent.
+	 */
+	double			 deadline;	/* CLOCK_MONOTONIC s; 0: none */
+	double			 ticked;	/* when the clock was last read */
+	int			 tick_left, tick_every;
+	int			 max_total;	/* iterations of all starts */
+	int			 expired;	/* deadline passed */
 };
 
 /* Minimiser outcomes. */

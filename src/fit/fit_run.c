@@ -5,6 +5,7 @@
  * values, seeded random restarts), and reports the best fit with its
  * standard errors.  All memory comes from the workspace.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@
 #define FIT_LOOSE		1e4	/* probes: tolerances x this */
 #define FIT_LOCAL_SPENT		(FIT_LOCAL_MAXITER + 100)
 #define FIT_SEED		0x1f17a5eedULL
+#define FIT_TICK_SEC		0.0005	/* work between two clock reads */
+#define FIT_TICK_FIRST		20000	/* points x nodes of work before the
+					   first read: ~0.1 ms here */
 
 struct fit_workspace {
 	int		 max_points;
@@ -43,6 +47,49 @@ struct fit_workspace {
 	int		*idx;		/* max_points */
 	void		*mem;
 };
+
+/*=====================================================================
+ * The clock of the time budget
+ */
+
+static double
+fit_mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec * 1e-9);
+}
+
+/*
+ * tick_left ran out: read the clock, and set the count of evaluations to
+ * the next read so that about FIT_TICK_SEC of work lies between two reads
+ * whatever the spectrum, circuit, machine or sanitizer: an evaluation
+ * costs from a fraction of a microsecond (23 points, R(RC)) to a tenth of a
+ * millisecond (1024 points, 16 parameters, with the Jacobian).  So the
+ * deadline is overshot by about FIT_TICK_SEC plus the rest of one
+ * iteration, and a fit reads the clock some 2000 times a second.
+ */
+static __attribute__((cold, noinline)) void
+fit_clock(struct fit_problem *pb)
+{
+	double	now, dt;
+
+	if (pb->deadline == 0) {
+		pb->tick_left = pb->tick_every;
+		return;
+	}
+	now = fit_mono();
+	dt = now - pb->ticked;
+	pb->ticked = now;
+	if (dt < FIT_TICK_SEC / 2 && pb->tick_every < (1 << 24))
+		pb->tick_every *= 2;
+	else if (dt > FIT_TICK_SEC * 2 && pb->tick_every > 1)
+		pb->tick_every /= 2;
+	pb->tick_left = pb->tick_every;
+	if (now >= pb->deadline)
+		pb->expired = 1;
+}
 
 /*=====================================================================
  * Parameter transforms and the residual function
@@ -96,6 +143,8 @@ fit_problem_eval_p(struct fit_problem *pb, const double *p,
 	int				 k, k0, bl, j, n = pb->n, m = pb->m;
 
 	pb->evaluations++;
+	if (--pb->tick_left <= 0)
+		fit_clock(pb);
 	fit_prep_set(c, p, &pp);
 	zr = sc->zr[c->nnode - 1];
 	zi = sc->zi[c->nnode - 1];
@@ -268,6 +317,7 @@ fit_options_default(struct fit_options *o)
 	o->max_iterations = 0;
 	o->init = NULL;
 	o->restarts = -1;
+	o->max_seconds = 0;
 }
 
 /*=====================================================================
@@ -339,6 +389,10 @@ fit_check(const struct fit_circuit *c, const double *freq, const double *zre,
 			}
 		}
 	}
+	if (!(o->max_seconds >= 0) || o->max_seconds > 1e9) {
+		snprintf(e, el, "max_seconds is not a number of seconds >= 0");
+		return (-1);
+	}
 	if (fit_method_name(o->method) == NULL ||
 	    fit_weighting_name(o->weighting) == NULL) {
 		snprintf(e, el, "unknown method or weighting");
@@ -362,13 +416,28 @@ fit_best(const struct fit_workspace *ws, int nstarts)
 	return (b);
 }
 
-/* Run the minimiser of o on start s for up to iter iterations. */
+/* No time or iterations left for another local run. */
+static int
+fit_spent(const struct fit_problem *pb)
+{
+	return (pb->expired || pb->iterations >= pb->max_total);
+}
+
+/*
+ * Run the minimiser of o on start s for up to iter iterations, fewer when
+ * the budget has fewer left; a start is left as it is when it has none.
+ */
 static int
 fit_local(struct fit_problem *pb, const struct fit_options *o,
     struct fit_workspace *ws, int s, int iter)
 {
 	double	*x = ws->sx + (size_t)s * pb->np;
 	int	 b;
+
+	if (fit_spent(pb))
+		return (ws->sstat[s]);
+	if (iter > pb->max_total - pb->iterations)
+		iter = pb->max_total - pb->iterations;
 
 	/* A start far behind the best so far may stop early (fit_lm()). */
 	b = fit_best(ws, s);
@@ -392,7 +461,7 @@ fit_local(struct fit_problem *pb, const struct fit_options *o,
 static void
 fit_std_errors(struct fit_problem *pb, const double *p, struct fit_result *res)
 {
-	double	cost, s2;
+	double	cost, s2, se;
 	int	i, np = pb->np;
 
 	for (i = 0; i < np; i++)
@@ -405,9 +474,14 @@ fit_std_errors(struct fit_problem *pb, const double *p, struct fit_result *res)
 	if (fit_spd_inverse(pb->a, pb->simplex, pb->l, pb->g, np) != 0)
 		return;
 	s2 = 2 * cost / (pb->m - np);
-	for (i = 0; i < np; i++)
-		if (pb->simplex[i * np + i] >= 0)
-			res->std_errors[i] = sqrt(s2 * pb->simplex[i * np + i]);
+	/* A near-singular J^T J can overflow its inverse: NaN, not inf. */
+	for (i = 0; i < np; i++) {
+		if (!(pb->simplex[i * np + i] >= 0))
+			continue;
+		se = sqrt(s2 * pb->simplex[i * np + i]);
+		if (isfinite(se))
+			res->std_errors[i] = se;
+	}
 }
 
 /*
@@ -432,12 +506,11 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	struct fit_options	 dflt;
 	struct fit_problem	 pb;
 	struct fit_rng		 rng;
-	struct timespec		 t0, t1;
-	double			 p[FIT_MAX_PARAMS], *x, sigma, big;
+	double			 p[FIT_MAX_PARAMS], *x, sigma, big, t0;
 	int			 np = c->nparam, nst = 0, ng, nrand, maxit;
-	int			 probe, i, s, b, k, r;
+	int			 probe, i, s, b, k, r, expired;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = fit_mono();
 	if (o == NULL) {
 		fit_options_default(&dflt);
 		o = &dflt;
@@ -482,6 +555,11 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	pb.xr = ws->xr;
 	pb.xe = ws->xe;
 	pb.loose = FIT_LOOSE;
+	pb.max_total = o->max_iterations > 0 ? o->max_iterations : INT_MAX;
+	pb.deadline = o->max_seconds > 0 ? t0 + o->max_seconds : 0;
+	pb.ticked = t0;
+	pb.tick_every = FIT_TICK_FIRST / (n * c->nnode) + 1;
+	pb.tick_left = pb.tick_every;
 	fit_freqs_set(freq, n, ws->w, ws->invw, ws->lnw, ws->sqw);
 	for (k = 0; k < n; k++) {
 		fit_weight(o->weighting, zre[k], zim[k], &ws->wre[k],
@@ -507,6 +585,14 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 		fit_p_to_x(c, p, x);
 	}
 	nst += ng;
+	/* A total the caller set leaves half for the finalists: the probes of
+	 * all starts (the reseeds' count as a third) get the other half. */
+	if (o->max_iterations > 0) {
+		k = o->max_iterations / (2 * (nst + nrand +
+		    FIT_MAX_RESEEDS / 3));
+		if (probe > k)
+			probe = k > 1 ? k : 1;
+	}
 	memcpy(ws->x0, ws->sx, np * sizeof *ws->x0);
 	/* Two identical branches in series swapped give the same model: a
 	 * start with the cost of an earlier one is not tried again. */
@@ -531,7 +617,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	 * answer), around the first start and the best point so far in
 	 * turn: the first explores, the second refines. */
 	fit_rng_seed(&rng, FIT_SEED);
-	for (k = 0; k < nrand; k++) {
+	for (k = 0; k < nrand && !fit_spent(&pb); k++) {
 		b = fit_best(ws, nst);
 		x = ws->sx + (size_t)nst * np;
 		for (i = 0; i < np; i++) {
@@ -546,13 +632,18 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	/* Re-seed the idle arcs of the best fit (fit_init_reseed()) where
 	 * there are two or more arcs: one alone is what the guesses vary. */
 	b = fit_best(ws, nst);
-	if (isfinite(ws->scost[b])) {
+	if (isfinite(ws->scost[b]) && !fit_spent(&pb)) {
 		fit_x_to_p(c, ws->sx + (size_t)b * np, p);
 		ng = fit_init_reseed(c, freq, zre, zim, n, ws->idx, p,
 		    ws->sx + (size_t)nst * np, FIT_MAX_RESEEDS);
 		if (c->nelem < 4)	/* R(QR): fewer than two arcs */
 			ng = 0;
 		for (s = nst; s < nst + ng; s++) {
+			/* A start never run has no cost: not a start. */
+			if (fit_spent(&pb)) {
+				ng = s - nst;
+				break;
+			}
 			x = ws->sx + (size_t)s * np;
 			memcpy(p, x, np * sizeof *p);
 			fit_p_to_x(c, p, x);
@@ -565,7 +656,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 
 	/* The rest of the budget for the promising unfinished starts, best
 	 * first. */
-	for (r = 0; r < FIT_FINALISTS; r++) {
+	for (r = 0; r < FIT_FINALISTS && !fit_spent(&pb); r++) {
 		b = fit_best(ws, nst);
 		k = -1;
 		for (s = 0; s < nst; s++)
@@ -580,15 +671,19 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 			ws->sstat[k] = FIT_LOCAL_SPENT;
 	}
 	b = fit_best(ws, nst);
-	/* Polish the winner at full tolerance: the probes stopped early. */
+	/* Polish the winner at full tolerance: the probes stopped early.  A
+	 * probe's convergence stands when the polish cannot improve on it,
+	 * not when the budget left no iterations for the polish. */
 	if (isfinite(ws->scost[b]) && o->method == FIT_METHOD_LM) {
 		pb.loose = 1;
 		s = ws->sstat[b];
-		if (fit_local(&pb, o, ws, b, maxit) != FIT_LOCAL_OK &&
-		    s == FIT_LOCAL_OK)
-			ws->sstat[b] = FIT_LOCAL_OK;
+		if (fit_local(&pb, o, ws, b, maxit) != FIT_LOCAL_OK)
+			ws->sstat[b] = s == FIT_LOCAL_OK && !fit_spent(&pb) ?
+			    FIT_LOCAL_OK : FIT_LOCAL_MAXITER;
 	}
 
+	/* The standard errors' evaluation below may read the clock too. */
+	expired = pb.expired;
 	res->iterations = pb.iterations;
 	res->evaluations = pb.evaluations;
 	if (!isfinite(ws->scost[b])) {
@@ -605,14 +700,14 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	fit_std_errors(&pb, p, res);
 	if (!isfinite(big) || big > 1e200 || !isfinite(res->chi_square))
 		res->status = FIT_DIVERGED;
+	else if (expired)
+		res->status = FIT_TIMEOUT;
 	else if (ws->sstat[b] != FIT_LOCAL_OK)
 		res->status = FIT_MAX_ITERATIONS;
 	else
 		res->status = FIT_OK;
 done:
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	res->seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) *
-	    1e-9;
+	res->seconds = fit_mono() - t0;
 	return (res->status);
 }
 
@@ -711,6 +806,8 @@ fit_status_name(enum fit_status s)
 		return ("diverged");
 	case FIT_BAD_INPUT:
 		return ("bad_input");
+	case FIT_TIMEOUT:
+		return ("timeout");
 	}
 	return ("unknown");
 }

@@ -37,6 +37,7 @@ static const struct option impfit_longopts[] = {
 	{ "weighting", required_argument, NULL, 'w' },
 	{ "max-iterations", required_argument, NULL, OPT_MAXIT },
 	{ "restarts", required_argument, NULL, OPT_RESTARTS },
+	{ "timeout", required_argument, NULL, 't' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "simulate", required_argument, NULL, OPT_SIMULATE },
 	{ "fmin", required_argument, NULL, OPT_FMIN },
@@ -53,7 +54,7 @@ impfit_usage(FILE *fp)
 {
 	fprintf(fp,
 "usage: impfit -c CODE -f FILE [-v P ...] [-m method] [-w weighting]\n"
-"              [--max-iterations N] [--restarts N] [--json]\n"
+"              [--max-iterations N] [--restarts N] [-t SECONDS] [--json]\n"
 "       impfit --simulate CODE -v P ... [--fmin 0.1] [--fmax 1e5]\n"
 "              [--points 50] [--noise 0] [--seed 0]\n"
 "\n"
@@ -64,7 +65,11 @@ impfit_usage(FILE *fp)
 "                         give a comma-separated list); default: automatic\n"
 "  -m, --method M         levenberg-marquardt (lm, default) or nelder-mead (nm)\n"
 "  -w, --weighting W      modulus (default), unity or proportional\n"
-"  --max-iterations N     iterations per start (default: engine's)\n"
+"  --max-iterations N     iterations of all starts together (default:\n"
+"                         the engine's caps per start)\n"
+"  -t, --timeout SECONDS  time budget of each fit (default: none); a fit\n"
+"                         out of time keeps its best parameters and has\n"
+"                         fit_status timeout\n"
 "  --restarts N           random restarts (default: engine's)\n"
 "  --json                 one JSON object per spectrum and line\n"
 "  --simulate CODE        write a synthetic spectrum of CODE at the -v values\n"
@@ -240,7 +245,7 @@ main(int argc, char **argv)
 	int			 maxn = 0, rc = 0;
 
 	fit_options_default(&o);
-	while ((ch = getopt_long(argc, argv, "c:f:v:m:w:h", impfit_longopts,
+	while ((ch = getopt_long(argc, argv, "c:f:v:m:w:t:h", impfit_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -268,6 +273,12 @@ main(int argc, char **argv)
 				impfit_die("--max-iterations: bad value '%s'",
 				    optarg);
 			o.max_iterations = d;
+			break;
+		case 't':
+			d = impfit_number("--timeout", optarg);
+			if (d <= 0 || d > 1e9)
+				impfit_die("--timeout: bad value '%s'", optarg);
+			o.max_seconds = d;
 			break;
 		case OPT_RESTARTS:
 			d = impfit_number("--restarts", optarg);
