@@ -159,6 +159,8 @@ wrk_account(const struct fit_result *res, uint64_t ns, int64_t mem_delta)
 		STAT_INC(spectra_failed);
 	else
 		STAT_INC(spectra_fitted);
+	if (res->status == FIT_TIMEOUT)
+		STAT_INC(fit_timeouts);
 	STAT_ADD(fit_ns, ns);
 	STAT_ADD(fit_iterations, (uint64_t)(res->iterations > 0 ? res->iterations : 0));
 	STAT_ADD(fit_evaluations, (uint64_t)(res->evaluations > 0 ? res->evaluations : 0));
@@ -213,7 +215,7 @@ wrk_fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	o.weighting = (enum fit_weighting)weighting;
 	o.max_iterations = max_it;
 	o.init = init;
-	(void)budget_ns;	/* FIXME engine budget */
+	o.max_seconds = (double)budget_ns / 1e9;
 	shm_proc_set_busy(wrk.proc, 1);
 	wrk.fitting = 1;
 	t0 = tim_mono();
