@@ -152,19 +152,15 @@ class Server:
         return r
 
     def workers(self):
-        """pids of the workers: the master's children with 'worker' in argv."""
+        """pids of the workers, as impctl status names them (worker.N)"""
+        out = subprocess.run([os.path.join(self.build, 'src/impctl/impctl'),
+                              '-d', self.state, 'status'],
+                             capture_output=True, text=True).stdout
         pids = []
-        for t in os.listdir('/proc'):
-            if not t.isdigit():
-                continue
-            try:
-                st = open('/proc/%s/stat' % t).read()
-                ppid = int(st.rsplit(')', 1)[1].split()[1])
-                cmd = open('/proc/%s/cmdline' % t, 'rb').read()
-            except OSError:
-                continue
-            if ppid == self.p.pid and b'worker' in cmd:
-                pids.append(int(t))
+        for ln in out.splitlines():
+            f = ln.split()
+            if len(f) > 3 and f[2].startswith('worker.') and f[1].isdigit():
+                pids.append(int(f[1]))
         return pids
 
     def depth(self):

@@ -47,6 +47,7 @@ static const struct cfg_opt {
 	O("webhook-allow", T_STR, webhook_allow, 0, 0, "URL prefixes a request's webhook_url may use"),
 	O("webhook-max-age", T_DUR, webhook_max_age, 0, 0, "how long failing deliveries are retried"),
 	O("webhook-nice", T_INT, webhook_nice, 0, 19, "lower CPU priority of the webhook process (nice increment)"),
+	O("fit-nice", T_INT, fit_nice, 0, 19, "lower CPU priority of the fitting threads than of HTTP (nice increment)"),
 	O("webhook-timeout", T_DUR, webhook_timeout, 0, 0, "longest webhook attempt, redirects included"),
 	O("webhook-connect-timeout", T_DUR, webhook_connect_timeout, 0, 0, "longest webhook connect (at most -webhook-timeout)"),
 	O("webhook-redirects", T_INT, webhook_redirects, 0, CFG_WEBHOOK_REDIRECTS_MAX, "redirects a webhook follows (0: none), each to its target or -webhook-allow"),
@@ -90,6 +91,7 @@ cfg_defaults(struct cfg *c)
 	c->method = imp_strdup("levenberg-marquardt");
 	c->webhook_max_age = 24 * 3600 * TIM_SEC;
 	c->webhook_nice = 10;
+	c->fit_nice = 5;
 	c->webhook_timeout = 30 * TIM_SEC;
 	c->webhook_connect_timeout = 5 * TIM_SEC;
 	c->state_dir = imp_strdup("/var/lib/impsolverd");

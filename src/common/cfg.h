@@ -39,6 +39,7 @@ struct cfg {
 	char		*webhook_allow;		/* comma-separated URL prefixes */
 	uint64_t	webhook_max_age;	/* ns */
 	int		webhook_nice;		/* added to the webhook process's nice */
+	int		fit_nice;		/* added to the fitting threads' nice */
 	uint64_t	webhook_timeout;	/* ns: a whole attempt, hops included */
 	uint64_t	webhook_connect_timeout; /* ns: <= webhook_timeout */
 	int		webhook_redirects;	/* 0: a 3xx is a failed attempt */

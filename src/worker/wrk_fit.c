@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "impfit.h"
@@ -376,6 +378,24 @@ fit_main(void *arg)
 	int idle = 0;
 
 	(void)arg;
+	/*
+	 * Serving before fitting: on saturated CPUs the HTTP thread, which
+	 * sleeps most of the time, must get a core the moment a request comes,
+	 * not after the fitting threads' time slices (measured under 128
+	 * connections: /health p50 15-50 ms at the same nice, 2 ms at +5).
+	 * Linux gives each thread its own nice value.
+	 */
+	if (wrk.cfg->fit_nice > 0) {
+		id_t tid = (id_t)syscall(SYS_gettid);
+		int cur;
+
+		errno = 0;
+		cur = getpriority(PRIO_PROCESS, tid);
+		if ((cur == -1 && errno != 0) || setpriority(PRIO_PROCESS, tid,
+		    cur + wrk.cfg->fit_nice > 19 ? 19 : cur + wrk.cfg->fit_nice) < 0)
+			log_syserr("setpriority(fitting thread, +%d)",
+			    wrk.cfg->fit_nice);
+	}
 	pthread_mutex_lock(&ft.mu);
 	for (;;) {
 		while (ft.sync == NULL && !ft.exit && !(ft.kick && !ft.ring_off))
