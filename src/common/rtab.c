@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
+#include "impfit.h"		/* FIT_BAD_INPUT: a poisoned job's verdict */
 #include "common/ctl.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -461,6 +462,66 @@ order_rebuild_locked(struct shm *s)
 }
 
 /*==================================================================
+ * Poison pills
+ */
+
+static uint32_t recover_poisoned;
+
+/*
+ * Record i was RUNNING (word w) under a process that is dead: count the
+ * lost lease, and at the RTAB_POISON_LOSSES-th make it FAILED instead of
+ * queueing it again.  Only the master calls this (after reaping, or at
+ * start), so losses has one writer.  1 when it was failed (the caller
+ * completes its webhook), 0 when the caller should requeue it.
+ */
+static int
+rec_poison(struct shm *s, uint32_t i, uint64_t w)
+{
+	struct rtab_rec *r = &s->recs[i];
+	const char *bid = "?";
+
+	if (r->losses < UINT8_MAX)
+		r->losses++;
+	if (r->losses < RTAB_POISON_LOSSES)
+		return (0);
+	copy_str(r->error, RTAB_POISON_ERROR, sizeof r->error);
+	r->fit_status = FIT_BAD_INPUT;
+	r->t_finished = tim_real();
+	/* the CAS publishes the error (full barrier) */
+	if (!rec_cas(r, w, W_NEXT(w, RTAB_FAILED, 0)))
+		return (0);
+	uatomic_dec(&s->rt->active);
+	if (r->batch < NBATCH(s))
+		bid = s->batches[r->batch].id;
+	log_warn("batch %.64s iteration %d: fitting it killed a worker %u "
+	    "times: failed, not queued again", bid, (int)r->iteration,
+	    (unsigned)r->losses);
+	return (1);
+}
+
+/* A failed job's webhook: WAITING -> PENDING, due now. */
+static int
+rec_wh_complete(struct shm *s, uint32_t i, uint64_t now)
+{
+	struct rtab_rec *r = &s->recs[i];
+	uint64_t wh = uatomic_read(&r->whword);
+
+	if (W_STATE(wh) != RTAB_WH_WAITING)
+		return (0);
+	r->wh_next = now;
+	if (!wh_cas(r, wh, W_MAKE(RTAB_WH_PENDING, W_GEN(wh), 0)))
+		return (0);
+	(void)ring_push(s->wh_ring, i);
+	return (1);
+}
+
+uint32_t
+rtab_recover_poisoned(void)
+{
+	return (recover_poisoned);
+}
+
+/*==================================================================
  * Repair and recovery
  */
 
@@ -501,8 +562,15 @@ rtab_repair_locked(struct shm *s, int at_start)
 			r->batch = r->next = RTAB_NONE;
 			r->data_units = 0;
 			continue;
-		case RTAB_QUEUED:
 		case RTAB_RUNNING:
+			/* at start the whole tree is gone: its owner died */
+			if (at_start && b < NBATCH(s) && rec_poison(s, i, w)) {
+				recover_poisoned++;
+				w = uatomic_read(&r->word);
+				break;
+			}
+			/* FALLTHROUGH */
+		case RTAB_QUEUED:
 			if (at_start) {
 				r->t_queued = now;
 				uatomic_set(&r->word, W_NEXT(w, RTAB_QUEUED, 0));
@@ -577,6 +645,7 @@ rtab_recover(struct shm *s, int fresh, char **cause)
 	pthread_mutexattr_t ma;
 	uint32_t i;
 
+	recover_poisoned = 0;
 	if (!fresh && rt->magic != RTAB_HEAD_MAGIC) {
 		imp_asprintf(cause, "result table: bad magic");
 		return (-1);
@@ -644,6 +713,8 @@ rec_fill(struct shm *s, struct rtab_rec *r, uint32_t bi,
 	r->method = (uint8_t)sp->method;
 	r->weighting = (uint8_t)sp->weighting;
 	r->max_iterations = sp->max_iterations;
+	r->timeout_ms = sp->timeout_ms;
+	r->losses = 0;
 	r->fit_status = 0;
 	r->iterations = r->evaluations = 0;
 	r->chi2 = 0;
@@ -940,6 +1011,7 @@ rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
 		job->method = r->method;
 		job->weighting = r->weighting;
 		job->max_iterations = r->max_iterations;
+		job->timeout_ms = r->timeout_ms;
 		STAT_INC(jobs_taken);
 		return (0);
 	}
@@ -1017,6 +1089,8 @@ rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
 		v->method = r->method;
 		v->weighting = r->weighting;
 		v->max_iterations = r->max_iterations;
+		v->timeout_ms = r->timeout_ms;
+		v->lease_losses = r->losses;
 		v->fit_status = r->fit_status;
 		v->chi_square = r->chi2;
 		v->iterations = r->iterations;
@@ -1407,10 +1481,15 @@ rtab_reclaim_pid(struct shm *s, pid_t dead)
 		uint64_t w = uatomic_read(&r->word), wh;
 
 		if (W_STATE(w) == RTAB_RUNNING && W_PID(w) == dead) {
-			r->t_queued = now;
-			if (rec_cas(r, w, W_NEXT(w, RTAB_QUEUED, 0))) {
-				(void)ring_push(s->job_ring, i);
-				n++;
+			if (rec_poison(s, i, w)) {
+				STAT_INC(jobs_poisoned);
+				nwh += rec_wh_complete(s, i, now);
+			} else {
+				r->t_queued = now;
+				if (rec_cas(r, w, W_NEXT(w, RTAB_QUEUED, 0))) {
+					(void)ring_push(s->job_ring, i);
+					n++;
+				}
 			}
 		}
 		wh = uatomic_read(&r->whword);
