@@ -236,6 +236,31 @@ main(void)
 	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1, "state file recovered");
 	CHECK(rtab_queue_depth(s) == 2, "2 jobs queued again (%u)", rtab_queue_depth(s));
 	CHECK(run_all(s) == 2, "and fitted");
+
+	/* a job RUNNING at two deaths of the whole tree is a poison pill */
+	CHECK(submit(s, "pp", 1, "http://127.0.0.1:9/h", 10) == RTAB_OK, "pp accepted");
+	CHECK(rtab_job_take(s, 666666, &j) == 0, "pp RUNNING at the first death");
+	shm_close(s);
+	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1 &&
+	    rtab_recover_poisoned() == 0, "recovered: pp queued again");
+	CHECK(rtab_job_take(s, 666667, &j) == 0, "pp RUNNING at the second death");
+	shm_close(s);
+	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1 &&
+	    rtab_recover_poisoned() == 1, "recovered: pp poisoned (%u)",
+	    rtab_recover_poisoned());
+	{
+		struct rtab_view v;
+		uint32_t r0;
+
+		CHECK(rtab_batch_find(s, "pp", &bi, &recs) == 0 && bi.failed == 1 &&
+		    bi.wh_pending == 1, "pp failed, its webhook pending");
+		r0 = recs[0];
+		imp_free(recs);
+		CHECK(rtab_view_get(s, r0, 0, &v) == 0 &&
+		    strcmp(v.error, RTAB_POISON_ERROR) == 0 && v.lease_losses == 2,
+		    "error: %s (losses %d)", v.error, v.lease_losses);
+		CHECK(rtab_queue_depth(s) == 0 && run_all(s) == 0, "not queued again");
+	}
 	CHECK(rtab_batch_find(s, "e", &bi, NULL) == 0 && bi.done == 10 &&
 	    bi.wh_pending == 10, "finished results and webhooks kept");
 	shm_close(s);
