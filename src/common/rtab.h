@@ -144,6 +144,12 @@ struct rtab_outcome {
  */
 #define RTAB_POISON_LOSSES	2
 #define RTAB_POISON_ERROR	"fitting it killed a worker twice"
+/*
+ * A record whose fields do not fit (offsets, sizes, enums, texts: a
+ * corrupt state file) is never followed: writers make it FAILED with this
+ * error, readers see it so (rtab_view_get).
+ */
+#define RTAB_CORRUPT_ERROR	"corrupt record quarantined"
 
 /*
  * Pop the job ring until a record is QUEUED and our CAS to RUNNING(pid)

@@ -53,7 +53,7 @@ struct rtab_rec {
 	uint32_t	data_unit, data_units;	/* arena run */
 	uint8_t		method, weighting;
 	uint8_t		losses;		/* leases lost to a dead process (master) */
-	uint8_t		pad;
+	uint8_t		sync_state;	/* a sync record's final state, else 0 */
 	int32_t		max_iterations;
 	int32_t		fit_status;
 	int32_t		iterations, evaluations;
