@@ -304,6 +304,70 @@ shm_aside(int dfd, const char *dir, const char *kind, char **cause)
 	return (-1);
 }
 
+static uid_t	shm_owner_uid = (uid_t)-1;
+
+void
+shm_set_owner(uid_t uid)
+{
+	shm_owner_uid = uid;
+}
+
+/*
+ * The master runs as root and writes in the state directory: a directory
+ * that others than its owner can write lets them plant links there.
+ */
+static int
+shm_dir_check(int dfd, const char *dir, char **cause)
+{
+	struct stat st;
+
+	if (fstat(dfd, &st) < 0) {
+		imp_asprintf(cause, "fstat(%s): %s", dir, strerror(errno));
+		return (-1);
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		imp_asprintf(cause, "state directory %s is writable by group or "
+		    "others (mode %03o): refused (chmod go-w %s)", dir,
+		    (unsigned)(st.st_mode & 0777), dir);
+		return (-1);
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0 &&
+	    st.st_uid != shm_owner_uid) {
+		imp_asprintf(cause, "state directory %s belongs to uid %d, "
+		    "neither us, root nor the service user: refused", dir,
+		    (int)st.st_uid);
+		return (-1);
+	}
+	return (0);
+}
+
+/* What we opened (without following links) is a plain file of ours. */
+static int
+shm_file_check(const struct stat *st, const char *path, char **cause)
+{
+	if (!S_ISREG(st->st_mode)) {
+		imp_asprintf(cause, "%s is not a regular file: refused", path);
+		return (-1);
+	}
+	if (st->st_nlink != 1) {
+		imp_asprintf(cause, "%s has %ju links: refused", path,
+		    (uintmax_t)st->st_nlink);
+		return (-1);
+	}
+	if (st->st_uid != geteuid() && st->st_uid != shm_owner_uid) {
+		imp_asprintf(cause, "%s belongs to uid %d, neither us nor the "
+		    "service user: refused", path, (int)st->st_uid);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+shm_fchown(struct shm *s, uid_t uid, gid_t gid)
+{
+	return (fchown(s->fd, uid, gid));
+}
+
 /*
  * Open and lock <dir>/impsolverd.state (created when missing), the lock
  * taken on the file that has the name now: a file renamed aside while we
@@ -341,8 +405,13 @@ shm_open_locked(int dfd, const char *path, char **cause)
 		}
 		if (fstat(fd, &a) == 0 &&
 		    fstatat(dfd, SHM_FILE, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			if (shm_file_check(&a, path, cause) < 0) {
+				close(fd);
+				return (-1);
+			}
 			return (fd);
+		}
 		close(fd);
 	}
 	imp_asprintf(cause, "%s keeps changing under us", path);
@@ -432,6 +501,10 @@ shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		imp_asprintf(cause, "open(%s): %s", dir, strerror(errno));
+		return (-1);
+	}
+	if (shm_dir_check(dfd, dir, cause) < 0) {
+		close(dfd);
 		return (-1);
 	}
 	imp_asprintf(&path, "%s/%s", dir, SHM_FILE);

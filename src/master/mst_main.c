@@ -90,7 +90,16 @@ write_file_atomic(const char *path, const char *text)
 	int fd, rc = -1;
 
 	imp_asprintf(&tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * We may be root, in a directory the service user can write: a
+	 * link planted as the temporary name must not be followed (it
+	 * truncated and wrote any file), so the temporary is always new.
+	 * unlink() removes a link itself, never what it points to.
+	 */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		if (write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
 		    close(fd) == 0 && rename(tmp, path) == 0)
@@ -120,10 +129,21 @@ drop_privileges(const char *user)
 		log_err("-user: no user '%s'", user);
 		return (-1);
 	}
-	/* the state file and directory must stay writable after the drop */
-	if (chown(mst.cfg.state_dir, pw->pw_uid, pw->pw_gid) < 0 ||
-	    chown(shm_path(mst.shm), pw->pw_uid, pw->pw_gid) < 0)
-		log_syserr("chown(%s)", mst.cfg.state_dir);
+	/*
+	 * The state file and directory must stay writable after the drop:
+	 * given away through what we opened, never through a path (a link
+	 * planted there would hand its target to the service user).
+	 */
+	{
+		int dfd = open(mst.cfg.state_dir, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+
+		if (dfd < 0 || fchown(dfd, pw->pw_uid, pw->pw_gid) < 0 ||
+		    shm_fchown(mst.shm, pw->pw_uid, pw->pw_gid) < 0)
+			log_syserr("chown(%s)", mst.cfg.state_dir);
+		if (dfd >= 0)
+			close(dfd);
+	}
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
 		log_syserr("dropping privileges to %s", user);
@@ -443,6 +463,11 @@ main(int argc, char **argv)
 	g.results = mst.cfg.results;
 	g.max_points = mst.cfg.max_points;
 	g.arena_bytes = mst.cfg.arena_size;
+	if (mst.cfg.user != NULL && geteuid() == 0) {
+		struct passwd *pw = getpwnam(mst.cfg.user);
+		if (pw != NULL)
+			shm_set_owner(pw->pw_uid);	/* it owns the file after a drop */
+	}
 	if (shm_create(mst.cfg.state_dir, &g, &mst.shm, &recovered, &cause) < 0)
 		log_fatalx("state file: %s", cause);
 	shm_geom_get(mst.shm, &g);
