@@ -305,6 +305,13 @@ shm_aside(int dfd, const char *dir, const char *kind, char **cause)
 }
 
 static uid_t	shm_owner_uid = (uid_t)-1;
+static uint64_t	shm_lock_wait = 10 * TIM_SEC;
+
+void
+shm_set_lock_wait(uint64_t ns)
+{
+	shm_lock_wait = ns;
+}
 
 void
 shm_set_owner(uid_t uid)
@@ -377,6 +384,7 @@ static int
 shm_open_locked(int dfd, const char *path, char **cause)
 {
 	struct stat a, b;
+	uint64_t deadline;
 	int fd, tries, again;
 
 	for (again = 0; again < 10; again++) {
@@ -388,11 +396,13 @@ shm_open_locked(int dfd, const char *path, char **cause)
 		}
 		/*
 		 * The children of a master killed with -9 get SIGTERM
-		 * (PDEATHSIG) and hold the lock while they drain: give them
-		 * a few seconds.
+		 * (PDEATHSIG) and hold the lock (and the listening sockets)
+		 * while they drain: wait for them, as long as a drain may
+		 * last (shm_set_lock_wait).
 		 */
+		deadline = tim_mono() + shm_lock_wait;
 		for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
-			if (errno != EWOULDBLOCK || tries == 100) {
+			if (errno != EWOULDBLOCK || tim_mono() > deadline) {
 				imp_asprintf(cause, "%s is in use by another "
 				    "impsolverd (flock: %s)", path, strerror(errno));
 				close(fd);

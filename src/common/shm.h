@@ -86,6 +86,11 @@ int shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
  * group or others.  shm_fchown() hands the open file to that user.
  */
 void shm_set_owner(uid_t uid);
+/*
+ * Master, before shm_create: how long to wait for the lock of a file still
+ * held by the draining children of a master that died (default 10 s).
+ */
+void shm_set_lock_wait(uint64_t ns);
 int shm_fchown(struct shm *shm, uid_t uid, gid_t gid);
 
 /*

@@ -449,6 +449,26 @@ main(int argc, char **argv)
 	}
 	raise_nofile();
 
+	g.queue_size = mst.cfg.queue_size;
+	g.results = mst.cfg.results;
+	g.max_points = mst.cfg.max_points;
+	g.arena_bytes = mst.cfg.arena_size;
+	if (mst.cfg.user != NULL && geteuid() == 0) {
+		struct passwd *pw = getpwnam(mst.cfg.user);
+		if (pw != NULL)
+			shm_set_owner(pw->pw_uid);	/* it owns the file after a drop */
+	}
+	shm_set_lock_wait((mst.cfg.drain_timeout ? mst.cfg.drain_timeout :
+	    30 * TIM_SEC) + 5 * TIM_SEC);
+	if (shm_create(mst.cfg.state_dir, &g, &mst.shm, &recovered, &cause) < 0)
+		log_fatalx("state file: %s", cause);
+	shm_geom_get(mst.shm, &g);
+	/*
+	 * Listen only now, holding the state file's lock: the children of a
+	 * master killed alone still hold the listening sockets while they
+	 * drain, and bind() failed on them ("Address already in use").  They
+	 * hold the lock as long, so shm_create waited for them to go.
+	 */
 	mst.api_fd = mst_listen(mst.cfg.bind, mst.cfg.port, &mst.api_port, &cause);
 	if (mst.api_fd < 0)
 		log_fatalx("API listener: %s", cause);
@@ -459,18 +479,6 @@ main(int argc, char **argv)
 		if (mst.profile_fd < 0)
 			log_fatalx("profiler listener: %s", cause);
 	}
-	g.queue_size = mst.cfg.queue_size;
-	g.results = mst.cfg.results;
-	g.max_points = mst.cfg.max_points;
-	g.arena_bytes = mst.cfg.arena_size;
-	if (mst.cfg.user != NULL && geteuid() == 0) {
-		struct passwd *pw = getpwnam(mst.cfg.user);
-		if (pw != NULL)
-			shm_set_owner(pw->pw_uid);	/* it owns the file after a drop */
-	}
-	if (shm_create(mst.cfg.state_dir, &g, &mst.shm, &recovered, &cause) < 0)
-		log_fatalx("state file: %s", cause);
-	shm_geom_get(mst.shm, &g);
 	if (mst.cfg.max_points > g.max_points)
 		mst.cfg.max_points = g.max_points;
 	if (ctl_setup(SHM_NPROC, &cause) < 0)
