@@ -691,7 +691,12 @@ shm_open_tool(const char *dir, int ro, struct shm **out, char **cause)
 
 	*out = NULL;
 	imp_asprintf(&path, "%s/%s", dir, SHM_FILE);
-	fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/*
+	 * Non-blocking: a FIFO (or a device) in its place would block the
+	 * open for ever.  A writer (webhook-retry) follows no link.
+	 */
+	fd = open(path, (ro ? O_RDONLY : O_RDWR | O_NOFOLLOW) | O_NONBLOCK |
+	    O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			imp_asprintf(cause, "%s: no state file (is the state "
@@ -703,6 +708,10 @@ shm_open_tool(const char *dir, int ro, struct shm **out, char **cause)
 	}
 	s = shm_handle(path, fd, ro);
 	imp_free(path);
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		imp_asprintf(cause, "%s: not a regular file", s->path);
+		goto fail;
+	}
 	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(struct shm_prefix)) {
 		imp_asprintf(cause, "%s: empty or truncated state file", s->path);
 		goto fail;
