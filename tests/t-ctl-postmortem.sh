@@ -2,8 +2,8 @@
 # impcore - t-ctl-postmortem: impctl reads a live server (status, reload),
 # then the state file of a server killed with kill -9 (status says down,
 # exit 3; stats, batch and webhooks still work), and refuses a missing
-# directory, a foreign, an empty and a truncated file with exit 2 and a
-# clear message.  Exit 0 pass, 1 fail.
+# directory, a foreign, an empty and a truncated file, and a FIFO, with
+# exit 2 and a clear message.  Exit 0 pass, 1 fail.
 . "$IMP_SRCDIR/tests/ctl-lib.sh"
 
 ctl_init t-ctl-postmortem 120
@@ -80,6 +80,12 @@ grep -q "truncated" "$T/err" && ok "says: $(cat "$T/err")" || fail "empty: $(cat
 head -c 65536 "$STATE/impsolverd.state" >"$T/short/impsolverd.state"
 expect_rc 2 "truncated file" "$IMPCTL" -d "$T/short" status
 grep -q "truncated" "$T/err" && ok "says: $(cat "$T/err")" || fail "truncated: $(cat "$T/err")"
+# a FIFO in place of the file: opening it blocked impctl for ever (issue 13
+# item 10); bounded here so the old behaviour fails instead of hanging
+mkdir -p "$T/fifo"
+mkfifo "$T/fifo/impsolverd.state"
+expect_rc 2 "a FIFO as the state file" timeout 10 "$IMPCTL" -d "$T/fifo" stats
+grep -q "not a regular file" "$T/err" && ok "says: $(cat "$T/err")" || fail "FIFO: $(cat "$T/err")"
 # a state file of another layout version (the 32-bit word after the magic)
 mkdir -p "$T/other"
 cp "$STATE/impsolverd.state" "$T/other/"

@@ -230,12 +230,85 @@ main(void)
 	    "(pending %ju, before %ju)", (uintmax_t)rtab_pending(s),
 	    (uintmax_t)before);
 
+	/*
+	 * A synchronous POST /eis-data record (stored fitted, DONE) whose
+	 * submitter died right after the commit, before publishing it: the
+	 * repair must publish it DONE, not queue it to be fitted again.
+	 */
+	{
+		struct rtab_outcome o;
+		struct rtab_spec sp;
+		double p[3] = { 1, 2, 3 }, e[3] = { 0, 0, 0 };
+		char resid[RTAB_RESID_LEN + 1];
+		uint32_t r0, depth = rtab_queue_depth(s);
+		unsigned gen;
+
+		spec_init(&sp, 0);
+		memset(&o, 0, sizeof o);
+		o.nparams = 3;
+		o.params = p;
+		o.std_errors = e;
+		CHECK(rtab_store_done(s, &sp, "http://127.0.0.1:9/h", &o, &r0,
+		    resid) == RTAB_OK, "sync result stored");
+		pid = fork();
+		if (pid == 0) {
+			/* the submitter, dying between commit and publish */
+			pthread_mutex_lock(&s->rt->mtx);
+			gen = W_GEN(s->recs[r0].word);
+			s->recs[r0].word = W_MAKE(RTAB_FILLING, gen, 0);
+			_exit(0);
+		}
+		waitpid(pid, &st, 0);
+		CHECK(rtab_batch_find(s, "g", &bi, NULL) == 0,
+		    "the next lock taker repairs (EOWNERDEAD)");
+		CHECK(rtab_state_of(s, r0, NULL) == RTAB_DONE,
+		    "the sync record published DONE (%s), not queued",
+		    rtab_state_name(rtab_state_of(s, r0, NULL)));
+		CHECK(rtab_queue_depth(s) == depth, "nothing queued (%u, was %u)",
+		    rtab_queue_depth(s), depth);
+		/* the same at start, after everything died */
+		gen = W_GEN(s->recs[r0].word);
+		s->recs[r0].word = W_MAKE(RTAB_FILLING, gen, 0);
+		shm_close(s);
+		CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1 &&
+		    rtab_state_of(s, r0, NULL) == RTAB_DONE,
+		    "at start too: DONE (%s)",
+		    rtab_state_name(rtab_state_of(s, r0, NULL)));
+		CHECK(rtab_queue_depth(s) == depth, "nothing queued (%u, was %u)",
+		    rtab_queue_depth(s), depth);
+	}
+
 	/* everything dies: jobs running and queued come back at the next start */
 	CHECK(rtab_job_take(s, 555555, &j) == 0, "a job left RUNNING by pid 555555");
 	shm_close(s);
 	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1, "state file recovered");
 	CHECK(rtab_queue_depth(s) == 2, "2 jobs queued again (%u)", rtab_queue_depth(s));
 	CHECK(run_all(s) == 2, "and fitted");
+
+	/* a job RUNNING at two deaths of the whole tree is a poison pill */
+	CHECK(submit(s, "pp", 1, "http://127.0.0.1:9/h", 10) == RTAB_OK, "pp accepted");
+	CHECK(rtab_job_take(s, 666666, &j) == 0, "pp RUNNING at the first death");
+	shm_close(s);
+	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1 &&
+	    rtab_recover_poisoned() == 0, "recovered: pp queued again");
+	CHECK(rtab_job_take(s, 666667, &j) == 0, "pp RUNNING at the second death");
+	shm_close(s);
+	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1 &&
+	    rtab_recover_poisoned() == 1, "recovered: pp poisoned (%u)",
+	    rtab_recover_poisoned());
+	{
+		struct rtab_view v;
+		uint32_t r0;
+
+		CHECK(rtab_batch_find(s, "pp", &bi, &recs) == 0 && bi.failed == 1 &&
+		    bi.wh_pending == 1, "pp failed, its webhook pending");
+		r0 = recs[0];
+		imp_free(recs);
+		CHECK(rtab_view_get(s, r0, 0, &v) == 0 &&
+		    strcmp(v.error, RTAB_POISON_ERROR) == 0 && v.lease_losses == 2,
+		    "error: %s (losses %d)", v.error, v.lease_losses);
+		CHECK(rtab_queue_depth(s) == 0 && run_all(s) == 0, "not queued again");
+	}
 	CHECK(rtab_batch_find(s, "e", &bi, NULL) == 0 && bi.done == 10 &&
 	    bi.wh_pending == 10, "finished results and webhooks kept");
 	shm_close(s);

@@ -63,9 +63,16 @@ phist_last(const struct phist *h, int back)
 {
 	uint64_t n = CMM_LOAD_SHARED(h->n);
 
+	const struct phist_sample *s;
+
 	if (back < 0 || (uint64_t)back >= n || back >= PHIST_LEN)
 		return (NULL);
-	return (&h->s[(n - 1 - (uint64_t)back) % PHIST_LEN]);
+	s = &h->s[(n - 1 - (uint64_t)back) % PHIST_LEN];
+	/* readers loop to nproc over PHIST_NPROC entries: a corrupt file's
+	 * sample would send them past the array */
+	if ((unsigned)CMM_LOAD_SHARED(s->nproc) > PHIST_NPROC)
+		return (NULL);
+	return (s);
 }
 
 int
@@ -84,8 +91,10 @@ phist_read(const struct phist *h, int back, struct phist_sample *out)
 		cmm_smp_rmb();
 		memcpy(out, s, sizeof *out);
 		cmm_smp_rmb();
-		if (CMM_LOAD_SHARED(s->seq) == seq)
-			return (0);
+		if (CMM_LOAD_SHARED(s->seq) != seq)
+			continue;
+		/* the copy is what we use: check it, not the shared one */
+		return ((unsigned)out->nproc > PHIST_NPROC ? -1 : 0);
 	}
 	return (-1);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
+#include "impfit.h"		/* FIT_BAD_INPUT: a poisoned job's verdict */
 #include "common/ctl.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -76,12 +77,50 @@ rec_run_ok(const struct shm *s, const struct rtab_rec *r)
 {
 	uint64_t end = (uint64_t)r->data_unit + r->data_units;
 
+	/* a quarantined record holds no data at all */
+	if (r->data_units == 0 && r->n == 0 && r->ninit == 0 &&
+	    r->nparams == 0 && r->url_len == 0)
+		return (1);
 	if (r->n > s->head->max_points || r->ninit > RTAB_PARAMS_MAX ||
 	    r->nparams > RTAB_PARAMS_MAX || r->url_len > RTAB_URL_MAX)
 		return (0);
 	if (end > s->head->arena_units)
 		return (0);
 	return (rec_units(r->n, r->ninit, r->nparams, r->url_len) <= r->data_units);
+}
+
+/*
+ * Why a copy of a non-FREE record cannot be followed or rendered, or NULL
+ * when it can: everything a reader indexes with, every enum it names,
+ * every text it prints.  Callers check one copy (or a record they own),
+ * never fields re-read from the file.
+ */
+static const char *
+rec_invalid(const struct shm *s, const struct rtab_rec *r)
+{
+	if (r->magic != RTAB_REC_MAGIC)
+		return ("bad magic");
+	if (W_STATE(r->word) > RTAB_CANCELLED)
+		return ("bad state");
+	if (W_STATE(r->whword) > RTAB_WH_FAILED)
+		return ("bad webhook state");
+	if (r->method > FIT_METHOD_NM || r->weighting > FIT_WEIGHT_PROPORTIONAL ||
+	    r->fit_status < 0 || r->fit_status > FIT_BAD_INPUT)
+		return ("bad method, weighting or fit status");
+	if (memchr(r->circuit, '\0', sizeof r->circuit) == NULL ||
+	    memchr(r->resid, '\0', sizeof r->resid) == NULL ||
+	    memchr(r->error, '\0', sizeof r->error) == NULL ||
+	    memchr(r->wh_error, '\0', sizeof r->wh_error) == NULL)
+		return ("unterminated text");
+	if (r->ninit != 0 && r->ninit != r->nparams)
+		return ("bad initial values");
+	if (!rec_run_ok(s, r))
+		return ("data outside the arena");
+	if (s->salvage_size != 0 && r->data_units > 0 &&
+	    s->head->off_arena + ((uint64_t)r->data_unit + r->data_units) *
+	    RTAB_UNIT > s->salvage_size)
+		return ("its data was in the truncated part of the file");
+	return (NULL);
 }
 
 static double *
@@ -461,13 +500,196 @@ order_rebuild_locked(struct shm *s)
 }
 
 /*==================================================================
+ * Poison pills
+ */
+
+static uint32_t recover_poisoned;
+
+/*
+ * Record i was RUNNING (word w) under a process that is dead: count the
+ * lost lease, and at the RTAB_POISON_LOSSES-th make it FAILED instead of
+ * queueing it again.  Only the master calls this (after reaping, or at
+ * start), so losses has one writer.  1 when it was failed (the caller
+ * completes its webhook), 0 when the caller should requeue it.
+ */
+static int
+rec_poison(struct shm *s, uint32_t i, uint64_t w)
+{
+	struct rtab_rec *r = &s->recs[i];
+	const char *bid = "?";
+
+	if (r->losses < UINT8_MAX)
+		r->losses++;
+	if (r->losses < RTAB_POISON_LOSSES)
+		return (0);
+	copy_str(r->error, RTAB_POISON_ERROR, sizeof r->error);
+	r->fit_status = FIT_BAD_INPUT;
+	r->t_finished = tim_real();
+	/* the CAS publishes the error (full barrier) */
+	if (!rec_cas(r, w, W_NEXT(w, RTAB_FAILED, 0)))
+		return (0);
+	uatomic_dec(&s->rt->active);
+	if (r->batch < NBATCH(s))
+		bid = s->batches[r->batch].id;
+	log_warn("batch %.64s iteration %d: fitting it killed a worker %u "
+	    "times: failed, not queued again", bid, (int)r->iteration,
+	    (unsigned)r->losses);
+	return (1);
+}
+
+/* A failed job's webhook: WAITING -> PENDING, due now. */
+static int
+rec_wh_complete(struct shm *s, uint32_t i, uint64_t now)
+{
+	struct rtab_rec *r = &s->recs[i];
+	uint64_t wh = uatomic_read(&r->whword);
+
+	if (W_STATE(wh) != RTAB_WH_WAITING)
+		return (0);
+	r->wh_next = now;
+	if (!wh_cas(r, wh, W_MAKE(RTAB_WH_PENDING, W_GEN(wh), 0)))
+		return (0);
+	(void)ring_push(s->wh_ring, i);
+	return (1);
+}
+
+uint32_t
+rtab_recover_poisoned(void)
+{
+	return (recover_poisoned);
+}
+
+/*==================================================================
  * Repair and recovery
  */
 
 /*
+ * Make record i (corrupt: why) hold nothing a reader could follow: no
+ * data, known enums, terminated texts, the error RTAB_CORRUPT_ERROR.  The
+ * caller owns the record (lease, or at start) and sets its state.  A
+ * webhook it had reports the failure (its batch's URL; its own is lost).
+ */
+static void
+rec_quarantine(struct shm *s, uint32_t i, const char *why)
+{
+	struct rtab_rec *r = &s->recs[i];
+	uint64_t wh = uatomic_read(&r->whword);
+	unsigned whs = W_STATE(wh);
+	int has_url = r->batch < NBATCH(s) && s->batches[r->batch].url_units > 0;
+
+	log_warn("result table: record %u is corrupt (%s): quarantined", i, why);
+	r->magic = RTAB_REC_MAGIC;
+	r->n = r->nparams = r->ninit = r->url_len = 0;
+	r->data_unit = r->data_units = 0;
+	r->method = r->weighting = 0;
+	r->fit_status = FIT_BAD_INPUT;
+	r->circuit[sizeof r->circuit - 1] = '\0';
+	r->resid[sizeof r->resid - 1] = '\0';
+	r->wh_error[sizeof r->wh_error - 1] = '\0';
+	copy_str(r->error, RTAB_CORRUPT_ERROR, sizeof r->error);
+	r->t_finished = tim_real();
+	if (whs > RTAB_WH_FAILED || whs == RTAB_WH_WAITING ||
+	    whs == RTAB_WH_INFLIGHT || (whs == RTAB_WH_PENDING && !has_url)) {
+		r->wh_next = r->t_finished;
+		uatomic_set(&r->whword, W_MAKE(has_url ? RTAB_WH_PENDING :
+		    RTAB_WH_NONE, 0, 0));
+	}
+}
+
+/* A FREE record as the free list expects it (a corrupt file's may not be). */
+static void
+rec_reset_free(struct rtab_rec *r)
+{
+	r->magic = RTAB_REC_MAGIC;
+	r->batch = r->next = RTAB_NONE;
+	r->data_units = 0;
+	uatomic_set(&r->whword, 0);
+}
+
+/*
+ * Make every READY batch's chain of records what the records say: each
+ * record of the chain names the batch, appears once, and every record that
+ * names the batch is on it; count is its length.  The walks of batch_info,
+ * eviction and cancel then stay within the batch (a corrupt next or count
+ * sent eviction round a cycle, pushing records on the free stack past its
+ * end).  Batches left without records are freed.
+ */
+static void
+chains_rebuild_locked(struct shm *s)
+{
+	uint64_t *seen = imp_calloc((NREC(s) + 63) / 64, sizeof *seen);
+	uint32_t i, r, prev, n;
+
+#define SEEN(x)		((seen[(x) >> 6] >> ((x) & 63)) & 1)
+#define SEE(x)		(seen[(x) >> 6] |= 1ull << ((x) & 63))
+	for (i = 0; i < NBATCH(s); i++) {
+		struct rtab_batch *b = &s->batches[i];
+
+		if (b->state != RTAB_B_READY)
+			continue;
+		prev = RTAB_NONE;
+		n = 0;
+		for (r = b->first; r < NREC(s) && !SEEN(r) &&
+		    s->recs[r].batch == i &&
+		    W_STATE(uatomic_read(&s->recs[r].word)) != RTAB_FREE;
+		    r = s->recs[r].next) {
+			SEE(r);
+			if (prev == RTAB_NONE)
+				b->first = r;
+			prev = r;
+			n++;
+		}
+		if (prev == RTAB_NONE)
+			b->first = RTAB_NONE;
+		else
+			s->recs[prev].next = RTAB_NONE;
+		b->last = prev;
+		b->count = n;
+	}
+	/* records the chains lost: appended to their batch */
+	for (i = 0; i < NREC(s); i++) {
+		struct rtab_rec *rec = &s->recs[i];
+		struct rtab_batch *b;
+
+		if (SEEN(i) || W_STATE(uatomic_read(&rec->word)) == RTAB_FREE ||
+		    rec->batch >= NBATCH(s))
+			continue;
+		b = &s->batches[rec->batch];
+		if (b->state != RTAB_B_READY)
+			continue;
+		rec->next = RTAB_NONE;
+		if (b->last == RTAB_NONE)
+			b->first = i;
+		else
+			s->recs[b->last].next = i;
+		b->last = i;
+		b->count++;
+	}
+#undef SEEN
+#undef SEE
+	imp_free(seen);
+	for (i = 0; i < NBATCH(s); i++)
+		if (s->batches[i].state == RTAB_B_READY && s->batches[i].count == 0)
+			s->batches[i].state = RTAB_B_FREE;
+}
+
+/* Is any unit of [u, u + k) taken? */
+static int
+bm_any(const struct shm *s, uint32_t u, uint32_t k)
+{
+	uint32_t i;
+
+	for (i = u; i < u + k; i++)
+		if (bm_get(s, i))
+			return (1);
+	return (0);
+}
+
+/*
  * Rebuild everything the mutex protects from record and batch states.
  * at_start: nobody else runs; also requeue every QUEUED/RUNNING job,
- * rebuild the rings and the active count.
+ * quarantine corrupt records (rec_invalid), rebuild the rings and the
+ * active count.
  */
 static void
 rtab_repair_locked(struct shm *s, int at_start)
@@ -475,34 +697,73 @@ rtab_repair_locked(struct shm *s, int at_start)
 	struct rtab_head *rt = s->rt;
 	uint64_t now = tim_real(), w, wh;
 	uint32_t i, active = 0;
+	const char *why;
 
 	if (at_start) {
 		ring_init(s->job_ring, s->head->job_ring_cap);
 		ring_init(s->wh_ring, s->head->wh_ring_cap);
+	}
+	/* batches in no known state are dropped (with their records, below) */
+	for (i = 0; i < NBATCH(s); i++) {
+		if (s->batches[i].state > RTAB_B_READY)
+			s->batches[i].state = RTAB_B_FREE;
+		/* the hash and every reader read the id up to its NUL */
+		s->batches[i].id[sizeof s->batches[i].id - 1] = '\0';
 	}
 	for (i = 0; i < NREC(s); i++) {
 		struct rtab_rec *r = &s->recs[i];
 		uint32_t b = r->batch;
 
 		w = uatomic_read(&r->word);
-		switch (W_STATE(w)) {
-		case RTAB_FREE:
+		if (W_STATE(w) == RTAB_FREE) {
+			if (at_start)
+				rec_reset_free(r);
 			continue;
-		case RTAB_FILLING:
-			if (b < NBATCH(s) && s->batches[b].state == RTAB_B_READY) {
-				/* the batch was committed: finish the publish */
+		}
+		if (W_STATE(w) == RTAB_FILLING) {
+			if (b >= NBATCH(s) || s->batches[b].state != RTAB_B_READY) {
+				uatomic_set(&r->word, W_NEXT(w, RTAB_FREE, 0));
+				rec_reset_free(r);
+				continue;
+			}
+			/*
+			 * The batch was committed: finish the publish.  A
+			 * synchronous record was fitted already: it is
+			 * published DONE/FAILED, never queued to be fitted
+			 * again.
+			 */
+			if (r->sync_state == RTAB_DONE || r->sync_state == RTAB_FAILED)
+				uatomic_set(&r->word, W_NEXT(w, r->sync_state, 0));
+			else {
 				r->t_queued = now;
 				uatomic_set(&r->word, W_NEXT(w, RTAB_QUEUED, 0));
-				ring_push(s->job_ring, i);
+				if (!at_start)
+					ring_push(s->job_ring, i);
+			}
+			w = uatomic_read(&r->word);
+		}
+		if (b >= NBATCH(s) || s->batches[b].state != RTAB_B_READY) {
+			/* an orphan: no batch to report it in, drop it */
+			log_warn("result table: dropping record %u of no batch", i);
+			uatomic_set(&r->word, W_NEXT(w, RTAB_FREE, 0));
+			rec_reset_free(r);
+			continue;
+		}
+		if (at_start && (why = rec_invalid(s, r)) != NULL) {
+			rec_quarantine(s, i, why);
+			uatomic_set(&r->word, W_NEXT(w, RTAB_FAILED, 0));
+			w = uatomic_read(&r->word);
+		}
+		switch (W_STATE(w)) {
+		case RTAB_RUNNING:
+			/* at start the whole tree is gone: its owner died */
+			if (at_start && rec_poison(s, i, w)) {
+				recover_poisoned++;
+				w = uatomic_read(&r->word);
 				break;
 			}
-			uatomic_set(&r->word, W_NEXT(w, RTAB_FREE, 0));
-			uatomic_set(&r->whword, 0);
-			r->batch = r->next = RTAB_NONE;
-			r->data_units = 0;
-			continue;
+			/* FALLTHROUGH */
 		case RTAB_QUEUED:
-		case RTAB_RUNNING:
 			if (at_start) {
 				r->t_queued = now;
 				uatomic_set(&r->word, W_NEXT(w, RTAB_QUEUED, 0));
@@ -511,16 +772,6 @@ rtab_repair_locked(struct shm *s, int at_start)
 			break;
 		default:
 			break;
-		}
-		if (b >= NBATCH(s) || s->batches[b].state == RTAB_B_FREE ||
-		    !rec_run_ok(s, r)) {
-			/* an orphan or a corrupt record: drop it */
-			log_warn("result table: dropping inconsistent record %u", i);
-			uatomic_set(&r->word, W_NEXT(w, RTAB_FREE, 0));
-			uatomic_set(&r->whword, 0);
-			r->batch = r->next = RTAB_NONE;
-			r->data_units = 0;
-			continue;
 		}
 		w = uatomic_read(&r->word);
 		if (W_STATE(w) == RTAB_QUEUED || W_STATE(w) == RTAB_RUNNING)
@@ -537,32 +788,55 @@ rtab_repair_locked(struct shm *s, int at_start)
 		}
 	}
 	/* batches left half-built are dropped (their records were freed above) */
+	for (i = 0; i < NBATCH(s); i++)
+		if (s->batches[i].state == RTAB_B_BUILDING)
+			s->batches[i].state = RTAB_B_FREE;
+	chains_rebuild_locked(s);
 	rt->nfree_batches = 0;
 	for (i = 0; i < NBATCH(s); i++) {
 		struct rtab_batch *b = &s->batches[i];
-		if (b->state == RTAB_B_BUILDING)
-			b->state = RTAB_B_FREE;
-		if (b->state == RTAB_B_FREE)
+		if (b->state == RTAB_B_FREE) {
+			if (at_start)
+				b->magic = RTAB_BATCH_MAGIC;
 			s->free_batches[rt->nfree_batches++] = i;
+		}
 	}
 	/* free records, last index on top so low indexes are used first */
 	rt->nfree_recs = 0;
 	for (i = NREC(s); i-- > 0;)
 		if (W_STATE(uatomic_read(&s->recs[i].word)) == RTAB_FREE)
 			s->free_recs[rt->nfree_recs++] = i;
-	/* the arena bitmap */
+	/*
+	 * The arena bitmap.  Runs outside the arena are not marked; at start
+	 * a record whose run overlaps one marked already is quarantined (two
+	 * records cannot own the same bytes: one of them is corrupt).
+	 */
 	memset(s->bitmap, 0, (size_t)s->head->arena_units / 8);
 	rt->arena_free = s->head->arena_units;
-	for (i = 0; i < NREC(s); i++) {
-		struct rtab_rec *r = &s->recs[i];
-		if (W_STATE(uatomic_read(&r->word)) != RTAB_FREE && r->data_units > 0)
-			bm_run(s, r->data_unit, r->data_units, 1);
-	}
 	for (i = 0; i < NBATCH(s); i++) {
 		struct rtab_batch *b = &s->batches[i];
 		if (b->state == RTAB_B_READY && b->url_units > 0 &&
-		    (uint64_t)b->url_unit + b->url_units <= s->head->arena_units)
-			bm_run(s, b->url_unit, b->url_units, 1);
+		    (uint64_t)b->url_unit + b->url_units <= s->head->arena_units) {
+			if (bm_any(s, b->url_unit, b->url_units))
+				b->url_units = 0;	/* its URL is lost */
+			else
+				bm_run(s, b->url_unit, b->url_units, 1);
+		}
+	}
+	for (i = 0; i < NREC(s); i++) {
+		struct rtab_rec *r = &s->recs[i];
+		w = uatomic_read(&r->word);
+		if (W_STATE(w) == RTAB_FREE || r->data_units == 0 ||
+		    (uint64_t)r->data_unit + r->data_units > s->head->arena_units)
+			continue;
+		if (!bm_any(s, r->data_unit, r->data_units))
+			bm_run(s, r->data_unit, r->data_units, 1);
+		else if (at_start) {
+			if (W_STATE(w) == RTAB_QUEUED)
+				active--;
+			rec_quarantine(s, i, "its data overlaps another record's");
+			uatomic_set(&r->word, W_NEXT(w, RTAB_FAILED, 0));
+		}
 	}
 	hash_rebuild_locked(s);
 	order_rebuild_locked(s);
@@ -577,6 +851,7 @@ rtab_recover(struct shm *s, int fresh, char **cause)
 	pthread_mutexattr_t ma;
 	uint32_t i;
 
+	recover_poisoned = 0;
 	if (!fresh && rt->magic != RTAB_HEAD_MAGIC) {
 		imp_asprintf(cause, "result table: bad magic");
 		return (-1);
@@ -644,6 +919,9 @@ rec_fill(struct shm *s, struct rtab_rec *r, uint32_t bi,
 	r->method = (uint8_t)sp->method;
 	r->weighting = (uint8_t)sp->weighting;
 	r->max_iterations = sp->max_iterations;
+	r->timeout_ms = sp->timeout_ms;
+	r->losses = 0;
+	r->sync_state = 0;
 	r->fit_status = 0;
 	r->iterations = r->evaluations = 0;
 	r->chi2 = 0;
@@ -790,8 +1068,11 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 
 		uatomic_set(&r->word, W_NEXT(w, RTAB_FILLING, 0));
 		rec_fill(s, r, bi, sp, unit[i], units[i], now);
-		if (done != NULL)
+		if (done != NULL) {
 			rec_outcome(s, r, done, now);
+			/* what a repair publishes if we die before we do */
+			r->sync_state = done->failed ? RTAB_FAILED : RTAB_DONE;
+		}
 		uatomic_set(&r->whword, W_MAKE(has_wh ? (done != NULL ?
 		    RTAB_WH_PENDING : RTAB_WH_WAITING) : RTAB_WH_NONE, 0, 0));
 		if (prev == RTAB_NONE)
@@ -909,6 +1190,7 @@ rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
 	while (ring_pop(s->job_ring, &ri) == 0) {
 		struct rtab_rec *r;
 		uint64_t w, nw;
+		const char *why;
 		double *d;
 
 		if (ri >= NREC(s))
@@ -925,6 +1207,17 @@ rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
 			continue;
 		}
 		r->t_started = tim_real();
+		if ((why = rec_invalid(s, r)) != NULL) {
+			/* ours now: never follow it, fail it for all to see */
+			rec_quarantine(s, ri, why);
+			if (rec_cas(r, nw, W_NEXT(nw, RTAB_FAILED, 0))) {
+				uatomic_dec(&s->rt->active);
+				if (rec_wh_complete(s, ri, r->t_finished))
+					ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+				STAT_INC(spectra_failed);
+			}
+			continue;
+		}
 		d = rec_data(s, r);
 		job->rec = ri;
 		job->lease = nw;
@@ -940,6 +1233,7 @@ rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
 		job->method = r->method;
 		job->weighting = r->weighting;
 		job->max_iterations = r->max_iterations;
+		job->timeout_ms = r->timeout_ms;
 		STAT_INC(jobs_taken);
 		return (0);
 	}
@@ -980,12 +1274,24 @@ rtab_job_finish(struct shm *s, const struct rtab_job *job,
  * Reading
  */
 
+/*
+ * One snapshot of the record (copied between two equal reads of its state
+ * word), validated, and nothing but it used afterwards: sizes and offsets
+ * re-read from the file could differ from the ones checked (a reader sized
+ * its copy from one read and copied from another).  Only the arena bytes
+ * are read from the file again, at the validated place, and the state word
+ * once more after them.
+ */
 int
 rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
     struct rtab_view *v)
 {
 	const struct rtab_rec *r;
-	uint64_t w1, w2;
+	struct rtab_rec snap;
+	const struct rtab_batch *b = NULL;
+	const char *why;
+	uint64_t w1;
+	unsigned st;
 	int tries;
 
 	memset(v, 0, sizeof *v);
@@ -993,70 +1299,83 @@ rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
 		return (-1);
 	r = &s->recs[ri];
 	for (tries = 0; tries < 16; tries++) {
-		unsigned st;
-		uint32_t bi;
-
 		w1 = CMM_LOAD_SHARED(r->word);
 		cmm_smp_rmb();
+		memcpy(&snap, r, sizeof snap);
+		snap.whword = CMM_LOAD_SHARED(r->whword);
+		cmm_smp_rmb();
+		if (CMM_LOAD_SHARED(r->word) != w1)
+			continue;
+		snap.word = w1;
 		st = W_STATE(w1);
-		if (st == RTAB_FREE || st == RTAB_FILLING || st > RTAB_CANCELLED)
+		if (st == RTAB_FREE || st == RTAB_FILLING)
 			return (-1);
 		v->rec = ri;
 		v->word = w1;
+		if (snap.batch < NBATCH(s)) {
+			b = &s->batches[snap.batch];
+			copy_str(v->batch_id, b->id, sizeof v->batch_id);
+		}
+		if ((why = rec_invalid(s, &snap)) != NULL) {
+			/*
+			 * Not ours to repair (a reader; the master does at
+			 * start, the worker that takes it): shown as what it
+			 * will be, FAILED, with nothing of it followed.
+			 */
+			v->state = RTAB_FAILED;
+			v->fit_status = FIT_BAD_INPUT;
+			copy_str(v->error, RTAB_CORRUPT_ERROR, sizeof v->error);
+			v->wh = W_STATE(snap.whword) <= RTAB_WH_FAILED ?
+			    (enum rtab_wh)W_STATE(snap.whword) : RTAB_WH_NONE;
+			copy_str(v->result_id, snap.resid, sizeof v->result_id);
+			copy_str(v->circuit, snap.circuit, sizeof v->circuit);
+			v->iteration = snap.iteration;
+			v->t_accepted = snap.t_accepted;
+			v->t_finished = snap.t_finished;
+			return (0);
+		}
 		v->state = (enum rtab_state)st;
 		v->owner = st == RTAB_RUNNING ? W_PID(w1) : 0;
-		bi = r->batch;
-		if (bi < NBATCH(s))
-			copy_str(v->batch_id, s->batches[bi].id, sizeof v->batch_id);
-		copy_str(v->result_id, r->resid, sizeof v->result_id);
-		v->iteration = r->iteration;
-		v->n = (int)r->n;
-		v->nparams = (int)r->nparams;
-		v->ninit = (int)r->ninit;
-		copy_str(v->circuit, r->circuit, sizeof v->circuit);
-		v->method = r->method;
-		v->weighting = r->weighting;
-		v->max_iterations = r->max_iterations;
-		v->fit_status = r->fit_status;
-		v->chi_square = r->chi2;
-		v->iterations = r->iterations;
-		v->evaluations = r->evaluations;
-		v->fit_ns = r->fit_ns;
-		v->t_accepted = r->t_accepted;
-		v->t_started = r->t_started;
-		v->t_finished = r->t_finished;
-		copy_str(v->error, r->error, sizeof v->error);
-		{
-			uint64_t wh = CMM_LOAD_SHARED(r->whword);
-			v->wh = W_STATE(wh) <= RTAB_WH_FAILED ?
-			    (enum rtab_wh)W_STATE(wh) : RTAB_WH_NONE;
-			v->wh_attempts = (int)W_GEN(wh);
-			v->wh_owner = W_PID(wh);
-		}
-		v->wh_first = r->wh_first;
-		v->wh_last = r->wh_last;
-		v->wh_next = r->wh_next;
-		copy_str(v->wh_error, r->wh_error, sizeof v->wh_error);
-		if (!rec_run_ok(s, r)) {
-			cmm_smp_rmb();
-			if (CMM_LOAD_SHARED(r->word) != w1)
-				continue;
-			return (-1);
-		}
-		if (r->url_len > 0)
-			copy_str(v->url, rec_url(s, r), sizeof v->url);
-		else if (bi < NBATCH(s) && s->batches[bi].url_units > 0 &&
-		    s->batches[bi].url_len <= RTAB_URL_MAX &&
-		    (uint64_t)s->batches[bi].url_unit + s->batches[bi].url_units <=
-		    s->head->arena_units)
+		copy_str(v->result_id, snap.resid, sizeof v->result_id);
+		v->iteration = snap.iteration;
+		v->n = (int)snap.n;
+		v->nparams = (int)snap.nparams;
+		v->ninit = (int)snap.ninit;
+		copy_str(v->circuit, snap.circuit, sizeof v->circuit);
+		v->method = snap.method;
+		v->weighting = snap.weighting;
+		v->max_iterations = snap.max_iterations;
+		v->timeout_ms = snap.timeout_ms;
+		v->lease_losses = snap.losses;
+		v->fit_status = snap.fit_status;
+		v->chi_square = snap.chi2;
+		v->iterations = snap.iterations;
+		v->evaluations = snap.evaluations;
+		v->fit_ns = snap.fit_ns;
+		v->t_accepted = snap.t_accepted;
+		v->t_started = snap.t_started;
+		v->t_finished = snap.t_finished;
+		copy_str(v->error, snap.error, sizeof v->error);
+		v->wh = (enum rtab_wh)W_STATE(snap.whword);
+		v->wh_attempts = (int)W_GEN(snap.whword);
+		v->wh_owner = W_PID(snap.whword);
+		v->wh_first = snap.wh_first;
+		v->wh_last = snap.wh_last;
+		v->wh_next = snap.wh_next;
+		copy_str(v->wh_error, snap.wh_error, sizeof v->wh_error);
+		if (snap.url_len > 0)
+			copy_str(v->url, rec_url(s, &snap), snap.url_len + 1);
+		else if (b != NULL && b->url_units > 0 &&
+		    b->url_len <= RTAB_URL_MAX &&
+		    (uint64_t)b->url_unit + b->url_units <= s->head->arena_units)
 			copy_str(v->url, (const char *)s->arena +
-			    (uint64_t)s->batches[bi].url_unit * RTAB_UNIT,
+			    (uint64_t)b->url_unit * RTAB_UNIT,
 			    sizeof v->url);
 		if (with_data) {
-			size_t nd = 3 * (size_t)v->n + (size_t)v->ninit +
-			    2 * (size_t)v->nparams;
+			size_t nd = 3 * (size_t)snap.n + snap.ninit +
+			    2 * (size_t)snap.nparams;
 			double *d = imp_malloc(sizeof(double) * (nd ? nd : 1));
-			memcpy(d, rec_data(s, r), sizeof(double) * nd);
+			memcpy(d, rec_data(s, &snap), sizeof(double) * nd);
 			v->freq = d;
 			v->zre = d + v->n;
 			v->zim = d + 2 * v->n;
@@ -1065,10 +1384,11 @@ rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
 			v->std_errors = v->params + v->nparams;
 		}
 		cmm_smp_rmb();
-		w2 = CMM_LOAD_SHARED(r->word);
-		if (w1 == w2)
+		if (CMM_LOAD_SHARED(r->word) == w1)
 			return (0);
 		rtab_view_free(v);
+		memset(v, 0, sizeof *v);
+		b = NULL;
 	}
 	return (-1);
 }
@@ -1407,10 +1727,15 @@ rtab_reclaim_pid(struct shm *s, pid_t dead)
 		uint64_t w = uatomic_read(&r->word), wh;
 
 		if (W_STATE(w) == RTAB_RUNNING && W_PID(w) == dead) {
-			r->t_queued = now;
-			if (rec_cas(r, w, W_NEXT(w, RTAB_QUEUED, 0))) {
-				(void)ring_push(s->job_ring, i);
-				n++;
+			if (rec_poison(s, i, w)) {
+				STAT_INC(jobs_poisoned);
+				nwh += rec_wh_complete(s, i, now);
+			} else {
+				r->t_queued = now;
+				if (rec_cas(r, w, W_NEXT(w, RTAB_QUEUED, 0))) {
+					(void)ring_push(s->job_ring, i);
+					n++;
+				}
 			}
 		}
 		wh = uatomic_read(&r->whword);

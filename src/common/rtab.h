@@ -70,6 +70,7 @@ struct rtab_spec {
 	int		method;			/* enum fit_method */
 	int		weighting;		/* enum fit_weighting */
 	int		max_iterations;		/* 0: engine default */
+	uint32_t	timeout_ms;		/* fit time budget; 0: the server's default */
 	int		ninit;			/* 0 or nparams */
 	const double	*init;
 	const char	*webhook_url;		/* NULL: the batch's */
@@ -121,6 +122,7 @@ struct rtab_job {
 	const double	*freq, *zre, *zim, *init;
 	const char	*circuit;
 	int		method, weighting, max_iterations;
+	uint32_t	timeout_ms;	/* fit time budget; 0: the server's default */
 };
 
 /* What a fit produced. */
@@ -134,6 +136,20 @@ struct rtab_outcome {
 	uint64_t	fit_ns;
 	const char	*error;		/* when failed */
 };
+
+/*
+ * A job whose lease was lost to a dead process this many times is not
+ * queued again but FAILED with RTAB_POISON_ERROR (jobs_poisoned): it is
+ * what killed them, and retrying it for ever would kill workers for ever.
+ */
+#define RTAB_POISON_LOSSES	2
+#define RTAB_POISON_ERROR	"fitting it killed a worker twice"
+/*
+ * A record whose fields do not fit (offsets, sizes, enums, texts: a
+ * corrupt state file) is never followed: writers make it FAILED with this
+ * error, readers see it so (rtab_view_get).
+ */
+#define RTAB_CORRUPT_ERROR	"corrupt record quarantined"
 
 /*
  * Pop the job ring until a record is QUEUED and our CAS to RUNNING(pid)
@@ -173,6 +189,8 @@ struct rtab_view {
 	int		n, nparams, ninit;
 	char		circuit[RTAB_CIRCUIT_MAX + 1];
 	int		method, weighting, max_iterations;
+	uint32_t	timeout_ms;	/* 0: the server's default */
+	int		lease_losses;	/* leases lost to a dead process */
 	int		fit_status;
 	double		chi_square;
 	int		iterations, evaluations;
@@ -269,8 +287,16 @@ int rtab_wh_url(const struct shm *shm, uint32_t rec, char url[RTAB_URL_MAX + 1])
  */
 int rtab_recover(struct shm *shm, int fresh, char **cause);
 /*
- * After a child died: its RUNNING jobs -> QUEUED (pushed again) and its
- * INFLIGHT webhooks -> PENDING.  Returns the number of jobs requeued.
+ * Jobs the last rtab_recover failed as poison (RUNNING when the whole tree
+ * died, for the RTAB_POISON_LOSSES-th time): recovery runs before the
+ * master has a counter block, so the master counts them afterwards.
+ */
+uint32_t rtab_recover_poisoned(void);
+/*
+ * After a child died: its RUNNING jobs -> QUEUED (pushed again), or FAILED
+ * when that was their RTAB_POISON_LOSSES-th lost lease (logged, counted in
+ * jobs_poisoned, webhook WAITING -> PENDING); its INFLIGHT webhooks ->
+ * PENDING.  Returns the number of jobs requeued.
  */
 int rtab_reclaim_pid(struct shm *shm, pid_t dead);
 /*

@@ -51,11 +51,13 @@ struct rtab_rec {
 	int32_t		iteration;
 	uint32_t	n, nparams, ninit, url_len;
 	uint32_t	data_unit, data_units;	/* arena run */
-	uint8_t		method, weighting, pad[2];
+	uint8_t		method, weighting;
+	uint8_t		losses;		/* leases lost to a dead process (master) */
+	uint8_t		sync_state;	/* a sync record's final state, else 0 */
 	int32_t		max_iterations;
 	int32_t		fit_status;
 	int32_t		iterations, evaluations;
-	uint32_t	pad2;
+	uint32_t	timeout_ms;	/* fit budget, 0: server default (layout 5) */
 	double		chi2;
 	uint64_t	fit_ns;
 	uint64_t	t_accepted, t_queued, t_started, t_finished;

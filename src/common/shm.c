@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
@@ -147,12 +148,29 @@ shm_check(const struct shm_head *h, size_t size, char **cause)
 		return (-1);
 	}
 	shm_layout(&want, &g);
-	if (want.off_arena != h->off_arena || want.pre.file_size != h->pre.file_size ||
+	/*
+	 * Every size, count and offset anybody indexes with: the repair at
+	 * start inits the rings with these capacities and walks nrecords
+	 * records, readers follow the offsets.
+	 */
+	if (h->max_points == 0 || h->max_points > (1u << 24) ||
+	    want.off_arena != h->off_arena || want.pre.file_size != h->pre.file_size ||
 	    want.off_phist != h->off_phist ||
 	    want.nproc != h->nproc || want.proc_size != h->proc_size ||
 	    want.rec_size != h->rec_size || want.batch_size != h->batch_size ||
 	    want.stat_ncounters != h->stat_ncounters ||
-	    want.nhash != h->nhash || want.arena_units != h->arena_units) {
+	    want.nhash != h->nhash || want.arena_units != h->arena_units ||
+	    want.nrecords != h->nrecords || want.nbatches != h->nbatches ||
+	    want.job_ring_cap != h->job_ring_cap ||
+	    want.wh_ring_cap != h->wh_ring_cap ||
+	    want.off_procs != h->off_procs || want.off_job_ring != h->off_job_ring ||
+	    want.off_wh_ring != h->off_wh_ring || want.off_rtab != h->off_rtab ||
+	    want.off_records != h->off_records ||
+	    want.off_batches != h->off_batches || want.off_hash != h->off_hash ||
+	    want.off_free_recs != h->off_free_recs ||
+	    want.off_free_batches != h->off_free_batches ||
+	    want.off_bitmap != h->off_bitmap ||
+	    want.pre.prefix_size != h->pre.prefix_size) {
 		imp_asprintf(cause, "state file layout is inconsistent "
 		    "(different build or corrupt)");
 		return (-1);
@@ -249,42 +267,145 @@ shm_init_fresh(struct shm *s, const struct shm_head *h)
 	s->head->created = tim_real();
 }
 
-int
-shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
-    int *recovered, char **cause)
-{
-	struct shm_head want;
-	struct shm *s;
-	struct stat st;
-	char *path, *why = NULL;
-	uint64_t size;
-	int fd, fresh = 1;
+/*==================================================================
+ * Opening an existing file at start: validate, salvage, or set aside
+ */
 
-	*out = NULL;
-	*recovered = 0;
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-		imp_asprintf(cause, "mkdir(%s): %s", dir, strerror(errno));
+/*
+ * Rename the state file aside as impsolverd.state.<kind>-<UTC time>
+ * (never over another file), so that nothing it holds is destroyed by
+ * starting afresh.  0 ok, -1 with *cause.
+ */
+static int
+shm_aside(int dfd, const char *dir, const char *kind, char **cause)
+{
+	char name[96], ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	int i;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(name, sizeof name, "%s.%s-%s", SHM_FILE, kind, ts);
+		else
+			snprintf(name, sizeof name, "%s.%s-%s.%d", SHM_FILE, kind,
+			    ts, i);
+		if (renameat2(dfd, SHM_FILE, dfd, name, RENAME_NOREPLACE) == 0) {
+			log_warn("%s/%s: kept as %s/%s", dir, SHM_FILE, dir, name);
+			return (0);
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	imp_asprintf(cause, "renaming %s/%s aside: %s", dir, SHM_FILE,
+	    strerror(errno));
+	return (-1);
+}
+
+static uid_t	shm_owner_uid = (uid_t)-1;
+static uint64_t	shm_lock_wait = 10 * TIM_SEC;
+
+void
+shm_set_lock_wait(uint64_t ns)
+{
+	shm_lock_wait = ns;
+}
+
+void
+shm_set_owner(uid_t uid)
+{
+	shm_owner_uid = uid;
+}
+
+/*
+ * The master runs as root and writes in the state directory: a directory
+ * that others than its owner can write lets them plant links there.
+ */
+static int
+shm_dir_check(int dfd, const char *dir, char **cause)
+{
+	struct stat st;
+
+	if (fstat(dfd, &st) < 0) {
+		imp_asprintf(cause, "fstat(%s): %s", dir, strerror(errno));
 		return (-1);
 	}
-	imp_asprintf(&path, "%s/%s", dir, SHM_FILE);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		imp_asprintf(cause, "open(%s): %s", path, strerror(errno));
-		imp_free(path);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		imp_asprintf(cause, "state directory %s is writable by group or "
+		    "others (mode %03o): refused (chmod go-w %s)", dir,
+		    (unsigned)(st.st_mode & 0777), dir);
 		return (-1);
 	}
-	/*
-	 * The children of a master killed with -9 get SIGTERM (PDEATHSIG) and
-	 * hold the lock while they drain: give them a few seconds.
-	 */
-	{
-		int tries;
+	if (st.st_uid != geteuid() && st.st_uid != 0 &&
+	    st.st_uid != shm_owner_uid) {
+		imp_asprintf(cause, "state directory %s belongs to uid %d, "
+		    "neither us, root nor the service user: refused", dir,
+		    (int)st.st_uid);
+		return (-1);
+	}
+	return (0);
+}
+
+/* What we opened (without following links) is a plain file of ours. */
+static int
+shm_file_check(const struct stat *st, const char *path, char **cause)
+{
+	if (!S_ISREG(st->st_mode)) {
+		imp_asprintf(cause, "%s is not a regular file: refused", path);
+		return (-1);
+	}
+	if (st->st_nlink != 1) {
+		imp_asprintf(cause, "%s has %ju links: refused", path,
+		    (uintmax_t)st->st_nlink);
+		return (-1);
+	}
+	if (st->st_uid != geteuid() && st->st_uid != shm_owner_uid) {
+		imp_asprintf(cause, "%s belongs to uid %d, neither us nor the "
+		    "service user: refused", path, (int)st->st_uid);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+shm_fchown(struct shm *s, uid_t uid, gid_t gid)
+{
+	return (fchown(s->fd, uid, gid));
+}
+
+/*
+ * Open and lock <dir>/impsolverd.state (created when missing), the lock
+ * taken on the file that has the name now: a file renamed aside while we
+ * waited for its lock is not ours.  Returns the fd or -1 with *cause.
+ */
+static int
+shm_open_locked(int dfd, const char *path, char **cause)
+{
+	struct stat a, b;
+	uint64_t deadline;
+	int fd, tries, again;
+
+	for (again = 0; again < 10; again++) {
+		fd = openat(dfd, SHM_FILE, O_RDWR | O_CREAT | O_CLOEXEC |
+		    O_NOFOLLOW, 0640);
+		if (fd < 0) {
+			imp_asprintf(cause, "open(%s): %s", path, strerror(errno));
+			return (-1);
+		}
+		/*
+		 * The children of a master killed with -9 get SIGTERM
+		 * (PDEATHSIG) and hold the lock (and the listening sockets)
+		 * while they drain: wait for them, as long as a drain may
+		 * last (shm_set_lock_wait).
+		 */
+		deadline = tim_mono() + shm_lock_wait;
 		for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
-			if (errno != EWOULDBLOCK || tries == 100) {
+			if (errno != EWOULDBLOCK || tim_mono() > deadline) {
 				imp_asprintf(cause, "%s is in use by another "
 				    "impsolverd (flock: %s)", path, strerror(errno));
 				close(fd);
-				imp_free(path);
 				return (-1);
 			}
 			if (tries == 0)
@@ -292,89 +413,247 @@ shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
 				    "processes to exit", path);
 			usleep(100 * 1000);
 		}
+		if (fstat(fd, &a) == 0 &&
+		    fstatat(dfd, SHM_FILE, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			if (shm_file_check(&a, path, cause) < 0) {
+				close(fd);
+				return (-1);
+			}
+			return (fd);
+		}
+		close(fd);
 	}
-	s = shm_handle(path, fd, 0);
-	imp_free(path);
+	imp_asprintf(cause, "%s keeps changing under us", path);
+	return (-1);
+}
+
+/*
+ * Copy the first len bytes of a truncated file into a new file of its
+ * name, sized full (zeros where the old one ended): what it held up to
+ * there is recovered, the rest is lost.  The caller renamed the old one
+ * aside and holds its lock.  Returns the new locked fd, or -1 with *cause.
+ */
+static int
+shm_salvage_copy(int dfd, int ofd, uint64_t len, uint64_t size,
+    const char *path, char **cause)
+{
+	char buf[65536];
+	uint64_t off = 0;
+	ssize_t n;
+	int fd, rc;
+
+	fd = openat(dfd, SHM_FILE, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0640);
+	if (fd < 0) {
+		imp_asprintf(cause, "open(%s): %s", path, strerror(errno));
+		return (-1);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		imp_asprintf(cause, "%s is in use by another impsolverd", path);
+		close(fd);
+		return (-1);
+	}
+	while (off < len) {
+		n = pread(ofd, buf, len - off < sizeof buf ? len - off : sizeof buf,
+		    (off_t)off);
+		if (n <= 0 || pwrite(fd, buf, (size_t)n, (off_t)off) != n) {
+			imp_asprintf(cause, "copying %s: %s", path,
+			    n == 0 ? "short read" : strerror(errno));
+			close(fd);
+			return (-1);
+		}
+		off += (uint64_t)n;
+	}
+	rc = posix_fallocate(fd, 0, (off_t)size);
+	if (rc != 0) {
+		imp_asprintf(cause, "posix_fallocate(%s, %ju bytes): %s", path,
+		    (uintmax_t)size, strerror(rc));
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/* A file we cannot use: refuse when it may hold work, else set it aside. */
+static int
+shm_refuse_or_aside(int dfd, const char *dir, const char *path,
+    const char *why, uint64_t pending, const char *kind, char **cause)
+{
+	if (pending != 0) {
+		imp_asprintf(cause, "%s: %s, and it holds %ju pending "
+		    "spectra/webhooks: not starting (run the impsolverd that "
+		    "wrote it, or move the file away to start afresh)", path,
+		    why, (uintmax_t)pending);
+		return (-1);
+	}
+	log_warn("%s: %s, without pending work: starting afresh", path, why);
+	return (shm_aside(dfd, dir, kind, cause));
+}
+
+int
+shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
+    int *recovered, char **cause)
+{
+	struct shm_head want, hd;
+	struct shm *s = NULL;
+	struct stat st;
+	char *path, *why = NULL, kind[32];
+	uint64_t size;
+	int dfd, fd, fresh, round;
+
+	*out = NULL;
+	*recovered = 0;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		imp_asprintf(cause, "mkdir(%s): %s", dir, strerror(errno));
+		return (-1);
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		imp_asprintf(cause, "open(%s): %s", dir, strerror(errno));
+		return (-1);
+	}
+	if (shm_dir_check(dfd, dir, cause) < 0) {
+		close(dfd);
+		return (-1);
+	}
+	imp_asprintf(&path, "%s/%s", dir, SHM_FILE);
 	size = shm_layout(&want, g);
 
-	if (fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof(struct shm_prefix)) {
+	/* at most: set one file aside, then take the new one */
+	for (round = 0; ; round++) {
 		struct shm_prefix pre;
+		ssize_t n;
 
-		if (pread(fd, &pre, sizeof pre, 0) != (ssize_t)sizeof pre)
-			memset(&pre, 0, sizeof pre);
-		if (pre.magic != SHM_MAGIC) {
-			imp_asprintf(cause, "%s is not an impcore state file; "
-			    "move it away", s->path);
+		fresh = 1;
+		if (round == 3) {
+			imp_asprintf(cause, "%s: cannot settle on a state file", path);
 			goto fail;
 		}
-		if (pre.layout_version != SHM_LAYOUT_VERSION) {
-			if (pre.pending != 0) {
-				imp_asprintf(cause, "%s has layout version %u "
-				    "(this program: %u) and holds %ju pending "
-				    "spectra/webhooks: run the matching "
-				    "impsolverd to finish them, or move the "
-				    "file away", s->path, pre.layout_version,
-				    SHM_LAYOUT_VERSION, (uintmax_t)pre.pending);
+		if ((fd = shm_open_locked(dfd, path, cause)) < 0)
+			goto fail;
+		s = shm_handle(path, fd, 0);
+		if (fstat(fd, &st) < 0) {
+			imp_asprintf(cause, "fstat(%s): %s", path, strerror(errno));
+			goto fail;
+		}
+		if (st.st_size == 0)
+			break;		/* new */
+		memset(&pre, 0, sizeof pre);
+		n = pread(fd, &pre, sizeof pre, 0);
+		if (n == (ssize_t)sizeof pre && pre.magic != SHM_MAGIC) {
+			imp_asprintf(cause, "%s is not an impcore state file; "
+			    "move it away", path);
+			goto fail;
+		}
+		if (n != (ssize_t)sizeof pre) {
+			/* a few bytes: nothing of it can be read */
+			if (shm_refuse_or_aside(dfd, dir, path, "truncated to "
+			    "less than its header", 0, "corrupt", cause) < 0)
 				goto fail;
-			}
-			log_warn("%s: layout version %u without pending work: "
-			    "recreating it", s->path, pre.layout_version);
-		} else if ((uint64_t)st.st_size >= pre.file_size &&
-		    shm_map(s, pre.file_size, &why) == 0) {
-			if (shm_check(s->head, s->size, &why) == 0) {
-				shm_pointers(s);
-				fresh = 0;
-			} else {
-				log_warn("%s: %s: recreating it", s->path, why);
-				imp_free(why);
-				why = NULL;
-				shm_unmap(s);
-			}
-		} else {
-			log_warn("%s: truncated: recreating it", s->path);
+			shm_close(s);
+			s = NULL;
+			continue;
+		}
+		if (pre.layout_version != SHM_LAYOUT_VERSION) {
+			char w[96];
+
+			snprintf(w, sizeof w, "layout version %u (this program: "
+			    "%u)", pre.layout_version, SHM_LAYOUT_VERSION);
+			snprintf(kind, sizeof kind, "layout%u", pre.layout_version);
+			if (shm_refuse_or_aside(dfd, dir, path, w, pre.pending,
+			    kind, cause) < 0)
+				goto fail;
+			shm_close(s);
+			s = NULL;
+			continue;
+		}
+		memset(&hd, 0, sizeof hd);
+		if (pread(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd ||
+		    shm_check(&hd, hd.pre.file_size, &why) < 0) {
+			char w[256];
+
+			snprintf(w, sizeof w, "header %s", why != NULL ? why :
+			    "truncated");
 			imp_free(why);
 			why = NULL;
+			/* pending as the prefix says: the rest cannot be read */
+			if (shm_refuse_or_aside(dfd, dir, path, w, pre.pending,
+			    "corrupt", cause) < 0)
+				goto fail;
+			shm_close(s);
+			s = NULL;
+			continue;
 		}
+		if ((uint64_t)st.st_size < hd.pre.file_size) {
+			/*
+			 * Truncated (a full disk, a bad copy): today's records
+			 * up to where it ends are read, never the file thrown
+			 * away.  The original is kept aside as it is.
+			 */
+			int nfd;
+
+			log_warn("%s: truncated (%ju of %ju bytes): salvaging "
+			    "what it holds", path, (uintmax_t)st.st_size,
+			    (uintmax_t)hd.pre.file_size);
+			if (shm_aside(dfd, dir, "corrupt", cause) < 0)
+				goto fail;
+			nfd = shm_salvage_copy(dfd, fd, (uint64_t)st.st_size,
+			    hd.pre.file_size, path, cause);
+			if (nfd < 0)
+				goto fail;
+			close(fd);
+			s->fd = fd = nfd;
+			s->salvage_size = (uint64_t)st.st_size;
+		}
+		if (shm_map(s, hd.pre.file_size, cause) < 0)
+			goto fail;
+		if (shm_check(s->head, s->size, cause) < 0)
+			goto fail;	/* changed under the lock: cannot be */
+		shm_pointers(s);
+		fresh = 0;
+		break;
 	}
 	if (!fresh) {
 		struct shm_head *h = s->head;
 
 		/* rebuild everything derived from the records */
-		if (rtab_recover(s, 0, cause) < 0)
+		if (rtab_recover(s, 0, cause) < 0) {
+			char *c = *cause;
+			imp_asprintf(cause, "%s: %s (move it away to start "
+			    "afresh)", path, c);
+			imp_free(c);
 			goto fail;
+		}
+		s->salvage_size = 0;
 		if (h->queue_size == g->queue_size && h->results == g->results &&
 		    h->max_points == g->max_points &&
-		    h->arena_units == want.arena_units) {
-			*recovered = 1;
-			*out = s;
-			return (0);
-		}
+		    h->arena_units == want.arena_units)
+			goto done;
 		if (rtab_pending(s) != 0) {
 			log_warn("%s: holds pending work: keeping its geometry "
 			    "(queue-size %u, results %u, max-points %u) until "
-			    "it is drained", s->path, h->queue_size, h->results,
+			    "it is drained", path, h->queue_size, h->results,
 			    h->max_points);
-			*recovered = 1;
-			*out = s;
-			return (0);
+			goto done;
 		}
 		/* a new geometry, and nothing would be lost */
 		log_info("%s: new geometry (queue-size %u, results %u, "
-		    "max-points %u): recreating it", s->path, g->queue_size,
+		    "max-points %u): recreating it", path, g->queue_size,
 		    g->results, g->max_points);
 		shm_unmap(s);
 	}
 
 	/* fresh file, fully allocated: a sparse file would SIGBUS on ENOSPC */
 	if (ftruncate(fd, 0) < 0) {
-		imp_asprintf(cause, "ftruncate(%s): %s", s->path, strerror(errno));
+		imp_asprintf(cause, "ftruncate(%s): %s", path, strerror(errno));
 		goto fail;
 	}
 	{
 		int rc = posix_fallocate(fd, 0, (off_t)size);
 		if (rc != 0) {
 			imp_asprintf(cause, "posix_fallocate(%s, %ju bytes): %s",
-			    s->path, (uintmax_t)size, strerror(rc));
+			    path, (uintmax_t)size, strerror(rc));
 			goto fail;
 		}
 	}
@@ -383,10 +662,17 @@ shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
 	shm_init_fresh(s, &want);
 	if (rtab_recover(s, 1, cause) < 0)
 		goto fail;
+	fresh = 1;
+done:
+	*recovered = !fresh;
 	*out = s;
+	close(dfd);
+	imp_free(path);
 	return (0);
 fail:
 	shm_close(s);
+	close(dfd);
+	imp_free(path);
 	return (-1);
 }
 
@@ -405,7 +691,12 @@ shm_open_tool(const char *dir, int ro, struct shm **out, char **cause)
 
 	*out = NULL;
 	imp_asprintf(&path, "%s/%s", dir, SHM_FILE);
-	fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/*
+	 * Non-blocking: a FIFO (or a device) in its place would block the
+	 * open for ever.  A writer (webhook-retry) follows no link.
+	 */
+	fd = open(path, (ro ? O_RDONLY : O_RDWR | O_NOFOLLOW) | O_NONBLOCK |
+	    O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			imp_asprintf(cause, "%s: no state file (is the state "
@@ -417,6 +708,10 @@ shm_open_tool(const char *dir, int ro, struct shm **out, char **cause)
 	}
 	s = shm_handle(path, fd, ro);
 	imp_free(path);
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		imp_asprintf(cause, "%s: not a regular file", s->path);
+		goto fail;
+	}
 	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(struct shm_prefix)) {
 		imp_asprintf(cause, "%s: empty or truncated state file", s->path);
 		goto fail;

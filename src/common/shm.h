@@ -78,6 +78,20 @@ struct shm_proc_info {
  */
 int shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
     int *recovered, char **cause);
+/*
+ * Master, before shm_create: the uid of the -user the master will drop to
+ * (besides its own) that may own the state file and directory.  The file
+ * is opened without following links and must be a regular file with one
+ * link owned by us or that user; the directory must not be writable by
+ * group or others.  shm_fchown() hands the open file to that user.
+ */
+void shm_set_owner(uid_t uid);
+/*
+ * Master, before shm_create: how long to wait for the lock of a file still
+ * held by the draining children of a master that died (default 10 s).
+ */
+void shm_set_lock_wait(uint64_t ns);
+int shm_fchown(struct shm *shm, uid_t uid, gid_t gid);
 
 /*
  * Read-only open (impctl, post-mortem included).  Errors, in *cause:

@@ -105,6 +105,11 @@ struct shm {
 	uint64_t		*bitmap;
 	uint8_t			*arena;
 	struct phist		*phist;
+	/*
+	 * Bytes of the file that are its own (a truncated file extended
+	 * with zeros to be salvaged: the rest is lost); 0: all of it.
+	 */
+	uint64_t		salvage_size;
 };
 
 #endif /* IMP_SHM_PRIV_H */

@@ -168,7 +168,7 @@ cli_batch_table(const struct shm *shm, const struct rtab_batch_info *bi,
 {
 	struct rtab_view v;
 	struct buf b;
-	char ts[40], chi[32], ms[32];
+	char ts[40], chi[32], ms[32], owner[16];
 	int i;
 
 	printf("batch %s: %s, %d spectra (queued %d, running %d, done %d, "
@@ -180,9 +180,9 @@ cli_batch_table(const struct shm *shm, const struct rtab_batch_info *bi,
 		printf("webhook %s: pending %d, inflight %d, delivered %d, "
 		    "failed %d\n", bi->url, bi->wh_pending, bi->wh_inflight,
 		    bi->wh_delivered, bi->wh_failed);
-	printf("%4s %5s %-16s %-9s %-14s %-10s %12s %6s %9s %-10s %s\n", "#",
+	printf("%4s %5s %-16s %-9s %-14s %-10s %12s %6s %9s %-10s %7s %s\n", "#",
 	    "ITER", "RESULT_ID", "STATE", "FIT_STATUS", "CIRCUIT", "CHI_SQUARE",
-	    "ITERS", "FIT_MS", "WEBHOOK", "PARAMETERS");
+	    "ITERS", "FIT_MS", "WEBHOOK", "OWNER", "PARAMETERS");
 	buf_init(&b);
 	for (i = 0; i < bi->count; i++) {
 		if (cli_view(shm, recs[i], 1, &v) != 0) {
@@ -199,12 +199,17 @@ cli_batch_table(const struct shm *shm, const struct rtab_batch_info *bi,
 			snprintf(chi, sizeof chi, "-");
 			snprintf(ms, sizeof ms, "-");
 		}
-		printf("%4d %5d %-16s %-9s %-14s %-10s %12s %6d %9s %-10s %s\n",
+		/* who holds the lease: the pid to look at (or to kill) */
+		if (v.state == RTAB_RUNNING)
+			snprintf(owner, sizeof owner, "%d", (int)v.owner);
+		else
+			snprintf(owner, sizeof owner, "-");
+		printf("%4d %5d %-16s %-9s %-14s %-10s %12s %6d %9s %-10s %7s %s\n",
 		    i, v.iteration, v.result_id, rtab_state_name(v.state),
 		    v.state == RTAB_DONE ?
 		    fit_status_name((enum fit_status)v.fit_status) : "-",
 		    v.circuit, chi, v.iterations, ms, rtab_wh_name(v.wh),
-		    b.len ? b.p : "");
+		    owner, b.len ? b.p : "");
 		rtab_view_free(&v);
 	}
 	buf_free(&b);

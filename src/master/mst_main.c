@@ -90,7 +90,16 @@ write_file_atomic(const char *path, const char *text)
 	int fd, rc = -1;
 
 	imp_asprintf(&tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * We may be root, in a directory the service user can write: a
+	 * link planted as the temporary name must not be followed (it
+	 * truncated and wrote any file), so the temporary is always new.
+	 * unlink() removes a link itself, never what it points to.
+	 */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		if (write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
 		    close(fd) == 0 && rename(tmp, path) == 0)
@@ -120,10 +129,21 @@ drop_privileges(const char *user)
 		log_err("-user: no user '%s'", user);
 		return (-1);
 	}
-	/* the state file and directory must stay writable after the drop */
-	if (chown(mst.cfg.state_dir, pw->pw_uid, pw->pw_gid) < 0 ||
-	    chown(shm_path(mst.shm), pw->pw_uid, pw->pw_gid) < 0)
-		log_syserr("chown(%s)", mst.cfg.state_dir);
+	/*
+	 * The state file and directory must stay writable after the drop:
+	 * given away through what we opened, never through a path (a link
+	 * planted there would hand its target to the service user).
+	 */
+	{
+		int dfd = open(mst.cfg.state_dir, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+
+		if (dfd < 0 || fchown(dfd, pw->pw_uid, pw->pw_gid) < 0 ||
+		    shm_fchown(mst.shm, pw->pw_uid, pw->pw_gid) < 0)
+			log_syserr("chown(%s)", mst.cfg.state_dir);
+		if (dfd >= 0)
+			close(dfd);
+	}
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
 		log_syserr("dropping privileges to %s", user);
@@ -429,6 +449,26 @@ main(int argc, char **argv)
 	}
 	raise_nofile();
 
+	g.queue_size = mst.cfg.queue_size;
+	g.results = mst.cfg.results;
+	g.max_points = mst.cfg.max_points;
+	g.arena_bytes = mst.cfg.arena_size;
+	if (mst.cfg.user != NULL && geteuid() == 0) {
+		struct passwd *pw = getpwnam(mst.cfg.user);
+		if (pw != NULL)
+			shm_set_owner(pw->pw_uid);	/* it owns the file after a drop */
+	}
+	shm_set_lock_wait((mst.cfg.drain_timeout ? mst.cfg.drain_timeout :
+	    30 * TIM_SEC) + 5 * TIM_SEC);
+	if (shm_create(mst.cfg.state_dir, &g, &mst.shm, &recovered, &cause) < 0)
+		log_fatalx("state file: %s", cause);
+	shm_geom_get(mst.shm, &g);
+	/*
+	 * Listen only now, holding the state file's lock: the children of a
+	 * master killed alone still hold the listening sockets while they
+	 * drain, and bind() failed on them ("Address already in use").  They
+	 * hold the lock as long, so shm_create waited for them to go.
+	 */
 	mst.api_fd = mst_listen(mst.cfg.bind, mst.cfg.port, &mst.api_port, &cause);
 	if (mst.api_fd < 0)
 		log_fatalx("API listener: %s", cause);
@@ -439,13 +479,6 @@ main(int argc, char **argv)
 		if (mst.profile_fd < 0)
 			log_fatalx("profiler listener: %s", cause);
 	}
-	g.queue_size = mst.cfg.queue_size;
-	g.results = mst.cfg.results;
-	g.max_points = mst.cfg.max_points;
-	g.arena_bytes = mst.cfg.arena_size;
-	if (shm_create(mst.cfg.state_dir, &g, &mst.shm, &recovered, &cause) < 0)
-		log_fatalx("state file: %s", cause);
-	shm_geom_get(mst.shm, &g);
 	if (mst.cfg.max_points > g.max_points)
 		mst.cfg.max_points = g.max_points;
 	if (ctl_setup(SHM_NPROC, &cause) < 0)
@@ -453,6 +486,8 @@ main(int argc, char **argv)
 	ctl_register_builtin();
 	mst.slot = shm_proc_alloc(mst.shm, SHM_ROLE_MASTER, -1, 0);
 	stat_attach(shm_proc_stats(mst.shm, mst.slot));
+	/* recovery ran before we had a counter block (rtab_recover_poisoned) */
+	STAT_ADD(jobs_poisoned, rtab_recover_poisoned());
 	shm_proc_set_pid(mst.shm, mst.slot, getpid());
 	shm_set_master(mst.shm, getpid());
 	mst.start_real = shm_birth(mst.shm);
