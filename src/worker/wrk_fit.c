@@ -265,7 +265,7 @@ wrk_fit_next(void)
 	} else
 		wrk_fit_run(c, job.freq, job.zre, job.zim, job.n, job.method,
 		    job.weighting, job.max_iterations,
-		    wrk_fit_budget(0 /* FIXME job.timeout_ms */),
+		    wrk_fit_budget((uint64_t)job.timeout_ms * TIM_MS),
 		    job.ninit > 0 ? job.init : NULL, &res, &ns);
 	wrk_outcome(&out, &res, ns);
 	if (rtab_job_finish(wrk.shm, &job, &out) < 0) {
