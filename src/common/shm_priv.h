@@ -16,7 +16,7 @@
 struct phist;
 
 #define SHM_MAGIC		0x4554415453504d49ull	/* "IMPSTATE" little-endian */
-#define SHM_LAYOUT_VERSION	4
+#define SHM_LAYOUT_VERSION	5
 #define SHM_PROC_MAGIC		0x50524f43u		/* "PROC" */
 #define SHM_ALIGN		4096
 
