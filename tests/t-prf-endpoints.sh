@@ -108,7 +108,7 @@ done
 for s in "$TOKEN" "$WHSEC" "$URLPW"; do
 	grep -q -- "$s" "$T/daemon.log" && fail "the log shows a secret ($s)"
 done
-grep -q -- "hook:xxxxx@127.0.0.1:9/h" "$T/daemon.log" &&
+grep -q -- "hook:\*\*\*@127.0.0.1:9/h" "$T/daemon.log" &&
     ok "configuration line: the webhook URL's password masked" ||
     fail "configuration line: no masked webhook URL"
 [ "$(dbg /debug/pprof/symbol -H "$AUTH")" = "num_symbols: 1" ] &&

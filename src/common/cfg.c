@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/cfg.h"
+#include "common/mask.h"
 #include "common/mem.h"
 #include "common/tim.h"
 
@@ -43,7 +44,8 @@ static const struct cfg_opt {
 	O("code", T_STR, code, 0, 0, "default circuit"),
 	O("method", T_STR, method, 0, 0, "default method: levenberg-marquardt | nelder-mead"),
 	O("webhook-url", T_STR, webhook_url, 0, 0, "default webhook URL"),
-	O("webhook-secret", T_SECRET, webhook_secret, 0, 0, "webhook HMAC secret (whsec_...)"),
+	O("webhook-secret", T_SECRET, webhook_secret, 0, 0, "webhook HMAC secret (whsec_...); ps shows it until the start-up overwrites it: prefer -webhook-secret-file"),
+	O("webhook-secret-file", T_STR, webhook_secret_file, 0, 0, "file whose first line is the webhook secret (re-read on SIGHUP)"),
 	O("webhook-allow", T_STR, webhook_allow, 0, 0, "URL prefixes a request's webhook_url may use"),
 	O("webhook-max-age", T_DUR, webhook_max_age, 0, 0, "how long failing deliveries are retried"),
 	O("webhook-nice", T_INT, webhook_nice, 0, 19, "lower CPU priority of the webhook process (nice increment)"),
@@ -57,7 +59,8 @@ static const struct cfg_opt {
 	O("max-points", T_U32, max_points, 1, 1 << 20, "points per spectrum"),
 	O("arena-size", T_SIZE, arena_size, 0, 0, "state file data arena (e.g. 512M; 0: derived)"),
 	O("retention", T_DUR, retention, 0, 0, "how long delivered results stay readable"),
-	O("api-token", T_SECRET, api_token, 0, 0, "bearer token for the API"),
+	O("api-token", T_SECRET, api_token, 0, 0, "bearer token for the API; ps shows it until the start-up overwrites it: prefer -api-token-file"),
+	O("api-token-file", T_STR, api_token_file, 0, 0, "file whose first line is the API token (re-read on SIGHUP)"),
 	O("user", T_STR, user, 0, 0, "drop privileges to this user"),
 	O("config", T_STR, config, 0, 0, "config file"),
 	O("daemon", T_BOOL, daemon, 0, 0, "detach"),
@@ -300,6 +303,87 @@ cfg_file(struct cfg *c, const char *path, int must, char **cause)
 	return (0);
 }
 
+/*
+ * The secret of -<key>-file: the file's first line, without its line end.
+ * A file that cannot be read, or whose first line is empty, is an error:
+ * a server that was meant to require a token must not start without one.
+ */
+static int
+cfg_secret_file(const char *key, const char *path, char **out, char **cause)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (f == NULL) {
+		imp_asprintf(cause, "-%s-file: %s: %s", key, path,
+		    strerror(errno));
+		return (-1);
+	}
+	errno = 0;
+	n = getline(&line, &cap, f);
+	if (n < 0 && ferror(f)) {
+		imp_asprintf(cause, "-%s-file: %s: %s", key, path,
+		    strerror(errno != 0 ? errno : EIO));
+		fclose(f);
+		free(line);
+		return (-1);
+	}
+	fclose(f);
+	if (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (n > 0 && line[n - 1] == '\r')
+		line[--n] = '\0';
+	if (n <= 0) {
+		imp_asprintf(cause, "-%s-file: %s: empty (the secret is the "
+		    "file's first line)", key, path);
+		free(line);
+		return (-1);
+	}
+	imp_free(*out);
+	*out = imp_strdup(line);
+	/* getline's buffer is libc's, and held a secret */
+	explicit_bzero(line, cap);
+	free(line);
+	return (0);
+}
+
+/* -api-token-file and -webhook-secret-file: read, and never beside the secret itself. */
+static int
+cfg_secret_files(struct cfg *c, char **cause)
+{
+	static const struct {
+		const char	*key;
+		size_t		file, secret;
+	} sf[] = {
+		{ "api-token", offsetof(struct cfg, api_token_file),
+		    offsetof(struct cfg, api_token) },
+		{ "webhook-secret", offsetof(struct cfg, webhook_secret_file),
+		    offsetof(struct cfg, webhook_secret) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof sf / sizeof sf[0]; i++) {
+		const char *file = *(char **)(void *)((char *)c + sf[i].file);
+		char **secret = (char **)(void *)((char *)c + sf[i].secret);
+
+		if (file == NULL)
+			continue;
+		if (*secret != NULL) {
+			imp_asprintf(cause, "-%s and -%s-file both given: "
+			    "keep one (-%s-file keeps the secret out of ps "
+			    "and the config file)", sf[i].key, sf[i].key,
+			    sf[i].key);
+			return (-1);
+		}
+		if (cfg_secret_file(sf[i].key, file, secret, cause) < 0)
+			return (-1);
+	}
+	return (0);
+}
+
 void
 cfg_usage(const char *prog)
 {
@@ -313,20 +397,18 @@ cfg_usage(const char *prog)
 	    "version", "print the version");
 }
 
-int
-cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
+/* getopt_long_only's table: option i of cfg_opts returns 0x100 + i. */
+static void
+cfg_longopts(struct option lo[NOPTS + 3])
 {
-	struct option lo[NOPTS + 3];
-	const char *file = NULL;
-	int i, ch, idx, must = 0;
+	size_t i;
 
-	cfg_defaults(c);
-	for (i = 0; i < (int)NOPTS; i++) {
+	for (i = 0; i < NOPTS; i++) {
 		lo[i].name = cfg_opts[i].key;
 		lo[i].has_arg = cfg_opts[i].type == T_BOOL ? optional_argument :
 		    required_argument;
 		lo[i].flag = NULL;
-		lo[i].val = 0x100 + i;
+		lo[i].val = 0x100 + (int)i;
 	}
 	lo[NOPTS].name = "help";
 	lo[NOPTS].has_arg = no_argument;
@@ -337,6 +419,17 @@ cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
 	lo[NOPTS + 1].flag = NULL;
 	lo[NOPTS + 1].val = 'V';
 	memset(&lo[NOPTS + 2], 0, sizeof lo[0]);
+}
+
+int
+cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
+{
+	struct option lo[NOPTS + 3];
+	const char *file = NULL;
+	int ch, idx, must = 0;
+
+	cfg_defaults(c);
+	cfg_longopts(lo);
 
 	/* pass 1: -config, -help, -version */
 	opterr = 0;
@@ -382,6 +475,8 @@ cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
 		    "-flag=value)", argv[optind]);
 		return (-1);
 	}
+	if (cfg_secret_files(c, cause) < 0)
+		return (-1);
 	if (c->state_dir == NULL) {
 		imp_asprintf(cause, "-state-dir may not be empty");
 		return (-1);
@@ -428,6 +523,60 @@ cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
 	return (0);
 }
 
+char **
+cfg_argv_dup(int argc, char *const argv[])
+{
+	char **v = imp_calloc((size_t)argc + 1, sizeof *v);
+	int i;
+
+	for (i = 0; i < argc; i++)
+		v[i] = imp_strdup(argv[i]);
+	return (v);
+}
+
+void
+cfg_argv_free(char **v)
+{
+	char **p;
+
+	if (v == NULL)
+		return;
+	for (p = v; *p != NULL; p++) {
+		explicit_bzero(*p, strlen(*p));
+		imp_free(*p);
+	}
+	imp_free(v);
+}
+
+int
+cfg_argv_scrub(int argc, char **argv)
+{
+	struct option lo[NOPTS + 3];
+	const struct cfg_opt *o;
+	int ch, idx, n = 0;
+
+	/*
+	 * The same parser as cfg_load, so "-api-tok=T" (an abbreviation)
+	 * and "-api-token T" (two words) are found as surely as
+	 * "--api-token=T": optarg points into argv's own bytes.
+	 */
+	cfg_longopts(lo);
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long_only(argc, argv, "", lo, &idx)) != -1) {
+		if (ch < 0x100 || optarg == NULL)
+			continue;
+		o = &cfg_opts[ch - 0x100];
+		if (o->type == T_SECRET && *optarg != '\0') {
+			memset(optarg, '*', strlen(optarg));
+			n++;
+		} else if (o->type == T_STR)
+			n += mask_inplace(optarg);
+	}
+	optind = 1;
+	return (n);
+}
+
 void
 cfg_free(struct cfg *c)
 {
@@ -453,37 +602,6 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 			if (*p != NULL)
 				*p = imp_strdup(*p);
 		}
-}
-
-/*
- * If s is a URL with a password in its userinfo ("http://user:pw@host/"),
- * return a copy with the password replaced by "xxxxx" (free it with
- * imp_free), else NULL.  cfg_foreach's output goes to the start-up log
- * and to /debug/info, which must not show secrets.
- */
-static char *
-cfg_mask_url(const char *s)
-{
-	const char *u, *at, *colon;
-	size_t hostpart;
-	char *m;
-
-	if ((u = strstr(s, "://")) == NULL)
-		return (NULL);
-	u += 3;
-	/* userinfo ends at the last '@' before the path */
-	hostpart = strcspn(u, "/?#");
-	at = NULL;
-	for (colon = u; colon < u + hostpart; colon++)
-		if (*colon == '@')
-			at = colon;
-	if (at == NULL)
-		return (NULL);
-	colon = memchr(u, ':', (size_t)(at - u));
-	if (colon == NULL)
-		return (NULL);
-	imp_asprintf(&m, "%.*sxxxxx%s", (int)(colon + 1 - s), s, at);
-	return (m);
 }
 
 void
@@ -513,8 +631,14 @@ cfg_foreach(const struct cfg *c,
 		case T_STR:
 			s = *(char *const *)(const void *)base;
 			p = s != NULL ? s : "";
-			if (s != NULL && (masked = cfg_mask_url(s)) != NULL)
+			if (s != NULL && strpbrk(s, "@?") != NULL) {
+				/* "?a=1" -> "?a=***": at most 3 bytes a byte */
+				size_t len = strlen(s) * 3 + 1;
+
+				masked = imp_malloc(len);
+				mask_str(s, masked, len);
 				p = masked;
+			}
 			break;
 		case T_SECRET:
 			s = *(char *const *)(const void *)base;

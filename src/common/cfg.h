@@ -36,6 +36,7 @@ struct cfg {
 	char		*method;		/* default method name */
 	char		*webhook_url;		/* NULL: none */
 	char		*webhook_secret;	/* NULL: none; never logged */
+	char		*webhook_secret_file;	/* its first line is webhook_secret */
 	char		*webhook_allow;		/* comma-separated URL prefixes */
 	uint64_t	webhook_max_age;	/* ns */
 	int		webhook_nice;		/* added to the webhook process's nice */
@@ -50,6 +51,7 @@ struct cfg {
 	uint64_t	arena_size;		/* bytes, 0: derived (-arena-size=256M) */
 	uint64_t	retention;		/* ns */
 	char		*api_token;		/* NULL: none; never logged */
+	char		*api_token_file;	/* its first line is api_token */
 	char		*user;
 	char		*config;		/* file read, NULL when none */
 	int		daemon;
@@ -71,6 +73,18 @@ struct cfg {
  * or -1 with an imp_malloc'd *cause.
  */
 int cfg_load(struct cfg *c, int argc, char *const argv[], char **cause);
+/*
+ * Overwrite, in argv's own memory (what ps and /proc/<pid>/cmdline show),
+ * the value of every secret flag with '*' and the secrets of every URL
+ * (mask.h), keeping each length: argv cannot grow, and what ps shows
+ * between exec and this call is why -api-token-file and
+ * -webhook-secret-file are the safe way.  Parse a cfg_argv_dup() copy
+ * afterwards (SIGHUP).  Returns how many values were masked.
+ */
+int cfg_argv_scrub(int argc, char **argv);
+/* A deep copy of argv (NULL-terminated), for cfg_load after the scrub. */
+char **cfg_argv_dup(int argc, char *const argv[]);
+void cfg_argv_free(char **v);
 /* Release the strings of c. */
 void cfg_free(struct cfg *c);
 /* Deep copy. */
@@ -79,7 +93,7 @@ void cfg_copy(struct cfg *dst, const struct cfg *src);
 void cfg_usage(const char *prog);
 /*
  * Each setting as "key=value" lines (for /debug/info and the start-up log);
- * secrets appear as "(set)".  Calls fn once per key.
+ * secrets appear as "(set)", URLs masked (mask.h).  Calls fn once per key.
  */
 void cfg_foreach(const struct cfg *c,
     void (*fn)(const char *key, const char *value, void *arg), void *arg);

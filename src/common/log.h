@@ -18,8 +18,17 @@ void log_set_role(const char *role, int index);
  * keeps stderr.  0 ok, -1 with *cause.
  */
 int log_open(const char *path, char **cause);
-/* Reopen the -log file (SIGUSR1); 0 ok or nothing to do, -1 failed (logged). */
+/*
+ * Reopen the -log file (SIGUSR1); 0 ok or nothing to do, -1 failed
+ * (logged).  Lines lost to failed writes are reported in the new file.
+ */
 int log_reopen(void);
+/*
+ * Write "N log line(s) could not be written since T" when lines were lost
+ * to failed writes (log_write_errors): now_please, or at most once a
+ * minute (every log line calls it after a write that worked).
+ */
+void log_report_lost(int now_please);
 void log_set_quiet(int quiet);
 int log_quiet(void);
 void log_set_debug(int debug);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -60,6 +61,48 @@ urlparts_free(struct urlparts *p)
 	curl_free(p->host);
 	curl_free(p->path);
 	p->scheme = p->host = p->path = NULL;
+}
+
+int
+urlparts_usable(const char *url, char *why, size_t len)
+{
+	CURLU *u = curl_url();
+	CURLUcode uc;
+	char *scheme = NULL, *host = NULL;
+	int rc = -1;
+
+	if (u == NULL) {
+		snprintf(why, len, "out of memory");
+		return (-1);
+	}
+	if ((uc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
+#if LIBCURL_VERSION_NUM >= 0x075000	/* 7.80: curl_url_strerror */
+		snprintf(why, len, "not a URL libcurl can parse (%s)",
+		    curl_url_strerror(uc));
+#else
+		snprintf(why, len, "not a URL libcurl can parse (error %d)",
+		    (int)uc);
+#endif
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcasecmp(scheme, "http") != 0 &&
+	    strcasecmp(scheme, "https") != 0)) {
+		snprintf(why, len, "the scheme must be http or https, not %s",
+		    scheme != NULL ? scheme : "none");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    *host == '\0') {
+		snprintf(why, len, "no host");
+		goto out;
+	}
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return (rc);
 }
 
 int

@@ -23,6 +23,12 @@ struct urlparts {
 /* 0 ok (free with urlparts_free), -1 not a URL (nothing to free). */
 int urlparts_get(const char *url, struct urlparts *p);
 void urlparts_free(struct urlparts *p);
+/*
+ * url is one we can deliver to: libcurl parses it, its scheme is http or
+ * https and it names a host.  0, or -1 with the reason (never the URL) in
+ * why.
+ */
+int urlparts_usable(const char *url, char *why, size_t len);
 /* The scheme is http or https. */
 int urlparts_http(const struct urlparts *p);
 /* Same scheme, host and port: the same place to connect to. */

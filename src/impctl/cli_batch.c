@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/mask.h"
 #include "common/mem.h"
 #include "common/render.h"
 #include "common/rtab.h"
@@ -168,7 +169,7 @@ cli_batch_table(const struct shm *shm, const struct rtab_batch_info *bi,
 {
 	struct rtab_view v;
 	struct buf b;
-	char ts[40], chi[32], ms[32], owner[16];
+	char ts[40], chi[32], ms[32], owner[16], url[3 * RTAB_URL_MAX + 1];
 	int i;
 
 	printf("batch %s: %s, %d spectra (queued %d, running %d, done %d, "
@@ -176,9 +177,11 @@ cli_batch_table(const struct shm *shm, const struct rtab_batch_info *bi,
 	    rtab_batch_status(bi), bi->count, bi->queued, bi->running,
 	    bi->done, bi->failed, bi->cancelled,
 	    tim_rfc3339(bi->created, 0, ts, sizeof ts));
+	/* whoever can read the state file must not learn the URL's secrets */
+	mask_text(bi->url, strnlen(bi->url, sizeof bi->url), url, sizeof url);
 	if (bi->url[0] != '\0')
 		printf("webhook %s: pending %d, inflight %d, delivered %d, "
-		    "failed %d\n", bi->url, bi->wh_pending, bi->wh_inflight,
+		    "failed %d\n", url, bi->wh_pending, bi->wh_inflight,
 		    bi->wh_delivered, bi->wh_failed);
 	printf("%4s %5s %-16s %-9s %-14s %-10s %12s %6s %9s %-10s %7s %s\n", "#",
 	    "ITER", "RESULT_ID", "STATE", "FIT_STATUS", "CIRCUIT", "CHI_SQUARE",

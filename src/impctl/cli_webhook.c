@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/mask.h"
 #include "common/mem.h"
 #include "common/rtab.h"
 #include "common/shm.h"
@@ -94,7 +95,8 @@ static void
 cli_wh_line(const struct rtab_view *v, void *arg)
 {
 	struct cli_wh_list *l = arg;
-	char first[32], last[32], next[32];
+	char first[32], last[32], next[32], url[3 * RTAB_URL_MAX + 1];
+	char err[3 * RTAB_ERR_MAX + 1];
 
 	l->n[v->wh]++;
 	cli_fmt_age(v->wh_first, l->now, first, sizeof first);
@@ -103,11 +105,15 @@ cli_wh_line(const struct rtab_view *v, void *arg)
 		cli_fmt_age(v->wh_next, l->now, next, sizeof next);
 	else
 		snprintf(next, sizeof next, "-");
+	/* the URL (and an error quoting one) without passwords or query values */
+	mask_text(v->url, strnlen(v->url, sizeof v->url), url, sizeof url);
+	mask_text(v->wh_error, strnlen(v->wh_error, sizeof v->wh_error), err,
+	    sizeof err);
 	printf("%-16s %-9s %8d %14s %14s %14s %5d %s %s\n", v->result_id,
 	    rtab_wh_name(v->wh), v->wh_attempts, first, last, next,
-	    v->iteration, v->batch_id, v->url);
+	    v->iteration, v->batch_id, url);
 	if (v->wh_error[0] != '\0' && v->wh != RTAB_WH_DELIVERED)
-		printf("%16s last error: %s\n", "", v->wh_error);
+		printf("%16s last error: %s\n", "", err);
 }
 
 static int

@@ -28,11 +28,13 @@
 #include "common/cfg.h"
 #include "common/ctl.h"
 #include "common/log.h"
+#include "common/mask.h"
 #include "common/mem.h"
 #include "common/rtab.h"
 #include "common/shm.h"
 #include "common/stat.h"
 #include "common/tim.h"
+#include "common/urlallow.h"
 #include "master/children.h"
 #include "master/mst_priv.h"
 
@@ -250,6 +252,21 @@ cfg_check(const struct cfg *c, char **cause)
 		imp_asprintf(cause, "-code: circuit code too long");
 		return (-1);
 	}
+	/*
+	 * A default webhook nobody can deliver to would park every result
+	 * until someone reads the log: refuse to start (or to reload).
+	 */
+	if (c->webhook_url != NULL &&
+	    urlparts_usable(c->webhook_url, err, sizeof err) < 0) {
+		char shown[3 * 256 + 1];
+
+		/* the URL as the operator wrote it, less its secrets */
+		mask_text(c->webhook_url, strnlen(c->webhook_url, 256), shown,
+		    sizeof shown);
+		imp_asprintf(cause, "-webhook-url '%s' is not usable: %s", shown,
+		    err);
+		return (-1);
+	}
 	return (0);
 }
 
@@ -404,16 +421,24 @@ main(int argc, char **argv)
 	memset(&mst, 0, sizeof mst);
 	mst.api_fd = mst.profile_fd = -1;
 	mst.argc = argc;
-	mst.argv = argv;
-	rc = cfg_load(&mst.cfg, argc, argv, &cause);
+	/*
+	 * ps shows argv's memory: overwrite the secrets in it before anything
+	 * else, and parse (now and at every SIGHUP) a private copy.  What ps
+	 * showed until here is why the docs say -api-token-file.
+	 */
+	mst.argv = cfg_argv_dup(argc, argv);
+	cfg_argv_scrub(argc, argv);
+	rc = cfg_load(&mst.cfg, argc, mst.argv, &cause);
 	if (rc == 1) {
 		cfg_free(&mst.cfg);
+		cfg_argv_free(mst.argv);
 		return (0);
 	}
 	if (rc < 0 || cfg_check(&mst.cfg, &cause) < 0) {
 		fprintf(stderr, "impsolverd: %s\n", cause);
 		imp_free(cause);
 		cfg_free(&mst.cfg);
+		cfg_argv_free(mst.argv);
 		return (2);
 	}
 	log_set_quiet(mst.cfg.quiet);
@@ -591,6 +616,7 @@ main(int argc, char **argv)
 	imp_free(mst.pidfile);
 	imp_free(mst.portfile);
 	cfg_free(&mst.cfg);
+	cfg_argv_free(mst.argv);
 	close(mst.api_fd);
 	if (mst.profile_fd >= 0)
 		close(mst.profile_fd);

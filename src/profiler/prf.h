@@ -145,9 +145,6 @@ void prf_sample_totals(const struct phist_sample *s, uint64_t *alloc,
 void prf_info(struct prf *prf, struct evhttp_request *req);
 void prf_stats(struct prf *prf, struct evhttp_request *req);
 void prf_stats_stop_all(struct prf *prf);
-/* Secret-free rendering of a command-line argument or config value. */
-int prf_is_secret_key(const char *key);
-void prf_mask_url(const char *in, char *out, size_t len);
 
 /* prf_sym.c: name of a code address (our statics too); NULL if unknown.
  * *module: the object's base name (static storage). */

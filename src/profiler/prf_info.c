@@ -4,7 +4,7 @@
  * Everything here reads the state file (process table, counters) and the
  * profiler's history of /proc samples.  Secrets never leave: the config
  * comes from cfg_foreach (secrets as "(set)") and is masked again by key
- * name, and passwords in URLs are masked too.
+ * name, and URLs are masked too (common/mask.h: passwords, query values).
  */
 #include "config.h"
 
@@ -25,6 +25,7 @@
 #include "common/buf.h"
 #include "common/cfg.h"
 #include "common/log.h"
+#include "common/mask.h"
 #include "common/mem.h"
 #include "common/prof.h"
 #include "common/rtab.h"
@@ -33,50 +34,6 @@
 #include "common/tim.h"
 #include "master/children.h"
 #include "profiler/prf.h"
-
-/* ==== secrets ============================================================== */
-
-int
-prf_is_secret_key(const char *key)
-{
-	static const char *const words[] = {
-		"secret", "token", "passw", "credential", "apikey", "api-key",
-		"api_key", "private"
-	};
-	size_t i, n = strlen(key), w;
-	const char *p;
-
-	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
-		w = strlen(words[i]);
-		for (p = key; (size_t)(p - key) + w <= n; p++)
-			if (strncasecmp(p, words[i], w) == 0)
-				return (1);
-	}
-	return (0);
-}
-
-/* scheme://user:password@host/... -> scheme://user:(set)@host/... */
-void
-prf_mask_url(const char *in, char *out, size_t len)
-{
-	const char *s = strstr(in, "://"), *host, *at, *colon;
-
-	if (s == NULL) {
-		snprintf(out, len, "%s", in);
-		return;
-	}
-	host = s + 3;
-	at = host + strcspn(host, "/?#@");
-	if (*at != '@') {
-		snprintf(out, len, "%s", in);
-		return;
-	}
-	colon = memchr(host, ':', (size_t)(at - host));
-	if (colon != NULL)
-		snprintf(out, len, "%.*s:(set)%s", (int)(colon - in), in, at);
-	else
-		snprintf(out, len, "%.*s(set)%s", (int)(host - in), in, at);
-}
 
 /* ==== /debug/info ========================================================== */
 
@@ -121,10 +78,10 @@ static void
 prf_cfg_cb(const char *key, const char *value, void *arg)
 {
 	json_t *o = arg;
-	char masked[1024];
+	char masked[3 * 1024 + 1];
 
 	/* cfg_foreach hides secrets already; a new secret key must not slip by */
-	if (prf_is_secret_key(key)) {
+	if (mask_secret_key(key)) {
 		json_object_set_new(o, key, json_string(value != NULL &&
 		    *value != '\0' && strcmp(value, "(none)") != 0 ? "(set)" : ""));
 		return;
@@ -133,7 +90,7 @@ prf_cfg_cb(const char *key, const char *value, void *arg)
 		json_object_set_new(o, key, json_null());
 		return;
 	}
-	prf_mask_url(value, masked, sizeof masked);
+	mask_text(value, strnlen(value, 1024), masked, sizeof masked);
 	json_object_set_new(o, key, json_string(masked));
 }
 

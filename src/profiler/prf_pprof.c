@@ -26,6 +26,7 @@
 #include "common/cfg.h"
 #include "common/ctl.h"
 #include "common/log.h"
+#include "common/mask.h"
 #include "common/mem.h"
 #include "common/prof.h"
 #include "common/prof_cont.h"
@@ -795,7 +796,7 @@ prf_pprof_goroutine(struct prf *prf, struct evhttp_request *req)
 void
 prf_pprof_cmdline(struct prf *prf, struct evhttp_request *req)
 {
-	char path[64], raw[65536], masked[4096];
+	char path[64], raw[65536], masked[3 * 4096 + 1];
 	struct buf b;
 	ssize_t n = -1;
 	size_t off;
@@ -833,7 +834,7 @@ prf_pprof_cmdline(struct prf *prf, struct evhttp_request *req)
 		eq = strchr(name, '=');
 		snprintf(key, sizeof key, "%.*s",
 		    (int)(eq != NULL ? (size_t)(eq - name) : strlen(name)), name);
-		if (name != a && prf_is_secret_key(key)) {
+		if (name != a && mask_secret_key(key)) {
 			/* -api-token=T, or -api-token T: the value never leaves */
 			buf_add(&b, a, (size_t)(name - a) + strlen(key));
 			if (eq != NULL)
@@ -842,8 +843,8 @@ prf_pprof_cmdline(struct prf *prf, struct evhttp_request *req)
 				mask_next = 1;
 			continue;
 		}
-		prf_mask_url(a, masked, sizeof masked);
-		buf_adds(&b, masked);
+		buf_add(&b, masked, mask_text(a, strnlen(a, 4096), masked,
+		    sizeof masked));
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "X-Content-Type-Options", "nosniff");
