@@ -281,11 +281,13 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"DELETE /eis-data/batch/{batch_id}\":\"cancel what is not fitted yet\","
 	    "\"GET /health\":\"liveness\"},", PACKAGE_VERSION);
 	buf_adds(&b, "\"input\":{\"batch\":{\"batch_id\":\"optional, 1-64 of "
-	    "A-Z a-z 0-9 . _ : -\",\"spectra\":[{\"iteration\":0,"
+	    "A-Z a-z 0-9 . _ : -, not . or ..\",\"spectra\":[{\"iteration\":0,"
 	    "\"impedance_data\":{\"frequencies\":\"[Hz, > 0]\","
 	    "\"impedance\":\"[{real, imag}] (wins)\",\"magnitude\":\"[ohm]\","
 	    "\"phase\":\"[degrees]\"}}]},\"optional\":[\"circuit\",\"method\","
-	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\"]},");
+	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\","
+	    "\"timeout\"],\"timeout\":\"the fit's time budget: seconds "
+	    "(> 0, e.g. 2.5) or a duration string (\\\"500ms\\\", \\\"2s\\\")\"},");
 	buf_adds(&b, "\"circuit_elements\":[");
 	for (i = 0; i < sizeof el / sizeof el[0]; i++)
 		buf_printf(&b, "%s{\"letter\":\"%s\",\"name\":\"%s\","
