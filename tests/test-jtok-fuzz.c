@@ -12,8 +12,9 @@
  * numbers bit for bit, object members with the last duplicate winning).
  * Then: ns per batch body for json_loadb and for jtok_parse, each reading
  * all the numbers.
- * Runs about 3 seconds (IMPCORE_TEST_SECONDS to change it; IMPCORE_TEST_SEED
- * for another seed).
+ * Runs about 3 seconds (IMPCORE_TEST_SECONDS to change it), half from a
+ * fixed seed and half from a random one it prints (IMPCORE_TEST_SEED
+ * replays it).
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "worker/wrk_jtok.h"
 
@@ -430,14 +432,12 @@ main(void)
 	struct text x = { NULL, 0, 0 };
 	const char *seeds[16];
 	char *own[8];
-	int nseeds = 0, i;
+	int nseeds = 0, i, round;
 	size_t k;
 
 	if (getenv("IMPCORE_TEST_SECONDS") != NULL)
 		secs = atof(getenv("IMPCORE_TEST_SECONDS"));
-	if (getenv("IMPCORE_TEST_SEED") != NULL)
-		rng = strtoull(getenv("IMPCORE_TEST_SEED"), NULL, 0);
-	printf("# seed %#llx\n", (unsigned long long)rng);
+	printf("# fixed seed %#llx\n", (unsigned long long)rng);
 	own[0] = impload_body(12, 23, JSON_COMPACT | JSON_REAL_PRECISION(12));
 	own[1] = impload_body(2, 5, JSON_INDENT(2));
 	own[2] = impload_body(1, 4, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -471,16 +471,34 @@ main(void)
 	compare(jt, "\"x\"", 3);
 	compare(jt, "1", 1);
 	depth_cases(jt);
-	tend = now() + secs;
-	while (now() < tend && nfail < 10)
-		for (i = 0; i < 200; i++) {
-			const char *s = seeds[rnd() % (uint64_t)nseeds];
-			/* small bodies more often: more mutations per second */
-			if (s == own[0] && rnd() % 4 != 0)
-				s = own[1 + rnd() % 3];
-			mutate(&x, s, strlen(s));
-			compare(jt, x.p, x.len);
+	/*
+	 * Half the time from the fixed seed (the same texts on every run),
+	 * half from a new one, printed: IMPCORE_TEST_SEED replays that half.
+	 */
+	for (round = 0; round < 2; round++) {
+		if (round == 1) {
+			if (getenv("IMPCORE_TEST_SEED") != NULL)
+				rng = strtoull(getenv("IMPCORE_TEST_SEED"), NULL, 0);
+			else
+				rng = ((uint64_t)time(NULL) << 20) ^
+				    (uint64_t)getpid() ^ (uint64_t)(now() * 1e9);
+			if (rng == 0)
+				rng = 1;	/* xorshift's one fixed point */
+			printf("# random seed %#llx (IMPCORE_TEST_SEED=%#llx "
+			    "replays it)\n", (unsigned long long)rng,
+			    (unsigned long long)rng);
 		}
+		tend = now() + secs / 2;
+		while (now() < tend && nfail < 10)
+			for (i = 0; i < 200; i++) {
+				const char *s = seeds[rnd() % (uint64_t)nseeds];
+				/* small bodies more often: more mutations a second */
+				if (s == own[0] && rnd() % 4 != 0)
+					s = own[1 + rnd() % 3];
+				mutate(&x, s, strlen(s));
+				compare(jt, x.p, x.len);
+			}
+	}
 	timing(jt, own[0]);
 	printf("%s: %ld texts (%ld valid), %ld failures\n", nfail ? "FAIL" : "ok",
 	    ntexts, naccepted, nfail);

@@ -285,12 +285,14 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"DELETE /eis-data/batch/{batch_id}\":\"cancel what is not fitted yet\","
 	    "\"GET /health\":\"liveness\"},", PACKAGE_VERSION);
 	buf_adds(&b, "\"input\":{\"batch\":{\"batch_id\":\"optional, 1-64 of "
-	    "A-Z a-z 0-9 . _ : -\",\"spectra\":[{\"iteration\":0,"
+	    "A-Z a-z 0-9 . _ : -, not . or ..\",\"spectra\":[{\"iteration\":0,"
 	    "\"impedance_data\":{\"frequencies\":\"[Hz, > 0]\","
 	    "\"impedance\":\"[{real, imag}] (wins)\",\"magnitude\":\"[ohm]\","
 	    "\"phase\":\"[degrees]\"}}]},\"optional\":[\"circuit\",\"method\","
 	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\","
-	    "\"timeout\"]},");
+	    "\"timeout\"],\"timeout\":\"the fit's time budget: seconds "
+	    "(> 0, e.g. 2.5) or a duration string (\\\"500ms\\\", \\\"2s\\\"), at "
+	    "most -fit-timeout\"},");
 	buf_adds(&b, "\"circuit_elements\":[");
 	for (i = 0; i < sizeof el / sizeof el[0]; i++)
 		buf_printf(&b, "%s{\"letter\":\"%s\",\"name\":\"%s\","
@@ -525,6 +527,9 @@ spec_for_rtab(struct rtab_spec *sp, const struct wrk_spectrum *s)
 	sp->max_iterations = s->max_iterations;
 	sp->ninit = s->ninit;
 	sp->init = s->init;
+	/* capped now, so that the record says what the fit will get */
+	sp->timeout_ms = (uint32_t)((wrk_fit_budget(s->timeout_ns) + TIM_MS - 1) /
+	    TIM_MS);
 }
 
 static void

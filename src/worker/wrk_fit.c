@@ -300,7 +300,7 @@ wrk_fit_sync(const struct wrk_spectrum *s, struct fit_result *res,
 		return;
 	}
 	wrk_fit_run(c, s->freq, s->zre, s->zim, s->n, s->method, s->weighting,
-	    s->max_iterations, wrk_fit_budget(0 /* FIXME s->timeout_ns */),
+	    s->max_iterations, wrk_fit_budget(s->timeout_ns),
 	    s->ninit > 0 ? s->init : NULL, res, fit_ns);
 	STAT_INC(spectra_sync);
 	wrk_account(res, *fit_ns, mem_in_use() - mem0);

@@ -7,7 +7,7 @@
  * "spectra[3].impedance_data.frequencies[2]", also for syntax errors (the
  * path at the parser's error position).
  *
- * Bodies are read from a token array (wrk_jtok.c, jsmn), not a jansson
+ * Bodies are read from a token array (wrk_jtok.c), not a jansson
  * tree: a batch holds thousands of numbers, and a json_t per number plus a
  * hash table per {"real", "imag"} was most of a worker's CPU.  jtok accepts
  * exactly the texts json_loadb accepts and gives the same values; for a
@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/rtab.h"
+#include "common/tim.h"
 #include "common/urlallow.h"
 #include "master/children.h"
 #include "worker/wrk_jtok.h"
@@ -293,7 +294,7 @@ unload(void)
 
 /*==================================================================
  * Options: circuit, method, weighting, initial_values, webhook_url,
- * max_iterations (batch level, overridable per spectrum).
+ * max_iterations, timeout (batch level, overridable per spectrum).
  */
 
 struct opts {
@@ -301,6 +302,7 @@ struct opts {
 	char		circuit_field[256];
 	int		nparams;
 	int		method, weighting, max_iterations;
+	uint64_t	timeout_ns;
 	int		ninit;
 	double		init[FIT_MAX_PARAMS];
 	char		init_field[256];
@@ -325,6 +327,39 @@ opts_circuit(struct opts *o, const char *code, const struct path *p,
 	o->nparams = fit_circuit_nparams(c);
 	snprintf(o->circuit_field, sizeof o->circuit_field, "%s", p->b);
 	return (0);
+}
+
+/* the longest budget a request may give: what a bare number may say in the flags */
+#define WRK_TIMEOUT_MAX_S	1e10
+
+/*
+ * Token v as a fit's time budget: a JSON number of seconds, or a duration
+ * string as the flags take them ("500ms", "2s", "1m30s"; tim.c).  0 and
+ * *ns > 0; -1 when it is neither, or not a budget (0 or less, NaN, beyond
+ * WRK_TIMEOUT_MAX_S seconds, under a nanosecond).
+ */
+static int
+timeout_get(int v, uint64_t *ns)
+{
+	double sec;
+
+	switch (jtok_type(jt, v)) {
+	case JT_INTEGER:
+	case JT_REAL:
+		sec = jtok_num(jt, v);
+		if (!(sec > 0) || sec > WRK_TIMEOUT_MAX_S)
+			return (-1);
+		*ns = (uint64_t)(sec * 1e9);
+		break;
+	case JT_STRING:
+		if (tim_parse_duration(jtok_str(jt, v), ns) < 0 ||
+		    *ns > (uint64_t)(WRK_TIMEOUT_MAX_S * 1e9))
+			return (-1);
+		break;
+	default:
+		return (-1);
+	}
+	return (*ns > 0 ? 0 : -1);
 }
 
 static int
@@ -388,6 +423,15 @@ opts_parse(int obj, struct path *p, struct opts *o, struct wrk_err *e)
 		    jtok_int(jt, v) > WRK_MAX_ITERATIONS)
 			return (fail(e, 400, p, "must be an integer from 1 to 100000"));
 		o->max_iterations = (int)jtok_int(jt, v);
+		path_pop(p, old);
+	}
+	v = jtok_get(jt, obj, "timeout");
+	if (present(v)) {
+		old = path_key(p, "timeout");
+		if (timeout_get(v, &o->timeout_ns) < 0)
+			return (fail(e, 400, p, "must be a number of seconds > 0 "
+			    "or a duration like \"500ms\" or \"2s\" (at most "
+			    "%.0f s)", WRK_TIMEOUT_MAX_S));
 		path_pop(p, old);
 	}
 	v = jtok_get(jt, obj, "initial_values");
@@ -455,13 +499,31 @@ opts_defaults(struct opts *o)
  * Spectra
  */
 
-/* Element x, the i-th of its array. */
+/* A finite number in token x (the loops' fast path: no path is built). */
+static inline int
+num_ok(int x, double *out)
+{
+	enum jt_type t = jtok_type(jt, x);
+
+	if (t != JT_INTEGER && t != JT_REAL)
+		return (0);
+	*out = jtok_num(jt, x);
+	return (isfinite(*out));
+}
+
+/*
+ * Element x, the i-th of its array.  The path is built only for an error:
+ * snprintf per number was a quarter of a batch's parse.
+ */
 static int
 num_at(int x, size_t i, struct path *p, double *out, int positive,
     struct wrk_err *e)
 {
-	size_t old = path_idx(p, i);
+	size_t old;
 
+	if (num_ok(x, out) && (!positive || *out > 0))
+		return (0);
+	old = path_idx(p, i);
 	if (!is_number(x))
 		return (fail(e, 400, p, "must be a number, not %s%s", type_name(x),
 		    jtok_type(jt, x) == JT_STRING ?
@@ -597,7 +659,14 @@ spectrum_parse(int outer, struct path *po, int imp, struct path *pi,
 		old = path_key(pi, "impedance");
 		for (i = 0, x = jtok_first(jt, za); i < n; i++, x = jtok_next(jt, x)) {
 			int re, im;
-			size_t o2 = path_idx(pi, i);
+			size_t o2;
+			/* the fast path; what fails it is told below */
+			if (jtok_type(jt, x) == JT_OBJECT &&
+			    (re = jtok_get(jt, x, "real")) >= 0 &&
+			    (im = jtok_get(jt, x, "imag")) >= 0 &&
+			    num_ok(re, &s->zre[i]) && num_ok(im, &s->zim[i]))
+				continue;
+			o2 = path_idx(pi, i);
 			if (jtok_type(jt, x) == JT_ARRAY && jtok_len(jt, x) == 2) {
 				y = jtok_first(jt, x);
 				if (num_at(y, 0, pi, &s->zre[i], 0, e) < 0 ||
@@ -642,16 +711,18 @@ spectrum_parse(int outer, struct path *po, int imp, struct path *pi,
 		x = jtok_first(jt, ma);
 		y = jtok_first(jt, pa);
 		for (i = 0; i < n; i++, x = jtok_next(jt, x), y = jtok_next(jt, y)) {
-			old = path_key(pi, "magnitude");
-			if (num_at(x, i, pi, &mag, 0, e) < 0)
-				return (-1);
-			if (mag < 0)
+			if (!num_ok(x, &mag) || mag < 0) {
+				old = path_key(pi, "magnitude");
+				if (num_at(x, i, pi, &mag, 0, e) < 0)
+					return (-1);
 				return (fail(e, 400, pi, "must be >= 0"));
-			path_pop(pi, old);
-			old = path_key(pi, "phase");
-			if (num_at(y, i, pi, &ph, 0, e) < 0)
-				return (-1);
-			path_pop(pi, old);
+			}
+			if (!num_ok(y, &ph)) {
+				old = path_key(pi, "phase");
+				if (num_at(y, i, pi, &ph, 0, e) < 0)
+					return (-1);
+				path_pop(pi, old);
+			}
 			s->zre[i] = mag * cos(ph * M_PI / 180.0);
 			s->zim[i] = mag * sin(ph * M_PI / 180.0);
 		}
@@ -662,6 +733,7 @@ spectrum_parse(int outer, struct path *po, int imp, struct path *pi,
 	s->method = o.method;
 	s->weighting = o.weighting;
 	s->max_iterations = o.max_iterations;
+	s->timeout_ns = o.timeout_ns;
 	if (o.ninit > 0 && o.ninit != o.nparams) {
 		struct path pf;
 		snprintf(pf.b, sizeof pf.b, "%s", o.init_field);
@@ -711,6 +783,17 @@ wrk_batch_free(struct wrk_batch *b)
 	memset(b, 0, sizeof *b);
 }
 
+/*
+ * A batch id is a path segment of its status URL, /eis-data/batch/{id}: "."
+ * and ".." would be read as the directory itself or its parent by clients
+ * and proxies that normalise paths, so they are refused.
+ */
+static int
+batch_id_dots(const char *id)
+{
+	return (strcmp(id, ".") == 0 || strcmp(id, "..") == 0);
+}
+
 static int
 batch_id_ok(const char *id)
 {
@@ -748,6 +831,11 @@ wrk_parse_batch(const char *body, size_t len, struct wrk_batch *b,
 			goto out;
 		}
 		id = jtok_str(jt, v);
+		if (batch_id_dots(id)) {
+			fail(e, 400, &p, "must not be \".\" or \"..\" (it is a "
+			    "segment of the status URL)");
+			goto out;
+		}
 		if (!batch_id_ok(id)) {
 			fail(e, 400, &p, "must be 1 to %d characters of "
 			    "A-Z a-z 0-9 . _ : -", RTAB_ID_MAX);

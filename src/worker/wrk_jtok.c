@@ -1,6 +1,6 @@
 /*
  * impcore - worker: JSON request bodies as a flat token array (see
- * wrk_jtok.h).  The only file that includes jsmn.h.
+ * wrk_jtok.h), in one pass over the text that checks it as it cuts it.
  */
 #include "config.h"
 
@@ -8,35 +8,35 @@
 #include <stdint.h>
 #include <string.h>
 
-/*
- * Strict: primitives only start with - 0-9 t f n and may not be keys.
- * Parent links: closing brackets and commas find their container in
- * O(depth) instead of scanning back over all the tokens so far.
- */
-#define JSMN_STATIC
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#include <jsmn.h>
-
 #include "common/mem.h"
 #include "worker/wrk_jnum.h"
 #include "worker/wrk_jtok.h"
 
 #define JT_MIN_TOKENS	1024
-/* jtok_trim() keeps a token array of up to this many tokens (20 bytes each) */
+/* jtok_trim() keeps a token array of up to this many tokens (32 bytes each) */
 #define JT_KEEP_TOKENS	(1 << 16)
 #define JT_ARENA	4096
 
 /*
- * Once checked, a token's jsmn fields that are no longer needed carry what
- * the accessors need:
- *   parent  the index after the token's subtree (for a key: after its value)
- *   size    primitives: their enum jt_type; strings: 1 when they hold a
- *           backslash (need unescaping); objects and arrays: unchanged
+ * A value; its members or elements follow it.  Strings: [start, end) is the
+ * inside of the quotes.  Numbers are converted while they are checked, so
+ * jtok_num() is a load; the rare ones off the fast path (JT_SLOW) are
+ * converted again from the text when asked.
  */
-#define NEXT(k)		((k)->parent)
-#define KIND(k)		((k)->size)
-#define ESCAPED(k)	((k)->size)
+#define JT_ESC		1	/* a string holding a backslash (needs unescaping) */
+#define JT_SLOW		2	/* a real not converted in the scan */
+
+struct jt_tok {
+	int		start, end;
+	int		next;		/* index after the subtree (key: after its value) */
+	unsigned char	type;		/* enum jt_type */
+	unsigned char	flags;
+	int		size;		/* members or elements */
+	union {
+		double		d;
+		long long	i;
+	} v;
+};
 
 /* string arena: blocks of JT_ARENA bytes or more, the first one kept */
 struct jt_blk {
@@ -48,7 +48,7 @@ struct jt_blk {
 struct jtok {
 	const char	*text;
 	size_t		len;
-	jsmntok_t	*tok;
+	struct jt_tok	*tok;
 	unsigned	cap;
 	int		n;
 	struct jt_blk	*blk;		/* strings of this parse, newest first */
@@ -140,6 +140,7 @@ jtok_count(const struct jtok *jt)
  */
 
 #define ISWS(c)		((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
+#define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
 #define ISXDIGIT(c)	(((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'f') || \
 			 ((c) >= 'A' && (c) <= 'F'))
 
@@ -193,177 +194,330 @@ utf8_len(const unsigned char *p, size_t n)
 	return (k);
 }
 
+/* Bytes a string may hold as they are: printable ASCII but '"' and '\\'. */
+static const unsigned char plain[256] = {
+#define R16(v)	v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+	R16(0), R16(0),
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* '"' */
+	R16(1), R16(1),
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,	/* '\\' */
+	R16(1), R16(1),
+	R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0)
+#undef R16
+};
+
 /*
- * The inside of a string, p[0..n) between the quotes: 1 valid with
- * backslashes, 0 valid without, -1 invalid.
+ * The escape after a backslash at p[i..n): its length, 0 if jansson
+ * refuses it.
  */
-static int
-check_string(const unsigned char *p, size_t n)
+static size_t
+escape_len(const unsigned char *p, size_t i, size_t n)
 {
-	size_t i = 0, k;
-	int esc = 0, v, v2;
+	int v, v2;
 
-	while (i < n) {
-		unsigned c = p[i];
-		if (c >= 0x20 && c < 0x80 && c != '\\' && c != '"') {
-			i++;
-			continue;
-		}
-		if (c < 0x20 || c == '"')
-			return (-1);
-		if (c >= 0x80) {
-			if ((k = utf8_len(p + i, n - i)) == 0)
-				return (-1);
-			i += k;
-			continue;
-		}
-		esc = 1;
-		if (++i == n)
-			return (-1);
-		c = p[i++];
-		if (strchr("\"\\/bfnrt", (int)c) != NULL && c != '\0')
-			continue;
-		if (c != 'u' || n - i < 4 || !ISXDIGIT(p[i]) || !ISXDIGIT(p[i + 1]) ||
-		    !ISXDIGIT(p[i + 2]) || !ISXDIGIT(p[i + 3]))
-			return (-1);
-		v = hex4(p + i);
-		i += 4;
-		if (v == 0)
-			return (-1);	/* \u0000: no JSON_ALLOW_NUL */
-		if (v >= 0xdc00 && v <= 0xdfff)
-			return (-1);	/* lone low surrogate */
-		if (v >= 0xd800 && v <= 0xdbff) {
-			if (n - i < 6 || p[i] != '\\' || p[i + 1] != 'u' ||
-			    !ISXDIGIT(p[i + 2]) || !ISXDIGIT(p[i + 3]) ||
-			    !ISXDIGIT(p[i + 4]) || !ISXDIGIT(p[i + 5]))
-				return (-1);
-			v2 = hex4(p + i + 2);
-			if (v2 < 0xdc00 || v2 > 0xdfff)
-				return (-1);
-			i += 6;
-		}
-	}
-	return (esc);
-}
-
-static int
-prim_kind(const char *s, size_t n)
-{
-	long long ll;
-
-	switch (s[0]) {
+	if (i == n)
+		return (0);
+	switch (p[i]) {
+	case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
 	case 't':
-		return (n == 4 && memcmp(s, "true", 4) == 0 ? JT_TRUE : -1);
-	case 'f':
-		return (n == 5 && memcmp(s, "false", 5) == 0 ? JT_FALSE : -1);
-	case 'n':
-		return (n == 4 && memcmp(s, "null", 4) == 0 ? JT_NULL : -1);
-	}
-	switch (jnum_check(s, n)) {
-	case JNUM_INT:
-		return (jnum_int(s, n, &ll) == 0 ? JT_INTEGER : -1);
-	case JNUM_REAL:
-		return (jnum_real_finite(s, n) ? JT_REAL : -1);
-	}
-	return (-1);
-}
-
-/*
- * Token t should be the value starting at text position *pos (after
- * whitespace) at nesting depth depth: check it, its subtree and every byte
- * between their tokens.  Returns the index after its subtree and moves *pos
- * past it; -1 when the text is not what jansson accepts.
- */
-static int
-check_value(struct jtok *jt, int t, size_t *pos, int depth)
-{
-	const char *s = jt->text;
-	size_t i = skip_ws(s, *pos, jt->len);
-	jsmntok_t *k;
-	int c, j, r, obj;
-
-	if (t >= jt->n || depth > JT_MAX_DEPTH)
-		return (-1);
-	k = &jt->tok[t];
-	switch (k->type) {
-	case JSMN_STRING:
-		if ((size_t)k->start != i + 1 || s[i] != '"')
-			return (-1);
-		r = check_string((const unsigned char *)s + k->start,
-		    (size_t)(k->end - k->start));
-		if (r < 0)
-			return (-1);
-		ESCAPED(k) = r;
-		*pos = (size_t)k->end + 1;
-		return (NEXT(k) = t + 1);
-	case JSMN_PRIMITIVE:
-		if ((size_t)k->start != i ||
-		    (r = prim_kind(s + i, (size_t)(k->end - k->start))) < 0)
-			return (-1);
-		KIND(k) = r;
-		*pos = (size_t)k->end;
-		return (NEXT(k) = t + 1);
-	case JSMN_OBJECT:
-	case JSMN_ARRAY:
+		return (1);
+	case 'u':
 		break;
 	default:
-		return (-1);
+		return (0);
 	}
-	obj = k->type == JSMN_OBJECT;
-	if ((size_t)k->start != i || s[i] != (obj ? '{' : '['))
-		return (-1);
-	i++;
-	j = t + 1;
-	for (c = 0; c < k->size; c++) {
-		if (c > 0) {
-			i = skip_ws(s, i, jt->len);
-			if (i == jt->len || s[i] != ',')
-				return (-1);
-			i++;
-		}
-		if (obj) {
-			/* a key: a string, ':', then its value (its child) */
-			jsmntok_t *key = &jt->tok[j];
-			if (j >= jt->n || key->type != JSMN_STRING || key->size != 1)
-				return (-1);
-			if (check_value(jt, j, &i, depth) < 0)
-				return (-1);
-			i = skip_ws(s, i, jt->len);
-			if (i == jt->len || s[i] != ':')
-				return (-1);
-			i++;
-			if ((j = check_value(jt, j + 1, &i, depth + 1)) < 0)
-				return (-1);
-			NEXT(key) = j;
-		} else if ((j = check_value(jt, j, &i, depth + 1)) < 0)
-			return (-1);
-	}
-	i = skip_ws(s, i, jt->len);
-	if (i == jt->len || s[i] != (obj ? '}' : ']') || (size_t)k->end != i + 1)
-		return (-1);
-	*pos = i + 1;
-	return (NEXT(k) = j);
+	if (n - i < 5 || !ISXDIGIT(p[i + 1]) || !ISXDIGIT(p[i + 2]) ||
+	    !ISXDIGIT(p[i + 3]) || !ISXDIGIT(p[i + 4]))
+		return (0);
+	v = hex4(p + i + 1);
+	if (v == 0)
+		return (0);	/* \u0000: no JSON_ALLOW_NUL */
+	if (v >= 0xdc00 && v <= 0xdfff)
+		return (0);	/* lone low surrogate */
+	if (v < 0xd800 || v > 0xdbff)
+		return (5);
+	if (n - i < 11 || p[i + 5] != '\\' || p[i + 6] != 'u' ||
+	    !ISXDIGIT(p[i + 7]) || !ISXDIGIT(p[i + 8]) ||
+	    !ISXDIGIT(p[i + 9]) || !ISXDIGIT(p[i + 10]))
+		return (0);
+	v2 = hex4(p + i + 7);
+	return (v2 >= 0xdc00 && v2 <= 0xdfff ? 11 : 0);
 }
 
-/* Containers open around the token jsmn would attach the next one to. */
-static int
-open_depth(const struct jtok *jt, int super)
-{
-	int d = 0;
+/*==================================================================
+ * The scan: recursive descent, one token per value, checked as it goes
+ */
 
-	while (super >= 0 && d <= JT_MAX_DEPTH) {
-		if (jt->tok[super].type != JSMN_STRING)
-			d++;
-		super = jt->tok[super].parent;
+struct jt_scan {
+	struct jtok		*jt;
+	const unsigned char	*s;
+	size_t			len;
+	size_t			i;		/* the next byte */
+};
+
+/* Room for more tokens; -1 when the text cannot have that many. */
+static int __attribute__((noinline))
+tok_grow(struct jt_scan *sc)
+{
+	struct jtok *jt = sc->jt;
+
+	/* a token takes a byte at least: len + 1 are always enough */
+	if (jt->cap > sc->len)
+		return (-1);
+	jt->cap = jt->cap * 2 < sc->len + 1 ? jt->cap * 2 :
+	    (unsigned)sc->len + 1;
+	jt->tok = imp_realloc(jt->tok, sizeof *jt->tok * jt->cap);
+	return (0);
+}
+
+/* A new token of type at the current byte; -1 when the text has too many. */
+static inline int
+tok_add(struct jt_scan *sc, int type)
+{
+	struct jtok *jt = sc->jt;
+	struct jt_tok *k;
+
+	if ((unsigned)jt->n == jt->cap && tok_grow(sc) < 0)
+		return (-1);
+	k = &jt->tok[jt->n];
+	k->start = (int)sc->i;
+	k->type = (unsigned char)type;
+	k->flags = 0;
+	k->size = 0;
+	return (jt->n++);
+}
+
+/* A string at s[i] == '"'. */
+static int
+scan_string(struct jt_scan *sc)
+{
+	const unsigned char *s = sc->s;
+	size_t i = sc->i + 1, n = sc->len, k;
+	int t, esc = 0;
+
+	for (;;) {
+		while (i < n && plain[s[i]])
+			i++;
+		if (i == n || s[i] < 0x20)
+			return (-1);
+		if (s[i] == '"')
+			break;
+		if (s[i] == '\\') {
+			if ((k = escape_len(s, i + 1, n)) == 0)
+				return (-1);
+			esc = 1;
+			i += 1 + k;
+		} else {
+			if ((k = utf8_len(s + i, n - i)) == 0)
+				return (-1);
+			i += k;
+		}
 	}
-	return (d);
+	sc->i++;
+	if ((t = tok_add(sc, JT_STRING)) < 0)
+		return (-1);
+	sc->jt->tok[t].end = (int)i;
+	sc->jt->tok[t].flags = esc ? JT_ESC : 0;
+	sc->jt->tok[t].next = t + 1;
+	sc->i = i + 1;
+	return (t);
+}
+
+/* 10^0 .. 10^22: the powers of ten a double holds exactly */
+static const double p10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+	1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/*
+ * A number at s[i] ('-' or a digit), checked against RFC 8259 and
+ * converted in the same pass.  Integers: within long long (else jansson
+ * says "too big integer").  Reals: Clinger's fast path (at most 19
+ * significant digits, the mantissa at most 2^53, the power of ten within
+ * 10^+-22: one correctly rounded IEEE operation, as in wrk_jnum.c), else
+ * marked JT_SLOW and left to jnum_real(), which is strtod's answer; here
+ * only their finiteness is checked (jansson: "real number overflow").
+ */
+static int
+scan_number(struct jt_scan *sc)
+{
+	const unsigned char *s = sc->s;
+	size_t i = sc->i, n = sc->len, d0;
+	uint64_t m = 0;
+	long e10 = 0, x = 0;
+	int neg = 0, nd = 0, many = 0, real = 0, eneg = 0, t;
+	struct jt_tok *k;
+
+	if (s[i] == '-') {
+		neg = 1;
+		i++;
+	}
+	if (i == n || !ISDIGIT(s[i]))
+		return (-1);
+	d0 = i;
+	if (s[i] == '0')
+		i++;	/* no leading zeros: "0" alone */
+	else
+		for (; i < n && ISDIGIT(s[i]); i++) {
+			if (nd == 19)
+				many = 1;
+			else {
+				m = m * 10 + (uint64_t)(s[i] - '0');
+				nd++;
+			}
+		}
+	if (!many && i - d0 > 19)
+		many = 1;
+	if (i < n && s[i] == '.') {
+		real = 1;
+		if (++i == n || !ISDIGIT(s[i]))
+			return (-1);
+		for (; i < n && ISDIGIT(s[i]); i++) {
+			if (m == 0 && s[i] == '0')
+				e10--;
+			else if (nd == 19)
+				many = 1;
+			else {
+				m = m * 10 + (uint64_t)(s[i] - '0');
+				nd++;
+				e10--;
+			}
+		}
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		real = 1;
+		if (++i < n && (s[i] == '+' || s[i] == '-'))
+			eneg = s[i++] == '-';
+		if (i == n || !ISDIGIT(s[i]))
+			return (-1);
+		/* beyond 100000 the result is 0 or inf anyway */
+		for (; i < n && ISDIGIT(s[i]); i++)
+			if (x < 100000)
+				x = x * 10 + (s[i] - '0');
+		e10 += eneg ? -x : x;
+	}
+	if ((t = tok_add(sc, real ? JT_REAL : JT_INTEGER)) < 0)
+		return (-1);
+	k = &sc->jt->tok[t];
+	k->end = (int)i;
+	k->next = t + 1;
+	sc->i = i;
+	if (!real) {
+		/* no leading zeros: 20 digits or more are past 2^63 */
+		if (many || m > (uint64_t)INT64_MAX + (uint64_t)neg)
+			return (-1);
+		k->v.i = neg && m > 0 ? -(long long)(m - 1) - 1 : (long long)m;
+		return (t);
+	}
+	if (!many && m == 0) {
+		k->v.d = neg ? -0.0 : 0.0;
+		return (t);
+	}
+	if (!many && m <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
+		double d = (double)m;
+		d = e10 < 0 ? d / p10[-e10] : d * p10[e10];
+		k->v.d = neg ? -d : d;
+		return (t);
+	}
+	k->flags = JT_SLOW;
+	if (!jnum_real_finite((const char *)s + k->start, i - (size_t)k->start))
+		return (-1);
+	return (t);
+}
+
+static int
+scan_literal(struct jt_scan *sc, const char *lit, size_t n, int type)
+{
+	int t;
+
+	if (sc->len - sc->i < n || memcmp(sc->s + sc->i, lit, n) != 0)
+		return (-1);
+	if ((t = tok_add(sc, type)) < 0)
+		return (-1);
+	sc->i += n;
+	sc->jt->tok[t].end = (int)sc->i;
+	sc->jt->tok[t].next = t + 1;
+	return (t);
+}
+
+static int scan_value(struct jt_scan *sc, int depth);
+
+/*
+ * An object or an array at s[i] ('{' or '['), at nesting depth depth;
+ * jansson's order of checks: members are key, ':', value, separated by ','.
+ */
+static int
+scan_container(struct jt_scan *sc, int depth)
+{
+	const unsigned char *s = sc->s;
+	int obj = s[sc->i] == '{', t, key, c = 0;
+	unsigned char close = obj ? '}' : ']';
+
+	if ((t = tok_add(sc, obj ? JT_OBJECT : JT_ARRAY)) < 0)
+		return (-1);
+	sc->i = skip_ws((const char *)s, sc->i + 1, sc->len);
+	if (sc->i < sc->len && s[sc->i] == close)
+		goto end;
+	for (;; c++) {
+		if (obj) {
+			if (sc->i == sc->len || s[sc->i] != '"' ||
+			    (key = scan_string(sc)) < 0)
+				return (-1);
+			sc->i = skip_ws((const char *)s, sc->i, sc->len);
+			if (sc->i == sc->len || s[sc->i] != ':')
+				return (-1);
+			sc->i = skip_ws((const char *)s, sc->i + 1, sc->len);
+			if (scan_value(sc, depth + 1) < 0)
+				return (-1);
+			sc->jt->tok[key].next = sc->jt->n;
+		} else if (scan_value(sc, depth + 1) < 0)
+			return (-1);
+		sc->i = skip_ws((const char *)s, sc->i, sc->len);
+		if (sc->i == sc->len)
+			return (-1);
+		if (s[sc->i] == close)
+			break;
+		if (s[sc->i] != ',')
+			return (-1);
+		sc->i = skip_ws((const char *)s, sc->i + 1, sc->len);
+	}
+	c++;
+end:
+	sc->i++;
+	sc->jt->tok[t].end = (int)sc->i;
+	sc->jt->tok[t].size = c;
+	sc->jt->tok[t].next = sc->jt->n;
+	return (t);
+}
+
+/* A value at s[i] (whitespace skipped); its token, or -1. */
+static int
+scan_value(struct jt_scan *sc, int depth)
+{
+	if (sc->i == sc->len || depth > JT_MAX_DEPTH)
+		return (-1);
+	switch (sc->s[sc->i]) {
+	case '{':
+	case '[':
+		return (scan_container(sc, depth));
+	case '"':
+		return (scan_string(sc));
+	case 't':
+		return (scan_literal(sc, "true", 4, JT_TRUE));
+	case 'f':
+		return (scan_literal(sc, "false", 5, JT_FALSE));
+	case 'n':
+		return (scan_literal(sc, "null", 4, JT_NULL));
+	default:
+		return (scan_number(sc));
+	}
 }
 
 /*
  * A quirk of jansson's lexer: after a number or a literal it puts back the
  * byte that ended it, and a NUL put back is lost (its stream takes a NUL in
  * its buffer for "empty"), so "[1\0, 2]" is valid JSON to json_loadb: the
- * NUL ends the token and is gone.  jsmn stops at any NUL.  So each NUL that
+ * NUL ends the token and is gone.  The scan stops at any NUL.  So each NUL that
  * follows a digit or a letter outside strings becomes a space in a copy:
  * any other NUL makes both refuse the text, and where this guess is not at
  * the end of one of jansson's tokens, jansson has refused the text already.
@@ -393,15 +547,13 @@ blank_nuls(char *t, size_t len)
 int
 jtok_parse(struct jtok *jt, const char *text, size_t len)
 {
-	jsmn_parser ps;
-	size_t pos = 0;
-	int r;
+	struct jt_scan sc;
 
 	jt->n = 0;
 	arena_reset(jt);
 	imp_free(jt->copy);
 	jt->copy = NULL;
-	/* jsmn keeps offsets in ints */
+	/* tokens keep offsets in ints */
 	if (len == 0 || len >= INT_MAX)
 		return (-1);
 	if (memchr(text, '\0', len) != NULL) {
@@ -416,27 +568,14 @@ jtok_parse(struct jtok *jt, const char *text, size_t len)
 		jt->cap = JT_MIN_TOKENS;
 		jt->tok = imp_malloc(sizeof *jt->tok * jt->cap);
 	}
-	jsmn_init(&ps);
-	while ((r = jsmn_parse(&ps, text, len, jt->tok, jt->cap)) ==
-	    JSMN_ERROR_NOMEM) {
-		/*
-		 * More tokens and carry on where it stopped.  A token takes a
-		 * byte at least, so this stops at len + 1; but "[[[[..." would
-		 * get there before the depth check: jansson gives up at 2048.
-		 */
-		if (open_depth(jt, ps.toksuper) > JT_MAX_DEPTH ||
-		    jt->cap > len)
-			return (-1);
-		jt->cap = jt->cap * 2 < len + 1 ? jt->cap * 2 : (unsigned)len + 1;
-		jt->tok = imp_realloc(jt->tok, sizeof *jt->tok * jt->cap);
-	}
-	if (r <= 0)
-		return (-1);
-	jt->n = r;
+	sc.jt = jt;
+	sc.s = (const unsigned char *)text;
+	sc.len = len;
+	sc.i = skip_ws(text, 0, len);
 	/* the root: an object or an array (no JSON_DECODE_ANY) */
-	if (jt->tok[0].type != JSMN_OBJECT && jt->tok[0].type != JSMN_ARRAY)
+	if (sc.i == len || (text[sc.i] != '{' && text[sc.i] != '['))
 		goto bad;
-	if (check_value(jt, 0, &pos, 1) != r || skip_ws(text, pos, len) != len)
+	if (scan_container(&sc, 1) != 0 || skip_ws(text, sc.i, len) != len)
 		goto bad;
 	return (0);
 bad:
@@ -451,34 +590,25 @@ bad:
 enum jt_type
 jtok_type(const struct jtok *jt, int t)
 {
-	const jsmntok_t *k = &jt->tok[t];
-
-	switch (k->type) {
-	case JSMN_OBJECT:	return (JT_OBJECT);
-	case JSMN_ARRAY:	return (JT_ARRAY);
-	case JSMN_STRING:	return (JT_STRING);
-	default:		return ((enum jt_type)KIND(k));
-	}
+	return ((enum jt_type)jt->tok[t].type);
 }
 
 int
 jtok_len(const struct jtok *jt, int t)
 {
-	const jsmntok_t *k = &jt->tok[t];
-
-	return (k->type == JSMN_OBJECT || k->type == JSMN_ARRAY ? k->size : 0);
+	return (jt->tok[t].size);
 }
 
 int
 jtok_first(const struct jtok *jt, int t)
 {
-	return (jtok_len(jt, t) > 0 ? t + 1 : -1);
+	return (jt->tok[t].size > 0 ? t + 1 : -1);
 }
 
 int
 jtok_next(const struct jtok *jt, int t)
 {
-	return (NEXT(&jt->tok[t]));
+	return (jt->tok[t].next);
 }
 
 /*
@@ -536,13 +666,13 @@ unescape(const char *p, size_t n, char *out)
 int
 jtok_streq(const struct jtok *jt, int t, const char *key)
 {
-	const jsmntok_t *k = &jt->tok[t];
+	const struct jt_tok *k = &jt->tok[t];
 	const char *raw = jt->text + k->start;
 	size_t n = (size_t)(k->end - k->start), kl = strlen(key), ul;
 	char buf[256], *u;
 	int eq;
 
-	if (!ESCAPED(k))
+	if (!(k->flags & JT_ESC))
 		return (n == kl && memcmp(raw, key, n) == 0);
 	/* an escape stands for 1 byte at least and takes 6 at most */
 	if (n > 6 * kl || n < kl)
@@ -558,26 +688,34 @@ jtok_streq(const struct jtok *jt, int t, const char *key)
 int
 jtok_get(const struct jtok *jt, int obj, const char *key)
 {
-	int i, n, k, v = -1;
+	const struct jt_tok *k;
+	size_t kl = strlen(key);
+	int i, n, t, v = -1;
 
-	if (jt->tok[obj].type != JSMN_OBJECT)
+	if (jt->tok[obj].type != JT_OBJECT)
 		return (-1);
 	/* all members: jansson keeps the last of duplicate keys */
 	n = jt->tok[obj].size;
-	for (i = 0, k = obj + 1; i < n; i++, k = NEXT(&jt->tok[k]))
-		if (jtok_streq(jt, k, key))
-			v = k + 1;
+	for (i = 0, t = obj + 1; i < n; i++, t = k->next) {
+		k = &jt->tok[t];
+		if (k->flags & JT_ESC) {
+			if (jtok_streq(jt, t, key))
+				v = t + 1;
+		} else if ((size_t)(k->end - k->start) == kl &&
+		    memcmp(jt->text + k->start, key, kl) == 0)
+			v = t + 1;
+	}
 	return (v);
 }
 
 const char *
 jtok_str(struct jtok *jt, int t)
 {
-	const jsmntok_t *k = &jt->tok[t];
+	const struct jt_tok *k = &jt->tok[t];
 	size_t n = (size_t)(k->end - k->start);
 	char *out = arena_get(jt, n + 1);
 
-	if (ESCAPED(k))
+	if (k->flags & JT_ESC)
 		n = unescape(jt->text + k->start, n, out);
 	else
 		memcpy(out, jt->text + k->start, n);
@@ -588,11 +726,13 @@ jtok_str(struct jtok *jt, int t)
 double
 jtok_num(const struct jtok *jt, int t)
 {
-	const jsmntok_t *k = &jt->tok[t];
+	const struct jt_tok *k = &jt->tok[t];
 	double d;
 
-	if (KIND(k) == JT_INTEGER)
-		return ((double)jtok_int(jt, t));
+	if (k->type == JT_INTEGER)
+		return ((double)k->v.i);
+	if (!(k->flags & JT_SLOW))
+		return (k->v.d);
 	jnum_real(jt->text + k->start, (size_t)(k->end - k->start), &d);
 	return (d);
 }
@@ -600,9 +740,5 @@ jtok_num(const struct jtok *jt, int t)
 long long
 jtok_int(const struct jtok *jt, int t)
 {
-	const jsmntok_t *k = &jt->tok[t];
-	long long v = 0;
-
-	jnum_int(jt->text + k->start, (size_t)(k->end - k->start), &v);
-	return (v);
+	return (jt->tok[t].v.i);
 }

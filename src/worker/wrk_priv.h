@@ -79,6 +79,7 @@ struct wrk_spectrum {
 	char		circuit[RTAB_CIRCUIT_MAX + 1];	/* canonical */
 	int		nparams;
 	int		method, weighting, max_iterations;
+	uint64_t	timeout_ns;		/* the fit's time budget; 0: not given */
 	int		ninit;
 	double		init[FIT_MAX_PARAMS];
 	char		*webhook_url;		/* own or inherited; NULL none */
