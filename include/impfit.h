@@ -35,6 +35,9 @@ enum fit_status {
 	FIT_BAD_INPUT,
 	FIT_TIMEOUT		/* max_seconds ran out: the best fit so far */
 };
+/* The last status: values are stored in the server's state file, whose
+ * readers check them against it (append new ones, never renumber). */
+#define FIT_STATUS_LAST	FIT_TIMEOUT
 
 /*
  * The budget of a fit.  max_iterations counts the iterations of all starts

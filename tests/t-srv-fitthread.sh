@@ -100,6 +100,18 @@ check("sync POST with timeout 1.5: 200 fit_status timeout after %.1f s (fit_ms %
 st, r = req("POST", "/eis-data", dict(spec, timeout="1m", **opts))
 check("sync POST with timeout 1m is capped at -fit-timeout 3s (fit_ms %s)" % r.get("fit_ms"),
       st == 200 and r.get("fit_status") == "timeout" and 2.5 < r.get("fit_ms", 0) / 1e3 < 6.0)
+# a queued spectrum's own timeout is kept with it (the record's timeout_ms)
+st, a = req("POST", "/eis-data/batch", dict(opts, batch_id="slow-2", timeout="1s",
+        spectra=[{"iteration": 0, "impedance_data": spec}]))
+t0 = time.time()
+while time.time() - t0 < 30:
+    st, b = req("GET", "/eis-data/batch/slow-2")
+    if b.get("done", 0) + b.get("failed", 0) == 1:
+        break
+    time.sleep(0.2)
+res = b["results"][0]
+check("a queued spectrum with timeout 1s ends then (fit_ms %s)" % res.get("fit_ms"),
+      res.get("fit_status") == "timeout" and 0.8 < res.get("fit_ms", 0) / 1e3 < 2.5)
 # a bad timeout is a 400 naming the field
 st, r = req("POST", "/eis-data", dict(spec, timeout=-1, **opts))
 check("timeout -1: 400 naming the field", st == 400 and r.get("field") == "timeout", json.dumps(r))
@@ -109,7 +121,7 @@ pids1=$(srv_children | sort | tr '\n' ' ')
 [ "$pids0" = "$pids1" ] && srv_ok "no child was replaced ($pids1)" ||
     srv_fail "children changed: $pids0 -> $pids1"
 [ "$(counter child_restarts)" = 0 ] && srv_ok "child_restarts 0" || srv_fail "child_restarts $(counter child_restarts)"
-[ "$(counter fit_timeouts)" = 3 ] && srv_ok "fit_timeouts 3" || srv_fail "fit_timeouts $(counter fit_timeouts)"
+[ "$(counter fit_timeouts)" = 4 ] && srv_ok "fit_timeouts 4" || srv_fail "fit_timeouts $(counter fit_timeouts)"
 srv_stop || srv_fail "SIGTERM exit status $?"
 
 # ---- 2. overload: a queue of 24 spectra, fits of 20 ms, 16 clients

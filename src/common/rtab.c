@@ -105,7 +105,7 @@ rec_invalid(const struct shm *s, const struct rtab_rec *r)
 	if (W_STATE(r->whword) > RTAB_WH_FAILED)
 		return ("bad webhook state");
 	if (r->method > FIT_METHOD_NM || r->weighting > FIT_WEIGHT_PROPORTIONAL ||
-	    r->fit_status < 0 || r->fit_status > FIT_BAD_INPUT)
+	    r->fit_status < 0 || r->fit_status > FIT_STATUS_LAST)
 		return ("bad method, weighting or fit status");
 	if (memchr(r->circuit, '\0', sizeof r->circuit) == NULL ||
 	    memchr(r->resid, '\0', sizeof r->resid) == NULL ||
