@@ -53,22 +53,23 @@ cat "$T/log.real" >>"$T/log"
 # --- 2. -webhook-url ------------------------------------------------------------
 # bad WANT URL: impsolverd -webhook-url=URL exits 2 naming the flag
 bad() {
+	flag=${3:-webhook-url}
 	"$IMPSOLVERD" -config="$T/empty.conf" -state-dir="$STATE" -port=0 \
-	    -bind=127.0.0.1 -webhook-url="$2" >"$T/bad.out" 2>&1 &
+	    -bind=127.0.0.1 -$flag="$2" >"$T/bad.out" 2>&1 &
 	pid=$!
 	echo "$pid" >>"$T/daemon.pid"
 	i=0
 	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid"; wait "$pid"
-		srv_fail "-webhook-url=$2: started"
+		srv_fail "-$flag=$2: started"
 		return
 	fi
 	wait "$pid"
 	rc=$?
-	[ "$rc" -eq 2 ] && grep -q -- "-webhook-url .*$1" "$T/bad.out" &&
-	    srv_ok "-webhook-url=$2: exit $rc, $(cat "$T/bad.out")" ||
-	    srv_fail "-webhook-url=$2: exit $rc, '$(cat "$T/bad.out")'"
+	[ "$rc" -eq 2 ] && grep -q -- "-$flag.*$1" "$T/bad.out" &&
+	    srv_ok "-$flag=$2: exit $rc, $(cat "$T/bad.out")" ||
+	    srv_fail "-$flag=$2: exit $rc, '$(cat "$T/bad.out")'"
 }
 bad "scheme must be http or https" "ftp://127.0.0.1/h"
 bad "scheme must be http or https" "file:///etc/passwd"
@@ -78,6 +79,9 @@ bad "libcurl can parse" "http://[::1/h"
 # the message shows the URL without its secrets
 bad "libcurl can parse" "htp://u:pw$$@x/h?t=q$$"
 grep -q "pw$$\|q$$" "$T/bad.out" && srv_fail "the start-up error shows a secret: $(cat "$T/bad.out")"
+# an -webhook-allow entry that can never match is refused too (issue 13, 11f)
+bad "entry 2: the scheme must be http or https" "http://127.0.0.1:9/ok/,ftp://x/" webhook-allow
+bad "entry 1: not a URL libcurl can parse" "http://[::1/h" webhook-allow
 # a reload to an unusable URL keeps the running one
 printf 'webhook-url = http://127.0.0.1:9/h\n' >"$T/conf"
 srv_start -threads=1 -config="$T/conf"

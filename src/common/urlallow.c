@@ -119,6 +119,28 @@ urlparts_same_origin(const struct urlparts *a, const struct urlparts *b)
 	    strcasecmp(a->host, b->host) == 0 && a->port == b->port);
 }
 
+int
+urlallow_check(const char *list, char *why, size_t len)
+{
+	char *copy, *tok, *save = NULL, e[160];
+	int n = 0, rc = 0;
+
+	if (list == NULL || *list == '\0')
+		return (0);
+	copy = imp_strdup(list);
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		n++;
+		if (urlparts_usable(tok, e, sizeof e) < 0) {
+			snprintf(why, len, "entry %d: %s", n, e);
+			rc = -1;
+			break;
+		}
+	}
+	imp_free(copy);
+	return (rc);
+}
+
 struct urlallow *
 urlallow_new(const char *list)
 {

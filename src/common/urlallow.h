@@ -37,6 +37,12 @@ int urlparts_same_origin(const struct urlparts *a, const struct urlparts *b);
 /* A parsed -webhook-allow list (comma- or blank-separated URL prefixes). */
 struct urlallow;
 
+/*
+ * Every entry of list is a usable prefix (urlparts_usable).  0, or -1 with
+ * the first bad entry's position and reason in why (never the entry: it may
+ * hold a secret).
+ */
+int urlallow_check(const char *list, char *why, size_t len);
 /* Never NULL; entries that do not parse are logged and ignored. */
 struct urlallow *urlallow_new(const char *list);
 void urlallow_free(struct urlallow *a);

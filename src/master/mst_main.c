@@ -267,6 +267,12 @@ cfg_check(const struct cfg *c, char **cause)
 		    err);
 		return (-1);
 	}
+	/* an allow-list entry that cannot match would refuse its targets
+	 * quietly, request after request */
+	if (urlallow_check(c->webhook_allow, err, sizeof err) < 0) {
+		imp_asprintf(cause, "-webhook-allow: %s", err);
+		return (-1);
+	}
 	return (0);
 }
 

@@ -961,9 +961,18 @@ static struct urlallow *wrk_allow_list;
 int
 wrk_allow_init(const char *list)
 {
+	char why[200];
+	int rc = 0;
+
+	/* the master refuses such a list at start and reload: this is a
+	 * second line, for a caller that did not ask it */
+	if (urlallow_check(list, why, sizeof why) < 0) {
+		log_err("-webhook-allow: %s", why);
+		rc = -1;
+	}
 	urlallow_free(wrk_allow_list);
 	wrk_allow_list = urlallow_new(list);
-	return (0);
+	return (rc);
 }
 
 int
