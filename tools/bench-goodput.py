@@ -286,6 +286,11 @@ def perf_report(data):
     return split
 
 
+def label(b):
+    """a build directory's name, with its parent (main/build, wt-x/build)"""
+    return '/'.join(b.rstrip('/').split('/')[-2:])
+
+
 def med(v):
     return statistics.median(v) if v else float('nan')
 
@@ -344,7 +349,7 @@ def main():
         for rnd in range(a.r):
             say('round %d/%d' % (rnd + 1, a.r))
             for b in (builds if rnd % 2 == 0 else builds[::-1]):
-                name = os.path.basename(b)
+                name = label(b)
                 dt = engine(b, tmp, csv, a.t)
                 add(b, 'engine', a.t * reps * NSPEC / dt)
                 say('  %s engine: %.0f spectra/s' % (name, res[b]['engine'][-1]))
@@ -409,7 +414,7 @@ def main():
                     req, n5, _ = wrk(srv.url + '/eis-data/batch', 16, a.d, script)
                     c1 = cpu_ticks(w, w if threaded else None)
                     hz = os.sysconf('SC_CLK_TCK')
-                    us = (c1 - c0) / hz * 1e6 / max(n5, 1)
+                    us = (c1 - c0) / hz * 1e6 / n5 if n5 else float('nan')
                     add(b, 'refuse', us)
                     say('  %s refusals: %d of %d POSTs, %.1f us of %s CPU each' % (
                         name, n5, req, us, 'HTTP thread' if threaded else 'worker'))
@@ -422,7 +427,7 @@ def main():
           'median of %d round(s)' % (a.t, a.d, a.r))
     hdr = '%-28s' % ''
     for b in builds:
-        hdr += '%16s' % os.path.basename(b)
+        hdr += '%16s' % label(b)[-15:]
     print(hdr)
     rows = [('(a) engine, spectra/s', 'engine', '%.0f'),
             ('(b) peak c=1, spectra/s', 'peak1', '%.0f'),
@@ -434,8 +439,8 @@ def main():
             ('/health max ms (busy)', 'hmax', '%.2f'),
             ('worker VmRSS MB (max)', 'rss', '%.1f'),
             ('worker RssAnon MB (max)', 'anon', '%.1f')]
-    for label, k, fmt in rows:
-        ln = '%-28s' % label
+    for title, k, fmt in rows:
+        ln = "%-28s" % title
         for b in builds:
             ln += '%16s' % (fmt % med(res[b].get(k, [])))
         print(ln)
@@ -443,7 +448,7 @@ def main():
         r = res[b]
         peak = max(med(r['peak1']), med(r['peak2']))
         print('%s: peak/engine %.2f (goal >= 0.9), overload/peak %.2f (goal >= 0.9)'
-              % (os.path.basename(b), peak / med(r['engine']), med(r['over']) / peak))
+              % (label(b), peak / med(r['engine']), med(r['over']) / peak))
         if r.get('perf'):
             sp_ = r['perf'][-1]
             print('  worker CPU split at peak (perf, last round): ' + ', '.join(

@@ -857,7 +857,8 @@ conn_read(struct bufferevent *bev, void *arg)
 	 * (EVBUFFER_MAX_READ): a 1 MB body would take 256 loop turns, each
 	 * followed by a fit in a busy worker.  Take what the socket has now.
 	 */
-	if (c->st != C_HANDLER && c->st != C_WRITING && c->st != C_HELD) {
+	if (c->st != C_HANDLER && c->st != C_WRITING && c->st != C_HELD &&
+	    c->st != C_DISCARD) {
 		evutil_socket_t fd = bufferevent_getfd(bev);
 		size_t budget = (size_t)4 << 20, want, have;
 		int r;
@@ -1039,15 +1040,23 @@ conn_read(struct bufferevent *bev, void *arg)
 			}
 			break;
 		case C_DISCARD:
+			/* what was read with the head, then straight off the
+			 * socket: MSG_TRUNC drops TCP data without copying it */
 			n = evbuffer_get_length(in);
-			if (n == 0)
-				return;
 			if (n > c->toread)
 				n = c->toread;
 			evbuffer_drain(in, n);
 			c->toread -= n;
-			if (c->toread == 0)
-				c->st = C_HEAD;
+			while (c->toread > 0) {
+				ssize_t r = recv(bufferevent_getfd(bev), NULL,
+				    c->toread, MSG_TRUNC | MSG_DONTWAIT);
+				if (r <= 0)
+					break;	/* EOF and errors: the bufferevent sees them */
+				c->toread -= (size_t)r < c->toread ? (size_t)r : c->toread;
+			}
+			if (c->toread > 0)
+				return;
+			c->st = C_HEAD;
 			break;
 		case C_HANDLER:
 		case C_WRITING:
