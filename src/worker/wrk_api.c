@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include "impfit.h"
@@ -532,67 +533,124 @@ spec_for_rtab(struct rtab_spec *sp, const struct wrk_spectrum *s)
 	    TIM_MS);
 }
 
-static void
-h_batch_post(struct hreq *r, struct wrk_rq *q)
+/*
+ * A parsed batch POST.  When the queue filled between admission and the
+ * end of the parse (another worker's batch got there first), the batch is
+ * parked, parsed, and submitted again as room comes, up to -queue-wait
+ * from its arrival: a body is never parsed twice, nor refused after it
+ * was parsed while room was coming.
+ */
+struct bpost {
+	TAILQ_ENTRY(bpost)	link;
+	struct hreq		*r;
+	struct wrk_rq		q;
+	struct wrk_batch	wb;
+};
+static TAILQ_HEAD(, bpost)	parked = TAILQ_HEAD_INITIALIZER(parked);
+static int			nparked;
+
+static void admit_arm(void);
+
+/* Submit bp.  1: answered (bp freed), 0: parked for later. */
+static int
+batch_submit(struct bpost *bp, int may_park)
 {
-	struct wrk_batch wb;
-	struct wrk_err e;
 	struct rtab_batch_in in;
 	struct rtab_spec *sp;
 	struct shm_geom g;
-	const char *body;
 	char id[RTAB_ID_MAX + 1];
 	uint32_t bidx;
-	size_t len;
 	enum rtab_rc rc;
-	int i;
+	int i, n = bp->wb.n;
 
-	body = hreq_body(r, &len);
-	if (wrk_parse_batch(body, len, &wb, &e) < 0) {
-		reply_error(r, q, e.status, e.field, "%s", e.msg);
-		return;
-	}
-	/* admission asks for room for a batch like this one (wrk_api_admit) */
-	wrk.batch_est = wb.n;
 	shm_geom_get(wrk.shm, &g);
-	sp = imp_calloc((size_t)wb.n, sizeof *sp);
-	for (i = 0; i < wb.n; i++) {
-		spec_for_rtab(&sp[i], &wb.spec[i]);
+	sp = imp_calloc((size_t)n, sizeof *sp);
+	for (i = 0; i < n; i++) {
+		spec_for_rtab(&sp[i], &bp->wb.spec[i]);
 		/* only a spectrum's own URL is stored with it */
-		sp[i].webhook_url = wb.spec[i].own_url ? wb.spec[i].webhook_url : NULL;
+		sp[i].webhook_url = bp->wb.spec[i].own_url ?
+		    bp->wb.spec[i].webhook_url : NULL;
 	}
 	memset(&in, 0, sizeof in);
-	in.id = wb.id;
-	in.webhook_url = wb.webhook_url;
-	in.n = wb.n;
+	in.id = bp->wb.id;
+	in.webhook_url = bp->wb.webhook_url;
+	in.n = n;
 	in.spec = sp;
 	in.queue_limit = g.queue_size;
 	rc = rtab_submit(wrk.shm, &in, &bidx, id);
 	imp_free(sp);
+	if (rc == RTAB_FULL && may_park && !wrk.stopping &&
+	    tim_mono() - hreq_start(bp->r) < wrk.cfg->queue_wait) {
+		if (hreq_get_data(bp->r) == NULL) {
+			hreq_set_data(bp->r, (void *)1);
+			STAT_INC(http_held);
+		}
+		return (0);
+	}
+	wrk_batch_free(&bp->wb);
 	if (rc == RTAB_OK) {
 		struct buf b;
-		int n = wb.n;
 
 		STAT_INC(batches_accepted);
 		STAT_ADD(spectra_accepted, (uint64_t)n);
-
 		ctl_wake_workers(wrk.shm, n);
-		wrk_batch_free(&wb);
 		buf_init(&b);
 		buf_adds(&b, "{\"batch_id\":");
 		buf_json_str(&b, id);
 		buf_printf(&b, ",\"message\":\"Batch processing started with "
 		    "worker pool\",\"spectra\":%d,\"success\":true,"
 		    "\"status_url\":\"/eis-data/batch/%s\"}", n, id);
-		reply(r, q, 202, &b);
+		reply(bp->r, &bp->q, 202, &b);
+	} else if (rc == RTAB_EXISTS)
+		h_batch_get(bp->r, &bp->q, id);
+	else
+		reply_full(bp->r, &bp->q, rc);
+	imp_free(bp);
+	return (1);
+}
+
+/* Parked batches, oldest first, until one still finds no room. */
+static void
+parked_retry(void)
+{
+	struct bpost *bp;
+
+	while ((bp = TAILQ_FIRST(&parked)) != NULL) {
+		TAILQ_REMOVE(&parked, bp, link);
+		nparked--;
+		if (batch_submit(bp, 1) == 0) {
+			/* still full: keep the order */
+			TAILQ_INSERT_HEAD(&parked, bp, link);
+			nparked++;
+			break;
+		}
+	}
+}
+
+static void
+h_batch_post(struct hreq *r, struct wrk_rq *q)
+{
+	struct bpost *bp = imp_calloc(1, sizeof *bp);
+	struct wrk_err e;
+	const char *body;
+	size_t len;
+
+	body = hreq_body(r, &len);
+	if (wrk_parse_batch(body, len, &bp->wb, &e) < 0) {
+		imp_free(bp);
+		reply_error(r, q, e.status, e.field, "%s", e.msg);
 		return;
 	}
-	wrk_batch_free(&wb);
-	if (rc == RTAB_EXISTS) {
-		h_batch_get(r, q, id);
-		return;
+	/* admission asks for room for a batch like this one (wrk_api_admit) */
+	wrk.batch_est = bp->wb.n;
+	bp->r = r;
+	bp->q = *q;
+	/* behind the parked ones: first come, first queued */
+	if (nparked > 0 || batch_submit(bp, 1) == 0) {
+		TAILQ_INSERT_TAIL(&parked, bp, link);
+		nparked++;
+		admit_arm();
 	}
-	reply_full(r, q, rc);
 }
 
 /*
@@ -695,6 +753,19 @@ h_single(struct hreq *r, struct wrk_rq *q)
 
 static int auth_ok(struct hreq *r);
 static int method_is(struct hreq *r, const char *m);
+static void admit_tick(evutil_socket_t fd, short what, void *arg);
+
+/* Ask again in WRK_ADMIT_POLL_US (the queue drains at fitting speed). */
+static void
+admit_arm(void)
+{
+	struct timeval tv = { 0, WRK_ADMIT_POLL_US };
+
+	if (wrk.ev_admit == NULL)
+		wrk.ev_admit = evtimer_new(wrk.base, admit_tick, NULL);
+	if (!evtimer_pending(wrk.ev_admit, NULL))
+		evtimer_add(wrk.ev_admit, &tv);
+}
 
 static void
 admit_tick(evutil_socket_t fd, short what, void *arg)
@@ -702,11 +773,18 @@ admit_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	hsrv_admit_again(wrk.http);
-	if (hsrv_held(wrk.http) > 0) {
-		struct timeval tv = { 0, WRK_ADMIT_POLL_US };
-		evtimer_add(wrk.ev_admit, &tv);
-	}
+	wrk_api_admit_again();
+}
+
+void
+wrk_api_admit_again(void)
+{
+	/* the parsed ones first: they are older */
+	parked_retry();
+	if (wrk.http != NULL)
+		hsrv_admit_again(wrk.http);
+	if (nparked > 0 || (wrk.http != NULL && hsrv_held(wrk.http) > 0))
+		admit_arm();
 }
 
 /* Room in the queue for a batch like the last one posted here? */
@@ -747,7 +825,11 @@ wrk_api_admit(struct hreq *r, void *arg)
 		return (HSRV_ANSWERED);
 	}
 	if (pl != 15 || strncmp(path, "/eis-data/batch", 15) != 0 ||
-	    !method_is(r, "POST") || queue_has_room())
+	    !method_is(r, "POST"))
+		return (HSRV_ADMIT);
+	/* first come, first served: a newcomer queues behind those waiting */
+	if ((hreq_get_data(r) != NULL ||
+	    (nparked == 0 && hsrv_held(wrk.http) == 0)) && queue_has_room())
 		return (HSRV_ADMIT);
 	if (wrk.stopping || tim_mono() - hreq_start(r) >= wrk.cfg->queue_wait) {
 		rq_begin(&q, r, "eis-batch");
@@ -760,12 +842,7 @@ wrk_api_admit(struct hreq *r, void *arg)
 		hreq_set_data(r, (void *)1);
 		STAT_INC(http_held);
 	}
-	if (wrk.ev_admit == NULL)
-		wrk.ev_admit = evtimer_new(wrk.base, admit_tick, NULL);
-	if (!evtimer_pending(wrk.ev_admit, NULL)) {
-		struct timeval tv = { 0, WRK_ADMIT_POLL_US };
-		evtimer_add(wrk.ev_admit, &tv);
-	}
+	admit_arm();
 	return (HSRV_HOLD);
 }
 

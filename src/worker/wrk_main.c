@@ -67,8 +67,8 @@ stop(void)
 	shm_proc_set_idle(wrk.proc, 0);
 	shm_proc_set_state(wrk.proc, SHM_P_DRAINING);
 	hsrv_drain(wrk.http);
-	/* held batch POSTs: answered 503 now (wrk_api_admit sees stopping) */
-	hsrv_admit_again(wrk.http);
+	/* held and parked batch POSTs: answered 503 now (they see stopping) */
+	wrk_api_admit_again();
 	wrk.drain_deadline = tim_mono() + (wrk.cfg->drain_timeout ?
 	    wrk.cfg->drain_timeout : 30 * TIM_SEC);
 	wrk.ev_drain = event_new(wrk.base, -1, EV_PERSIST, drain_check, NULL);

@@ -152,6 +152,8 @@ int wrk_tasks(uint64_t now);
 void wrk_api_request(struct hreq *r, void *arg);
 /* hsrv's admission hook: the token, and room in the queue, before a body is read. */
 int wrk_api_admit(struct hreq *r, void *arg);
+/* Held and parked batch POSTs: submit what fits now, refuse what waited too long. */
+void wrk_api_admit_again(void);
 void wrk_api_error(struct hreq *r, int status, const char *msg, void *arg);
 
 #endif /* IMP_WRK_PRIV_H */
