@@ -9,6 +9,8 @@ tmpdir
 imp_watchdog 240 t-install
 [ -f "$IMP_BUILDDIR/Makefile" ] || skip "no Makefile in $IMP_BUILDDIR"
 D=$T/root
+# a make of its own, not a part of the make check running this test
+unset MAKEFLAGS MFLAGS MAKELEVEL
 mk() { make -s -C "$IMP_BUILDDIR" DESTDIR="$D" IMP_ADDUSER=no "$@" >>"$T/make.log" 2>&1; }
 var() { make -s --no-print-directory -C "$IMP_BUILDDIR" -f Makefile -f - print-var V="$1" <<'MK'
 print-var: ; @echo $($(V))
