@@ -26,7 +26,9 @@ done_tests() { [ "$nfail" -eq 0 ] && { echo "PASS"; exit 0; }; echo "$nfail fail
 
 # need_reffit: skip unless python3 with numpy and scipy is there.
 need_reffit() {
-	[ -f "$IMP_REFFIT" ] || skip "no reffit.py at $IMP_REFFIT"
+	# reffit.py is not part of the repository (../shared has it, as CI does)
+	[ -f "$IMP_REFFIT" ] ||
+	    skip "no reference fitter at $IMP_REFFIT (outside the repository; set IMP_REFFIT)"
 	/usr/bin/python3 -c 'import numpy, scipy' 2>/dev/null ||
 	    skip "python3 numpy/scipy missing"
 }

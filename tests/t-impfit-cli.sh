@@ -76,7 +76,7 @@ sed -n 2p "$T/j" | grep -qE '"parameters":\[(19\.9999|20\.0000)' ||
     fail "csv 2 fit: $(sed -n 2p "$T/j")"
 ok "CSV layout"
 # exampleData.csv has no header: plain 3 columns, separated by commas.
-"$IMPFIT" -c 'R(QR)' -f "$IMP_SHARED/data/impedancepy/exampleData.csv" \
+"$IMPFIT" -c 'R(QR)' -f "$IMP_SRCDIR/tests/data/impedancepy/exampleData.csv" \
     --json | grep -q '"points":66' || fail "exampleData.csv: not 66 points"
 
 # Bad files: exit 2, one line naming file and line.

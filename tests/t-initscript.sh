@@ -23,6 +23,13 @@ gone() { ! live "$1"; }	# a zombie is gone: pid 1 may never reap it
 [ -x "$script" ] || { echo "FAIL: $script not built"; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/t-initscript.XXXXXX") || exit 1
+# As root the script runs the daemon as DAEMON_USER (default impsolverd,
+# which a test machine may lack): nobody here, who must reach $tmp.
+duser=
+if [ "$(id -u)" -eq 0 ]; then
+	duser=nobody
+	chmod 0755 "$tmp"
+fi
 # the watchdog kills the daemons listed in $tmp/daemon.pids first
 imp_watchdog 150 t-initscript "$tmp/daemon.pids"
 # Whatever happens, no daemon outlives the test: TERM the master, then KILL
@@ -64,6 +71,7 @@ wait_health() {
 # initd ACTION: run the script with this run's environment, bounded in time
 initd() {
 	timeout 60 env IMPSOLVERD_DEFAULTS="$d/defaults" DAEMON="$DAEMON" \
+	    ${duser:+DAEMON_USER="$duser"} \
 	    PIDFILE="$d/pid" LOGFILE="$d/log" STATE_DIR="$d/state" \
 	    CONFIG="$d/impsolverd.conf" STOP_TIMEOUT=20 \
 	    ${ssd+START_STOP_DAEMON="$ssd"} "$script" "$@" >"$d/out" 2>&1
@@ -95,9 +103,20 @@ run() {	# run NAME: one full cycle; $ssd unset = script's choice
 	echo "== $1"
 
 	expect_rc 3 "status before start says not running" status
+	if [ -n "$duser" ]; then
+		duser=root
+		expect_rc 1 "DAEMON_USER=root is refused" start
+		duser=nobody
+	fi
 	expect_rc 0 "start" start
 	pid=$(cat "$d/pid" 2>/dev/null)
 	[ -n "$pid" ] && echo "$pid" >>"$tmp/daemon.pids"
+	if [ -n "$duser" ]; then
+		# as root: the master drops to DAEMON_USER, never stays root
+		u=$(ps -o user= -p "$pid" 2>/dev/null | tr -d ' ')
+		[ "$u" = "$duser" ] && ok "runs as $duser, not root" ||
+		    fail "master runs as '$u', want $duser"
+	fi
 	port=$(cat "$d/state/impsolverd.port" 2>/dev/null)
 	check "port file written (port $port)" test -n "$port"
 	check "pidfile names a live process ($pid)" live "$pid"
@@ -110,6 +129,11 @@ run() {	# run NAME: one full cycle; $ssd unset = script's choice
 
 	# logrotate's move: after SIGUSR1 the daemon writes to a new file
 	mv "$d/log" "$d/log.1"
+	# logrotate's "create 0640" (same owner): the daemon, no longer root,
+	# cannot create files in the log directory
+	if [ -n "$duser" ]; then
+		install -m 0640 -o "$duser" /dev/null "$d/log"
+	fi
 	kill -USR1 "$pid"
 	kids=$(ps -o pid= --ppid "$pid" | sort)
 	expect_rc 0 "reload" reload

@@ -1,14 +1,18 @@
 #!/bin/sh
-# impcore - every measured spectrum in ../shared/data fitted by impfit and by
+# impcore - every measured spectrum in tests/data fitted by impfit and by
 # the SciPy reference (reffit.py, its defaults: 8 starts) with the same
 # circuit: impfit reads the same points and reaches a chi-square no worse
 # than 1.01 x reffit's, from the automatic start and, for the hard cases,
-# from initial values off by orders of magnitude.
+# from initial values off by orders of magnitude.  The ASTM dummy cell,
+# whose licence keeps it out of tests/data, is fitted when ../shared/data
+# has it (CI does).
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 need_reffit
 tmpdir
 imp_watchdog 240 t-reffit-data
-D=$IMP_SHARED/data
+# the spectra, gathered in one place from tests/data and ../shared/data
+D=$T/data
+mkdir "$D" && cp -R "$IMP_SRCDIR/tests/data/impedancepy" "$D/" || exit 1
 
 # file, circuit, and optional bad initial values (comma-separated)
 cat > "$T/cases" <<'CASES'
@@ -34,9 +38,17 @@ impedancepy/exampleData_ignoreBelowX.3col.txt R(RC)(C(RO))
 CASES
 
 # Every data file is covered.
-for f in "$D"/astm_dummy_cell.txt "$D"/impedancepy/*.3col.txt; do
+for f in "$D"/impedancepy/*.3col.txt; do
 	grep -q "^${f#$D/} " "$T/cases" || fail "no case for ${f#$D/}"
 done
+# astm_dummy_cell.txt lives in ../shared/data only (no licence to copy it)
+if [ -f "$IMP_SHARED/data/astm_dummy_cell.txt" ]; then
+	cp "$IMP_SHARED/data/astm_dummy_cell.txt" "$D/"
+else
+	echo "# no $IMP_SHARED/data/astm_dummy_cell.txt: that case is left out"
+	grep -v '^astm_dummy_cell.txt ' "$T/cases" >"$T/cases.new"
+	mv "$T/cases.new" "$T/cases"
+fi
 
 # reffit runs two at a time: it is the slow side.
 i=0

@@ -25,7 +25,7 @@ static int	cli_batch_exec(struct cli_ctx *, int, char **);
 
 const struct cli_cmd cli_batches_entry = {
 	.name = "batches",
-	.usage = "[-a | -n N]",
+	.usage = "[-a | -n N] [--json]",
 	.help = "batches and their progress",
 	.map = CLI_MAP_RO,
 	.exec = cli_batches_exec,
@@ -46,6 +46,7 @@ const struct cli_cmd cli_batch_entry = {
 
 struct cli_batches {
 	int			max;		/* 0: print as we go (all) */
+	struct buf		*json;		/* --json: the array so far */
 	int			total;
 	struct rtab_batch_info	*last;		/* ring of the last max batches */
 	uint64_t		now;
@@ -63,13 +64,43 @@ cli_batches_line(const struct rtab_batch_info *bi, uint64_t now)
 	    bi->wh_inflight, bi->wh_delivered, bi->wh_failed, bi->id);
 }
 
+/* One batch as a JSON object, the columns of the table by name. */
+static void
+cli_batches_json(struct buf *b, const struct rtab_batch_info *bi, int first)
+{
+	char ts[48];
+
+	buf_adds(b, first ? "\n{\"batch_id\":" : ",\n{\"batch_id\":");
+	buf_json_str(b, bi->id);
+	buf_adds(b, ",\"status\":");
+	buf_json_str(b, rtab_batch_status(bi));
+	buf_adds(b, ",\"created\":");
+	buf_json_str(b, tim_rfc3339(bi->created, 0, ts, sizeof ts));
+	buf_printf(b, ",\"spectra\":%d,\"queued\":%d,\"running\":%d,"
+	    "\"done\":%d,\"failed\":%d,\"cancelled\":%d,\"webhook\":"
+	    "{\"pending\":%d,\"inflight\":%d,\"delivered\":%d,\"failed\":%d}}",
+	    bi->count, bi->queued, bi->running, bi->done, bi->failed,
+	    bi->cancelled, bi->wh_pending, bi->wh_inflight, bi->wh_delivered,
+	    bi->wh_failed);
+}
+
+static void
+cli_batches_emit(struct cli_batches *cb, const struct rtab_batch_info *bi,
+    int first)
+{
+	if (cb->json != NULL)
+		cli_batches_json(cb->json, bi, first);
+	else
+		cli_batches_line(bi, cb->now);
+}
+
 static int
 cli_batches_one(const struct rtab_batch_info *bi, void *arg)
 {
 	struct cli_batches *cb = arg;
 
 	if (cb->max == 0)
-		cli_batches_line(bi, cb->now);
+		cli_batches_emit(cb, bi, cb->total == 0);
 	else
 		cb->last[cb->total % cb->max] = *bi;
 	cb->total++;
@@ -79,15 +110,23 @@ cli_batches_one(const struct rtab_batch_info *bi, void *arg)
 static int
 cli_batches_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "json",	no_argument,	NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct cli_batches cb;
+	struct buf json;
 	char *end;
 	int c, i, first;
 
 	memset(&cb, 0, sizeof cb);
 	cb.max = 20;
 	cb.now = tim_real();
-	while ((c = getopt(argc, argv, "an:")) != -1) {
+	while ((c = getopt_long(argc, argv, "an:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'j':
+			cb.json = &json;
+			break;
 		case 'a':
 			cb.max = 0;
 			break;
@@ -103,9 +142,13 @@ cli_batches_exec(struct cli_ctx *ctx, int argc, char **argv)
 	if (optind != argc)
 		return (cli_usage(ctx));
 
-	printf("%-9s %7s %6s %7s %6s %6s %9s %-10s %-13s %s\n", "AGE",
-	    "SPECTRA", "QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED",
-	    "STATUS", "WEBHOOK p/i/d/f", "BATCH");
+	if (cb.json != NULL) {
+		buf_init(&json);
+		buf_adds(&json, "{\"batches\":[");
+	} else
+		printf("%-9s %7s %6s %7s %6s %6s %9s %-10s %-13s %s\n", "AGE",
+		    "SPECTRA", "QUEUED", "RUNNING", "DONE", "FAILED",
+		    "CANCELLED", "STATUS", "WEBHOOK p/i/d/f", "BATCH");
 	if (cb.max > 0)
 		cb.last = imp_calloc((size_t)cb.max, sizeof *cb.last);
 	rtab_batch_foreach(ctx->shm, cli_batches_one, &cb);
@@ -113,8 +156,15 @@ cli_batches_exec(struct cli_ctx *ctx, int argc, char **argv)
 		/* oldest first, like the table itself */
 		first = cb.total > cb.max ? cb.total - cb.max : 0;
 		for (i = first; i < cb.total; i++)
-			cli_batches_line(&cb.last[i % cb.max], cb.now);
+			cli_batches_emit(&cb, &cb.last[i % cb.max], i == first);
 		imp_free(cb.last);
+	}
+	if (cb.json != NULL) {
+		/* total: in the table; the array holds the last -n of them */
+		buf_printf(&json, "],\n\"total\":%d}", cb.total);
+		puts(json.p);
+		buf_free(&json);
+		return (CLI_EXIT_OK);
 	}
 	printf("%d batch%s in the table%s\n", cb.total, cb.total == 1 ? "" : "es",
 	    cb.max > 0 && cb.total > cb.max ? " (older ones: -a)" : "");

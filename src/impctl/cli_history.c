@@ -54,9 +54,12 @@ cli_history_text(const struct phist_sample *s, int first)
 		printf("%-24s (%d more processes not sampled)\n", "", s->left_out);
 }
 
-/* One JSON line a sample. */
+/*
+ * One sample as a JSON object on a line of its own, an element of the
+ * array --json prints ("[]" when there is none: still a JSON document).
+ */
 static void
-cli_history_json(const struct phist_sample *s)
+cli_history_json(const struct phist_sample *s, int first)
 {
 	char ts[48];
 	struct buf b;
@@ -84,7 +87,7 @@ cli_history_json(const struct phist_sample *s)
 		    (uintmax_t)p->c[STAT_spectra_fitted]);
 	}
 	buf_adds(&b, "]}");
-	puts(b.p);
+	printf("%s\n%s", first ? "" : ",", b.p);
 	buf_free(&b);
 }
 
@@ -124,18 +127,22 @@ cli_history_exec(struct cli_ctx *ctx, int argc, char **argv)
 		return (CLI_EXIT_FAIL);
 	}
 	s = imp_malloc(sizeof *s);
+	if (json)
+		printf("[");
 	/* oldest first, as a log reads */
 	for (back = n - 1; back >= 0; back--) {
 		if (phist_read(h, back, s) != 0)
 			continue;
 		if (json)
-			cli_history_json(s);
+			cli_history_json(s, shown == 0);
 		else
 			cli_history_text(s, shown == 0);
 		shown++;
 	}
 	imp_free(s);
-	if (shown == 0 && !json)
+	if (json)
+		printf("\n]\n");
+	else if (shown == 0)
 		printf("no samples (the profiler samples only with -profile)\n");
 	return (CLI_EXIT_OK);
 }

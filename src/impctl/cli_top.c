@@ -37,7 +37,7 @@ static int	cli_top_exec(struct cli_ctx *, int, char **);
 
 const struct cli_cmd cli_top_entry = {
 	.name = "top",
-	.usage = "[-i SECONDS] [-n FRAMES]",
+	.usage = "[-i SECONDS] [-n FRAMES] [--json]",
 	.help = "live rates: requests, fits, queue, webhooks",
 	.map = CLI_MAP_RO,
 	.exec = cli_top_exec,
@@ -489,19 +489,104 @@ cli_top_show(struct cli_top *t, double interval)
 	return (0);
 }
 
+/*
+ * top --json: one snapshot as a JSON object, the rates over one interval
+ * (two samples -i apart): queue, webhooks, each counter per second (gauges
+ * as they are) and each live process's CPU% and RSS.  For scripts; no
+ * terminal is touched.
+ */
+static int
+cli_top_json(struct cli_top *t, struct cli_snap *snap[2], double interval)
+{
+	const struct cli_snap_proc *p;
+	const struct cli_top_cpu *c;
+	struct cli_top_wh wh;
+	struct shm_geom g;
+	struct timespec ts;
+	struct buf b;
+	char label[32];
+	double dt;
+	int k, i, n = 0;
+
+	t->cur = snap[0];
+	cli_snap_take(t->shm, t->cur);
+	cli_top_sample(t);
+	ts.tv_sec = (time_t)interval;
+	ts.tv_nsec = (long)((interval - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		continue;
+	t->prev = t->cur;
+	t->cur = snap[1];
+	cli_snap_take(t->shm, t->cur);
+	cli_top_sample(t);
+	dt = (double)(t->cur->t_mono - t->prev->t_mono) / 1e9;
+
+	memset(&wh, 0, sizeof wh);
+	rtab_batch_foreach(t->shm, cli_top_wh_batch, &wh);
+	shm_geom_get(t->shm, &g);
+	buf_init(&b);
+	buf_adds(&b, "{\"interval_s\":");
+	buf_json_num(&b, dt);
+	buf_printf(&b, ",\"queue\":{\"depth\":%u,\"capacity\":%u},"
+	    "\"webhooks\":{\"pending\":%d,\"inflight\":%d,\"failed\":%d},"
+	    "\n\"rates\":{", rtab_queue_depth(t->shm), g.queue_size,
+	    wh.pending, wh.inflight, wh.failed);
+	for (i = 0; i < STAT__N; i++) {
+		buf_adds(&b, i ? "," : "");
+		buf_json_str(&b, stat_name[i]);
+		buf_addc(&b, ':');
+		if (stat_kinds[i] == STAT_GAUGE)
+			buf_json_int(&b, (long long)t->cur->c[i]);
+		else
+			buf_json_num(&b, dt > 0 ? (double)cli_top_delta(
+			    t->cur->c[i], t->prev->c[i]) / dt : 0.0);
+	}
+	buf_adds(&b, "},\n\"processes\":[");
+	for (k = 0; k < t->cur->nproc; k++) {
+		p = &t->cur->p[k];
+		c = &t->cpu[p->pi.slot];
+		if (!cli_snap_live(p) || c->pid != p->pi.pid)
+			continue;
+		buf_printf(&b, "%s{\"slot\":%d,\"pid\":%ld,\"process\":",
+		    n++ ? "," : "", p->pi.slot, (long)p->pi.pid);
+		buf_json_str(&b, cli_proc_label(p->pi.role, p->pi.index, label,
+		    sizeof label));
+		buf_adds(&b, ",\"state\":");
+		buf_json_str(&b, shm_pstate_name(p->pi.state));
+		buf_adds(&b, ",\"cpu_pct\":");
+		if (c->pct >= 0)
+			buf_json_num(&b, c->pct);
+		else
+			buf_adds(&b, "null");
+		buf_printf(&b, ",\"rss\":%ju,\"busy\":%d,\"inflight\":%d}",
+		    (uintmax_t)c->rss, p->pi.busy, p->pi.inflight);
+	}
+	buf_adds(&b, "]}");
+	puts(b.p);
+	buf_free(&b);
+	return (fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL);
+}
+
 static int
 cli_top_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "json",	no_argument,	NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct cli_top t;
 	struct cli_snap *snap[2];
 	double interval = 1;
 	long frames = 0, done = 0;
 	uint64_t deadline;
 	char *end;
-	int c, i = 0, stdin_open = 1, redraw, rc = CLI_EXIT_OK;
+	int c, i = 0, stdin_open = 1, redraw, rc = CLI_EXIT_OK, json = 0;
 
-	while ((c = getopt(argc, argv, "i:n:")) != -1) {
+	while ((c = getopt_long(argc, argv, "i:n:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'j':
+			json = 1;
+			break;
 		case 'i':
 			interval = strtod(optarg, &end);
 			if (*end != '\0' || !(interval >= 0.1 && interval <= 3600)) {
@@ -526,6 +611,10 @@ cli_top_exec(struct cli_ctx *ctx, int argc, char **argv)
 	snap[0] = imp_malloc(sizeof *snap[0]);
 	snap[1] = imp_malloc(sizeof *snap[1]);
 	buf_init(&t.out);
+	if (json) {
+		rc = cli_top_json(&t, snap, interval);
+		goto out;
+	}
 	cli_top_quit = cli_top_winch = cli_top_tstp = 0;
 	t.tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 	cli_top_handlers(t.tty);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/mask.h"
+#include "common/buf.h"
 #include "common/mem.h"
 #include "common/rtab.h"
 #include "common/shm.h"
@@ -27,7 +28,7 @@ static int	cli_webhook_retry_exec(struct cli_ctx *, int, char **);
 
 const struct cli_cmd cli_webhooks_entry = {
 	.name = "webhooks",
-	.usage = "[--failed | -a]",
+	.usage = "[--failed | -a] [--json]",
 	.help = "webhook deliveries pending, in flight, failed",
 	.map = CLI_MAP_RO,
 	.exec = cli_webhooks_exec,
@@ -89,7 +90,48 @@ cli_wh_scan(const struct shm *shm, enum cli_wh_filter f,
 struct cli_wh_list {
 	uint64_t	now;
 	int		n[RTAB_WH_FAILED + 1];
+	struct buf	*json;		/* --json: the array so far */
 };
+
+/* A CLOCK_REALTIME ns time as RFC 3339, null for none. */
+static void
+cli_wh_json_time(struct buf *b, const char *name, uint64_t t)
+{
+	char ts[48];
+
+	buf_printf(b, ",\"%s\":", name);
+	if (t == 0)
+		buf_adds(b, "null");
+	else
+		buf_json_str(b, tim_rfc3339(t, 1, ts, sizeof ts));
+}
+
+/* One delivery as a JSON object, the columns of the table by name. */
+static void
+cli_wh_json(const struct rtab_view *v, struct cli_wh_list *l, int first)
+{
+	struct buf *b = l->json;
+
+	buf_adds(b, first ? "\n{\"result_id\":" : ",\n{\"result_id\":");
+	buf_json_str(b, v->result_id);
+	buf_adds(b, ",\"state\":");
+	buf_json_str(b, rtab_wh_name(v->wh));
+	buf_printf(b, ",\"attempts\":%d", v->wh_attempts);
+	cli_wh_json_time(b, "first_attempt", v->wh_first);
+	cli_wh_json_time(b, "last_attempt", v->wh_last);
+	cli_wh_json_time(b, "next_attempt",
+	    v->wh == RTAB_WH_PENDING ? v->wh_next : 0);
+	buf_printf(b, ",\"iteration\":%d,\"batch_id\":", v->iteration);
+	buf_json_str(b, v->batch_id);
+	buf_adds(b, ",\"url\":");
+	buf_json_str(b, v->url);
+	buf_adds(b, ",\"last_error\":");
+	if (v->wh_error[0] != '\0')
+		buf_json_str(b, v->wh_error);
+	else
+		buf_adds(b, "null");
+	buf_addc(b, '}');
+}
 
 static void
 cli_wh_line(const struct rtab_view *v, void *arg)
@@ -97,8 +139,15 @@ cli_wh_line(const struct rtab_view *v, void *arg)
 	struct cli_wh_list *l = arg;
 	char first[32], last[32], next[32], url[3 * RTAB_URL_MAX + 1];
 	char err[3 * RTAB_ERR_MAX + 1];
+	int n = l->n[RTAB_WH_NONE] + l->n[RTAB_WH_WAITING] +
+	    l->n[RTAB_WH_PENDING] + l->n[RTAB_WH_INFLIGHT] +
+	    l->n[RTAB_WH_DELIVERED] + l->n[RTAB_WH_FAILED];
 
 	l->n[v->wh]++;
+	if (l->json != NULL) {
+		cli_wh_json(v, l, n == 0);
+		return;
+	}
 	cli_fmt_age(v->wh_first, l->now, first, sizeof first);
 	cli_fmt_age(v->wh_last, l->now, last, sizeof last);
 	if (v->wh == RTAB_WH_PENDING)
@@ -122,11 +171,13 @@ cli_webhooks_exec(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "failed",	no_argument,	NULL, 'f' },
 		{ "all",	no_argument,	NULL, 'a' },
+		{ "json",	no_argument,	NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
 	enum cli_wh_filter f = CLI_WH_OPEN;
 	struct cli_wh_list l;
-	int c;
+	struct buf json;
+	int c, js = 0;
 
 	while ((c = getopt_long(argc, argv, "fa", longopts, NULL)) != -1) {
 		switch (c) {
@@ -135,6 +186,9 @@ cli_webhooks_exec(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		case 'a':
 			f = CLI_WH_ALL;
+			break;
+		case 'j':
+			js = 1;
 			break;
 		default:
 			return (cli_usage(ctx));
@@ -145,6 +199,22 @@ cli_webhooks_exec(struct cli_ctx *ctx, int argc, char **argv)
 
 	memset(&l, 0, sizeof l);
 	l.now = tim_real();
+	if (js) {
+		buf_init(&json);
+		buf_adds(&json, "{\"webhooks\":[");
+		l.json = &json;
+		cli_wh_scan(ctx->shm, f, cli_wh_line, &l);
+		buf_printf(&json, "],\n\"pending\":%d,\"inflight\":%d,"
+		    "\"failed\":%d", l.n[RTAB_WH_PENDING],
+		    l.n[RTAB_WH_INFLIGHT], l.n[RTAB_WH_FAILED]);
+		if (f == CLI_WH_ALL)
+			buf_printf(&json, ",\"waiting\":%d,\"delivered\":%d",
+			    l.n[RTAB_WH_WAITING], l.n[RTAB_WH_DELIVERED]);
+		buf_addc(&json, '}');
+		puts(json.p);
+		buf_free(&json);
+		return (CLI_EXIT_OK);
+	}
 	printf("%-16s %-9s %8s %14s %14s %14s %5s %s %s\n", "RESULT_ID",
 	    "STATE", "ATTEMPTS", "FIRST_ATTEMPT", "LAST_ATTEMPT",
 	    "NEXT_ATTEMPT", "ITER", "BATCH", "URL");

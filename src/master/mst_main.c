@@ -31,6 +31,7 @@
 #include "common/mask.h"
 #include "common/mem.h"
 #include "common/rtab.h"
+#include "common/sdnotify.h"
 #include "common/shm.h"
 #include "common/stat.h"
 #include "common/tim.h"
@@ -277,6 +278,37 @@ cfg_check(const struct cfg *c, char **cause)
 }
 
 /*==================================================================
+ * Readiness for systemd (Type=notify)
+ */
+
+/*
+ * Are all -threads workers of the current generation running their loops
+ * (and so answering: they set RUNNING once they serve)?  Before that the
+ * API socket only queues connections; after a reload, old workers still
+ * draining do not count.
+ */
+static int
+mst_workers_ready(void)
+{
+	struct shm_proc_info pi;
+	int slot, n = 0;
+
+	for (slot = 0; slot < SHM_NPROC; slot++)
+		if (shm_proc_get(mst.shm, slot, &pi) == 0 &&
+		    pi.role == SHM_ROLE_WORKER && pi.state == SHM_P_RUNNING &&
+		    pi.generation == mst.generation)
+			n++;
+	return (n >= mst.cfg.threads);
+}
+
+static void
+mst_notify(const char *state)
+{
+	if (sdn_notify(state) != 0)
+		log_syserr("sd_notify(%s) to $NOTIFY_SOCKET", state);
+}
+
+/*==================================================================
  * Reload (SIGHUP)
  */
 
@@ -421,7 +453,8 @@ main(int argc, char **argv)
 	sigset_t blocked, none;
 	char *cause = NULL, *dir, txt[64];
 	uint64_t now, last_sec = 0, last_mem;
-	int recovered, rc, ready_fd = -1;
+	int recovered, rc, ready_fd = -1, ready_sent;
+	char nmsg[64];
 
 	log_set_role("master", -1);
 	memset(&mst, 0, sizeof mst);
@@ -574,6 +607,8 @@ main(int argc, char **argv)
 
 	pfd.fd = ctl_fd(mst.slot);
 	pfd.events = POLLIN;
+	/* READY=1 is sent by the loop once the workers answer */
+	ready_sent = 0;
 	for (;;) {
 		ts.tv_sec = 0;
 		ts.tv_nsec = 100 * 1000 * 1000;
@@ -589,6 +624,7 @@ main(int argc, char **argv)
 			mst.stopping = 1;
 			mst.stop_at = tim_mono();
 			log_info("stopping: finishing in-flight work");
+			mst_notify("STOPPING=1");
 			shm_proc_set_state(shm_proc(mst.shm, mst.slot), SHM_P_DRAINING);
 			mst_child_stop_all(SIGTERM);
 		}
@@ -596,13 +632,23 @@ main(int argc, char **argv)
 			mst_sig_hup = 0;
 			if (!mst.stopping) {
 				log_info("SIGHUP: reloading");
+				/* READY=1 again when the new workers all run */
+				snprintf(nmsg, sizeof nmsg,
+				    "RELOADING=1\nMONOTONIC_USEC=%ju",
+				    (uintmax_t)(tim_mono() / 1000));
+				mst_notify(nmsg);
 				reload();
+				ready_sent = 0;
 			}
 		}
 		if (mst_sig_usr1) {
 			mst_sig_usr1 = 0;
 			log_reopen();
 			mst_child_signal_all(SIGUSR1);
+		}
+		if (!ready_sent && !mst.stopping && mst_workers_ready()) {
+			mst_notify("READY=1");
+			ready_sent = 1;
 		}
 		now = tim_mono();
 		tick(now, &last_sec, &last_mem);
