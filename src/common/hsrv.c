@@ -785,7 +785,7 @@ conn_head_done(struct hconn *c)
 	const char *te, *cl, *conn, *expect;
 	char *end;
 	unsigned long long n;
-	int i, ncl = 0;
+	int i, ncl = 0, nte = 0;
 
 	conn = hreq_header(r, "Connection");
 	if (r->minor >= 1)
@@ -793,16 +793,41 @@ conn_head_done(struct hconn *c)
 	else
 		r->keepalive = conn != NULL && strcasestr(conn, "keep-alive") != NULL;
 	r->is_head = strcmp(r->method, "HEAD") == 0;
-	te = hreq_header(r, "Transfer-Encoding");
-	for (i = 0; i < r->nhdrs; i++)
+	for (i = 0; i < r->nhdrs; i++) {
 		if (strcasecmp(r->hdrs[i].name, "Content-Length") == 0)
 			ncl++;
+		else if (strcasecmp(r->hdrs[i].name, "Transfer-Encoding") == 0)
+			nte++;
+	}
+	te = hreq_header(r, "Transfer-Encoding");
 	cl = hreq_header(r, "Content-Length");
-	if (te != NULL && strcasecmp(te, "identity") != 0) {
-		if (strcasecmp(te, "chunked") != 0 || cl != NULL) {
-			conn_error(c, 400, "unsupported Transfer-Encoding");
+	/*
+	 * Request smuggling (RFC 9112 6.1, 6.3): where a proxy in front of us
+	 * and we disagree on where a body ends, the rest of it is read as a
+	 * request of its own, which the proxy never saw.  Only the first of
+	 * two Transfer-Encoding headers was read here, and "identity" with a
+	 * Content-Length was taken for none.  Take no guess: the one framing
+	 * we accept besides Content-Length is a single "chunked", alone; any
+	 * other is a 400, and the connection closes after it (conn_error),
+	 * so nothing after the head is ever parsed as a request.
+	 */
+	if (nte > 1) {
+		conn_error(c, 400, "more than one Transfer-Encoding header");
+		return (-1);
+	}
+	if (te != NULL && cl != NULL) {
+		conn_error(c, 400, "Transfer-Encoding with Content-Length");
+		return (-1);
+	}
+	if (te != NULL) {
+		if (strcasecmp(te, "chunked") != 0) {
+			conn_error(c, 400, "unsupported Transfer-Encoding "
+			    "(only a single \"chunked\" is accepted)");
 			return (-1);
 		}
+		/* RFC 9112 6.1: an HTTP/1.0 message with it is to close */
+		if (r->minor == 0)
+			r->keepalive = 0;
 		c->st = C_CHUNK_SIZE;
 		c->body = evbuffer_new();
 	} else if (cl != NULL) {
