@@ -71,6 +71,7 @@ static const struct cfg_opt {
 	O("benchmark", T_BOOL, benchmark, 0, 0, "per-spectrum timings CSV in the state dir"),
 	O("max-body", T_SIZE, body_max, 0, 0, "largest request body (e.g. 64M)"),
 	O("idle-timeout", T_DUR, idle_timeout, 0, 0, "idle connection timeout"),
+	O("body-timeout", T_DUR, body_timeout, 0, 0, "a request body must arrive whole within this, else 408"),
 	O("drain-timeout", T_DUR, drain_timeout, 0, 0, "longest graceful stop of a child"),
 	O("fit-timeout", T_DUR, fit_timeout, 0, 0, "longest fit (a request's timeout may ask less); then fit_status timeout"),
 	O("queue-wait", T_DUR, queue_wait, 0, 0, "how long a batch POST waits for room in a full queue before 503 (0: none)"),
@@ -105,6 +106,7 @@ cfg_defaults(struct cfg *c)
 	c->respawn_max_delay = TIM_SEC;
 	c->body_max = 64ull << 20;
 	c->idle_timeout = 60 * TIM_SEC;
+	c->body_timeout = 30 * TIM_SEC;
 	c->drain_timeout = 30 * TIM_SEC;
 	c->fit_timeout = 10 * TIM_SEC;
 	c->queue_wait = TIM_SEC;
@@ -495,6 +497,10 @@ cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
 		c->idle_timeout = 60 * TIM_SEC;
 	if (c->fit_timeout < TIM_MS || c->fit_timeout > CFG_FIT_TIMEOUT_MAX) {
 		imp_asprintf(cause, "-fit-timeout: want a duration in [1ms, 24h]");
+		return (-1);
+	}
+	if (c->body_timeout < TIM_MS || c->body_timeout > CFG_BODY_TIMEOUT_MAX) {
+		imp_asprintf(cause, "-body-timeout: want a duration in [1ms, 1h]");
 		return (-1);
 	}
 	if (c->queue_wait > CFG_QUEUE_WAIT_MAX) {

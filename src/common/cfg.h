@@ -22,6 +22,7 @@
 #define CFG_WEBHOOK_REDIRECTS_MAX	10	/* -webhook-redirects */
 #define CFG_FIT_TIMEOUT_MAX	(24 * 3600 * TIM_SEC)	/* -fit-timeout */
 #define CFG_QUEUE_WAIT_MAX	(60 * TIM_SEC)	/* -queue-wait */
+#define CFG_BODY_TIMEOUT_MAX	(3600 * TIM_SEC)	/* -body-timeout */
 
 struct cfg {
 	unsigned	magic;
@@ -62,6 +63,7 @@ struct cfg {
 	int		benchmark;
 	uint64_t	body_max;		/* bytes of a request body, 0: derived */
 	uint64_t	idle_timeout;		/* ns: keep-alive/idle connection timeout */
+	uint64_t	body_timeout;		/* ns: a whole request body, else 408 */
 	uint64_t	drain_timeout;		/* ns: longest graceful stop of a child */
 	uint64_t	fit_timeout;		/* ns: longest fit (requests may ask less) */
 	uint64_t	queue_wait;		/* ns: a batch POST held for room, then 503 */

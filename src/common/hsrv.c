@@ -92,6 +92,7 @@ struct hconn {
 	size_t			lingered;
 	size_t			body_bytes;	/* counted in s->body_bytes */
 	uint64_t		head_t0;	/* tim_mono() at the head's first byte */
+	struct event		*body_ev;	/* the body's deadline (body_timer_*) */
 };
 
 struct hsrv {
@@ -115,6 +116,8 @@ struct hsrv {
 static void conn_read(struct bufferevent *bev, void *arg);
 static void conn_write(struct bufferevent *bev, void *arg);
 static void conn_event(struct bufferevent *bev, short what, void *arg);
+static void conn_error(struct hconn *c, int status, const char *msg);
+static void conn_free(struct hconn *c);
 
 /*==================================================================
  * Connections
@@ -150,12 +153,67 @@ unhold(struct hconn *c)
 	c->held = 0;
 }
 
+/*
+ * A body has a deadline: -body-timeout from its admission (the end of the
+ * head, or the end of a hold), for the whole of it.  The read timeout
+ * restarts with every byte, so a body dribbled a byte every 2 s kept its
+ * connection for ever, and four such took the 4 x max_body budget: every
+ * other POST was 503 (issue 13).  A timer, not a check on each read: a
+ * client that sends nothing at all must be caught too.
+ */
+static void
+body_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hconn *c = arg;
+
+	(void)fd;
+	(void)what;
+	switch (c->st) {
+	case C_BODY:
+	case C_CHUNK_SIZE:
+	case C_CHUNK_DATA:
+	case C_CHUNK_CRLF:
+	case C_CHUNK_TRAILER:
+		conn_error(c, 408, "request body not complete within "
+		    "the body timeout");
+		break;
+	case C_DISCARD:
+		/* a refused body, already answered: nothing to say */
+		conn_free(c);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+body_timer_start(struct hconn *c)
+{
+	struct timeval tv;
+	unsigned ms = c->s->o.body_timeout_ms;
+
+	if (c->body_ev == NULL)
+		c->body_ev = evtimer_new(c->s->base, body_timeout_cb, c);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->body_ev, &tv);
+}
+
+static void
+body_timer_stop(struct hconn *c)
+{
+	if (c->body_ev != NULL)
+		evtimer_del(c->body_ev);
+}
+
 static void
 conn_free(struct hconn *c)
 {
 	struct hsrv *s = c->s;
 
 	body_release(c);
+	if (c->body_ev != NULL)
+		event_free(c->body_ev);
 	unhold(c);
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->nconns--;
@@ -273,6 +331,8 @@ hsrv_new(struct event_base *base, int listen_fd, const struct hsrv_opts *o,
 		s->o.idle_timeout_s = 60;
 	if (s->o.write_timeout_s <= 0)
 		s->o.write_timeout_s = 60;
+	if (s->o.body_timeout_ms == 0)
+		s->o.body_timeout_ms = 30000;
 	s->fn = fn;
 	s->efn = efn;
 	s->arg = arg;
@@ -639,6 +699,7 @@ conn_error(struct hconn *c, int status, const char *msg)
 		c->req = r;
 	}
 	body_release(c);
+	body_timer_stop(c);
 	c->close_after = 1;
 	c->linger = 1;
 	c->st = C_HANDLER;
@@ -686,6 +747,7 @@ conn_dispatch(struct hconn *c)
 
 	bufferevent_disable(c->bev, EV_READ);
 	body_release(c);
+	body_timer_stop(c);
 	if (c->body != NULL) {
 		size_t n = evbuffer_get_length(c->body);
 		r->body = imp_malloc(n + 1);
@@ -753,6 +815,7 @@ admit_ask(struct hconn *c)
 	}
 	unhold(c);
 	c->st = c->body_st;
+	body_timer_start(c);
 	if (c->expect100) {
 		c->expect100 = 0;
 		evbuffer_add_printf(bufferevent_get_output(c->bev),
@@ -1081,6 +1144,7 @@ conn_read(struct bufferevent *bev, void *arg)
 			}
 			if (c->toread > 0)
 				return;
+			body_timer_stop(c);
 			c->st = C_HEAD;
 			break;
 		case C_HANDLER:
@@ -1153,6 +1217,7 @@ conn_write(struct bufferevent *bev, void *arg)
 		c->st = C_DISCARD;
 		c->toread = c->discard;
 		c->discard = 0;
+		body_timer_start(c);
 	}
 	bufferevent_enable(bev, EV_READ);
 	/* a pipelined request may already be buffered */

@@ -42,6 +42,8 @@ struct hsrv_opts {
 	size_t		max_body;		/* body, bytes (4 x this of
 						   bodies at once, else 503) */
 	int		idle_timeout_s;		/* keep-alive idle and read timeout */
+	unsigned	body_timeout_ms;	/* a whole body, from its admission;
+						   else 408 (0: 30 s) */
 	int		write_timeout_s;
 	hsrv_admit_fn	*admit;			/* NULL: every body is read */
 };

@@ -307,12 +307,13 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	buf_json_str(&b, fit_method_name((enum fit_method)wrk.def_method));
 	buf_printf(&b, ",\"weighting\":\"modulus\"},\"limits\":{\"max_points\":%u,"
 	    "\"queue_size\":%u,\"results\":%u,\"max_body_bytes\":%ju,"
-	    "\"fit_timeout_s\":%.9g,\"max_iterations\":%d},"
+	    "\"fit_timeout_s\":%.9g,\"body_timeout_s\":%.9g,"
+	    "\"max_iterations\":%d},"
 	    "\"fit_status\":[\"ok\",\"max_iterations\",\"diverged\","
 	    "\"bad_input\",\"timeout\"]}",
 	    wrk.max_points, g.queue_size, g.results,
 	    (uintmax_t)wrk.cfg->body_max, (double)wrk.cfg->fit_timeout / 1e9,
-	    WRK_MAX_ITERATIONS);
+	    (double)wrk.cfg->body_timeout / 1e9, WRK_MAX_ITERATIONS);
 	reply(r, q, 200, &b);
 }
 

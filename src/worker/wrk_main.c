@@ -187,6 +187,7 @@ wrk_main(struct child_ctx *ctx)
 	ho.max_head = 16384;
 	ho.max_body = wrk.cfg->body_max;
 	ho.idle_timeout_s = (int)(wrk.cfg->idle_timeout / TIM_SEC);
+	ho.body_timeout_ms = (unsigned)(wrk.cfg->body_timeout / TIM_MS);
 	ho.write_timeout_s = 60;
 	ho.admit = wrk_api_admit;
 	wrk.http = hsrv_new(wrk.base, ctx->api_fd, &ho, wrk_api_request,
