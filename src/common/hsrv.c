@@ -1052,6 +1052,12 @@ conn_read(struct bufferevent *bev, void *arg)
 			}
 			break;
 		case C_CHUNK_SIZE:
+			/*
+			 * evbuffer_readln allocates with libevent's allocator,
+			 * imp_malloc in every child (mem_install_lib_hooks): so
+			 * imp_free, or heap_freed_bytes never sees the line and
+			 * a sampled one stays live in the heap profile.
+			 */
 			line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
 			if (line == NULL) {
 				if (evbuffer_get_length(in) > 1024)
@@ -1068,11 +1074,11 @@ conn_read(struct bufferevent *bev, void *arg)
 				    (line[0] == '0' && (line[1] == 'x' || line[1] == 'X')) ||
 				    end == line || errno != 0 ||
 				    (*end != '\0' && *end != ';' && *end != ' ')) {
-					free(line);
+					imp_free(line);
 					conn_error(c, 400, "bad chunk size");
 					return;
 				}
-				free(line);
+				imp_free(line);
 				if (sz == 0) {
 					c->st = C_CHUNK_TRAILER;
 					break;
@@ -1106,7 +1112,7 @@ conn_read(struct bufferevent *bev, void *arg)
 					conn_error(c, 400, "bad chunk");
 				return;
 			}
-			free(line);
+			imp_free(line);
 			if (len != 0) {
 				conn_error(c, 400, "bad chunk");
 				return;
@@ -1121,7 +1127,7 @@ conn_read(struct bufferevent *bev, void *arg)
 					conn_error(c, 431, "request trailer too large");
 				return;
 			}
-			free(line);
+			imp_free(line);
 			if (len == 0) {
 				conn_dispatch(c);
 				return;
