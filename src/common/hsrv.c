@@ -37,6 +37,10 @@
 #define HSRV_MAX_HEADERS	100
 #define HSRV_MAX_WRITE		(1024 * 1024)	/* bytes per writev; the kernel takes less */
 #define HSRV_MAX_DISCARD	(1024 * 1024)	/* refused bodies skipped to keep the connection */
+/* a streamed answer is rendered while its output is under HIGH, and
+ * rendering resumes when the output drained to LOW */
+#define HSRV_STREAM_HIGH	(256 * 1024)
+#define HSRV_STREAM_LOW		(64 * 1024)
 #define HREQ_MAGIC		0x48524551u
 #define HCONN_MAGIC		0x48434f4eu
 
@@ -93,6 +97,12 @@ struct hconn {
 	size_t			body_bytes;	/* counted in s->body_bytes */
 	uint64_t		head_t0;	/* tim_mono() at the head's first byte */
 	struct event		*body_ev;	/* the body's deadline (body_timer_*) */
+	/* a streamed answer being written (hreq_reply_stream) */
+	hsrv_fill_fn		*sfill;		/* NULL: none */
+	hsrv_fini_fn		*sfini;
+	void			*sarg;
+	int			schunked;
+	struct buf		sbuf;
 };
 
 struct hsrv {
@@ -214,6 +224,14 @@ conn_free(struct hconn *c)
 	body_release(c);
 	if (c->body_ev != NULL)
 		event_free(c->body_ev);
+	if (c->sfini != NULL) {
+		/* the client left in the middle of a streamed answer */
+		hsrv_fini_fn *fini = c->sfini;
+		c->sfill = NULL;
+		c->sfini = NULL;
+		fini(c->sarg);
+	}
+	buf_free(&c->sbuf);
 	unhold(c);
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->nconns--;
@@ -594,9 +612,12 @@ hreq_add_header(struct hreq *r, const char *name, const char *value)
  * passes here, and three evbuffer_add_printf() calls were a tenth of a
  * GET /health.  A small answer goes out as one block (one evbuffer chain).
  */
+enum framing { FR_LENGTH, FR_CHUNKED, FR_CLOSE };
+
 static void
 reply_head(struct evbuffer *out, const struct hreq *r, int status, int keep,
-    const char *lines, size_t llen, const char *body, size_t len)
+    enum framing fr, const char *lines, size_t llen, const char *body,
+    size_t len)
 {
 	char head[2048], *p = head;
 	const char *txt = hsrv_status_text(status);
@@ -612,12 +633,16 @@ reply_head(struct evbuffer *out, const struct hreq *r, int status, int keep,
 	p = BUF_LIT_AT(p, "\r\n");
 	if (!r->has_ctype)
 		p = BUF_LIT_AT(p, "Content-Type: application/json\r\n");
-	p = BUF_LIT_AT(p, "Content-Length: ");
-	p = buf_int_at(p, (long long)len);
+	if (fr == FR_LENGTH) {
+		p = BUF_LIT_AT(p, "Content-Length: ");
+		p = buf_int_at(p, (long long)len);
+		p = BUF_LIT_AT(p, "\r\n");
+	} else if (fr == FR_CHUNKED)
+		p = BUF_LIT_AT(p, "Transfer-Encoding: chunked\r\n");
 	if (keep)
-		p = BUF_LIT_AT(p, "\r\nConnection: keep-alive\r\n");
+		p = BUF_LIT_AT(p, "Connection: keep-alive\r\n");
 	else
-		p = BUF_LIT_AT(p, "\r\nConnection: close\r\n");
+		p = BUF_LIT_AT(p, "Connection: close\r\n");
 	/* at most 200 bytes so far */
 	if (r->extra.len + llen + 2 + blen <= sizeof head - (size_t)(p - head)) {
 		if (r->extra.len > 0) {
@@ -678,12 +703,120 @@ hreq_reply_lines(struct hreq *r, int status, const char *lines, size_t llen,
 	if (!keep)
 		c->close_after = 1;
 	out = bufferevent_get_output(c->bev);
-	reply_head(out, r, status, keep, lines, llen, r->is_head ? NULL : body,
-	    len);
+	reply_head(out, r, status, keep, FR_LENGTH, lines, llen,
+	    r->is_head ? NULL : body, len);
 	c->st = C_WRITING;
 	c->nreq++;
 	req_free(r);
 	/* conn_write runs when the output has drained */
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Append n bytes of a streamed answer's body, framed. */
+static void
+stream_add(struct hconn *c, const char *p, size_t n)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char sz[24];
+	int k;
+
+	if (n == 0)
+		return;
+	if (!c->schunked) {
+		evbuffer_add(out, p, n);
+		return;
+	}
+	k = snprintf(sz, sizeof sz, "%zx\r\n", n);
+	evbuffer_add(out, sz, (size_t)k);
+	evbuffer_add(out, p, n);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* The streamed answer is complete (or abandoned): fini, once. */
+static void
+stream_end(struct hconn *c)
+{
+	hsrv_fini_fn *fini = c->sfini;
+	void *arg = c->sarg;
+
+	c->sfill = NULL;
+	c->sfini = NULL;
+	c->sarg = NULL;
+	buf_free(&c->sbuf);
+	/* back to "drained" meaning empty: conn_write ends the answer */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	if (fini != NULL)
+		fini(arg);
+}
+
+/*
+ * Render the next parts of a streamed answer while its output is below
+ * HSRV_STREAM_HIGH.  Called at the start and from conn_write, which the
+ * bufferevent runs when the output drained to HSRV_STREAM_LOW.
+ */
+static void
+stream_pump(struct hconn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	int more;
+
+	while (c->sfill != NULL && evbuffer_get_length(out) < HSRV_STREAM_HIGH) {
+		buf_reset(&c->sbuf);
+		more = c->sfill(&c->sbuf, c->sarg);
+		stream_add(c, c->sbuf.p, c->sbuf.len);
+		if (!more) {
+			if (c->schunked)
+				evbuffer_add(out, "0\r\n\r\n", 5);
+			stream_end(c);
+		}
+	}
+}
+
+void
+hreq_reply_stream(struct hreq *r, int status, const char *lines, size_t llen,
+    const char *first, size_t flen, hsrv_fill_fn *fill, hsrv_fini_fn *fini,
+    void *arg)
+{
+	struct hconn *c = r->c;
+	struct hsrv *s;
+	int keep;
+
+	if (c == NULL) {
+		req_free(r);
+		fini(arg);
+		return;
+	}
+	s = c->s;
+	s->npending--;
+	c->req = NULL;
+	if (c->dead) {
+		req_free(r);
+		conn_free(c);
+		fini(arg);
+		return;
+	}
+	/* without chunked (HTTP/1.0), the end of the body is the close */
+	c->schunked = r->minor >= 1;
+	keep = r->keepalive && !c->close_after && !s->draining && c->schunked;
+	if (!keep)
+		c->close_after = 1;
+	reply_head(bufferevent_get_output(c->bev), r, status, keep,
+	    c->schunked ? FR_CHUNKED : FR_CLOSE, lines, llen, NULL, 0);
+	c->st = C_WRITING;
+	c->nreq++;
+	if (r->is_head) {
+		req_free(r);
+		fini(arg);
+	} else {
+		req_free(r);
+		stream_add(c, first, flen);
+		c->sfill = fill;
+		c->sfini = fini;
+		c->sarg = arg;
+		buf_init(&c->sbuf);
+		bufferevent_setwatermark(c->bev, EV_WRITE, HSRV_STREAM_LOW, 0);
+		stream_pump(c);
+	}
 	bufferevent_enable(c->bev, EV_WRITE);
 }
 
@@ -1207,6 +1340,11 @@ conn_write(struct bufferevent *bev, void *arg)
 {
 	struct hconn *c = arg;
 
+	if (c->sfill != NULL) {
+		/* drained to the low watermark: the next parts */
+		stream_pump(c);
+		return;
+	}
 	if (c->st != C_WRITING || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
 	if (c->close_after || c->s->draining) {

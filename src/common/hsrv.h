@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct buf;
 struct event_base;
 struct hsrv;
 struct hreq;
@@ -108,6 +109,23 @@ void hreq_reply(struct hreq *r, int status, const char *body, size_t len);
  */
 void hreq_reply_lines(struct hreq *r, int status, const char *lines,
     size_t llen, const char *body, size_t len);
+/*
+ * A streamed answer, for bodies too large to build whole: status, headers
+ * (as hreq_reply_lines), the first part of the body (first, flen), then
+ * fill(b, arg) appends the next part to b (empty on entry) whenever the
+ * connection's output has drained below a low watermark, and returns 1
+ * while more follows, 0 with the last part.  So a client that does not
+ * read holds at most a few hundred KB of rendered answer, and the
+ * write timeout ends it.  Chunked for HTTP/1.1; an HTTP/1.0 answer ends
+ * with the connection.  fini(arg) runs exactly once, when the answer is
+ * complete, or the connection died (fill is then not called again), or at
+ * once for HEAD.  r is invalid afterwards.
+ */
+typedef int hsrv_fill_fn(struct buf *b, void *arg);
+typedef void hsrv_fini_fn(void *arg);
+void hreq_reply_stream(struct hreq *r, int status, const char *lines,
+    size_t llen, const char *first, size_t flen, hsrv_fill_fn *fill,
+    hsrv_fini_fn *fini, void *arg);
 /* The status text of a code ("Not Found"). */
 const char *hsrv_status_text(int status);
 

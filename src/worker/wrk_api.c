@@ -8,7 +8,9 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <ctype.h>
+#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +176,31 @@ reply(struct hreq *r, const struct wrk_rq *q, int status, struct buf *b)
 	inflight_update();
 }
 
+/*
+ * reply() for an answer too large to build whole: b is its start (freed),
+ * fill renders the rest as the client reads (hreq_reply_stream).  The log
+ * line and the request time are those of the start.
+ */
+static void
+reply_stream(struct hreq *r, const struct wrk_rq *q, int status,
+    struct buf *b, hsrv_fill_fn *fill, hsrv_fini_fn *fini, void *arg)
+{
+	uint64_t ns = tim_mono() - q->t0;
+	char xh[XH_MAX];
+	size_t xhl = 0;
+
+	STAT_INC(http_requests);
+	stat_hist_add(STAT_H_request_time, ns);
+	if (wrk.cfg->profile)
+		xhl = reply_profile_headers(xh, q, status, ns);
+	if (!log_quiet())
+		log_req("%.16s %.120s %d %.3fms %s (streamed)", hreq_method(r),
+		    hreq_path(r), status, (double)ns / 1e6, hreq_peer(r));
+	hreq_reply_stream(r, status, xh, xhl, b->p, b->len, fill, fini, arg);
+	buf_free(b);
+	inflight_update();
+}
+
 static void
 reply_error(struct hreq *r, const struct wrk_rq *q, int status,
     const char *field, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -282,7 +309,9 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "here (fitted now) or a batch to /eis-data/batch\","
 	    "\"endpoints\":{\"POST /eis-data\":\"fit one spectrum now\","
 	    "\"POST /eis-data/batch\":\"queue a batch (202)\","
-	    "\"GET /eis-data/batch/{batch_id}\":\"batch status and results\","
+	    "\"GET /eis-data/batch/{batch_id}[?offset=N&limit=M]\":\"batch "
+	    "status and results (results[offset..offset+limit); large answers "
+	    "are chunked)\","
 	    "\"DELETE /eis-data/batch/{batch_id}\":\"cancel what is not fitted yet\","
 	    "\"GET /health\":\"liveness\"},", PACKAGE_VERSION);
 	buf_adds(&b, "\"input\":{\"batch\":{\"batch_id\":\"optional, 1-64 of "
@@ -317,7 +346,6 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	reply(r, q, 200, &b);
 }
 
-/* The batch status object; with results when recs is not NULL. */
 /*=====================================================================
  * Rendered finished results, for the polls of GET /eis-data/batch/{id}
  *
@@ -389,9 +417,13 @@ rc_put(uint32_t ri, uint64_t word, const char *json, size_t len)
 	rc_bytes += len;
 }
 
-/* Append record ri's result object, from the cache when it is finished. */
+/*
+ * Append record ri's result object, from the cache when it is finished.
+ * -1 (nothing appended) when the record is gone, or no longer of batch
+ * bid: a streamed answer reads its records long after it found them.
+ */
 static int
-batch_result_json(struct buf *b, uint32_t ri)
+batch_result_json(struct buf *b, uint32_t ri, const char *bid)
 {
 	const struct rc_ent *e;
 	struct rtab_view v;
@@ -401,6 +433,10 @@ batch_result_json(struct buf *b, uint32_t ri)
 	/* the state word alone first: a hit needs no copy of the arrays */
 	if (rtab_view_get(wrk.shm, ri, 0, &v) < 0)
 		return (-1);
+	if (strcmp(v.batch_id, bid) != 0) {
+		rtab_view_free(&v);
+		return (-1);
+	}
 	fin = v.state == RTAB_DONE || v.state == RTAB_FAILED;
 	if (fin && (e = rc_get(ri, v.word)) != NULL) {
 		rtab_view_free(&v);
@@ -410,6 +446,10 @@ batch_result_json(struct buf *b, uint32_t ri)
 	rtab_view_free(&v);
 	if (rtab_view_get(wrk.shm, ri, 1, &v) < 0)
 		return (-1);
+	if (strcmp(v.batch_id, bid) != 0) {
+		rtab_view_free(&v);
+		return (-1);
+	}
 	render_result(b, &v);
 	if (v.state == RTAB_DONE || v.state == RTAB_FAILED)
 		rc_put(ri, v.word, b->p + start, b->len - start);
@@ -417,12 +457,18 @@ batch_result_json(struct buf *b, uint32_t ri)
 	return (0);
 }
 
+/* A page of results: ?offset=N&limit=M (given: echoed in the answer). */
+struct bpage {
+	int	off, lim;		/* lim < 0: to the end */
+	int	has_off, has_lim;
+};
+
+/* The batch status object up to its results (without the closing brace). */
 static void
-batch_json(struct buf *b, const struct rtab_batch_info *bi, const uint32_t *recs,
-    int extra_cancelled)
+batch_head_json(struct buf *b, const struct rtab_batch_info *bi,
+    int extra_cancelled, const struct bpage *pg)
 {
 	char ts[48];
-	int i, first = 1;
 
 	buf_adds(b, "{\"success\":true,\"batch_id\":");
 	buf_json_str(b, bi->id);
@@ -441,40 +487,140 @@ batch_json(struct buf *b, const struct rtab_batch_info *bi, const uint32_t *recs
 	if (extra_cancelled >= 0)
 		buf_printf(b, ",\"cancelled_now\":%d", extra_cancelled);
 	buf_printf(b, ",\"status_url\":\"/eis-data/batch/%s\"", bi->id);
-	if (recs != NULL) {
-		buf_adds(b, ",\"results\":[");
-		for (i = 0; i < bi->count; i++) {
-			size_t mark = b->len;
-			if (!first)
-				buf_addc(b, ',');
-			if (batch_result_json(b, recs[i]) < 0) {
-				b->len = mark;	/* gone meanwhile: no comma */
+	if (pg != NULL && pg->has_off)
+		buf_printf(b, ",\"offset\":%d", pg->off);
+	if (pg != NULL && pg->has_lim)
+		buf_printf(b, ",\"limit\":%d", pg->lim);
+}
+
+/*
+ * The results of a batch GET, rendered in steps: whole, or as the client
+ * reads (bstream_fill), so that a batch of 200 x 1024 points (111 MB of
+ * JSON) never sits in a worker's memory whole; twelve clients that asked
+ * for it and did not read took a worker to 750 MB (issue 13).
+ */
+struct bstream {
+	unsigned		magic;
+#define BSTREAM_MAGIC		0x42535452u
+	struct rtab_batch_info	bi;
+	uint32_t		*recs;
+	int			i, end;		/* next result, end of the page */
+	int			first;		/* no result appended yet */
+};
+
+#define WRK_STREAM_AT		(256u * 1024)	/* larger answers are streamed */
+#define WRK_STREAM_STEP		(64u * 1024)	/* rendered per fill */
+
+/* Append results until b holds budget bytes or the page is done; 1: done. */
+static int
+bstream_step(struct buf *b, struct bstream *bs, size_t budget)
+{
+	while (bs->i < bs->end && b->len < budget) {
+		size_t mark = b->len;
+		if (!bs->first)
+			buf_addc(b, ',');
+		if (batch_result_json(b, bs->recs[bs->i++], bs->bi.id) < 0) {
+			b->len = mark;	/* gone meanwhile: no comma */
+			if (b->p != NULL)
 				b->p[mark] = '\0';
-				continue;
-			}
-			first = 0;
+			continue;
 		}
-		buf_addc(b, ']');
+		bs->first = 0;
 	}
-	buf_addc(b, '}');
+	return (bs->i >= bs->end);
+}
+
+static int
+bstream_fill(struct buf *b, void *arg)
+{
+	struct bstream *bs = arg;
+
+	assert(bs->magic == BSTREAM_MAGIC);
+	if (!bstream_step(b, bs, WRK_STREAM_STEP))
+		return (1);
+	buf_adds(b, "]}\n");
+	return (0);
+}
+
+static void
+bstream_fini(void *arg)
+{
+	struct bstream *bs = arg;
+
+	assert(bs->magic == BSTREAM_MAGIC);
+	bs->magic = 0;
+	imp_free(bs->recs);
+	imp_free(bs);
+}
+
+/*
+ * ?offset= and ?limit=: 0 with *pg filled, or -1 after a 400 naming the
+ * parameter.
+ */
+static int
+page_parse(struct hreq *r, struct wrk_rq *q, struct bpage *pg)
+{
+	static const char *const names[2] = { "offset", "limit" };
+	char v[32], *end;
+	unsigned long long n;
+	int k, *dst[2], *has[2];
+
+	memset(pg, 0, sizeof *pg);
+	pg->lim = -1;
+	dst[0] = &pg->off;
+	dst[1] = &pg->lim;
+	has[0] = &pg->has_off;
+	has[1] = &pg->has_lim;
+	for (k = 0; k < 2; k++) {
+		if (hreq_arg(r, names[k], v, sizeof v) == NULL)
+			continue;
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (!isdigit((unsigned char)v[0]) || *end != '\0' ||
+		    errno != 0 || n > INT32_MAX || strlen(v) > 10) {
+			reply_error(r, q, 400, names[k], "%s: want an integer "
+			    "in [0, 2147483647]", names[k]);
+			return (-1);
+		}
+		*dst[k] = (int)n;
+		*has[k] = 1;
+	}
+	return (0);
 }
 
 static void
 h_batch_get(struct hreq *r, struct wrk_rq *q, const char *id)
 {
-	struct rtab_batch_info bi;
-	uint32_t *recs = NULL;
+	struct bstream bs0, *bs;
+	struct bpage pg;
 	struct buf b;
 
-	if (rtab_batch_find(wrk.shm, id, &bi, &recs) < 0) {
+	if (page_parse(r, q, &pg) < 0)
+		return;
+	memset(&bs0, 0, sizeof bs0);
+	bs0.magic = BSTREAM_MAGIC;
+	if (rtab_batch_find(wrk.shm, id, &bs0.bi, &bs0.recs) < 0) {
 		reply_error(r, q, 404, NULL, "no batch '%s' (unknown, or evicted "
 		    "after -retention)", id);
 		return;
 	}
+	bs0.i = pg.off < bs0.bi.count ? pg.off : bs0.bi.count;
+	bs0.end = pg.lim >= 0 && pg.lim < bs0.bi.count - bs0.i ?
+	    bs0.i + pg.lim : bs0.bi.count;
+	bs0.first = 1;
 	buf_init(&b);
-	batch_json(&b, &bi, recs, -1);
-	imp_free(recs);
-	reply(r, q, 200, &b);
+	batch_head_json(&b, &bs0.bi, -1, &pg);
+	buf_adds(&b, ",\"results\":[");
+	if (bstream_step(&b, &bs0, WRK_STREAM_AT)) {
+		buf_adds(&b, "]}");
+		imp_free(bs0.recs);
+		reply(r, q, 200, &b);
+		return;
+	}
+	/* large: the rest as the client reads */
+	bs = imp_malloc(sizeof *bs);
+	*bs = bs0;
+	reply_stream(r, q, 200, &b, bstream_fill, bstream_fini, bs);
 }
 
 static void
@@ -490,7 +636,8 @@ h_batch_delete(struct hreq *r, struct wrk_rq *q, const char *id)
 		return;
 	}
 	buf_init(&b);
-	batch_json(&b, &bi, NULL, n);
+	batch_head_json(&b, &bi, n, NULL);
+	buf_addc(&b, '}');
 	reply(r, q, 200, &b);
 }
 
