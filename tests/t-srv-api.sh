@@ -22,12 +22,14 @@ out=$($CURL -s -w '\n%{http_code}' "$SRV_URL/eis-data")
 echo "$out" | head -n 1 | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert [e["letter"] for e in d["circuit_elements"]]==list("RCLWQOTGF"), d' \
     && [ "$(echo "$out" | tail -n 1)" = 200 ] && srv_ok "GET /eis-data describes the input" || srv_fail "GET /eis-data: $out"
 
-# a batch in the Go format: 202 with exactly the Go fields
+# a batch in the Go format: 202 with exactly the Go fields, and (no
+# webhook: kept for polling) until when its results are kept at least
 srv_py gen api-batch-1 40 >"$T/b1.json"
 out=$($CURL -s -w '\n%{http_code}' -d @"$T/b1.json" "$SRV_URL/eis-data/batch")
 echo "$out" | head -n 1 | "$PY" -c '
-import json,sys; d=json.load(sys.stdin)
+import json,sys,time; d=json.load(sys.stdin)
 want={"batch_id":"api-batch-1","message":"Batch processing started with worker pool","spectra":40,"success":True,"status_url":"/eis-data/batch/api-batch-1"}
+time.strptime(d.pop("expires_at"), "%Y-%m-%dT%H:%M:%SZ")
 assert d==want, d' && [ "$(echo "$out" | tail -n 1)" = 202 ] \
     && srv_ok "POST /eis-data/batch: 202 $(echo "$out" | head -n 1)" || srv_fail "POST batch: $out"
 srv_py check "$SRV_URL" api-batch-1 40 60 && srv_ok "40 spectra fitted to the known parameters" \

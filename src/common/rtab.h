@@ -90,6 +90,7 @@ enum rtab_rc {
 	RTAB_EXISTS,		/* batch id known: nothing done, *batch set */
 	RTAB_FULL,		/* queue limit reached: 503 */
 	RTAB_NOSPACE,		/* no record or arena room even after eviction: 503 */
+	RTAB_TOOBIG,		/* more than the state file holds even empty: 413 */
 	RTAB_NOTFOUND,
 	RTAB_ERROR
 };
@@ -102,6 +103,11 @@ enum rtab_rc {
  */
 enum rtab_rc rtab_submit(struct shm *shm, const struct rtab_batch_in *in,
     uint32_t *batch, char id[RTAB_ID_MAX + 1]);
+/*
+ * -retention, for this process's submits: results without a webhook that
+ * finished less than ns ago are not evicted to make room (0: they are).
+ */
+void rtab_set_retention(uint64_t ns);
 
 /* Queued + running spectra (read-only ok). */
 uint32_t rtab_queue_depth(const struct shm *shm);

@@ -308,7 +308,8 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"message\":\"EIS equivalent-circuit fitting: POST one spectrum "
 	    "here (fitted now) or a batch to /eis-data/batch\","
 	    "\"endpoints\":{\"POST /eis-data\":\"fit one spectrum now\","
-	    "\"POST /eis-data/batch\":\"queue a batch (202)\","
+	    "\"POST /eis-data/batch\":\"queue a batch (202; without webhook "
+	    "with expires_at, results readable at least until then)\","
 	    "\"GET /eis-data/batch/{batch_id}[?offset=N&limit=M]\":\"batch "
 	    "status and results (results[offset..offset+limit); large answers "
 	    "are chunked)\","
@@ -655,8 +656,33 @@ reply_full(struct hreq *r, struct wrk_rq *q, enum rtab_rc rc)
 		    rtab_queue_depth(wrk.shm), g.queue_size);
 	else
 		reply_error(r, q, 503, NULL, "result table full: finished "
-		    "results await delivery (-results %u); retry later",
-		    g.results);
+		    "results await delivery, or polling within -retention "
+		    "(-results %u); retry later", g.results);
+}
+
+/*
+ * A batch the state file cannot hold even empty: 413 naming the limit, not
+ * a 503 that asks for a retry which can never succeed.
+ */
+static void
+reply_toobig(struct hreq *r, struct wrk_rq *q, const struct wrk_batch *wb)
+{
+	struct shm_geom g;
+	uint64_t points = 0;
+	int i;
+
+	shm_geom_get(wrk.shm, &g);
+	for (i = 0; i < wb->n; i++)
+		points += (uint64_t)wb->spec[i].n;
+	if ((uint32_t)wb->n > g.queue_size)
+		reply_error(r, q, 413, "spectra", "batch of %d spectra can never "
+		    "be queued: at most %u (-queue-size); split it", wb->n,
+		    g.queue_size);
+	else
+		reply_error(r, q, 413, "spectra", "batch of %ju points can never "
+		    "fit in the state file's data arena, %ju bytes even when "
+		    "empty (-arena-size); split it", (uintmax_t)points,
+		    (uintmax_t)g.arena_bytes);
 }
 
 /* A parsed spectrum as the result table takes it (pointers into s; no URL). */
@@ -709,15 +735,18 @@ batch_submit(struct bpost *bp, int may_park)
 	char id[RTAB_ID_MAX + 1];
 	uint32_t bidx;
 	enum rtab_rc rc;
-	int i, n = bp->wb.n;
+	int i, n = bp->wb.n, polled;
 
 	shm_geom_get(wrk.shm, &g);
 	sp = imp_calloc((size_t)n, sizeof *sp);
+	polled = bp->wb.webhook_url == NULL;
 	for (i = 0; i < n; i++) {
 		spec_for_rtab(&sp[i], &bp->wb.spec[i]);
 		/* only a spectrum's own URL is stored with it */
 		sp[i].webhook_url = bp->wb.spec[i].own_url ?
 		    bp->wb.spec[i].webhook_url : NULL;
+		if (sp[i].webhook_url != NULL)
+			polled = 0;
 	}
 	memset(&in, 0, sizeof in);
 	in.id = bp->wb.id;
@@ -735,6 +764,8 @@ batch_submit(struct bpost *bp, int may_park)
 		}
 		return (0);
 	}
+	if (rc == RTAB_TOOBIG)
+		reply_toobig(bp->r, &bp->q, &bp->wb);
 	wrk_batch_free(&bp->wb);
 	if (rc == RTAB_OK) {
 		struct buf b;
@@ -747,11 +778,23 @@ batch_submit(struct bpost *bp, int may_park)
 		buf_json_str(&b, id);
 		buf_printf(&b, ",\"message\":\"Batch processing started with "
 		    "worker pool\",\"spectra\":%d,\"success\":true,"
-		    "\"status_url\":\"/eis-data/batch/%s\"}", n, id);
+		    "\"status_url\":\"/eis-data/batch/%s\"", n, id);
+		if (polled) {
+			/*
+			 * Kept -retention from when each result is done, so
+			 * at least until now + -retention (rtab.c keeps
+			 * polled results that long, answering 503 instead).
+			 */
+			char ts[48];
+			buf_adds(&b, ",\"expires_at\":");
+			buf_json_str(&b, tim_rfc3339(tim_real() +
+			    wrk.cfg->retention, 0, ts, sizeof ts));
+		}
+		buf_addc(&b, '}');
 		reply(bp->r, &bp->q, 202, &b);
 	} else if (rc == RTAB_EXISTS)
 		h_batch_get(bp->r, &bp->q, id);
-	else
+	else if (rc != RTAB_TOOBIG)
 		reply_full(bp->r, &bp->q, rc);
 	imp_free(bp);
 	return (1);
@@ -789,8 +832,16 @@ h_batch_post(struct hreq *r, struct wrk_rq *q)
 		reply_error(r, q, e.status, e.field, "%s", e.msg);
 		return;
 	}
-	/* admission asks for room for a batch like this one (wrk_api_admit) */
-	wrk.batch_est = bp->wb.n;
+	/*
+	 * Admission asks for room for a batch like this one (wrk_api_admit);
+	 * one that can never be queued must not hold back all that follow.
+	 */
+	{
+		struct shm_geom g;
+		shm_geom_get(wrk.shm, &g);
+		wrk.batch_est = (uint32_t)bp->wb.n <= g.queue_size ?
+		    bp->wb.n : 1;
+	}
 	bp->r = r;
 	bp->q = *q;
 	/* behind the parked ones: first come, first queued */

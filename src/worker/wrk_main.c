@@ -153,6 +153,8 @@ wrk_main(struct child_ctx *ctx)
 	m = fit_method_parse(wrk.cfg->method);
 	wrk.def_method = m < 0 ? FIT_METHOD_LM : m;
 	wrk_allow_init(wrk.cfg->webhook_allow);
+	/* polled results are kept -retention, not evicted for room */
+	rtab_set_retention(wrk.cfg->retention);
 	wrk.ws = fit_workspace_new((int)wrk.max_points, FIT_MAX_PARAMS);
 	if (wrk.ws == NULL) {
 		log_err("fit_workspace_new(%u points) failed", wrk.max_points);
