@@ -4,9 +4,12 @@
  * One connection is a small state machine: HEAD (collect the request line
  * and headers), HELD (admission said wait: reading off, see hsrv_admit_fn),
  * BODY or CHUNK* (collect the body), HANDLER (reading off,
- * waiting for hreq_reply), WRITING (answer queued; when the output drained
- * the connection goes back to HEAD, or closes).  A connection is freed only
- * from the write or event callbacks, never under the handler.
+ * waiting for hreq_reply), WRITING (answer queued, or being rendered as
+ * the output drains: hreq_reply_stream; when the output drained the
+ * connection goes back to HEAD, or closes).  A body must be whole within
+ * body_timeout_ms of its admission (body_timer_*).  A connection is freed
+ * only from the write, event or body timer callbacks, never under the
+ * handler.
  */
 #include "config.h"
 
@@ -605,15 +608,16 @@ hreq_add_header(struct hreq *r, const char *name, const char *value)
 		r->has_ctype = 1;
 }
 
+enum framing { FR_LENGTH, FR_CHUNKED, FR_CLOSE };
+
 /*
  * The answer's head (status line, Content-Type unless a header set one,
  * Content-Length, Connection, the extra header lines, the blank line) and
  * its body (NULL: none, as for HEAD), written without printf: every answer
  * passes here, and three evbuffer_add_printf() calls were a tenth of a
  * GET /health.  A small answer goes out as one block (one evbuffer chain).
+ * fr: Content-Length, chunked, or (streamed to HTTP/1.0) none.
  */
-enum framing { FR_LENGTH, FR_CHUNKED, FR_CLOSE };
-
 static void
 reply_head(struct evbuffer *out, const struct hreq *r, int status, int keep,
     enum framing fr, const char *lines, size_t llen, const char *body,

@@ -9,7 +9,9 @@
  * server parses request line, headers and body (Content-Length or chunked,
  * "Expect: 100-continue" honoured), keeps connections alive, pipelines in
  * order, and hands each complete request to one handler, which may answer
- * at once or later (hreq_reply), once.
+ * at once or later (hreq_reply), once, or stream a large answer as the
+ * client reads it (hreq_reply_stream).  Request smuggling is refused: one
+ * framing only (a lone "chunked", or one Content-Length).
  */
 #ifndef IMP_HSRV_H
 #define IMP_HSRV_H
