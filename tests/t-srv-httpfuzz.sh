@@ -147,6 +147,34 @@ else:
     bad += 1
     print("FAIL: a dribbled head: answers %s after %.1f s: %r" % (sts, t, got[:200]))
 
+# a request after one that closes the connection (HTTP/1.0): the close
+# is a lingering one, never a reset that could cost the client its answer
+resets = 0
+for k in range(50):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+    time.sleep((k % 10) * 0.0005)
+    try:
+        s.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+        time.sleep(0.02)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        if [a[0] for a in answers(got)] != [200]:
+            resets += 1
+    except OSError:
+        resets += 1
+    s.close()
+if resets:
+    bad += 1
+    print("FAIL: a request after an HTTP/1.0 one: %d of 50 connections reset or not answered once" % resets)
+else:
+    print("ok: a request after an HTTP/1.0 one: 50 connections closed cleanly, each answered once")
+
 def one(rnd, i):
     """Case i of a seed: the number of answers, or ValueError/OSError."""
     clean = rnd.random() < 0.25

@@ -1352,10 +1352,14 @@ conn_write(struct bufferevent *bev, void *arg)
 	if (c->st != C_WRITING || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
 	if (c->close_after || c->s->draining) {
-		if (c->linger)
-			linger_start(c);
-		else
-			conn_free(c);
+		/*
+		 * Always a lingering close: bytes the client sent after the
+		 * request we answered last (a pipelined request on an HTTP/1.0
+		 * or "Connection: close" connection) would make the kernel
+		 * reset the connection, and the client could lose our answer
+		 * (t-srv-httpfuzz saw ENOTCONN at its shutdown()).
+		 */
+		linger_start(c);
 		return;
 	}
 	c->st = C_HEAD;
