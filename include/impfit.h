@@ -125,6 +125,32 @@ double fit_chi_square(const struct fit_circuit *c, const double *params,
     const double *freq, const double *zre, const double *zim, int n,
     enum fit_weighting w);
 
+/* --- statistics (fit_stats.c) --------------------------------------------- */
+
+struct fit_stats {
+	int	dof;		/* 2 n - nfree */
+	double	ssr;		/* weighted sum of squared residuals */
+	double	rmse;		/* sqrt(sum |Zobs - Zfit|^2 / n), in ohms */
+	double	aic;		/* 2n ln(ssr / 2n) + 2 nfree */
+	double	bic;		/* 2n ln(ssr / 2n) + nfree ln(2n) */
+	double	t95;		/* Student's t, P(|T| < t95) = 0.95, dof */
+};
+
+/*
+ * Statistics of params (of which nfree were fitted, the others held)
+ * against the spectrum of n points under weighting w.  rre/rim (n each,
+ * or both NULL) receive the residuals relative to the modulus,
+ * (Z'obs - Z'fit) / |Zobs| and (Z''obs - Z''fit) / |Zobs|.  The 95 %
+ * confidence interval of parameter i is params[i] -/+ t95 std_errors[i].
+ * Returns 0, or -1 (no points, out of memory) with NaN in *st.
+ */
+int fit_stats_compute(const struct fit_circuit *c, const double *params,
+    int nfree, const double *freq, const double *zre, const double *zim,
+    int n, enum fit_weighting w, double *rre, double *rim,
+    struct fit_stats *st);
+/* The 0.975 quantile of Student's t with nu degrees of freedom (NaN: nu < 1). */
+double fit_t95(int nu);
+
 /* Names <-> enums: "levenberg-marquardt"/"lm", "nelder-mead"/"nm"; -1 when unknown. */
 int fit_method_parse(const char *s);
 const char *fit_method_name(enum fit_method m);

@@ -146,11 +146,62 @@ impfit_json_str(const char *s)
 	putchar('"');
 }
 
+/* A JSON array of n numbers. */
+static void
+impfit_json_array(const char *key, const double *v, int n)
+{
+	int	i;
+
+	printf(",\"%s\":[", key);
+	for (i = 0; i < n; i++) {
+		printf("%s", i ? "," : "");
+		impfit_json_num(v[i]);
+	}
+	printf("]");
+}
+
+/*
+ * The statistics of a fit (issue 15, part 4), as the server renders them:
+ * residuals relative to |Z|, dof, rmse, aic, bic, 95 % intervals.
+ */
+static void
+impfit_print_stats(const struct fit_circuit *c, const struct fit_options *o,
+    const struct fit_result *r, const struct fit_spectrum *sp, int nfree)
+{
+	struct fit_stats	 st;
+	double			*rre, *rim, lo[FIT_MAX_PARAMS];
+	double			 hi[FIT_MAX_PARAMS];
+	int			 i, np = fit_circuit_nparams(c);
+
+	if ((rre = calloc(2 * (size_t)sp->n, sizeof *rre)) == NULL)
+		impfit_die("%s", "out of memory");
+	rim = rre + sp->n;
+	if (fit_stats_compute(c, r->params, nfree, sp->freq, sp->zre, sp->zim,
+	    sp->n, o->weighting, rre, rim, &st) == 0) {
+		impfit_json_array("residuals_real", rre, sp->n);
+		impfit_json_array("residuals_imag", rim, sp->n);
+		printf(",\"dof\":%d,\"rmse\":", st.dof);
+		impfit_json_num(st.rmse);
+		printf(",\"aic\":");
+		impfit_json_num(st.aic);
+		printf(",\"bic\":");
+		impfit_json_num(st.bic);
+		for (i = 0; i < np; i++) {
+			lo[i] = r->params[i] - st.t95 * r->std_errors[i];
+			hi[i] = r->params[i] + st.t95 * r->std_errors[i];
+		}
+		impfit_json_array("ci95_low", lo, np);
+		impfit_json_array("ci95_high", hi, np);
+	}
+	free(rre);
+}
+
 static void
 impfit_print_json(const struct fit_circuit *c, const struct fit_options *o,
-    const struct fit_result *r, int number, int points)
+    const struct fit_result *r, const struct fit_spectrum *sp, int nfree)
 {
-	int	i, np = fit_circuit_nparams(c);
+	int	i, np = fit_circuit_nparams(c), number = sp->number;
+	int	points = sp->n;
 
 	printf("{\"spectrum\":%d,\"circuit_type\":", number);
 	impfit_json_str(fit_circuit_code(c));
@@ -173,6 +224,8 @@ impfit_print_json(const struct fit_circuit *c, const struct fit_options *o,
 	}
 	printf("],\"chi_square\":");
 	impfit_json_num(r->chi_square);
+	if (r->status != FIT_BAD_INPUT && r->status != FIT_DIVERGED)
+		impfit_print_stats(c, o, r, sp, nfree);
 	printf(",\"iterations\":%d,\"evaluations\":%d,\"fit_status\":\"%s\","
 	    "\"fit_ms\":", r->iterations, r->evaluations,
 	    fit_status_name(r->status));
@@ -368,7 +421,7 @@ main(int argc, char **argv)
 		    &res);
 		/* number: Spectrum_Number of the CSV layout, else 0 */
 		if (json)
-			impfit_print_json(c, &o, &res, sp[i].number, sp[i].n);
+			impfit_print_json(c, &o, &res, &sp[i], np);
 		else
 			impfit_print_text(c, &o, &res, sp[i].number, sp[i].n);
 		if (res.status == FIT_BAD_INPUT) {

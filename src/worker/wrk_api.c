@@ -255,6 +255,22 @@ h_health(struct hreq *r, struct wrk_rq *q)
 	reply(r, q, 200, &b);
 }
 
+/* The fit statistics of every result (issue 15, part 4), described. */
+static void
+wrk_api_describe_stats(struct buf *b)
+{
+	buf_adds(b, "\"result_statistics\":{"
+	    "\"residuals_real\":\"(Z'obs - Z'fit) / |Zobs| per point\","
+	    "\"residuals_imag\":\"(Z''obs - Z''fit) / |Zobs| per point\","
+	    "\"dof\":\"2 points - fitted parameters\","
+	    "\"rmse\":\"sqrt(sum |Zobs - Zfit|^2 / points), ohm\","
+	    "\"aic\":\"m ln(SSR/m) + 2k, m = 2 points, SSR weighted, "
+	    "k fitted parameters\","
+	    "\"bic\":\"m ln(SSR/m) + k ln(m)\","
+	    "\"ci95_low\":\"parameters - t(0.975, dof) std_errors\","
+	    "\"ci95_high\":\"parameters + t(0.975, dof) std_errors\"}");
+}
+
 static void
 h_describe(struct hreq *r, struct wrk_rq *q)
 {
@@ -309,10 +325,12 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"queue_size\":%u,\"results\":%u,\"max_body_bytes\":%ju,"
 	    "\"fit_timeout_s\":%.9g,\"max_iterations\":%d},"
 	    "\"fit_status\":[\"ok\",\"max_iterations\",\"diverged\","
-	    "\"bad_input\",\"timeout\"]}",
+	    "\"bad_input\",\"timeout\"],",
 	    wrk.max_points, g.queue_size, g.results,
 	    (uintmax_t)wrk.cfg->body_max, (double)wrk.cfg->fit_timeout / 1e9,
 	    WRK_MAX_ITERATIONS);
+	wrk_api_describe_stats(&b);
+	buf_addc(&b, '}');
 	reply(r, q, 200, &b);
 }
 
