@@ -53,6 +53,13 @@ struct fit_options {
 	const double		*init;		/* nparams values, or NULL: automatic */
 	int			restarts;	/* extra starts; <0: engine default */
 	double			max_seconds;	/* wall time; 0: no limit */
+	/*
+	 * Constraints (issue 15, part 3): nparams values each, or NULL.  A
+	 * NaN entry keeps the parameter's domain ((0, inf), exponents
+	 * (0, 1]); lower == upper holds the parameter at that value
+	 * (impedance.py's constants).  fit_bound_check() says what is valid.
+	 */
+	const double		*lower, *upper;
 };
 
 struct fit_result {
@@ -89,6 +96,17 @@ const char *fit_circuit_element_name(const struct fit_circuit *c, int e);
 int fit_circuit_element_param(const struct fit_circuit *c, int e, int *count);
 /* Parameters that are exponents bounded to (0, 1] (CPE n, fractal a). */
 int fit_circuit_param_is_exponent(const struct fit_circuit *c, int i);
+
+/* Index of the parameter named name ("R0", "Q0.n", "CPE1_1"), or -1. */
+int fit_circuit_param_index(const struct fit_circuit *c, const char *name);
+/*
+ * Whether [lo, hi] is a valid bound of parameter i: within its domain
+ * (0 <= lo < hi, hi <= 1 for exponents; hi may be INFINITY); lo == hi is a
+ * constant, which must lie in the domain (> 0; <= 1 for exponents).
+ * Returns 0, or -1 with a one-line reason in err.
+ */
+int fit_bound_check(const struct fit_circuit *c, int i, double lo, double hi,
+    char *err, size_t errlen);
 
 /*
  * Model impedance at n frequencies (Hz).  zre/zim receive n values.
