@@ -75,7 +75,13 @@ complex_obj(struct buf *b, double re, double im, int first)
 static int
 render_nfree(const struct rtab_view *v)
 {
-	return (v->nparams);
+	int i, n = v->nparams;
+
+	if (v->lower != NULL && v->upper != NULL)
+		for (i = 0; i < v->nparams; i++)
+			if (v->lower[i] == v->upper[i])
+				n--;
+	return (n);
 }
 
 /* v's circuit parsed, from rc when it holds it; NULL when it does not parse. */

@@ -307,7 +307,9 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"impedance\":\"[{real, imag}] (wins)\",\"magnitude\":\"[ohm]\","
 	    "\"phase\":\"[degrees]\"}}]},\"optional\":[\"circuit\",\"method\","
 	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\","
-	    "\"timeout\"],\"timeout\":\"the fit's time budget: seconds "
+	    "\"timeout\",\"constants\",\"bounds\"],\"constants\":\"{name: "
+	    "value}: parameters held at a value (std_error null)\","
+	    "\"bounds\":\"{name: [low, high]}: parameters kept within\",\"timeout\":\"the fit's time budget: seconds "
 	    "(> 0, e.g. 2.5) or a duration string (\\\"500ms\\\", \\\"2s\\\"), at "
 	    "most -fit-timeout\"},");
 	buf_adds(&b, "\"circuit_elements\":[");
@@ -546,6 +548,9 @@ spec_for_rtab(struct rtab_spec *sp, const struct wrk_spectrum *s)
 	sp->max_iterations = s->max_iterations;
 	sp->ninit = s->ninit;
 	sp->init = s->init;
+	sp->ncons = s->ncons;
+	sp->lower = s->lower;
+	sp->upper = s->upper;
 	/* capped now, so that the record says what the fit will get */
 	sp->timeout_ms = (uint32_t)((wrk_fit_budget(s->timeout_ns) + TIM_MS - 1) /
 	    TIM_MS);
@@ -716,6 +721,8 @@ single_done(struct wrk_sync *j)
 	v.zim = s->zim;
 	v.params = res->params;
 	v.std_errors = res->std_errors;
+	v.lower = s->ncons > 0 ? s->lower : NULL;
+	v.upper = s->ncons > 0 ? s->upper : NULL;
 	if (s->webhook_url != NULL) {
 		/* stored so that the webhook process delivers it */
 		struct rtab_spec sp;
