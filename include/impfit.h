@@ -53,6 +53,13 @@ struct fit_options {
 	const double		*init;		/* nparams values, or NULL: automatic */
 	int			restarts;	/* extra starts; <0: engine default */
 	double			max_seconds;	/* wall time; 0: no limit */
+	/*
+	 * Constraints (issue 15, part 3): nparams values each, or NULL.  A
+	 * NaN entry keeps the parameter's domain ((0, inf), exponents
+	 * (0, 1]); lower == upper holds the parameter at that value
+	 * (impedance.py's constants).  fit_bound_check() says what is valid.
+	 */
+	const double		*lower, *upper;
 };
 
 struct fit_result {
@@ -90,6 +97,17 @@ int fit_circuit_element_param(const struct fit_circuit *c, int e, int *count);
 /* Parameters that are exponents bounded to (0, 1] (CPE n, fractal a). */
 int fit_circuit_param_is_exponent(const struct fit_circuit *c, int i);
 
+/* Index of the parameter named name ("R0", "Q0.n", "CPE1_1"), or -1. */
+int fit_circuit_param_index(const struct fit_circuit *c, const char *name);
+/*
+ * Whether [lo, hi] is a valid bound of parameter i: within its domain
+ * (0 <= lo < hi, hi <= 1 for exponents; hi may be INFINITY); lo == hi is a
+ * constant, which must lie in the domain (> 0; <= 1 for exponents).
+ * Returns 0, or -1 with a one-line reason in err.
+ */
+int fit_bound_check(const struct fit_circuit *c, int i, double lo, double hi,
+    char *err, size_t errlen);
+
 /*
  * Model impedance at n frequencies (Hz).  zre/zim receive n values.
  */
@@ -124,6 +142,32 @@ enum fit_status fit_run(const struct fit_circuit *c, const double *freq,
 double fit_chi_square(const struct fit_circuit *c, const double *params,
     const double *freq, const double *zre, const double *zim, int n,
     enum fit_weighting w);
+
+/* --- statistics (fit_stats.c) --------------------------------------------- */
+
+struct fit_stats {
+	int	dof;		/* 2 n - nfree */
+	double	ssr;		/* weighted sum of squared residuals */
+	double	rmse;		/* sqrt(sum |Zobs - Zfit|^2 / n), in ohms */
+	double	aic;		/* 2n ln(ssr / 2n) + 2 nfree */
+	double	bic;		/* 2n ln(ssr / 2n) + nfree ln(2n) */
+	double	t95;		/* Student's t, P(|T| < t95) = 0.95, dof */
+};
+
+/*
+ * Statistics of params (of which nfree were fitted, the others held)
+ * against the spectrum of n points under weighting w.  rre/rim (n each,
+ * or both NULL) receive the residuals relative to the modulus,
+ * (Z'obs - Z'fit) / |Zobs| and (Z''obs - Z''fit) / |Zobs|.  The 95 %
+ * confidence interval of parameter i is params[i] -/+ t95 std_errors[i].
+ * Returns 0, or -1 (no points, out of memory) with NaN in *st.
+ */
+int fit_stats_compute(const struct fit_circuit *c, const double *params,
+    int nfree, const double *freq, const double *zre, const double *zim,
+    int n, enum fit_weighting w, double *rre, double *rim,
+    struct fit_stats *st);
+/* The 0.975 quantile of Student's t with nu degrees of freedom (NaN: nu < 1). */
+double fit_t95(int nu);
 
 /* Names <-> enums: "levenberg-marquardt"/"lm", "nelder-mead"/"nm"; -1 when unknown. */
 int fit_method_parse(const char *s);

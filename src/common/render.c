@@ -71,6 +71,19 @@ complex_obj(struct buf *b, double re, double im, int first)
 /* ,"k": of a literal key (ours, nothing to escape). */
 #define KEY(b, k)	ADDLIT((b), ",\"" k "\":")
 
+/* Parameters the fit moved: all but the held ones (constants). */
+static int
+render_nfree(const struct rtab_view *v)
+{
+	int i, n = v->nparams;
+
+	if (v->lower != NULL && v->upper != NULL)
+		for (i = 0; i < v->nparams; i++)
+			if (v->lower[i] == v->upper[i])
+				n--;
+	return (n);
+}
+
 /* v's circuit parsed, from rc when it holds it; NULL when it does not parse. */
 static struct fit_circuit *
 render_circuit(const struct rtab_view *v, struct render_cache *rc)
@@ -87,6 +100,50 @@ render_circuit(const struct rtab_view *v, struct render_cache *rc)
 		rc->c = c;
 	}
 	return (c);
+}
+
+/*
+ * The statistics of a fitted result (issue 15, part 4), recomputed from
+ * its parameters, standard errors and data rather than stored: residuals
+ * relative to |Z|, dof, rmse, aic, bic and the 95 % confidence intervals.
+ * rre/rim are scratch of v->n values each.
+ */
+static void
+render_stats(struct buf *b, const struct rtab_view *v,
+    const struct fit_circuit *c, double *rre, double *rim)
+{
+	struct fit_stats st;
+	double lo[FIT_MAX_PARAMS], hi[FIT_MAX_PARAMS], h;
+	int i, nfree = render_nfree(v);
+
+	if (v->zre == NULL || v->zim == NULL || v->nparams > FIT_MAX_PARAMS)
+		return;
+	if (fit_stats_compute(c, v->params, nfree, v->freq, v->zre, v->zim,
+	    v->n, (enum fit_weighting)v->weighting, rre, rim, &st) != 0)
+		return;
+	KEY(b, "residuals_real");
+	num_array(b, rre, v->n);
+	KEY(b, "residuals_imag");
+	num_array(b, rim, v->n);
+	KEY(b, "dof");
+	buf_json_int(b, st.dof);
+	KEY(b, "rmse");
+	buf_json_num(b, st.rmse);
+	KEY(b, "aic");
+	buf_json_num(b, st.aic);
+	KEY(b, "bic");
+	buf_json_num(b, st.bic);
+	/* A held parameter, or an error that could not be computed: null
+	 * (buf_json_num writes NaN so). */
+	for (i = 0; i < v->nparams; i++) {
+		h = st.t95 * v->std_errors[i];
+		lo[i] = v->params[i] - h;
+		hi[i] = v->params[i] + h;
+	}
+	KEY(b, "ci95_low");
+	num_array(b, lo, v->nparams);
+	KEY(b, "ci95_high");
+	num_array(b, hi, v->nparams);
 }
 
 void
@@ -177,6 +234,7 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 		num_array(b, zre, v->n);
 		KEY(b, "imaginary_impedance");
 		num_array(b, zim, v->n);
+		render_stats(b, v, c, zre, zim);
 		KEY(b, "element_impedances");
 		buf_addc(b, '[');
 		ne = fit_circuit_nelements(c);

@@ -59,10 +59,16 @@ st_final(unsigned st)
 	return (st == RTAB_DONE || st == RTAB_FAILED || st == RTAB_CANCELLED);
 }
 
+/*
+ * Arena bytes of a record, in units: freq, zre, zim (n each), init
+ * (ninit), params, std_errors (np each), lower, upper (ncons each), url.
+ */
 static uint32_t
-rec_units(uint32_t n, uint32_t ninit, uint32_t np, uint32_t url_len)
+rec_units(uint32_t n, uint32_t ninit, uint32_t np, uint32_t ncons,
+    uint32_t url_len)
 {
-	uint64_t bytes = ((uint64_t)3 * n + ninit + 2 * (uint64_t)np) * 8;
+	uint64_t bytes = ((uint64_t)3 * n + ninit + 2 * (uint64_t)np +
+	    2 * (uint64_t)ncons) * 8;
 
 	if (url_len > 0)
 		bytes += url_len + 1;
@@ -79,14 +85,17 @@ rec_run_ok(const struct shm *s, const struct rtab_rec *r)
 
 	/* a quarantined record holds no data at all */
 	if (r->data_units == 0 && r->n == 0 && r->ninit == 0 &&
-	    r->nparams == 0 && r->url_len == 0)
+	    r->nparams == 0 && r->url_len == 0 && r->ncons == 0)
 		return (1);
 	if (r->n > s->head->max_points || r->ninit > RTAB_PARAMS_MAX ||
 	    r->nparams > RTAB_PARAMS_MAX || r->url_len > RTAB_URL_MAX)
 		return (0);
 	if (end > s->head->arena_units)
 		return (0);
-	return (rec_units(r->n, r->ninit, r->nparams, r->url_len) <= r->data_units);
+	if (r->ncons > RTAB_PARAMS_MAX)
+		return (0);
+	return (rec_units(r->n, r->ninit, r->nparams, r->ncons, r->url_len) <=
+	    r->data_units);
 }
 
 /*
@@ -114,6 +123,8 @@ rec_invalid(const struct shm *s, const struct rtab_rec *r)
 		return ("unterminated text");
 	if (r->ninit != 0 && r->ninit != r->nparams)
 		return ("bad initial values");
+	if (r->ncons != 0 && r->ncons != r->nparams)
+		return ("bad constraints");
 	if (!rec_run_ok(s, r))
 		return ("data outside the arena");
 	if (s->salvage_size != 0 && r->data_units > 0 &&
@@ -134,7 +145,8 @@ rec_url(const struct shm *s, const struct rtab_rec *r)
 {
 	double *d = rec_data(s, r);
 
-	return ((char *)(d + 3 * r->n + r->ninit + 2 * r->nparams));
+	return ((char *)(d + 3 * r->n + r->ninit + 2 * r->nparams +
+	    2 * r->ncons));
 }
 
 static void
@@ -603,7 +615,7 @@ rec_quarantine(struct shm *s, uint32_t i, const char *why)
 
 	log_warn("result table: record %u is corrupt (%s): quarantined", i, why);
 	r->magic = RTAB_REC_MAGIC;
-	r->n = r->nparams = r->ninit = r->url_len = 0;
+	r->n = r->nparams = r->ninit = r->url_len = r->ncons = 0;
 	r->data_unit = r->data_units = 0;
 	r->method = r->weighting = 0;
 	r->fit_status = FIT_BAD_INPUT;
@@ -937,6 +949,7 @@ rec_fill(struct shm *s, struct rtab_rec *r, uint32_t bi,
 	r->n = (uint32_t)sp->n;
 	r->nparams = (uint32_t)sp->nparams;
 	r->ninit = (uint32_t)sp->ninit;
+	r->ncons = (uint32_t)sp->ncons;
 	r->url_len = (uint32_t)ul;
 	r->data_unit = unit;
 	r->data_units = units;
@@ -965,6 +978,12 @@ rec_fill(struct shm *s, struct rtab_rec *r, uint32_t bi,
 	if (sp->ninit > 0)
 		memcpy(d + 3 * sp->n, sp->init, sizeof(double) * (size_t)sp->ninit);
 	memset(d + 3 * sp->n + sp->ninit, 0, sizeof(double) * 2 * (size_t)sp->nparams);
+	if (sp->ncons > 0) {
+		d += 3 * sp->n + sp->ninit + 2 * sp->nparams;
+		memcpy(d, sp->lower, sizeof(double) * (size_t)sp->ncons);
+		memcpy(d + sp->ncons, sp->upper, sizeof(double) *
+		    (size_t)sp->ncons);
+	}
 	if (ul > 0)
 		memcpy(rec_url(s, r), sp->webhook_url, ul + 1);
 }
@@ -1054,7 +1073,8 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 		} else {
 			const struct rtab_spec *sp = &in->spec[i];
 			k = units[i] = rec_units((uint32_t)sp->n, (uint32_t)sp->ninit,
-			    (uint32_t)sp->nparams, sp->webhook_url != NULL ?
+			    (uint32_t)sp->nparams, (uint32_t)sp->ncons,
+			    sp->webhook_url != NULL ?
 			    (uint32_t)strlen(sp->webhook_url) : 0);
 		}
 		while ((u = arena_alloc_locked(s, k)) == RTAB_NONE)
@@ -1268,6 +1288,11 @@ rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
 		job->zre = d + r->n;
 		job->zim = d + 2 * r->n;
 		job->init = r->ninit > 0 ? d + 3 * r->n : NULL;
+		job->lower = job->upper = NULL;
+		if (r->ncons > 0) {
+			job->lower = d + 3 * r->n + r->ninit + 2 * r->nparams;
+			job->upper = job->lower + r->ncons;
+		}
 		job->circuit = r->circuit;
 		job->method = r->method;
 		job->weighting = r->weighting;
@@ -1412,7 +1437,7 @@ rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
 			    sizeof v->url);
 		if (with_data) {
 			size_t nd = 3 * (size_t)snap.n + snap.ninit +
-			    2 * (size_t)snap.nparams;
+			    2 * (size_t)snap.nparams + 2 * (size_t)snap.ncons;
 			double *d = imp_malloc(sizeof(double) * (nd ? nd : 1));
 			memcpy(d, rec_data(s, &snap), sizeof(double) * nd);
 			v->freq = d;
@@ -1421,6 +1446,10 @@ rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
 			v->init = v->ninit > 0 ? d + 3 * v->n : NULL;
 			v->params = d + 3 * v->n + v->ninit;
 			v->std_errors = v->params + v->nparams;
+			v->lower = snap.ncons > 0 ? v->std_errors +
+			    v->nparams : NULL;
+			v->upper = snap.ncons > 0 ? v->lower + snap.ncons :
+			    NULL;
 		}
 		cmm_smp_rmb();
 		if (CMM_LOAD_SHARED(r->word) == w1)

@@ -73,6 +73,10 @@ struct rtab_spec {
 	uint32_t	timeout_ms;		/* fit time budget; 0: the server's default */
 	int		ninit;			/* 0 or nparams */
 	const double	*init;
+	/* constraints (issue 15, part 3): 0 or nparams bounds each, NaN
+	 * where none, lower == upper a constant (fit_options) */
+	int		ncons;
+	const double	*lower, *upper;
 	const char	*webhook_url;		/* NULL: the batch's */
 };
 
@@ -126,6 +130,7 @@ struct rtab_job {
 	int		iteration;
 	int		n, nparams, ninit;
 	const double	*freq, *zre, *zim, *init;
+	const double	*lower, *upper;	/* NULL: no constraints */
 	const char	*circuit;
 	int		method, weighting, max_iterations;
 	uint32_t	timeout_ms;	/* fit time budget; 0: the server's default */
@@ -211,6 +216,7 @@ struct rtab_view {
 	char		url[RTAB_URL_MAX + 1];			/* "" when none */
 	/* imp_malloc'd copies (one block), NULL when with_data was 0 */
 	double		*freq, *zre, *zim, *init, *params, *std_errors;
+	double		*lower, *upper;	/* constraints; NULL: none */
 };
 
 /*

@@ -58,6 +58,8 @@ struct rtab_rec {
 	int32_t		fit_status;
 	int32_t		iterations, evaluations;
 	uint32_t	timeout_ms;	/* fit budget, 0: server default (layout 5) */
+	uint32_t	ncons;		/* 0 or nparams: bounds after std_errors */
+	uint32_t	pad;
 	double		chi2;
 	uint64_t	fit_ns;
 	uint64_t	t_accepted, t_queued, t_started, t_finished;

@@ -6,6 +6,7 @@
  * once per frequency.  Also the accessors of struct fit_circuit.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,4 +312,44 @@ fit_circuit_param_is_exponent(const struct fit_circuit *c, int i)
 	if (i < 0 || i >= c->nparam)
 		return (0);
 	return (c->is_exp[i]);
+}
+
+int
+fit_circuit_param_index(const struct fit_circuit *c, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < c->nparam; i++)
+		if (strcmp(c->pname[i], name) == 0)
+			return (i);
+	return (-1);
+}
+
+int
+fit_bound_check(const struct fit_circuit *c, int i, double lo, double hi,
+    char *err, size_t errlen)
+{
+	double	top;
+
+	if (i < 0 || i >= c->nparam) {
+		snprintf(err, errlen, "no parameter %d", i);
+		return (-1);
+	}
+	top = c->is_exp[i] ? 1 : INFINITY;
+	if (lo == hi) {
+		if (!(lo > 0) || !(lo <= top)) {
+			snprintf(err, errlen, "%s: %g is outside %s", c->pname[i],
+			    lo, c->is_exp[i] ? "(0, 1]" : "(0, inf)");
+			return (-1);
+		}
+		return (0);
+	}
+	if (isnan(lo) || isnan(hi) || !(lo >= 0) || !(lo < hi) ||
+	    !(hi <= top) || isinf(lo)) {
+		snprintf(err, errlen, "%s: bound [%g, %g] is not within %s "
+		    "with low < high", c->pname[i], lo, hi,
+		    c->is_exp[i] ? "[0, 1]" : "[0, inf)");
+		return (-1);
+	}
+	return (0);
 }

@@ -101,10 +101,21 @@ void	fit_eval_block(const struct fit_circuit *c, const double *p,
  * parameters: p = exp(x) for positive parameters, p = sin(x)^2 for the
  * exponents, so that every x is a physical p and n = 1 is reachable.
  */
+/* How a parameter maps to the minimisers' x (fit_run.c). */
+enum fit_xkind {
+	FIT_X_LOG = 0,		/* p = lo + exp(x), hi infinite */
+	FIT_X_BOX,		/* p = lo + (hi - lo) sin(x)^2 */
+	FIT_X_FIXED		/* p = lo = hi, not in x */
+};
+
 struct fit_problem {
 	const struct fit_circuit *c;
 	int			 n;		/* points */
-	int			 np;		/* parameters */
+	int			 np;		/* free parameters: x has np */
+	/* x[j] is parameter fidx[j]; a held one is pfix[i] (constants) */
+	int			 fidx[FIT_MAX_PARAMS];
+	unsigned char		 kind[FIT_MAX_PARAMS];	/* enum fit_xkind */
+	double			 lo[FIT_MAX_PARAMS], hi[FIT_MAX_PARAMS];
 	int			 m;		/* residuals: 2 n */
 	const double		*w, *invw, *lnw, *sqw;	/* n each */
 	struct fit_scratch	*scratch;
@@ -142,8 +153,8 @@ struct fit_problem {
 #define FIT_LOCAL_FAILED	2
 
 /* fit_run.c */
-void	fit_x_to_p(const struct fit_circuit *c, const double *x, double *p);
-void	fit_p_to_x(const struct fit_circuit *c, const double *p, double *x);
+void	fit_x_to_p(const struct fit_problem *pb, const double *x, double *p);
+void	fit_p_to_x(const struct fit_problem *pb, const double *p, double *x);
 double	fit_problem_eval(struct fit_problem *pb, const double *x, double *r,
 	    double *jac);
 

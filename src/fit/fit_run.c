@@ -95,33 +95,93 @@ fit_clock(struct fit_problem *pb)
  * Parameter transforms and the residual function
  */
 
-/* Physical parameters from transformed ones (see struct fit_problem). */
+/*
+ * Physical parameters (all c->nparam) from transformed ones (pb->np, see
+ * struct fit_problem): a held parameter is its constant.  Unbounded, the
+ * map is the historical one (exp(x), sin(x)^2 for exponents), so that a
+ * fit without constraints is the fit it always was.
+ */
 void
-fit_x_to_p(const struct fit_circuit *c, const double *x, double *p)
+fit_x_to_p(const struct fit_problem *pb, const double *x, double *p)
 {
-	int	i;
+	double	s;
+	int	i, j;
 
-	for (i = 0; i < c->nparam; i++) {
-		if (c->is_exp[i]) {
-			p[i] = sin(x[i]);
-			p[i] *= p[i];
+	for (i = 0; i < pb->c->nparam; i++)
+		p[i] = pb->lo[i];
+	for (j = 0; j < pb->np; j++) {
+		i = pb->fidx[j];
+		if (pb->kind[i] == FIT_X_BOX) {
+			s = sin(x[j]);
+			p[i] = pb->lo[i] + (pb->hi[i] - pb->lo[i]) * s * s;
 		} else
-			p[i] = exp(x[i]);
+			p[i] = pb->lo[i] + exp(x[j]);
 	}
 }
 
-/* Transformed parameters from physical ones (exponents clamped to [0, 1]). */
+/* Transformed parameters from physical ones (clamped into the bounds). */
 void
-fit_p_to_x(const struct fit_circuit *c, const double *p, double *x)
+fit_p_to_x(const struct fit_problem *pb, const double *p, double *x)
 {
-	int	i;
+	double	u;
+	int	i, j;
 
-	for (i = 0; i < c->nparam; i++) {
-		if (c->is_exp[i])
-			x[i] = asin(sqrt(fmin(fmax(p[i], 0), 1)));
-		else
-			x[i] = log(p[i]);
+	for (j = 0; j < pb->np; j++) {
+		i = pb->fidx[j];
+		if (pb->kind[i] == FIT_X_BOX) {
+			u = (p[i] - pb->lo[i]) / (pb->hi[i] - pb->lo[i]);
+			x[j] = asin(sqrt(fmin(fmax(u, 0), 1)));
+		} else if (p[i] > pb->lo[i])
+			x[j] = log(p[i] - pb->lo[i]);
+		else	/* a guess below the bound: just above it */
+			x[j] = log(pb->lo[i] > 0 ? 1e-3 * pb->lo[i] : 1e-300);
 	}
+}
+
+/* dp/dx of the free parameters at x (p from fit_x_to_p()). */
+static void
+fit_dpdx(const struct fit_problem *pb, const double *x, const double *p,
+    double *dpdx)
+{
+	int	i, j;
+
+	for (j = 0; j < pb->np; j++) {
+		i = pb->fidx[j];
+		dpdx[j] = pb->kind[i] == FIT_X_BOX ?
+		    (pb->hi[i] - pb->lo[i]) * sin(2 * x[j]) : p[i] - pb->lo[i];
+	}
+}
+
+/*
+ * The map of each parameter from o's bounds (NaN: the domain); -1 with
+ * res->error when a bound is invalid (fit_bound_check()).
+ */
+static int
+fit_problem_bounds(struct fit_problem *pb, const struct fit_options *o,
+    struct fit_result *res)
+{
+	const struct fit_circuit	*c = pb->c;
+	double				 lo, hi;
+	int				 i;
+
+	pb->np = 0;
+	for (i = 0; i < c->nparam; i++) {
+		lo = o->lower != NULL && !isnan(o->lower[i]) ? o->lower[i] : 0;
+		hi = o->upper != NULL && !isnan(o->upper[i]) ? o->upper[i] :
+		    (c->is_exp[i] ? 1 : INFINITY);
+		if (fit_bound_check(c, i, lo, hi, res->error,
+		    sizeof res->error) != 0)
+			return (-1);
+		pb->lo[i] = lo;
+		pb->hi[i] = hi;
+		if (lo == hi)
+			pb->kind[i] = FIT_X_FIXED;
+		else {
+			pb->kind[i] = isinf(hi) ? FIT_X_LOG : FIT_X_BOX;
+			pb->fidx[pb->np++] = i;
+		}
+	}
+	return (0);
 }
 
 /*
@@ -164,8 +224,8 @@ fit_problem_eval_p(struct fit_problem *pb, const double *p,
 			continue;
 		for (j = 0; j < pb->np; j++) {
 			d = dpdx != NULL ? -dpdx[j] : -1.0;
-			dr = sc->dr[j];
-			di = sc->di[j];
+			dr = sc->dr[pb->fidx[j]];
+			di = sc->di[pb->fidx[j]];
 			for (k = 0; k < bl; k++) {
 				wr = pb->wre[k0 + k] * d;
 				wi = pb->wim[k0 + k] * d;
@@ -188,11 +248,9 @@ fit_problem_eval(struct fit_problem *pb, const double *x, double *r,
     double *jac)
 {
 	double	p[FIT_MAX_PARAMS], dpdx[FIT_MAX_PARAMS];
-	int	i;
 
-	fit_x_to_p(pb->c, x, p);
-	for (i = 0; i < pb->np; i++)
-		dpdx[i] = pb->c->is_exp[i] ? sin(2 * x[i]) : p[i];
+	fit_x_to_p(pb, x, p);
+	fit_dpdx(pb, x, p, dpdx);
 	return (fit_problem_eval_p(pb, p, dpdx, r, jac));
 }
 
@@ -328,7 +386,7 @@ fit_options_default(struct fit_options *o)
 static int
 fit_check(const struct fit_circuit *c, const double *freq, const double *zre,
     const double *zim, int n, const struct fit_options *o,
-    const struct fit_workspace *ws, struct fit_result *res)
+    const struct fit_workspace *ws, int nfree, struct fit_result *res)
 {
 	char	*e = res->error;
 	size_t	 el = sizeof res->error;
@@ -339,11 +397,12 @@ fit_check(const struct fit_circuit *c, const double *freq, const double *zre,
 		snprintf(e, el, "no data points");
 		return (-1);
 	}
-	if (n < np) {
+	if (n < nfree) {
 		snprintf(e, el, "%d points are too few for %d parameters", n,
-		    np);
+		    nfree);
 		return (-1);
 	}
+
 	if (n > ws->max_points || np > ws->max_params) {
 		snprintf(e, el, "workspace too small (%d points, %d "
 		    "parameters; room for %d, %d)", n, np, ws->max_points,
@@ -464,8 +523,10 @@ fit_std_errors(struct fit_problem *pb, const double *p, struct fit_result *res)
 	double	cost, s2, se;
 	int	i, np = pb->np;
 
-	for (i = 0; i < np; i++)
+	for (i = 0; i < pb->c->nparam; i++)
 		res->std_errors[i] = NAN;
+	if (np == 0)
+		return;
 	cost = fit_problem_eval_p(pb, p, NULL, pb->r, pb->jac);
 	if (!isfinite(cost) || pb->m <= np)
 		return;
@@ -480,7 +541,7 @@ fit_std_errors(struct fit_problem *pb, const double *p, struct fit_result *res)
 			continue;
 		se = sqrt(s2 * pb->simplex[i * np + i]);
 		if (isfinite(se))
-			res->std_errors[i] = se;
+			res->std_errors[pb->fidx[i]] = se;
 	}
 }
 
@@ -508,7 +569,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	struct fit_rng		 rng;
 	double			 p[FIT_MAX_PARAMS], *x, sigma, big, t0;
 	int			 np = c->nparam, nst = 0, ng, nrand, maxit;
-	int			 probe, i, s, b, k, r, expired;
+	int			 probe, i, s, b, k, r, expired, nf;
 
 	t0 = fit_mono();
 	if (o == NULL) {
@@ -520,15 +581,15 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	res->chi_square = NAN;
 	for (i = 0; i < FIT_MAX_PARAMS; i++)
 		res->params[i] = res->std_errors[i] = NAN;
-	if (fit_check(c, freq, zre, zim, n, o, ws, res) != 0) {
+	memset(&pb, 0, sizeof pb);
+	pb.c = c;
+	if (fit_problem_bounds(&pb, o, res) != 0 ||
+	    fit_check(c, freq, zre, zim, n, o, ws, pb.np, res) != 0) {
 		res->status = FIT_BAD_INPUT;
 		return (res->status);
 	}
-
-	memset(&pb, 0, sizeof pb);
-	pb.c = c;
 	pb.n = n;
-	pb.np = np;
+	nf = pb.np;
 	pb.m = 2 * n;
 	pb.w = ws->w;
 	pb.invw = ws->invw;
@@ -565,9 +626,18 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 		fit_weight(o->weighting, zre[k], zim[k], &ws->wre[k],
 		    &ws->wim[k]);
 	}
+	if (pb.np == 0) {
+		/* Every parameter held: nothing to fit, only to report. */
+		fit_x_to_p(&pb, ws->x0, p);
+		b = 0;
+		ws->scost[0] = fit_problem_eval(&pb, ws->x0, pb.r, NULL);
+		ws->sstat[0] = FIT_LOCAL_OK;
+		memcpy(ws->sx, ws->x0, sizeof *p);
+		goto report;
+	}
 	maxit = o->max_iterations > 0 ? o->max_iterations :
-	    (o->method == FIT_METHOD_NM ? 2000 * (np + 1) : 100 * (np + 1));
-	probe = o->method == FIT_METHOD_NM ? 200 * (np + 1) : FIT_LM_PROBE;
+	    (o->method == FIT_METHOD_NM ? 2000 * (nf + 1) : 100 * (nf + 1));
+	probe = o->method == FIT_METHOD_NM ? 200 * (nf + 1) : FIT_LM_PROBE;
 	if (probe > maxit)
 		probe = maxit;
 	nrand = o->restarts >= 0 ? o->restarts : FIT_DEFAULT_RESTARTS;
@@ -576,13 +646,13 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 
 	/* Starts: the caller's values first, then the automatic guesses. */
 	if (o->init != NULL)
-		fit_p_to_x(c, o->init, ws->sx + (size_t)nst++ * np);
+		fit_p_to_x(&pb, o->init, ws->sx + (size_t)nst++ * np);
 	ng = fit_init_guesses(c, freq, zre, zim, n, ws->idx,
 	    ws->sx + (size_t)nst * np, FIT_MAX_GUESSES);
 	for (s = nst; s < nst + ng; s++) {
 		x = ws->sx + (size_t)s * np;
 		memcpy(p, x, np * sizeof *p);
-		fit_p_to_x(c, p, x);
+		fit_p_to_x(&pb, p, x);
 	}
 	nst += ng;
 	/* A total the caller set leaves half for the finalists: the probes of
@@ -620,9 +690,9 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	for (k = 0; k < nrand && !fit_spent(&pb); k++) {
 		b = fit_best(ws, nst);
 		x = ws->sx + (size_t)nst * np;
-		for (i = 0; i < np; i++) {
+		for (i = 0; i < nf; i++) {
 			/* A decade or so for scales, less for exponents. */
-			sigma = c->is_exp[i] ? 0.3 : 1.5;
+			sigma = pb.kind[pb.fidx[i]] == FIT_X_BOX ? 0.3 : 1.5;
 			x[i] = (k % 2 ? ws->sx[(size_t)b * np + i] :
 			    ws->x0[i]) + sigma * fit_rng_normal(&rng);
 		}
@@ -633,7 +703,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	 * there are two or more arcs: one alone is what the guesses vary. */
 	b = fit_best(ws, nst);
 	if (isfinite(ws->scost[b]) && !fit_spent(&pb)) {
-		fit_x_to_p(c, ws->sx + (size_t)b * np, p);
+		fit_x_to_p(&pb, ws->sx + (size_t)b * np, p);
 		ng = fit_init_reseed(c, freq, zre, zim, n, ws->idx, p,
 		    ws->sx + (size_t)nst * np, FIT_MAX_RESEEDS);
 		if (c->nelem < 4)	/* R(QR): fewer than two arcs */
@@ -646,7 +716,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 			}
 			x = ws->sx + (size_t)s * np;
 			memcpy(p, x, np * sizeof *p);
-			fit_p_to_x(c, p, x);
+			fit_p_to_x(&pb, p, x);
 			/* Most go back to where they came from: a short
 			 * probe, the finalists below may continue them. */
 			fit_local(&pb, o, ws, s, probe / 3);
@@ -682,6 +752,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 			    FIT_LOCAL_OK : FIT_LOCAL_MAXITER;
 	}
 
+report:
 	/* The standard errors' evaluation below may read the clock too. */
 	expired = pb.expired;
 	res->iterations = pb.iterations;
@@ -690,7 +761,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 		res->status = FIT_DIVERGED;
 		goto done;
 	}
-	fit_x_to_p(c, ws->sx + (size_t)b * np, p);
+	fit_x_to_p(&pb, ws->sx + (size_t)b * np, p);
 	big = 0;
 	for (i = 0; i < np; i++) {
 		res->params[i] = p[i];

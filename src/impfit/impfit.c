@@ -26,6 +26,8 @@ enum {
 	OPT_NOISE,
 	OPT_SEED,
 	OPT_RESTARTS,
+	OPT_FIX,
+	OPT_BOUND,
 	OPT_HELP
 };
 
@@ -37,6 +39,8 @@ static const struct option impfit_longopts[] = {
 	{ "weighting", required_argument, NULL, 'w' },
 	{ "max-iterations", required_argument, NULL, OPT_MAXIT },
 	{ "restarts", required_argument, NULL, OPT_RESTARTS },
+	{ "fix", required_argument, NULL, OPT_FIX },
+	{ "bound", required_argument, NULL, OPT_BOUND },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "simulate", required_argument, NULL, OPT_SIMULATE },
@@ -55,6 +59,7 @@ impfit_usage(FILE *fp)
 	fprintf(fp,
 "usage: impfit -c CODE -f FILE [-v P ...] [-m method] [-w weighting]\n"
 "              [--max-iterations N] [--restarts N] [-t SECONDS] [--json]\n"
+"              [--fix NAME=VALUE ...] [--bound NAME=LO:HI ...]\n"
 "       impfit --simulate CODE -v P ... [--fmin 0.1] [--fmax 1e5]\n"
 "              [--points 50] [--noise 0] [--seed 0]\n"
 "\n"
@@ -71,6 +76,8 @@ impfit_usage(FILE *fp)
 "                         out of time keeps its best parameters and has\n"
 "                         fit_status timeout\n"
 "  --restarts N           random restarts (default: engine's)\n"
+"  --fix NAME=VALUE       hold parameter NAME (e.g. R0, Q0.n) at VALUE\n"
+"  --bound NAME=LO:HI     keep NAME within [LO, HI] (HI empty: no upper)\n"
 "  --json                 one JSON object per spectrum and line\n"
 "  --simulate CODE        write a synthetic spectrum of CODE at the -v values\n"
 "  --help                 this text\n"
@@ -119,6 +126,76 @@ impfit_values(const char *s, double *v, int *n)
 	}
 }
 
+/* --fix and --bound as given, resolved once the circuit is parsed. */
+struct impfit_cons {
+	char	name[32];
+	double	lo, hi;
+};
+static struct impfit_cons	impfit_cons[FIT_MAX_PARAMS];
+static int			impfit_ncons;
+
+/* Record --fix NAME=VALUE (fix) or --bound NAME=LO:HI. */
+static void
+impfit_cons_add(const char *arg, int fix)
+{
+	struct impfit_cons	*k;
+	const char		*eq = strchr(arg, '=');
+	char			 buf[128], *colon;
+
+	if (impfit_ncons >= FIT_MAX_PARAMS)
+		impfit_die("too many --fix/--bound: '%s'", arg);
+	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof k->name ||
+	    strlen(eq + 1) >= sizeof buf)
+		impfit_die(fix ? "--fix: '%s' is not NAME=VALUE" :
+		    "--bound: '%s' is not NAME=LO:HI", arg);
+	k = &impfit_cons[impfit_ncons++];
+	memcpy(k->name, arg, eq - arg);
+	k->name[eq - arg] = '\0';
+	strcpy(buf, eq + 1);
+	if (fix) {
+		k->lo = k->hi = impfit_number("--fix", buf);
+		return;
+	}
+	if ((colon = strchr(buf, ':')) == NULL)
+		impfit_die("--bound: '%s' is not NAME=LO:HI", arg);
+	*colon = '\0';
+	k->lo = impfit_number("--bound", buf);
+	k->hi = colon[1] == '\0' ? INFINITY : impfit_number("--bound",
+	    colon + 1);
+}
+
+/*
+ * The constraints of c into lo/hi (NaN where none); a name c lacks or a
+ * bound outside the parameter's domain stops impfit.  Returns the free
+ * parameters.
+ */
+static int
+impfit_cons_apply(const struct fit_circuit *c, double *lo, double *hi)
+{
+	char	err[160];
+	int	i, j, np = fit_circuit_nparams(c), nfree = np;
+
+	for (i = 0; i < np; i++)
+		lo[i] = hi[i] = NAN;
+	for (j = 0; j < impfit_ncons; j++) {
+		if ((i = fit_circuit_param_index(c, impfit_cons[j].name)) < 0) {
+			fprintf(stderr, "impfit: %s has no parameter '%s'\n",
+			    fit_circuit_code(c), impfit_cons[j].name);
+			exit(IMPFIT_EXIT_USAGE);
+		}
+		if (fit_bound_check(c, i, impfit_cons[j].lo, impfit_cons[j].hi,
+		    err, sizeof err) != 0)
+			impfit_die("%s", err);
+		if (lo[i] == hi[i] && !isnan(lo[i]))
+			nfree++;
+		lo[i] = impfit_cons[j].lo;
+		hi[i] = impfit_cons[j].hi;
+		if (lo[i] == hi[i])
+			nfree--;
+	}
+	return (nfree);
+}
+
 /* A JSON number, or null when it is not finite. */
 static void
 impfit_json_num(double v)
@@ -146,11 +223,62 @@ impfit_json_str(const char *s)
 	putchar('"');
 }
 
+/* A JSON array of n numbers. */
+static void
+impfit_json_array(const char *key, const double *v, int n)
+{
+	int	i;
+
+	printf(",\"%s\":[", key);
+	for (i = 0; i < n; i++) {
+		printf("%s", i ? "," : "");
+		impfit_json_num(v[i]);
+	}
+	printf("]");
+}
+
+/*
+ * The statistics of a fit (issue 15, part 4), as the server renders them:
+ * residuals relative to |Z|, dof, rmse, aic, bic, 95 % intervals.
+ */
+static void
+impfit_print_stats(const struct fit_circuit *c, const struct fit_options *o,
+    const struct fit_result *r, const struct fit_spectrum *sp, int nfree)
+{
+	struct fit_stats	 st;
+	double			*rre, *rim, lo[FIT_MAX_PARAMS];
+	double			 hi[FIT_MAX_PARAMS];
+	int			 i, np = fit_circuit_nparams(c);
+
+	if ((rre = calloc(2 * (size_t)sp->n, sizeof *rre)) == NULL)
+		impfit_die("%s", "out of memory");
+	rim = rre + sp->n;
+	if (fit_stats_compute(c, r->params, nfree, sp->freq, sp->zre, sp->zim,
+	    sp->n, o->weighting, rre, rim, &st) == 0) {
+		impfit_json_array("residuals_real", rre, sp->n);
+		impfit_json_array("residuals_imag", rim, sp->n);
+		printf(",\"dof\":%d,\"rmse\":", st.dof);
+		impfit_json_num(st.rmse);
+		printf(",\"aic\":");
+		impfit_json_num(st.aic);
+		printf(",\"bic\":");
+		impfit_json_num(st.bic);
+		for (i = 0; i < np; i++) {
+			lo[i] = r->params[i] - st.t95 * r->std_errors[i];
+			hi[i] = r->params[i] + st.t95 * r->std_errors[i];
+		}
+		impfit_json_array("ci95_low", lo, np);
+		impfit_json_array("ci95_high", hi, np);
+	}
+	free(rre);
+}
+
 static void
 impfit_print_json(const struct fit_circuit *c, const struct fit_options *o,
-    const struct fit_result *r, int number, int points)
+    const struct fit_result *r, const struct fit_spectrum *sp, int nfree)
 {
-	int	i, np = fit_circuit_nparams(c);
+	int	i, np = fit_circuit_nparams(c), number = sp->number;
+	int	points = sp->n;
 
 	printf("{\"spectrum\":%d,\"circuit_type\":", number);
 	impfit_json_str(fit_circuit_code(c));
@@ -173,6 +301,8 @@ impfit_print_json(const struct fit_circuit *c, const struct fit_options *o,
 	}
 	printf("],\"chi_square\":");
 	impfit_json_num(r->chi_square);
+	if (r->status != FIT_BAD_INPUT && r->status != FIT_DIVERGED)
+		impfit_print_stats(c, o, r, sp, nfree);
 	printf(",\"iterations\":%d,\"evaluations\":%d,\"fit_status\":\"%s\","
 	    "\"fit_ms\":", r->iterations, r->evaluations,
 	    fit_status_name(r->status));
@@ -239,10 +369,11 @@ main(int argc, char **argv)
 	const char		*code = NULL, *file = NULL, *sim = NULL;
 	char			 err[256];
 	double			 v[FIT_MAX_PARAMS], fmin = 0.1, fmax = 1e5;
-	double			 noise = 0, d;
+	double			 noise = 0, d, lo[FIT_MAX_PARAMS];
+	double			 hi[FIT_MAX_PARAMS];
 	unsigned long long	 seed = 0;
 	int			 nv = 0, json = 0, points = 50, ch, i, ns, np;
-	int			 maxn = 0, rc = 0;
+	int			 maxn = 0, rc = 0, nfree;
 
 	fit_options_default(&o);
 	while ((ch = getopt_long(argc, argv, "c:f:v:m:w:t:h", impfit_longopts,
@@ -288,6 +419,10 @@ main(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = 1;
+			break;
+		case OPT_FIX:
+		case OPT_BOUND:
+			impfit_cons_add(optarg, ch == OPT_FIX);
 			break;
 		case OPT_SIMULATE:
 			sim = optarg;
@@ -352,6 +487,9 @@ main(int argc, char **argv)
 	}
 	if (nv > 0)
 		o.init = v;
+	nfree = impfit_cons_apply(c, lo, hi);
+	o.lower = lo;
+	o.upper = hi;
 
 	if ((ns = fit_spectra_read(file, &sp, err, sizeof err)) < 0) {
 		fprintf(stderr, "impfit: %s\n", err);
@@ -368,7 +506,7 @@ main(int argc, char **argv)
 		    &res);
 		/* number: Spectrum_Number of the CSV layout, else 0 */
 		if (json)
-			impfit_print_json(c, &o, &res, sp[i].number, sp[i].n);
+			impfit_print_json(c, &o, &res, &sp[i], nfree);
 		else
 			impfit_print_text(c, &o, &res, sp[i].number, sp[i].n);
 		if (res.status == FIT_BAD_INPUT) {

@@ -282,6 +282,22 @@ h_health(struct hreq *r, struct wrk_rq *q)
 	reply(r, q, 200, &b);
 }
 
+/* The fit statistics of every result (issue 15, part 4), described. */
+static void
+wrk_api_describe_stats(struct buf *b)
+{
+	buf_adds(b, "\"result_statistics\":{"
+	    "\"residuals_real\":\"(Z'obs - Z'fit) / |Zobs| per point\","
+	    "\"residuals_imag\":\"(Z''obs - Z''fit) / |Zobs| per point\","
+	    "\"dof\":\"2 points - fitted parameters\","
+	    "\"rmse\":\"sqrt(sum |Zobs - Zfit|^2 / points), ohm\","
+	    "\"aic\":\"m ln(SSR/m) + 2k, m = 2 points, SSR weighted, "
+	    "k fitted parameters\","
+	    "\"bic\":\"m ln(SSR/m) + k ln(m)\","
+	    "\"ci95_low\":\"parameters - t(0.975, dof) std_errors\","
+	    "\"ci95_high\":\"parameters + t(0.975, dof) std_errors\"}");
+}
+
 static void
 h_describe(struct hreq *r, struct wrk_rq *q)
 {
@@ -321,7 +337,9 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"impedance\":\"[{real, imag}] (wins)\",\"magnitude\":\"[ohm]\","
 	    "\"phase\":\"[degrees]\"}}]},\"optional\":[\"circuit\",\"method\","
 	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\","
-	    "\"timeout\"],\"timeout\":\"the fit's time budget: seconds "
+	    "\"timeout\",\"constants\",\"bounds\"],\"constants\":\"{name: "
+	    "value}: parameters held at a value (std_error null)\","
+	    "\"bounds\":\"{name: [low, high]}: parameters kept within\",\"timeout\":\"the fit's time budget: seconds "
 	    "(> 0, e.g. 2.5) or a duration string (\\\"500ms\\\", \\\"2s\\\"), at "
 	    "most -fit-timeout\"},");
 	buf_adds(&b, "\"circuit_elements\":[");
@@ -340,10 +358,12 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"fit_timeout_s\":%.9g,\"body_timeout_s\":%.9g,"
 	    "\"max_iterations\":%d},"
 	    "\"fit_status\":[\"ok\",\"max_iterations\",\"diverged\","
-	    "\"bad_input\",\"timeout\"]}",
+	    "\"bad_input\",\"timeout\"],",
 	    wrk.max_points, g.queue_size, g.results,
 	    (uintmax_t)wrk.cfg->body_max, (double)wrk.cfg->fit_timeout / 1e9,
 	    (double)wrk.cfg->body_timeout / 1e9, WRK_MAX_ITERATIONS);
+	wrk_api_describe_stats(&b);
+	buf_addc(&b, '}');
 	reply(r, q, 200, &b);
 }
 
@@ -702,6 +722,9 @@ spec_for_rtab(struct rtab_spec *sp, const struct wrk_spectrum *s)
 	sp->max_iterations = s->max_iterations;
 	sp->ninit = s->ninit;
 	sp->init = s->init;
+	sp->ncons = s->ncons;
+	sp->lower = s->lower;
+	sp->upper = s->upper;
 	/* capped now, so that the record says what the fit will get */
 	sp->timeout_ms = (uint32_t)((wrk_fit_budget(s->timeout_ns) + TIM_MS - 1) /
 	    TIM_MS);
@@ -897,6 +920,8 @@ single_done(struct wrk_sync *j)
 	v.zim = s->zim;
 	v.params = res->params;
 	v.std_errors = res->std_errors;
+	v.lower = s->ncons > 0 ? s->lower : NULL;
+	v.upper = s->ncons > 0 ? s->upper : NULL;
 	if (s->webhook_url != NULL) {
 		/* stored so that the webhook process delivers it */
 		struct rtab_spec sp;

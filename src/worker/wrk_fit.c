@@ -206,8 +206,8 @@ static uint64_t	fit_t0;		/* tim_mono() at the running fit's start; 0: none (atom
 static void
 wrk_fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
     const double *zim, int n, int method, int weighting, int max_it,
-    uint64_t budget_ns, const double *init, struct fit_result *res,
-    uint64_t *ns)
+    uint64_t budget_ns, const double *init, const double *lower,
+    const double *upper, struct fit_result *res, uint64_t *ns)
 {
 	struct fit_options o;
 	uint64_t t0;
@@ -217,6 +217,8 @@ wrk_fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	o.weighting = (enum fit_weighting)weighting;
 	o.max_iterations = max_it;
 	o.init = init;
+	o.lower = lower;	/* constants and bounds (issue 15, part 3) */
+	o.upper = upper;
 	o.max_seconds = (double)budget_ns / 1e9;
 	shm_proc_set_busy(wrk.proc, 1);
 	wrk.fitting = 1;
@@ -266,7 +268,8 @@ wrk_fit_next(void)
 		wrk_fit_run(c, job.freq, job.zre, job.zim, job.n, job.method,
 		    job.weighting, job.max_iterations,
 		    wrk_fit_budget((uint64_t)job.timeout_ms * TIM_MS),
-		    job.ninit > 0 ? job.init : NULL, &res, &ns);
+		    job.ninit > 0 ? job.init : NULL, job.lower, job.upper,
+		    &res, &ns);
 	wrk_outcome(&out, &res, ns);
 	if (rtab_job_finish(wrk.shm, &job, &out) < 0) {
 		log_warn("job %u: lease lost, result discarded", job.rec);
@@ -301,7 +304,8 @@ wrk_fit_sync(const struct wrk_spectrum *s, struct fit_result *res,
 	}
 	wrk_fit_run(c, s->freq, s->zre, s->zim, s->n, s->method, s->weighting,
 	    s->max_iterations, wrk_fit_budget(s->timeout_ns),
-	    s->ninit > 0 ? s->init : NULL, res, fit_ns);
+	    s->ninit > 0 ? s->init : NULL, s->ncons > 0 ? s->lower : NULL,
+	    s->ncons > 0 ? s->upper : NULL, res, fit_ns);
 	STAT_INC(spectra_sync);
 	wrk_account(res, *fit_ns, mem_in_use() - mem0);
 	wrk_bench("", s->iteration, s->n, s->circuit, s->method, 0, *fit_ns, res);

@@ -297,6 +297,13 @@ unload(void)
  * max_iterations, timeout (batch level, overridable per spectrum).
  */
 
+/* A constant or a bound by parameter name, resolved with the circuit. */
+#define OPTS_CONS_MAX	16
+struct opt_cons {
+	char		name[24];
+	double		lo, hi;
+};
+
 struct opts {
 	char		circuit[RTAB_CIRCUIT_MAX + 1];
 	char		circuit_field[256];
@@ -308,7 +315,106 @@ struct opts {
 	char		init_field[256];
 	const char	*url;		/* borrowed from the tokens' strings or cfg */
 	int		own_url;
+	/* constants, bounds: [0] and [1]; a spectrum's replace the batch's */
+	int		ncons[2];
+	struct opt_cons	cons[2][OPTS_CONS_MAX];
+	char		cons_field[2][128];
 };
+
+/*
+ * "constants": {"R0": 0.02} (k = 0) or "bounds": {"Q0.n": [0.5, 1]}
+ * (k = 1) at p, into o; the names are checked against the circuit later
+ * (opts_cons_resolve), the numbers here.
+ */
+static int
+opts_cons(int v, int k, struct path *p, struct opts *o, struct wrk_err *e)
+{
+	struct opt_cons *c;
+	const char *name;
+	int key, val, x, i, n;
+	size_t o2;
+
+	if (jtok_type(jt, v) != JT_OBJECT)
+		return (fail(e, 400, p, "must be an object of parameter names "
+		    "and %s, not %s", k ? "[low, high] pairs" : "numbers",
+		    type_name(v)));
+	n = jtok_len(jt, v);
+	if (n > OPTS_CONS_MAX)
+		return (fail(e, 400, p, "too many parameters (%d, at most %d)",
+		    n, OPTS_CONS_MAX));
+	snprintf(o->cons_field[k], sizeof o->cons_field[k], "%.100s", p->b);
+	o->ncons[k] = n;
+	for (i = 0, key = jtok_first(jt, v); i < n; i++, key = jtok_next(jt,
+	    key)) {
+		c = &o->cons[k][i];
+		val = key + 1;
+		name = jtok_str(jt, key);
+		o2 = path_key(p, name);
+		if (strlen(name) >= sizeof c->name)
+			return (fail(e, 400, p, "no such parameter"));
+		snprintf(c->name, sizeof c->name, "%s", name);
+		if (k == 0) {
+			if (!is_number(val))
+				return (fail(e, 400, p, "must be a number, not "
+				    "%s", type_name(val)));
+			c->lo = c->hi = jtok_num(jt, val);
+		} else {
+			if (jtok_type(jt, val) != JT_ARRAY ||
+			    jtok_len(jt, val) != 2 ||
+			    !is_number(x = jtok_first(jt, val)) ||
+			    !is_number(jtok_next(jt, x)))
+				return (fail(e, 400, p, "must be [low, high], "
+				    "two numbers"));
+			c->lo = jtok_num(jt, x);
+			c->hi = jtok_num(jt, jtok_next(jt, x));
+		}
+		if (!isfinite(c->lo) || !isfinite(c->hi))
+			return (fail(e, 400, p, "must be finite"));
+		path_pop(p, o2);
+	}
+	return (0);
+}
+
+/*
+ * Resolve o's constants and bounds against its circuit into s: a name
+ * the circuit lacks, or a bound outside the parameter's domain, is a 400
+ * naming it.  Bounds first, so that a constant wins over a bound.
+ */
+static int
+opts_cons_resolve(const struct opts *o, struct wrk_spectrum *s,
+    struct wrk_err *e)
+{
+	const struct fit_circuit *c;
+	const struct opt_cons *oc;
+	struct path pf;
+	char why[160];
+	int k, i, j;
+
+	s->ncons = 0;
+	if (o->ncons[0] + o->ncons[1] == 0)
+		return (0);
+	if ((c = wrk_circuit(o->circuit, NULL, 0)) == NULL)
+		return (0);	/* (checked when the circuit was parsed) */
+	for (j = 0; j < o->nparams; j++)
+		s->lower[j] = s->upper[j] = NAN;
+	for (k = 1; k >= 0; k--)
+		for (i = 0; i < o->ncons[k]; i++) {
+			oc = &o->cons[k][i];
+			snprintf(pf.b, sizeof pf.b, "%.100s.%s",
+			    o->cons_field[k], oc->name);
+			pf.len = strlen(pf.b);
+			if ((j = fit_circuit_param_index(c, oc->name)) < 0)
+				return (fail(e, 400, &pf, "circuit %s has no "
+				    "parameter %s", o->circuit, oc->name));
+			if (fit_bound_check(c, j, oc->lo, oc->hi, why,
+			    sizeof why) != 0)
+				return (fail(e, 400, &pf, "%s", why));
+			s->lower[j] = oc->lo;
+			s->upper[j] = oc->hi;
+		}
+	s->ncons = o->nparams;
+	return (0);
+}
 
 static int
 opts_circuit(struct opts *o, const char *code, const struct path *p,
@@ -456,6 +562,20 @@ opts_parse(int obj, struct path *p, struct opts *o, struct wrk_err *e)
 			path_pop(p, o2);
 		}
 		snprintf(o->init_field, sizeof o->init_field, "%s", p->b);
+		path_pop(p, old);
+	}
+	v = jtok_get(jt, obj, "constants");
+	if (present(v)) {
+		old = path_key(p, "constants");
+		if (opts_cons(v, 0, p, o, e) < 0)
+			return (-1);
+		path_pop(p, old);
+	}
+	v = jtok_get(jt, obj, "bounds");
+	if (present(v)) {
+		old = path_key(p, "bounds");
+		if (opts_cons(v, 1, p, o, e) < 0)
+			return (-1);
 		path_pop(p, old);
 	}
 	v = jtok_get(jt, obj, "webhook_url");
@@ -756,6 +876,8 @@ spectrum_parse(int outer, struct path *po, int imp, struct path *pi,
 		memcpy(s->init, o.init, sizeof(double) * (size_t)o.ninit);
 	}
 	s->ninit = o.ninit;
+	if (opts_cons_resolve(&o, s, e) < 0)
+		return (-1);
 	s->webhook_url = o.url != NULL ? imp_strdup(o.url) : NULL;
 	s->own_url = o.own_url;
 	return (0);

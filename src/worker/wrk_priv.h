@@ -82,6 +82,10 @@ struct wrk_spectrum {
 	uint64_t	timeout_ns;		/* the fit's time budget; 0: not given */
 	int		ninit;
 	double		init[FIT_MAX_PARAMS];
+	/* constants and bounds (issue 15, part 3): 0 or nparams each, NaN
+	 * where none, lower == upper a constant */
+	int		ncons;
+	double		lower[FIT_MAX_PARAMS], upper[FIT_MAX_PARAMS];
 	char		*webhook_url;		/* own or inherited; NULL none */
 	int		own_url;		/* webhook_url set on the spectrum itself */
 };
