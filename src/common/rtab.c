@@ -1046,6 +1046,7 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 			need += rec_units((uint32_t)in->spec[i].n,
 			    (uint32_t)in->spec[i].ninit,
 			    (uint32_t)in->spec[i].nparams,
+			    (uint32_t)in->spec[i].ncons,
 			    in->spec[i].webhook_url != NULL ?
 			    (uint32_t)strlen(in->spec[i].webhook_url) : 0);
 		if (need > s->head->arena_units)
