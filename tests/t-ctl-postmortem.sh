@@ -34,7 +34,7 @@ ctl stats -1 >"$T/before" || fail "stats -1 before the kill"
 
 # kill -9 of the whole tree: nothing gets to clean up
 pids=$(ctl stats --json | python3 -c 'import json,sys
-print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"] if p["state"] in ("running", "starting", "draining")))')
+print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"] if p["pid"] > 0 and p["state"] in ("running", "starting", "draining")))')
 srv_kill9_tree
 for p in $pids; do
 	wait_for 10 gone "$p" || fail "pid $p still alive after kill -9"
