@@ -26,6 +26,11 @@ enum {
 	OPT_NOISE,
 	OPT_SEED,
 	OPT_RESTARTS,
+	OPT_LINKK,
+	OPT_LK_C,
+	OPT_LK_MAXM,
+	OPT_LK_TYPE,
+	OPT_LK_CAP,
 	OPT_HELP
 };
 
@@ -45,6 +50,11 @@ static const struct option impfit_longopts[] = {
 	{ "points", required_argument, NULL, OPT_POINTS },
 	{ "noise", required_argument, NULL, OPT_NOISE },
 	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "linkk", no_argument, NULL, OPT_LINKK },
+	{ "c", required_argument, NULL, OPT_LK_C },
+	{ "max-m", required_argument, NULL, OPT_LK_MAXM },
+	{ "fit-type", required_argument, NULL, OPT_LK_TYPE },
+	{ "add-cap", no_argument, NULL, OPT_LK_CAP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -55,6 +65,8 @@ impfit_usage(FILE *fp)
 	fprintf(fp,
 "usage: impfit -c CODE -f FILE [-v P ...] [-m method] [-w weighting]\n"
 "              [--max-iterations N] [--restarts N] [-t SECONDS] [--json]\n"
+"       impfit --linkk -f FILE [--c 0.85] [--max-m 50]\n"
+"              [--fit-type real|imag|complex] [--add-cap] [--json]\n"
 "       impfit --simulate CODE -v P ... [--fmin 0.1] [--fmax 1e5]\n"
 "              [--points 50] [--noise 0] [--seed 0]\n"
 "\n"
@@ -72,6 +84,12 @@ impfit_usage(FILE *fp)
 "                         fit_status timeout\n"
 "  --restarts N           random restarts (default: engine's)\n"
 "  --json                 one JSON object per spectrum and line\n"
+"  --linkk                the Lin-KK test (Schoenleber 2014, as impedance.py's\n"
+"                         linKK): M, mu, pseudo chi-square and residuals\n"
+"  --c C                  Lin-KK: mu cut-off (0.85; 0: always --max-m RCs)\n"
+"  --max-m M              Lin-KK: most RC elements (50)\n"
+"  --fit-type T           Lin-KK: real (default), imag or complex\n"
+"  --add-cap              Lin-KK: a series capacitance\n"
 "  --simulate CODE        write a synthetic spectrum of CODE at the -v values\n"
 "  --help                 this text\n"
 "\n"
@@ -206,6 +224,76 @@ impfit_print_text(const struct fit_circuit *c, const struct fit_options *o,
 	    r->evaluations, fit_status_name(r->status), r->seconds * 1e3);
 }
 
+/* A JSON array of n numbers. */
+static void
+impfit_json_arr(const double *v, int n)
+{
+	int	i;
+
+	putchar('[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			putchar(',');
+		impfit_json_num(v[i]);
+	}
+	putchar(']');
+}
+
+/* --linkk: the test of each spectrum.  Returns the exit status. */
+static int
+impfit_linkk(const struct fit_spectrum *sp, int ns,
+    const struct fit_linkk_options *lo, int json)
+{
+	struct fit_linkk_result	 r;
+	double			*rr, *ri;
+	int			 i, k, rc = 0;
+
+	for (i = 0; i < ns; i++) {
+		rr = calloc(sp[i].n, sizeof *rr);
+		ri = calloc(sp[i].n, sizeof *ri);
+		if (rr == NULL || ri == NULL)
+			impfit_die("%s", "out of memory");
+		if (fit_linkk(sp[i].freq, sp[i].zre, sp[i].zim, sp[i].n, lo,
+		    &r, rr, ri) != 0) {
+			fprintf(stderr, "impfit: spectrum %d: Lin-KK failed\n",
+			    sp[i].number);
+			rc = IMPFIT_EXIT_FIT;
+		} else if (json) {
+			printf("{\"spectrum\":%d,\"points\":%d,\"fit_type\":"
+			    "\"%s\",\"add_cap\":%s,\"c\":", sp[i].number,
+			    sp[i].n, fit_linkk_type_name(lo->type),
+			    lo->add_cap ? "true" : "false");
+			impfit_json_num(lo->c);
+			printf(",\"max_m\":%d,\"M\":%d,\"mu\":", lo->max_m,
+			    r.m);
+			impfit_json_num(r.mu);
+			printf(",\"pseudo_chi_square\":");
+			impfit_json_num(r.pseudo_chi_square);
+			printf(",\"residuals_real\":");
+			impfit_json_arr(rr, sp[i].n);
+			printf(",\"residuals_imag\":");
+			impfit_json_arr(ri, sp[i].n);
+			printf(",\"linkk_ms\":");
+			impfit_json_num(r.seconds * 1e3);
+			printf("}\n");
+		} else {
+			printf("spectrum %d: Lin-KK %s%s, %d points: M %d  mu "
+			    "%.6f  pseudo_chi_square %.6g  linkk_ms %.3f\n",
+			    sp[i].number, fit_linkk_type_name(lo->type),
+			    lo->add_cap ? " +C" : "", sp[i].n, r.m, r.mu,
+			    r.pseudo_chi_square, r.seconds * 1e3);
+			printf("  %14s %12s %12s\n", "freq_Hz", "res_real_%",
+			    "res_imag_%");
+			for (k = 0; k < sp[i].n; k++)
+				printf("  %14.6g %12.4f %12.4f\n",
+				    sp[i].freq[k], rr[k] * 100, ri[k] * 100);
+		}
+		free(rr);
+		free(ri);
+	}
+	return (rc);
+}
+
 /* --simulate: the spectrum of c at v on stdout. */
 static int
 impfit_simulate(const struct fit_circuit *c, const double *v, double fmin,
@@ -242,9 +330,11 @@ main(int argc, char **argv)
 	double			 noise = 0, d;
 	unsigned long long	 seed = 0;
 	int			 nv = 0, json = 0, points = 50, ch, i, ns, np;
-	int			 maxn = 0, rc = 0;
+	int			 maxn = 0, rc = 0, linkk = 0;
+	struct fit_linkk_options lo;
 
 	fit_options_default(&o);
+	fit_linkk_options_default(&lo);
 	while ((ch = getopt_long(argc, argv, "c:f:v:m:w:t:h", impfit_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -286,6 +376,29 @@ main(int argc, char **argv)
 				impfit_die("--restarts: bad value '%s'", optarg);
 			o.restarts = d;
 			break;
+		case OPT_LINKK:
+			linkk = 1;
+			break;
+		case OPT_LK_C:
+			lo.c = impfit_number("--c", optarg);
+			if (lo.c >= 1)
+				impfit_die("--c: bad value '%s'", optarg);
+			break;
+		case OPT_LK_MAXM:
+			d = impfit_number("--max-m", optarg);
+			if (d < 1 || d > FIT_LINKK_MAX_M || d != (int)d)
+				impfit_die("--max-m: bad value '%s' (1 .. 200)",
+				    optarg);
+			lo.max_m = d;
+			break;
+		case OPT_LK_TYPE:
+			if ((i = fit_linkk_type_parse(optarg)) < 0)
+				impfit_die("unknown --fit-type '%s'", optarg);
+			lo.type = i;
+			break;
+		case OPT_LK_CAP:
+			lo.add_cap = 1;
+			break;
 		case OPT_JSON:
 			json = 1;
 			break;
@@ -323,6 +436,15 @@ main(int argc, char **argv)
 		impfit_die("unexpected argument '%s'", argv[optind]);
 	if (sim != NULL)
 		code = sim;
+	if (linkk && sim == NULL && file != NULL) {
+		if ((ns = fit_spectra_read(file, &sp, err, sizeof err)) < 0) {
+			fprintf(stderr, "impfit: %s\n", err);
+			return (IMPFIT_EXIT_USAGE);
+		}
+		rc = impfit_linkk(sp, ns, &lo, json);
+		fit_spectra_free(sp, ns);
+		return (rc);
+	}
 	if (code == NULL || (sim == NULL && file == NULL)) {
 		impfit_usage(stderr);
 		return (IMPFIT_EXIT_USAGE);
