@@ -12,6 +12,7 @@
 
 #include "impfit.h"
 #include "fit/fit_priv.h"
+#include "plot/plot.h"
 
 #define IMPFIT_EXIT_FIT		1	/* a fit diverged */
 #define IMPFIT_EXIT_USAGE	2	/* bad arguments, file, code or data */
@@ -31,6 +32,7 @@ enum {
 	OPT_LK_MAXM,
 	OPT_LK_TYPE,
 	OPT_LK_CAP,
+	OPT_PLOT,
 	OPT_HELP
 };
 
@@ -55,6 +57,7 @@ static const struct option impfit_longopts[] = {
 	{ "max-m", required_argument, NULL, OPT_LK_MAXM },
 	{ "fit-type", required_argument, NULL, OPT_LK_TYPE },
 	{ "add-cap", no_argument, NULL, OPT_LK_CAP },
+	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -65,6 +68,8 @@ impfit_usage(FILE *fp)
 	fprintf(fp,
 "usage: impfit -c CODE -f FILE [-v P ...] [-m method] [-w weighting]\n"
 "              [--max-iterations N] [--restarts N] [-t SECONDS] [--json]\n"
+"              [--linkk ...] [--plot OUT.svg]\n"
+"       impfit --plot OUT.svg -f FILE\n"
 "       impfit --linkk -f FILE [--c 0.85] [--max-m 50]\n"
 "              [--fit-type real|imag|complex] [--add-cap] [--json]\n"
 "       impfit --simulate CODE -v P ... [--fmin 0.1] [--fmax 1e5]\n"
@@ -90,6 +95,9 @@ impfit_usage(FILE *fp)
 "  --max-m M              Lin-KK: most RC elements (50)\n"
 "  --fit-type T           Lin-KK: real (default), imag or complex\n"
 "  --add-cap              Lin-KK: a series capacitance\n"
+"  --plot OUT.svg         the picture of each spectrum: Nyquist, Bode,\n"
+"                         residuals (fit, Lin-KK), DRT (several spectra:\n"
+"                         OUT-<number>.svg)\n"
 "  --simulate CODE        write a synthetic spectrum of CODE at the -v values\n"
 "  --help                 this text\n"
 "\n"
@@ -239,59 +247,79 @@ impfit_json_arr(const double *v, int n)
 	putchar(']');
 }
 
-/* --linkk: the test of each spectrum.  Returns the exit status. */
+/* --linkk: the test of one spectrum, residuals into rr, ri.  0 or exit code. */
 static int
-impfit_linkk(const struct fit_spectrum *sp, int ns,
-    const struct fit_linkk_options *lo, int json)
+impfit_linkk(const struct fit_spectrum *sp, const struct fit_linkk_options *lo,
+    int json, double *rr, double *ri)
 {
 	struct fit_linkk_result	 r;
-	double			*rr, *ri;
-	int			 i, k, rc = 0;
+	int			 k;
 
-	for (i = 0; i < ns; i++) {
-		rr = calloc(sp[i].n, sizeof *rr);
-		ri = calloc(sp[i].n, sizeof *ri);
-		if (rr == NULL || ri == NULL)
-			impfit_die("%s", "out of memory");
-		if (fit_linkk(sp[i].freq, sp[i].zre, sp[i].zim, sp[i].n, lo,
-		    &r, rr, ri) != 0) {
-			fprintf(stderr, "impfit: spectrum %d: Lin-KK failed\n",
-			    sp[i].number);
-			rc = IMPFIT_EXIT_FIT;
-		} else if (json) {
-			printf("{\"spectrum\":%d,\"points\":%d,\"fit_type\":"
-			    "\"%s\",\"add_cap\":%s,\"c\":", sp[i].number,
-			    sp[i].n, fit_linkk_type_name(lo->type),
-			    lo->add_cap ? "true" : "false");
-			impfit_json_num(lo->c);
-			printf(",\"max_m\":%d,\"M\":%d,\"mu\":", lo->max_m,
-			    r.m);
-			impfit_json_num(r.mu);
-			printf(",\"pseudo_chi_square\":");
-			impfit_json_num(r.pseudo_chi_square);
-			printf(",\"residuals_real\":");
-			impfit_json_arr(rr, sp[i].n);
-			printf(",\"residuals_imag\":");
-			impfit_json_arr(ri, sp[i].n);
-			printf(",\"linkk_ms\":");
-			impfit_json_num(r.seconds * 1e3);
-			printf("}\n");
-		} else {
-			printf("spectrum %d: Lin-KK %s%s, %d points: M %d  mu "
-			    "%.6f  pseudo_chi_square %.6g  linkk_ms %.3f\n",
-			    sp[i].number, fit_linkk_type_name(lo->type),
-			    lo->add_cap ? " +C" : "", sp[i].n, r.m, r.mu,
-			    r.pseudo_chi_square, r.seconds * 1e3);
-			printf("  %14s %12s %12s\n", "freq_Hz", "res_real_%",
-			    "res_imag_%");
-			for (k = 0; k < sp[i].n; k++)
-				printf("  %14.6g %12.4f %12.4f\n",
-				    sp[i].freq[k], rr[k] * 100, ri[k] * 100);
-		}
-		free(rr);
-		free(ri);
+	if (fit_linkk(sp->freq, sp->zre, sp->zim, sp->n, lo, &r, rr, ri) != 0) {
+		fprintf(stderr, "impfit: spectrum %d: Lin-KK failed\n",
+		    sp->number);
+		return (IMPFIT_EXIT_FIT);
 	}
-	return (rc);
+	if (json) {
+		printf("{\"spectrum\":%d,\"points\":%d,\"fit_type\":\"%s\","
+		    "\"add_cap\":%s,\"c\":", sp->number, sp->n,
+		    fit_linkk_type_name(lo->type), lo->add_cap ? "true" : "false");
+		impfit_json_num(lo->c);
+		printf(",\"max_m\":%d,\"M\":%d,\"mu\":", lo->max_m, r.m);
+		impfit_json_num(r.mu);
+		printf(",\"pseudo_chi_square\":");
+		impfit_json_num(r.pseudo_chi_square);
+		printf(",\"residuals_real\":");
+		impfit_json_arr(rr, sp->n);
+		printf(",\"residuals_imag\":");
+		impfit_json_arr(ri, sp->n);
+		printf(",\"linkk_ms\":");
+		impfit_json_num(r.seconds * 1e3);
+		printf("}\n");
+		return (0);
+	}
+	printf("spectrum %d: Lin-KK %s%s, %d points: M %d  mu %.6f  "
+	    "pseudo_chi_square %.6g  linkk_ms %.3f\n", sp->number,
+	    fit_linkk_type_name(lo->type), lo->add_cap ? " +C" : "", sp->n,
+	    r.m, r.mu, r.pseudo_chi_square, r.seconds * 1e3);
+	printf("  %14s %12s %12s\n", "freq_Hz", "res_real_%", "res_imag_%");
+	for (k = 0; k < sp->n; k++)
+		printf("  %14.6g %12.4f %12.4f\n", sp->freq[k], rr[k] * 100,
+		    ri[k] * 100);
+	return (0);
+}
+
+/*
+ * --plot OUT.svg: the picture of spectrum i of ns; with several spectra
+ * OUT-<number>.svg (number: Spectrum_Number).  Returns 0 or an exit code.
+ */
+static int
+impfit_plot(const char *out, const struct plot_data *pd, int number, int ns)
+{
+	char	 path[4096];
+	size_t	 len, l = strlen(out);
+	char	*svg;
+	FILE	*fp;
+
+	if (ns > 1 && l > 4 && strcmp(out + l - 4, ".svg") == 0)
+		snprintf(path, sizeof path, "%.*s-%d.svg", (int)(l - 4), out,
+		    number);
+	else if (ns > 1)
+		snprintf(path, sizeof path, "%s-%d.svg", out, number);
+	else
+		snprintf(path, sizeof path, "%s", out);
+	if ((svg = plot_svg(pd, PLOT_ALL, &len)) == NULL) {
+		fprintf(stderr, "impfit: %s: nothing to draw\n", path);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	if ((fp = fopen(path, "w")) == NULL || fwrite(svg, 1, len, fp) != len ||
+	    fclose(fp) != 0) {
+		fprintf(stderr, "impfit: %s: %s\n", path, strerror(errno));
+		free(svg);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	free(svg);
+	return (0);
 }
 
 /* --simulate: the spectrum of c at v on stdout. */
@@ -316,6 +344,74 @@ impfit_simulate(const struct fit_circuit *c, const double *v, double fmin,
 	return (0);
 }
 
+/*
+ * After the fit of spectrum s (c and res, or none): its Lin-KK test and its
+ * picture, as asked.  Returns 0 or an exit code.
+ */
+static int
+impfit_extras(const struct fit_spectrum *s, int ns, const struct fit_circuit *c,
+    const struct fit_result *res, const struct fit_linkk_options *lo,
+    int linkk, int json, const char *plot)
+{
+	struct plot_data	 pd;
+	double			*rr, *ri;
+	char			 title[160];
+	int			 rc = 0;
+
+	rr = calloc(s->n, sizeof *rr);
+	ri = calloc(s->n, sizeof *ri);
+	if (rr == NULL || ri == NULL)
+		impfit_die("%s", "out of memory");
+	if (linkk && (rc = impfit_linkk(s, lo, json, rr, ri)) != 0)
+		linkk = 0;
+	if (plot != NULL) {
+		memset(&pd, 0, sizeof pd);
+		snprintf(title, sizeof title, "spectrum %d, %d points", s->number,
+		    s->n);
+		pd.title = title;
+		pd.n = s->n;
+		pd.freq = s->freq;
+		pd.zre = s->zre;
+		pd.zim = s->zim;
+		if (c != NULL && res->status != FIT_DIVERGED) {
+			pd.circuit = c;
+			pd.params = res->params;
+			pd.chi_square = res->chi_square;
+		}
+		if (linkk) {
+			pd.lk_re = rr;
+			pd.lk_im = ri;
+		}
+		if (impfit_plot(plot, &pd, s->number, ns) != 0)
+			rc = IMPFIT_EXIT_USAGE;
+	}
+	free(rr);
+	free(ri);
+	return (rc);
+}
+
+/* No circuit: --linkk and/or --plot of the spectra of file. */
+static int
+impfit_nofit(const char *file, const struct fit_linkk_options *lo, int linkk,
+    int json, const char *plot)
+{
+	struct fit_spectrum	*sp;
+	char			 err[256];
+	int			 ns, i, r, rc = 0;
+
+	if ((ns = fit_spectra_read(file, &sp, err, sizeof err)) < 0) {
+		fprintf(stderr, "impfit: %s\n", err);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	for (i = 0; i < ns; i++)
+		if ((r = impfit_extras(&sp[i], ns, NULL, NULL, lo, linkk, json,
+		    plot)) != 0 && rc == 0)
+			rc = r;
+	fflush(stdout);
+	fit_spectra_free(sp, ns);
+	return (rc);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -329,7 +425,8 @@ main(int argc, char **argv)
 	double			 v[FIT_MAX_PARAMS], fmin = 0.1, fmax = 1e5;
 	double			 noise = 0, d;
 	unsigned long long	 seed = 0;
-	int			 nv = 0, json = 0, points = 50, ch, i, ns, np;
+	int			 nv = 0, json = 0, points = 50, ch, i, i2, ns, np;
+	const char		*plot = NULL;
 	int			 maxn = 0, rc = 0, linkk = 0;
 	struct fit_linkk_options lo;
 
@@ -396,6 +493,9 @@ main(int argc, char **argv)
 				impfit_die("unknown --fit-type '%s'", optarg);
 			lo.type = i;
 			break;
+		case OPT_PLOT:
+			plot = optarg;
+			break;
 		case OPT_LK_CAP:
 			lo.add_cap = 1;
 			break;
@@ -436,19 +536,13 @@ main(int argc, char **argv)
 		impfit_die("unexpected argument '%s'", argv[optind]);
 	if (sim != NULL)
 		code = sim;
-	if (linkk && sim == NULL && file != NULL) {
-		if ((ns = fit_spectra_read(file, &sp, err, sizeof err)) < 0) {
-			fprintf(stderr, "impfit: %s\n", err);
-			return (IMPFIT_EXIT_USAGE);
-		}
-		rc = impfit_linkk(sp, ns, &lo, json);
-		fit_spectra_free(sp, ns);
-		return (rc);
-	}
-	if (code == NULL || (sim == NULL && file == NULL)) {
+	if ((code == NULL && !linkk && plot == NULL) ||
+	    (sim == NULL && file == NULL)) {
 		impfit_usage(stderr);
 		return (IMPFIT_EXIT_USAGE);
 	}
+	if (code == NULL)
+		return (impfit_nofit(file, &lo, linkk, json, plot));
 	if ((c = fit_circuit_parse(code, err, sizeof err)) == NULL) {
 		fprintf(stderr, "impfit: circuit '%s': %s\n", code, err);
 		return (IMPFIT_EXIT_USAGE);
@@ -497,8 +591,12 @@ main(int argc, char **argv)
 			fprintf(stderr, "impfit: %s: spectrum %d: %s\n", file,
 			    sp[i].number, res.error);
 			rc = IMPFIT_EXIT_USAGE;
+			continue;
 		} else if (res.status == FIT_DIVERGED && rc == 0)
 			rc = IMPFIT_EXIT_FIT;
+		if ((i2 = impfit_extras(&sp[i], ns, c, &res, &lo, linkk, json,
+		    plot)) != 0 && rc == 0)
+			rc = i2;
 	}
 	fflush(stdout);
 	fit_workspace_free(ws);
