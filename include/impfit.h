@@ -176,6 +176,38 @@ void fit_linkk_taus(const double *freq, int n, int m, double *tau);
 int fit_linkk_type_parse(const char *s);
 const char *fit_linkk_type_name(enum fit_linkk_type t);
 
+#define FIT_DRT_LAMBDA		1e-3
+#define FIT_DRT_MAX_BASIS	200
+
+struct fit_drt_options {
+	double	lambda;		/* regularisation; <= 0: FIT_DRT_LAMBDA */
+};
+
+struct fit_drt_result {
+	int	npoints;	/* tau[] and gamma[] values written */
+	int	nbasis;		/* Gaussian basis functions */
+	double	r_inf, l;	/* series resistance and inductance */
+	double	r_pol;		/* integral of gamma over ln tau (ohm) */
+	double	lambda;		/* the lambda used */
+	double	seconds;
+};
+
+void fit_drt_options_default(struct fit_drt_options *o);
+/* The size of tau[] and gamma[] for a spectrum of n points. */
+int fit_drt_npoints(int n);
+/*
+ * The DRT of the spectrum (freq, zre, zim) of n >= 3 points (two
+ * frequencies at least): gamma (ohm per unit ln tau, >= 0, its integral
+ * over ln tau is r->r_pol) at fit_drt_npoints(n) log-spaced tau (s) from
+ * a little below 1/(2 pi f_max) to a little above 1/(2 pi f_min); and the DRT's impedance at freq in
+ * zfit_re/zfit_im (n values; any output may be NULL).  Returns 0, or -1 on
+ * bad input, no memory or an NNLS that did not converge (outputs then hold
+ * its last iterate).
+ */
+int fit_drt(const double *freq, const double *zre, const double *zim, int n,
+    const struct fit_drt_options *o, struct fit_drt_result *r, double *tau,
+    double *gamma, double *zfit_re, double *zfit_im);
+
 /* --- spectrum files ----------------------------------------------------- */
 
 struct fit_spectrum {

@@ -33,6 +33,8 @@ enum {
 	OPT_LK_TYPE,
 	OPT_LK_CAP,
 	OPT_PLOT,
+	OPT_DRT,
+	OPT_LAMBDA,
 	OPT_HELP
 };
 
@@ -58,6 +60,8 @@ static const struct option impfit_longopts[] = {
 	{ "fit-type", required_argument, NULL, OPT_LK_TYPE },
 	{ "add-cap", no_argument, NULL, OPT_LK_CAP },
 	{ "plot", required_argument, NULL, OPT_PLOT },
+	{ "drt", no_argument, NULL, OPT_DRT },
+	{ "lambda", required_argument, NULL, OPT_LAMBDA },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -68,8 +72,9 @@ impfit_usage(FILE *fp)
 	fprintf(fp,
 "usage: impfit -c CODE -f FILE [-v P ...] [-m method] [-w weighting]\n"
 "              [--max-iterations N] [--restarts N] [-t SECONDS] [--json]\n"
-"              [--linkk ...] [--plot OUT.svg]\n"
+"              [--linkk ...] [--drt ...] [--plot OUT.svg]\n"
 "       impfit --plot OUT.svg -f FILE\n"
+"       impfit --drt -f FILE [--lambda L] [--json]\n"
 "       impfit --linkk -f FILE [--c 0.85] [--max-m 50]\n"
 "              [--fit-type real|imag|complex] [--add-cap] [--json]\n"
 "       impfit --simulate CODE -v P ... [--fmin 0.1] [--fmax 1e5]\n"
@@ -95,6 +100,9 @@ impfit_usage(FILE *fp)
 "  --max-m M              Lin-KK: most RC elements (50)\n"
 "  --fit-type T           Lin-KK: real (default), imag or complex\n"
 "  --add-cap              Lin-KK: a series capacitance\n"
+"  --drt                  the distribution of relaxation times (Tikhonov,\n"
+"                         Gaussian basis, gamma >= 0): tau, gamma, R_inf, L\n"
+"  --lambda L             DRT: regularisation (default 1e-3)\n"
 "  --plot OUT.svg         the picture of each spectrum: Nyquist, Bode,\n"
 "                         residuals (fit, Lin-KK), DRT (several spectra:\n"
 "                         OUT-<number>.svg)\n"
@@ -344,26 +352,96 @@ impfit_simulate(const struct fit_circuit *c, const double *v, double fmin,
 	return (0);
 }
 
+/* What to do beside (or instead of) a fit. */
+struct impfit_xopts {
+	int				linkk, drt, json;
+	struct fit_linkk_options	lo;
+	struct fit_drt_options		dro;
+	const char			*plot;
+};
+
+/* --drt: the DRT of one spectrum into tau, gam.  0 or exit code. */
+static int
+impfit_drt(const struct fit_spectrum *sp, const struct fit_drt_options *o,
+    int json, struct fit_drt_result *r, double *tau, double *gam)
+{
+	double	*zr, *zi;
+	int	 k, rc;
+
+	zr = calloc(sp->n, sizeof *zr);
+	zi = calloc(sp->n, sizeof *zi);
+	if (zr == NULL || zi == NULL)
+		impfit_die("%s", "out of memory");
+	rc = fit_drt(sp->freq, sp->zre, sp->zim, sp->n, o, r, tau, gam, zr, zi);
+	if (rc != 0)
+		fprintf(stderr, "impfit: spectrum %d: DRT failed\n", sp->number);
+	else if (json) {
+		printf("{\"spectrum\":%d,\"points\":%d,\"lambda\":", sp->number,
+		    sp->n);
+		impfit_json_num(r->lambda);
+		printf(",\"R_inf\":");
+		impfit_json_num(r->r_inf);
+		printf(",\"L\":");
+		impfit_json_num(r->l);
+		printf(",\"R_pol\":");
+		impfit_json_num(r->r_pol);
+		printf(",\"tau\":");
+		impfit_json_arr(tau, r->npoints);
+		printf(",\"gamma\":");
+		impfit_json_arr(gam, r->npoints);
+		printf(",\"real_impedance\":");
+		impfit_json_arr(zr, sp->n);
+		printf(",\"imaginary_impedance\":");
+		impfit_json_arr(zi, sp->n);
+		printf(",\"drt_ms\":");
+		impfit_json_num(r->seconds * 1e3);
+		printf("}\n");
+	} else {
+		printf("spectrum %d: DRT, %d points, lambda %g: R_inf %.6g  L "
+		    "%.6g  R_pol %.6g  drt_ms %.3f\n", sp->number, sp->n,
+		    r->lambda, r->r_inf, r->l, r->r_pol, r->seconds * 1e3);
+		printf("  %14s %14s\n", "tau_s", "gamma_ohm");
+		for (k = 0; k < r->npoints; k++)
+			printf("  %14.6g %14.6g\n", tau[k], gam[k]);
+	}
+	free(zr);
+	free(zi);
+	return (rc);
+}
+
 /*
  * After the fit of spectrum s (c and res, or none): its Lin-KK test and its
  * picture, as asked.  Returns 0 or an exit code.
  */
 static int
 impfit_extras(const struct fit_spectrum *s, int ns, const struct fit_circuit *c,
-    const struct fit_result *res, const struct fit_linkk_options *lo,
-    int linkk, int json, const char *plot)
+    const struct fit_result *res, const struct impfit_xopts *xo)
 {
 	struct plot_data	 pd;
-	double			*rr, *ri;
+	struct fit_drt_result	 dr;
+	double			*rr, *ri, *tau = NULL, *gam = NULL;
 	char			 title[160];
-	int			 rc = 0;
+	int			 rc = 0, linkk = xo->linkk, json = xo->json;
+	int			 ndrt = 0;
+	const char		*plot = xo->plot;
 
 	rr = calloc(s->n, sizeof *rr);
 	ri = calloc(s->n, sizeof *ri);
 	if (rr == NULL || ri == NULL)
 		impfit_die("%s", "out of memory");
-	if (linkk && (rc = impfit_linkk(s, lo, json, rr, ri)) != 0)
+	if (linkk && (rc = impfit_linkk(s, &xo->lo, json, rr, ri)) != 0)
 		linkk = 0;
+	if (xo->drt) {
+		ndrt = fit_drt_npoints(s->n);
+		tau = calloc(ndrt, sizeof *tau);
+		gam = calloc(ndrt, sizeof *gam);
+		if (tau == NULL || gam == NULL)
+			impfit_die("%s", "out of memory");
+		if (impfit_drt(s, &xo->dro, json, &dr, tau, gam) != 0) {
+			ndrt = 0;
+			rc = IMPFIT_EXIT_FIT;
+		}
+	}
 	if (plot != NULL) {
 		memset(&pd, 0, sizeof pd);
 		snprintf(title, sizeof title, "spectrum %d, %d points", s->number,
@@ -382,18 +460,22 @@ impfit_extras(const struct fit_spectrum *s, int ns, const struct fit_circuit *c,
 			pd.lk_re = rr;
 			pd.lk_im = ri;
 		}
+		pd.ndrt = ndrt;
+		pd.tau = tau;
+		pd.gamma = gam;
 		if (impfit_plot(plot, &pd, s->number, ns) != 0)
 			rc = IMPFIT_EXIT_USAGE;
 	}
 	free(rr);
 	free(ri);
+	free(tau);
+	free(gam);
 	return (rc);
 }
 
 /* No circuit: --linkk and/or --plot of the spectra of file. */
 static int
-impfit_nofit(const char *file, const struct fit_linkk_options *lo, int linkk,
-    int json, const char *plot)
+impfit_nofit(const char *file, const struct impfit_xopts *xo)
 {
 	struct fit_spectrum	*sp;
 	char			 err[256];
@@ -404,8 +486,8 @@ impfit_nofit(const char *file, const struct fit_linkk_options *lo, int linkk,
 		return (IMPFIT_EXIT_USAGE);
 	}
 	for (i = 0; i < ns; i++)
-		if ((r = impfit_extras(&sp[i], ns, NULL, NULL, lo, linkk, json,
-		    plot)) != 0 && rc == 0)
+		if ((r = impfit_extras(&sp[i], ns, NULL, NULL, xo)) != 0 &&
+		    rc == 0)
 			rc = r;
 	fflush(stdout);
 	fit_spectra_free(sp, ns);
@@ -426,12 +508,13 @@ main(int argc, char **argv)
 	double			 noise = 0, d;
 	unsigned long long	 seed = 0;
 	int			 nv = 0, json = 0, points = 50, ch, i, i2, ns, np;
-	const char		*plot = NULL;
-	int			 maxn = 0, rc = 0, linkk = 0;
-	struct fit_linkk_options lo;
+	int			 maxn = 0, rc = 0;
+	struct impfit_xopts	 xo;
 
 	fit_options_default(&o);
-	fit_linkk_options_default(&lo);
+	memset(&xo, 0, sizeof xo);
+	fit_linkk_options_default(&xo.lo);
+	fit_drt_options_default(&xo.dro);
 	while ((ch = getopt_long(argc, argv, "c:f:v:m:w:t:h", impfit_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -474,11 +557,11 @@ main(int argc, char **argv)
 			o.restarts = d;
 			break;
 		case OPT_LINKK:
-			linkk = 1;
+			xo.linkk = 1;
 			break;
 		case OPT_LK_C:
-			lo.c = impfit_number("--c", optarg);
-			if (lo.c >= 1)
+			xo.lo.c = impfit_number("--c", optarg);
+			if (xo.lo.c >= 1)
 				impfit_die("--c: bad value '%s'", optarg);
 			break;
 		case OPT_LK_MAXM:
@@ -486,18 +569,27 @@ main(int argc, char **argv)
 			if (d < 1 || d > FIT_LINKK_MAX_M || d != (int)d)
 				impfit_die("--max-m: bad value '%s' (1 .. 200)",
 				    optarg);
-			lo.max_m = d;
+			xo.lo.max_m = d;
 			break;
 		case OPT_LK_TYPE:
 			if ((i = fit_linkk_type_parse(optarg)) < 0)
 				impfit_die("unknown --fit-type '%s'", optarg);
-			lo.type = i;
+			xo.lo.type = i;
+			break;
+		case OPT_DRT:
+			xo.drt = 1;
+			break;
+		case OPT_LAMBDA:
+			d = impfit_number("--lambda", optarg);
+			if (!(d > 0) || d > 1e6)
+				impfit_die("--lambda: bad value '%s'", optarg);
+			xo.dro.lambda = d;
 			break;
 		case OPT_PLOT:
-			plot = optarg;
+			xo.plot = optarg;
 			break;
 		case OPT_LK_CAP:
-			lo.add_cap = 1;
+			xo.lo.add_cap = 1;
 			break;
 		case OPT_JSON:
 			json = 1;
@@ -536,13 +628,14 @@ main(int argc, char **argv)
 		impfit_die("unexpected argument '%s'", argv[optind]);
 	if (sim != NULL)
 		code = sim;
-	if ((code == NULL && !linkk && plot == NULL) ||
+	if ((code == NULL && !xo.linkk && !xo.drt && xo.plot == NULL) ||
 	    (sim == NULL && file == NULL)) {
 		impfit_usage(stderr);
 		return (IMPFIT_EXIT_USAGE);
 	}
+	xo.json = json;
 	if (code == NULL)
-		return (impfit_nofit(file, &lo, linkk, json, plot));
+		return (impfit_nofit(file, &xo));
 	if ((c = fit_circuit_parse(code, err, sizeof err)) == NULL) {
 		fprintf(stderr, "impfit: circuit '%s': %s\n", code, err);
 		return (IMPFIT_EXIT_USAGE);
@@ -594,8 +687,8 @@ main(int argc, char **argv)
 			continue;
 		} else if (res.status == FIT_DIVERGED && rc == 0)
 			rc = IMPFIT_EXIT_FIT;
-		if ((i2 = impfit_extras(&sp[i], ns, c, &res, &lo, linkk, json,
-		    plot)) != 0 && rc == 0)
+		if ((i2 = impfit_extras(&sp[i], ns, c, &res, &xo)) != 0 &&
+		    rc == 0)
 			rc = i2;
 	}
 	fflush(stdout);
