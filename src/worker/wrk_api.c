@@ -29,6 +29,7 @@
 #include "common/stat.h"
 #include "common/tim.h"
 #include "master/children.h"
+#include "plot/plot.h"
 #include "worker/wrk_priv.h"
 
 /* What a request needs to remember for its answer (profiling headers). */
@@ -470,6 +471,64 @@ h_batch_get(struct hreq *r, struct wrk_rq *q, const char *id)
 	buf_init(&b);
 	batch_json(&b, &bi, recs, -1);
 	imp_free(recs);
+	reply(r, q, 200, &b);
+}
+
+/*
+ * GET /eis-data/batch/{id}/plot.svg?spectrum=N&kind=K: the picture of the
+ * batch's spectrum N (its place in "results", from 0; default 0), drawn
+ * from the state file like the status (plot/plot_view.c).  kind is
+ * nyquist, bode, residuals, drt or all (default); the DRT is computed for
+ * drt and all, a few ms for 100 points.
+ */
+static void
+h_batch_plot(struct hreq *r, struct wrk_rq *q, const char *id)
+{
+	struct rtab_batch_info bi;
+	struct rtab_view v;
+	uint32_t *recs = NULL;
+	char arg[32], *end, *svg;
+	unsigned kinds = PLOT_ALL;
+	long n = 0;
+	size_t len;
+	struct buf b;
+
+	if (hreq_arg(r, "kind", arg, sizeof arg) != NULL &&
+	    (kinds = plot_kind_parse(arg)) == 0) {
+		reply_error(r, q, 400, "kind", "kind must be nyquist, bode, "
+		    "residuals, drt or all");
+		return;
+	}
+	if (hreq_arg(r, "spectrum", arg, sizeof arg) != NULL) {
+		n = strtol(arg, &end, 10);
+		if (end == arg || *end != '\0' || n < 0) {
+			reply_error(r, q, 400, "spectrum", "spectrum must be "
+			    "an index from 0");
+			return;
+		}
+	}
+	if (rtab_batch_find(wrk.shm, id, &bi, &recs) < 0) {
+		reply_error(r, q, 404, NULL, "no batch '%s' (unknown, or evicted "
+		    "after -retention)", id);
+		return;
+	}
+	if (n >= bi.count || rtab_view_get(wrk.shm, recs[n], 1, &v) < 0) {
+		imp_free(recs);
+		reply_error(r, q, 404, "spectrum", "batch '%s' has no spectrum "
+		    "%ld (%d spectra)", id, n, bi.count);
+		return;
+	}
+	imp_free(recs);
+	svg = plot_view_svg(&v, kinds, &len);
+	rtab_view_free(&v);
+	if (svg == NULL) {
+		reply_error(r, q, 500, NULL, "out of memory drawing the plot");
+		return;
+	}
+	buf_init(&b);
+	buf_add(&b, svg, len);
+	free(svg);
+	hreq_add_header(r, "Content-Type", "image/svg+xml");
 	reply(r, q, 200, &b);
 }
 
@@ -983,6 +1042,24 @@ wrk_api_request(struct hreq *r, void *arg)
 			return;
 		}
 		allow = "POST";
+		goto not_allowed;
+	}
+	if (strncmp(path, "/eis-data/batch/", 16) == 0 && pl > 25 &&
+	    strcmp(path + pl - 9, "/plot.svg") == 0) {
+		q.name = "eis-batch-plot";
+		path[pl - 9] = '\0';
+		if (strchr(path + 16, '/') != NULL ||
+		    pct_decode(path + 16, id, sizeof id) < 0 ||
+		    strlen(id) > RTAB_ID_MAX) {
+			reply_error(r, &q, 404, NULL, "no such batch");
+			return;
+		}
+		path[pl - 9] = '/';
+		if (method_is(r, "GET") || method_is(r, "HEAD")) {
+			h_batch_plot(r, &q, id);
+			return;
+		}
+		allow = "GET, HEAD";
 		goto not_allowed;
 	}
 	if (strncmp(path, "/eis-data/batch/", 16) == 0 && path[16] != '\0' &&
