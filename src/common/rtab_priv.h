@@ -58,6 +58,7 @@ struct rtab_rec {
 	int32_t		fit_status;
 	int32_t		iterations, evaluations;
 	uint32_t	timeout_ms;	/* fit budget, 0: server default (layout 5) */
+	struct rtab_extras extras;	/* Lin-KK, DRT (layout 5) */
 	double		chi2;
 	uint64_t	fit_ns;
 	uint64_t	t_accepted, t_queued, t_started, t_finished;

@@ -584,6 +584,7 @@ spec_for_rtab(struct rtab_spec *sp, const struct wrk_spectrum *s)
 	sp->max_iterations = s->max_iterations;
 	sp->ninit = s->ninit;
 	sp->init = s->init;
+	sp->extras = s->extras;
 }
 
 static void
