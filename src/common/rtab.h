@@ -74,7 +74,8 @@ struct rtab_extras {
 	uint8_t		drt;
 	uint16_t	lk_max_m;	/* 0: 50 */
 	uint16_t	pad;
-	float		lk_c;		/* mu cut-off */
+	uint32_t	pad2;
+	double		lk_c;		/* mu cut-off */
 	double		drt_lambda;	/* 0: the engine's default */
 };
 
