@@ -695,6 +695,12 @@ single_done(struct wrk_sync *j)
 	v.zim = s->zim;
 	v.params = res->params;
 	v.std_errors = res->std_errors;
+	/*
+	 * XXX Lin-KK and the DRT are computed by render_result() here, in
+	 * the HTTP thread: a few ms for 100 points (FIT_LINKK_MAX_M RCs can
+	 * take tens); the fitting thread would be the better place.
+	 */
+	v.extras = s->extras;
 	if (s->webhook_url != NULL) {
 		/* stored so that the webhook process delivers it */
 		struct rtab_spec sp;
