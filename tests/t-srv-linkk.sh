@@ -81,4 +81,10 @@ for bad in '"validate": "kk"' '"linkk_c": 2' '"linkk_max_m": 0' \
 	[ "$st" = 400 ] && grep -q "$f" "$T/e" || srv_fail "$bad: $st $(cat "$T/e")"
 done
 srv_ok "bad values refused"
+$CURL -s "$SRV_URL/eis-data" > "$T/desc"
+"$PY" -c '
+import json, sys; d = json.load(open(sys.argv[1]))
+sys.exit(0 if "validate" in d["input"]["optional"] and "drt" in d["input"] and
+         any("plot.svg" in k for k in d["endpoints"]) else 1)' "$T/desc" ||
+    srv_fail "GET /eis-data does not describe validate, drt and plot.svg: $(cat "$T/desc")"
 srv_done

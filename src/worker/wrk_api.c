@@ -284,6 +284,9 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"POST /eis-data/batch\":\"queue a batch (202)\","
 	    "\"GET /eis-data/batch/{batch_id}\":\"batch status and results\","
 	    "\"DELETE /eis-data/batch/{batch_id}\":\"cancel what is not fitted yet\","
+	    "\"GET /eis-data/batch/{batch_id}/plot.svg?spectrum=N&kind="
+	    "nyquist|bode|residuals|drt|all\":\"the picture of spectrum N "
+	    "(image/svg+xml)\","
 	    "\"GET /health\":\"liveness\"},", PACKAGE_VERSION);
 	buf_adds(&b, "\"input\":{\"batch\":{\"batch_id\":\"optional, 1-64 of "
 	    "A-Z a-z 0-9 . _ : -\",\"spectra\":[{\"iteration\":0,"
@@ -291,7 +294,16 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"impedance\":\"[{real, imag}] (wins)\",\"magnitude\":\"[ohm]\","
 	    "\"phase\":\"[degrees]\"}}]},\"optional\":[\"circuit\",\"method\","
 	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\","
-	    "\"timeout\"]},");
+	    "\"timeout\",\"validate\",\"linkk_c\",\"linkk_max_m\","
+	    "\"linkk_fit_type\",\"linkk_add_cap\",\"drt\",\"drt_lambda\"],"
+	    "\"validate\":{\"linkk\":\"Lin-KK test (Schoenleber 2014, as "
+	    "impedance.py linKK): linkk_c mu cut-off (0.85), linkk_max_m (50, "
+	    "1-200), linkk_fit_type real|imag|complex, linkk_add_cap (false); "
+	    "adds a linkk object: M, mu, pseudo_chi_square, residuals_real, "
+	    "residuals_imag\"},\"drt\":\"true: adds a drt object, the "
+	    "distribution of relaxation times (Tikhonov, Gaussian basis, gamma >= "
+	    "0; drt_lambda, default 0.001): tau [s], gamma [ohm per ln tau], "
+	    "R_inf, L, R_pol, real_impedance, imaginary_impedance\"},");
 	buf_adds(&b, "\"circuit_elements\":[");
 	for (i = 0; i < sizeof el / sizeof el[0]; i++)
 		buf_printf(&b, "%s{\"letter\":\"%s\",\"name\":\"%s\","
