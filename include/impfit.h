@@ -176,6 +176,85 @@ int fit_weighting_parse(const char *s);
 const char *fit_weighting_name(enum fit_weighting w);
 const char *fit_status_name(enum fit_status s);
 
+/* --- validation and the distribution of relaxation times --------------- */
+
+/*
+ * These allocate their scratch per call (malloc, freed before they return):
+ * they run once per spectrum, beside a fit, not in an iteration loop.
+ */
+
+#define FIT_LINKK_MAX_M		200
+
+enum fit_linkk_type {
+	FIT_LINKK_REAL = 0,	/* fit Z', then L (and C) from what is left */
+	FIT_LINKK_IMAG,		/* fit Z'', then R0 by Boukamp's weighting */
+	FIT_LINKK_COMPLEX	/* both at once */
+};
+
+struct fit_linkk_options {
+	double			c;	/* mu cut-off (0.85); <= 0: max_m RCs */
+	int			max_m;	/* 1 .. FIT_LINKK_MAX_M (50) */
+	enum fit_linkk_type	type;
+	int			add_cap;	/* a series capacitance */
+};
+
+struct fit_linkk_result {
+	int	m;			/* RC elements used */
+	double	mu;			/* 1 - sum|R_k < 0| / sum R_k >= 0 */
+	double	pseudo_chi_square;	/* Boukamp: sum of res_re^2 + res_im^2 */
+	double	r_ohm, l, c_inv;	/* series R, L and 1/C (0: no C) */
+	double	seconds;
+};
+
+void fit_linkk_options_default(struct fit_linkk_options *o);
+/*
+ * The Lin-KK test of the spectrum (freq, zre, zim) of n points, as
+ * impedance.py's linKK computes it: the same M, mu and residuals (Z - Zfit)
+ * / |Z|, written to res_re/res_im (n values each, or NULL).  Returns 0, or
+ * -1 on bad input (non-finite values, freq <= 0, Z = 0, bad options),
+ * a singular system or no memory.
+ */
+int fit_linkk(const double *freq, const double *zre, const double *zim, int n,
+    const struct fit_linkk_options *o, struct fit_linkk_result *r,
+    double *res_re, double *res_im);
+/* The m log-spaced time constants of the test (impedance.py's). */
+void fit_linkk_taus(const double *freq, int n, int m, double *tau);
+/* "real", "imag", "complex" <-> enum; -1 when unknown. */
+int fit_linkk_type_parse(const char *s);
+const char *fit_linkk_type_name(enum fit_linkk_type t);
+
+#define FIT_DRT_LAMBDA		1e-3
+#define FIT_DRT_MAX_BASIS	200
+
+struct fit_drt_options {
+	double	lambda;		/* regularisation; <= 0: FIT_DRT_LAMBDA */
+};
+
+struct fit_drt_result {
+	int	npoints;	/* tau[] and gamma[] values written */
+	int	nbasis;		/* Gaussian basis functions */
+	double	r_inf, l;	/* series resistance and inductance */
+	double	r_pol;		/* integral of gamma over ln tau (ohm) */
+	double	lambda;		/* the lambda used */
+	double	seconds;
+};
+
+void fit_drt_options_default(struct fit_drt_options *o);
+/* The size of tau[] and gamma[] for a spectrum of n points. */
+int fit_drt_npoints(int n);
+/*
+ * The DRT of the spectrum (freq, zre, zim) of n >= 3 points (two
+ * frequencies at least): gamma (ohm per unit ln tau, >= 0, its integral
+ * over ln tau is r->r_pol) at fit_drt_npoints(n) log-spaced tau (s) from
+ * a little below 1/(2 pi f_max) to a little above 1/(2 pi f_min); and the DRT's impedance at freq in
+ * zfit_re/zfit_im (n values; any output may be NULL).  Returns 0, or -1 on
+ * bad input, no memory or an NNLS that did not converge (outputs then hold
+ * its last iterate).
+ */
+int fit_drt(const double *freq, const double *zre, const double *zim, int n,
+    const struct fit_drt_options *o, struct fit_drt_result *r, double *tau,
+    double *gamma, double *zfit_re, double *zfit_im);
+
 /* --- spectrum files ----------------------------------------------------- */
 
 struct fit_spectrum {

@@ -161,6 +161,8 @@ render_result(struct buf *b, const struct rtab_view *v)
 	render_result_cached(b, v, NULL);
 }
 
+static void render_extras(struct buf *b, const struct rtab_view *v);
+
 void
 render_result_cached(struct buf *b, const struct rtab_view *v,
     struct render_cache *rc)
@@ -265,9 +267,97 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 		KEY(b, "fit_ms");
 		buf_json_num(b, (double)v->fit_ns / 1e6);
 	}
+	if (finished && v->freq != NULL)
+		render_extras(b, v);
 	if (c != NULL && (rc == NULL || rc->c != c))
 		fit_circuit_free(c);
 	buf_addc(b, '}');
+}
+
+/*
+ * The "linkk" and "drt" objects of a finished result that asked for them
+ * (issue 16), computed here from the stored spectrum: a few ms at most for
+ * 100 points, and the workers cache a finished result's JSON.  A test that
+ * cannot run (bad data) gives {"error": ...} rather than no object.
+ */
+static void
+render_extras(struct buf *b, const struct rtab_view *v)
+{
+	const struct rtab_extras *x = &v->extras;
+	struct fit_linkk_options lo;
+	struct fit_linkk_result lr;
+	struct fit_drt_options dopt;
+	struct fit_drt_result dr;
+	double *blk;
+	int nd;
+
+	if (x->validate != RTAB_VALIDATE_LINKK && !x->drt)
+		return;
+	nd = fit_drt_npoints(v->n);
+	blk = imp_malloc(sizeof *blk * (2 * (size_t)v->n + 2 * (size_t)nd));
+	if (x->validate == RTAB_VALIDATE_LINKK) {
+		fit_linkk_options_default(&lo);
+		lo.c = x->lk_c;
+		lo.max_m = x->lk_max_m > 0 ? x->lk_max_m : lo.max_m;
+		lo.type = x->lk_type;
+		lo.add_cap = x->lk_add_cap;
+		KEY(b, "linkk");
+		if (fit_linkk(v->freq, v->zre, v->zim, v->n, &lo, &lr, blk,
+		    blk + v->n) != 0)
+			ADDLIT(b, "{\"error\":\"Lin-KK test failed\"}");
+		else {
+			ADDLIT(b, "{\"fit_type\":");
+			buf_json_str(b, fit_linkk_type_name(lo.type));
+			ADDLIT(b, ",\"add_cap\":");
+			buf_adds(b, lo.add_cap ? "true" : "false");
+			ADDLIT(b, ",\"c\":");
+			buf_json_num(b, lo.c);
+			ADDLIT(b, ",\"max_m\":");
+			buf_json_int(b, lo.max_m);
+			ADDLIT(b, ",\"M\":");
+			buf_json_int(b, lr.m);
+			ADDLIT(b, ",\"mu\":");
+			buf_json_num(b, lr.mu);
+			ADDLIT(b, ",\"pseudo_chi_square\":");
+			buf_json_num(b, lr.pseudo_chi_square);
+			ADDLIT(b, ",\"residuals_real\":");
+			num_array(b, blk, v->n);
+			ADDLIT(b, ",\"residuals_imag\":");
+			num_array(b, blk + v->n, v->n);
+			buf_addc(b, '}');
+		}
+	}
+	if (x->drt) {
+		fit_drt_options_default(&dopt);
+		if (x->drt_lambda > 0)
+			dopt.lambda = x->drt_lambda;
+		KEY(b, "drt");
+		/* tau, gamma after the two impedance arrays */
+		if (fit_drt(v->freq, v->zre, v->zim, v->n, &dopt, &dr,
+		    blk + 2 * v->n, blk + 2 * v->n + nd, blk, blk + v->n) != 0)
+			ADDLIT(b, "{\"error\":\"DRT failed (fewer than 3 "
+			    "points or one frequency)\"}");
+		else {
+			ADDLIT(b, "{\"lambda\":");
+			buf_json_num(b, dr.lambda);
+			ADDLIT(b, ",\"R_inf\":");
+			buf_json_num(b, dr.r_inf);
+			ADDLIT(b, ",\"L\":");
+			buf_json_num(b, dr.l);
+			ADDLIT(b, ",\"R_pol\":");
+			buf_json_num(b, dr.r_pol);
+			ADDLIT(b, ",\"tau\":");
+			num_array(b, blk + 2 * v->n, dr.npoints);
+			ADDLIT(b, ",\"gamma\":");
+			num_array(b, blk + 2 * v->n + nd, dr.npoints);
+			ADDLIT(b, ",\"real_impedance\":");
+			num_array(b, blk, v->n);
+			ADDLIT(b, ",\"imaginary_impedance\":");
+			num_array(b, blk + v->n, v->n);
+			buf_addc(b, '}');
+		}
+	}
+	imp_free(blk);
 }
 
 char *

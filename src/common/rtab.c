@@ -957,6 +957,7 @@ rec_fill(struct shm *s, struct rtab_rec *r, uint32_t bi,
 	r->weighting = (uint8_t)sp->weighting;
 	r->max_iterations = sp->max_iterations;
 	r->timeout_ms = sp->timeout_ms;
+	r->extras = sp->extras;
 	r->losses = 0;
 	r->sync_state = 0;
 	r->fit_status = 0;
@@ -1411,6 +1412,7 @@ rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
 		v->weighting = snap.weighting;
 		v->max_iterations = snap.max_iterations;
 		v->timeout_ms = snap.timeout_ms;
+		v->extras = snap.extras;
 		v->lease_losses = snap.losses;
 		v->fit_status = snap.fit_status;
 		v->chi_square = snap.chi2;

@@ -60,6 +60,25 @@ enum rtab_wh {
 
 /* --- submitting ------------------------------------------------------------- */
 
+/*
+ * What a result carries beside the fit (issue 16), as asked for: the
+ * Lin-KK test ("validate": "linkk") and the DRT ("drt": true).  Both are
+ * computed when the result is rendered, from the stored spectrum.
+ */
+#define RTAB_VALIDATE_NONE	0
+#define RTAB_VALIDATE_LINKK	1
+struct rtab_extras {
+	uint8_t		validate;	/* RTAB_VALIDATE_* */
+	uint8_t		lk_type;	/* enum fit_linkk_type */
+	uint8_t		lk_add_cap;
+	uint8_t		drt;
+	uint16_t	lk_max_m;	/* 0: 50 */
+	uint16_t	pad;
+	uint32_t	pad2;
+	double		lk_c;		/* mu cut-off */
+	double		drt_lambda;	/* 0: the engine's default */
+};
+
 /* One spectrum, validated by the caller (finite, f > 0, n >= nparams ...). */
 struct rtab_spec {
 	int		iteration;
@@ -78,6 +97,7 @@ struct rtab_spec {
 	int		ncons;
 	const double	*lower, *upper;
 	const char	*webhook_url;		/* NULL: the batch's */
+	struct rtab_extras extras;		/* Lin-KK, DRT */
 };
 
 struct rtab_batch_in {
@@ -201,6 +221,7 @@ struct rtab_view {
 	char		circuit[RTAB_CIRCUIT_MAX + 1];
 	int		method, weighting, max_iterations;
 	uint32_t	timeout_ms;	/* 0: the server's default */
+	struct rtab_extras extras;
 	int		lease_losses;	/* leases lost to a dead process */
 	int		fit_status;
 	double		chi_square;

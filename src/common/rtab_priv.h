@@ -60,6 +60,7 @@ struct rtab_rec {
 	uint32_t	timeout_ms;	/* fit budget, 0: server default (layout 5) */
 	uint32_t	ncons;		/* 0 or nparams: bounds after std_errors */
 	uint32_t	pad;
+	struct rtab_extras extras;	/* Lin-KK, DRT (layout 5) */
 	double		chi2;
 	uint64_t	fit_ns;
 	uint64_t	t_accepted, t_queued, t_started, t_finished;

@@ -6,10 +6,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "common/mask.h"
@@ -19,6 +21,7 @@
 #include "common/tim.h"
 #include "impctl/impctl.h"
 #include "impfit.h"
+#include "plot/plot.h"
 
 static int	cli_batches_exec(struct cli_ctx *, int, char **);
 static int	cli_batch_exec(struct cli_ctx *, int, char **);
@@ -33,8 +36,8 @@ const struct cli_cmd cli_batches_entry = {
 
 const struct cli_cmd cli_batch_entry = {
 	.name = "batch",
-	.usage = "[--json] BATCH_ID",
-	.help = "every spectrum of a batch and its result",
+	.usage = "[--json] [--plot DIR] BATCH_ID",
+	.help = "every spectrum of a batch and its result (--plot: SVGs)",
 	.map = CLI_MAP_RO,
 	.exec = cli_batch_exec,
 };
@@ -304,21 +307,71 @@ cli_batch_json(const struct shm *shm, const struct rtab_batch_info *bi,
 	return (CLI_EXIT_OK);
 }
 
+/*
+ * --plot DIR: DIR/<batch>-<N>.svg for each spectrum N of the batch (its
+ * place in the batch, as in GET .../plot.svg?spectrum=N), with the DRT;
+ * from the state file alone, so it works on a dead server's too.
+ */
+static int
+cli_batch_plot(const struct shm *shm, const struct rtab_batch_info *bi,
+    const uint32_t *recs, const char *dir)
+{
+	struct rtab_view v;
+	char path[4096], *svg;
+	size_t len;
+	FILE *fp;
+	int i, rc = CLI_EXIT_OK;
+
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		cli_err("mkdir %s: %s", dir, strerror(errno));
+		return (CLI_EXIT_FAIL);
+	}
+	for (i = 0; i < bi->count; i++) {
+		if (cli_view(shm, recs[i], 1, &v) != 0) {
+			cli_err("batch %s: spectrum %d is gone", bi->id, i);
+			rc = CLI_EXIT_FAIL;
+			continue;
+		}
+		svg = plot_view_svg(&v, PLOT_ALL, &len);
+		rtab_view_free(&v);
+		if (svg == NULL) {
+			cli_err("batch %s: spectrum %d: nothing to draw", bi->id,
+			    i);
+			rc = CLI_EXIT_FAIL;
+			continue;
+		}
+		snprintf(path, sizeof path, "%s/%s-%d.svg", dir, bi->id, i);
+		if ((fp = fopen(path, "w")) == NULL ||
+		    fwrite(svg, 1, len, fp) != len || fclose(fp) != 0) {
+			cli_err("%s: %s", path, strerror(errno));
+			rc = CLI_EXIT_FAIL;
+		} else
+			printf("%s\n", path);
+		free(svg);
+	}
+	return (rc);
+}
+
 static int
 cli_batch_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json",	no_argument,	NULL, 'j' },
+		{ "plot",	required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct rtab_batch_info bi;
 	uint32_t *recs = NULL;
+	const char *plot = NULL;
 	int c, json = 0, rc = CLI_EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, "j", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
+			break;
+		case 'p':
+			plot = optarg;
 			break;
 		default:
 			return (cli_usage(ctx));
@@ -330,7 +383,9 @@ cli_batch_exec(struct cli_ctx *ctx, int argc, char **argv)
 		cli_err("no batch %s in %s", argv[optind], ctx->state_dir);
 		return (CLI_EXIT_FAIL);
 	}
-	if (json)
+	if (plot != NULL)
+		rc = cli_batch_plot(ctx->shm, &bi, recs, plot);
+	else if (json)
 		rc = cli_batch_json(ctx->shm, &bi, recs);
 	else
 		cli_batch_table(ctx->shm, &bi, recs);

@@ -12,6 +12,7 @@
 
 #include "impfit.h"
 #include "fit/fit_priv.h"
+#include "plot/plot.h"
 
 #define IMPFIT_EXIT_FIT		1	/* a fit diverged */
 #define IMPFIT_EXIT_USAGE	2	/* bad arguments, file, code or data */
@@ -28,6 +29,14 @@ enum {
 	OPT_RESTARTS,
 	OPT_FIX,
 	OPT_BOUND,
+	OPT_LINKK,
+	OPT_LK_C,
+	OPT_LK_MAXM,
+	OPT_LK_TYPE,
+	OPT_LK_CAP,
+	OPT_PLOT,
+	OPT_DRT,
+	OPT_LAMBDA,
 	OPT_HELP
 };
 
@@ -49,6 +58,14 @@ static const struct option impfit_longopts[] = {
 	{ "points", required_argument, NULL, OPT_POINTS },
 	{ "noise", required_argument, NULL, OPT_NOISE },
 	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "linkk", no_argument, NULL, OPT_LINKK },
+	{ "c", required_argument, NULL, OPT_LK_C },
+	{ "max-m", required_argument, NULL, OPT_LK_MAXM },
+	{ "fit-type", required_argument, NULL, OPT_LK_TYPE },
+	{ "add-cap", no_argument, NULL, OPT_LK_CAP },
+	{ "plot", required_argument, NULL, OPT_PLOT },
+	{ "drt", no_argument, NULL, OPT_DRT },
+	{ "lambda", required_argument, NULL, OPT_LAMBDA },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -60,6 +77,11 @@ impfit_usage(FILE *fp)
 "usage: impfit -c CODE -f FILE [-v P ...] [-m method] [-w weighting]\n"
 "              [--max-iterations N] [--restarts N] [-t SECONDS] [--json]\n"
 "              [--fix NAME=VALUE ...] [--bound NAME=LO:HI ...]\n"
+"              [--linkk ...] [--drt ...] [--plot OUT.svg]\n"
+"       impfit --plot OUT.svg -f FILE\n"
+"       impfit --drt -f FILE [--lambda L] [--json]\n"
+"       impfit --linkk -f FILE [--c 0.85] [--max-m 50]\n"
+"              [--fit-type real|imag|complex] [--add-cap] [--json]\n"
 "       impfit --simulate CODE -v P ... [--fmin 0.1] [--fmax 1e5]\n"
 "              [--points 50] [--noise 0] [--seed 0]\n"
 "\n"
@@ -79,6 +101,18 @@ impfit_usage(FILE *fp)
 "  --fix NAME=VALUE       hold parameter NAME (e.g. R0, Q0.n) at VALUE\n"
 "  --bound NAME=LO:HI     keep NAME within [LO, HI] (HI empty: no upper)\n"
 "  --json                 one JSON object per spectrum and line\n"
+"  --linkk                the Lin-KK test (Schoenleber 2014, as impedance.py's\n"
+"                         linKK): M, mu, pseudo chi-square and residuals\n"
+"  --c C                  Lin-KK: mu cut-off (0.85; 0: always --max-m RCs)\n"
+"  --max-m M              Lin-KK: most RC elements (50)\n"
+"  --fit-type T           Lin-KK: real (default), imag or complex\n"
+"  --add-cap              Lin-KK: a series capacitance\n"
+"  --drt                  the distribution of relaxation times (Tikhonov,\n"
+"                         Gaussian basis, gamma >= 0): tau, gamma, R_inf, L\n"
+"  --lambda L             DRT: regularisation (default 1e-3)\n"
+"  --plot OUT.svg         the picture of each spectrum: Nyquist, Bode,\n"
+"                         residuals (fit, Lin-KK), DRT (several spectra:\n"
+"                         OUT-<number>.svg)\n"
 "  --simulate CODE        write a synthetic spectrum of CODE at the -v values\n"
 "  --help                 this text\n"
 "\n"
@@ -336,6 +370,96 @@ impfit_print_text(const struct fit_circuit *c, const struct fit_options *o,
 	    r->evaluations, fit_status_name(r->status), r->seconds * 1e3);
 }
 
+/* A JSON array of n numbers. */
+static void
+impfit_json_arr(const double *v, int n)
+{
+	int	i;
+
+	putchar('[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			putchar(',');
+		impfit_json_num(v[i]);
+	}
+	putchar(']');
+}
+
+/* --linkk: the test of one spectrum, residuals into rr, ri.  0 or exit code. */
+static int
+impfit_linkk(const struct fit_spectrum *sp, const struct fit_linkk_options *lo,
+    int json, double *rr, double *ri)
+{
+	struct fit_linkk_result	 r;
+	int			 k;
+
+	if (fit_linkk(sp->freq, sp->zre, sp->zim, sp->n, lo, &r, rr, ri) != 0) {
+		fprintf(stderr, "impfit: spectrum %d: Lin-KK failed\n",
+		    sp->number);
+		return (IMPFIT_EXIT_FIT);
+	}
+	if (json) {
+		printf("{\"spectrum\":%d,\"points\":%d,\"fit_type\":\"%s\","
+		    "\"add_cap\":%s,\"c\":", sp->number, sp->n,
+		    fit_linkk_type_name(lo->type), lo->add_cap ? "true" : "false");
+		impfit_json_num(lo->c);
+		printf(",\"max_m\":%d,\"M\":%d,\"mu\":", lo->max_m, r.m);
+		impfit_json_num(r.mu);
+		printf(",\"pseudo_chi_square\":");
+		impfit_json_num(r.pseudo_chi_square);
+		printf(",\"residuals_real\":");
+		impfit_json_arr(rr, sp->n);
+		printf(",\"residuals_imag\":");
+		impfit_json_arr(ri, sp->n);
+		printf(",\"linkk_ms\":");
+		impfit_json_num(r.seconds * 1e3);
+		printf("}\n");
+		return (0);
+	}
+	printf("spectrum %d: Lin-KK %s%s, %d points: M %d  mu %.6f  "
+	    "pseudo_chi_square %.6g  linkk_ms %.3f\n", sp->number,
+	    fit_linkk_type_name(lo->type), lo->add_cap ? " +C" : "", sp->n,
+	    r.m, r.mu, r.pseudo_chi_square, r.seconds * 1e3);
+	printf("  %14s %12s %12s\n", "freq_Hz", "res_real_%", "res_imag_%");
+	for (k = 0; k < sp->n; k++)
+		printf("  %14.6g %12.4f %12.4f\n", sp->freq[k], rr[k] * 100,
+		    ri[k] * 100);
+	return (0);
+}
+
+/*
+ * --plot OUT.svg: the picture of spectrum i of ns; with several spectra
+ * OUT-<number>.svg (number: Spectrum_Number).  Returns 0 or an exit code.
+ */
+static int
+impfit_plot(const char *out, const struct plot_data *pd, int number, int ns)
+{
+	char	 path[4096];
+	size_t	 len, l = strlen(out);
+	char	*svg;
+	FILE	*fp;
+
+	if (ns > 1 && l > 4 && strcmp(out + l - 4, ".svg") == 0)
+		snprintf(path, sizeof path, "%.*s-%d.svg", (int)(l - 4), out,
+		    number);
+	else if (ns > 1)
+		snprintf(path, sizeof path, "%s-%d.svg", out, number);
+	else
+		snprintf(path, sizeof path, "%s", out);
+	if ((svg = plot_svg(pd, PLOT_ALL, &len)) == NULL) {
+		fprintf(stderr, "impfit: %s: nothing to draw\n", path);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	if ((fp = fopen(path, "w")) == NULL || fwrite(svg, 1, len, fp) != len ||
+	    fclose(fp) != 0) {
+		fprintf(stderr, "impfit: %s: %s\n", path, strerror(errno));
+		free(svg);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	free(svg);
+	return (0);
+}
+
 /* --simulate: the spectrum of c at v on stdout. */
 static int
 impfit_simulate(const struct fit_circuit *c, const double *v, double fmin,
@@ -358,6 +482,148 @@ impfit_simulate(const struct fit_circuit *c, const double *v, double fmin,
 	return (0);
 }
 
+/* What to do beside (or instead of) a fit. */
+struct impfit_xopts {
+	int				linkk, drt, json;
+	struct fit_linkk_options	lo;
+	struct fit_drt_options		dro;
+	const char			*plot;
+};
+
+/* --drt: the DRT of one spectrum into tau, gam.  0 or exit code. */
+static int
+impfit_drt(const struct fit_spectrum *sp, const struct fit_drt_options *o,
+    int json, struct fit_drt_result *r, double *tau, double *gam)
+{
+	double	*zr, *zi;
+	int	 k, rc;
+
+	zr = calloc(sp->n, sizeof *zr);
+	zi = calloc(sp->n, sizeof *zi);
+	if (zr == NULL || zi == NULL)
+		impfit_die("%s", "out of memory");
+	rc = fit_drt(sp->freq, sp->zre, sp->zim, sp->n, o, r, tau, gam, zr, zi);
+	if (rc != 0)
+		fprintf(stderr, "impfit: spectrum %d: DRT failed\n", sp->number);
+	else if (json) {
+		printf("{\"spectrum\":%d,\"points\":%d,\"lambda\":", sp->number,
+		    sp->n);
+		impfit_json_num(r->lambda);
+		printf(",\"R_inf\":");
+		impfit_json_num(r->r_inf);
+		printf(",\"L\":");
+		impfit_json_num(r->l);
+		printf(",\"R_pol\":");
+		impfit_json_num(r->r_pol);
+		printf(",\"tau\":");
+		impfit_json_arr(tau, r->npoints);
+		printf(",\"gamma\":");
+		impfit_json_arr(gam, r->npoints);
+		printf(",\"real_impedance\":");
+		impfit_json_arr(zr, sp->n);
+		printf(",\"imaginary_impedance\":");
+		impfit_json_arr(zi, sp->n);
+		printf(",\"drt_ms\":");
+		impfit_json_num(r->seconds * 1e3);
+		printf("}\n");
+	} else {
+		printf("spectrum %d: DRT, %d points, lambda %g: R_inf %.6g  L "
+		    "%.6g  R_pol %.6g  drt_ms %.3f\n", sp->number, sp->n,
+		    r->lambda, r->r_inf, r->l, r->r_pol, r->seconds * 1e3);
+		printf("  %14s %14s\n", "tau_s", "gamma_ohm");
+		for (k = 0; k < r->npoints; k++)
+			printf("  %14.6g %14.6g\n", tau[k], gam[k]);
+	}
+	free(zr);
+	free(zi);
+	return (rc);
+}
+
+/*
+ * After the fit of spectrum s (c and res, or none): its Lin-KK test and its
+ * picture, as asked.  Returns 0 or an exit code.
+ */
+static int
+impfit_extras(const struct fit_spectrum *s, int ns, const struct fit_circuit *c,
+    const struct fit_result *res, const struct impfit_xopts *xo)
+{
+	struct plot_data	 pd;
+	struct fit_drt_result	 dr;
+	double			*rr, *ri, *tau = NULL, *gam = NULL;
+	char			 title[160];
+	int			 rc = 0, linkk = xo->linkk, json = xo->json;
+	int			 ndrt = 0;
+	const char		*plot = xo->plot;
+
+	rr = calloc(s->n, sizeof *rr);
+	ri = calloc(s->n, sizeof *ri);
+	if (rr == NULL || ri == NULL)
+		impfit_die("%s", "out of memory");
+	if (linkk && (rc = impfit_linkk(s, &xo->lo, json, rr, ri)) != 0)
+		linkk = 0;
+	if (xo->drt) {
+		ndrt = fit_drt_npoints(s->n);
+		tau = calloc(ndrt, sizeof *tau);
+		gam = calloc(ndrt, sizeof *gam);
+		if (tau == NULL || gam == NULL)
+			impfit_die("%s", "out of memory");
+		if (impfit_drt(s, &xo->dro, json, &dr, tau, gam) != 0) {
+			ndrt = 0;
+			rc = IMPFIT_EXIT_FIT;
+		}
+	}
+	if (plot != NULL) {
+		memset(&pd, 0, sizeof pd);
+		snprintf(title, sizeof title, "spectrum %d, %d points", s->number,
+		    s->n);
+		pd.title = title;
+		pd.n = s->n;
+		pd.freq = s->freq;
+		pd.zre = s->zre;
+		pd.zim = s->zim;
+		if (c != NULL && res->status != FIT_DIVERGED) {
+			pd.circuit = c;
+			pd.params = res->params;
+			pd.chi_square = res->chi_square;
+		}
+		if (linkk) {
+			pd.lk_re = rr;
+			pd.lk_im = ri;
+		}
+		pd.ndrt = ndrt;
+		pd.tau = tau;
+		pd.gamma = gam;
+		if (impfit_plot(plot, &pd, s->number, ns) != 0)
+			rc = IMPFIT_EXIT_USAGE;
+	}
+	free(rr);
+	free(ri);
+	free(tau);
+	free(gam);
+	return (rc);
+}
+
+/* No circuit: --linkk and/or --plot of the spectra of file. */
+static int
+impfit_nofit(const char *file, const struct impfit_xopts *xo)
+{
+	struct fit_spectrum	*sp;
+	char			 err[256];
+	int			 ns, i, r, rc = 0;
+
+	if ((ns = fit_spectra_read(file, &sp, err, sizeof err)) < 0) {
+		fprintf(stderr, "impfit: %s\n", err);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	for (i = 0; i < ns; i++)
+		if ((r = impfit_extras(&sp[i], ns, NULL, NULL, xo)) != 0 &&
+		    rc == 0)
+			rc = r;
+	fflush(stdout);
+	fit_spectra_free(sp, ns);
+	return (rc);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -372,10 +638,14 @@ main(int argc, char **argv)
 	double			 noise = 0, d, lo[FIT_MAX_PARAMS];
 	double			 hi[FIT_MAX_PARAMS];
 	unsigned long long	 seed = 0;
-	int			 nv = 0, json = 0, points = 50, ch, i, ns, np;
+	int			 nv = 0, json = 0, points = 50, ch, i, i2, ns, np;
 	int			 maxn = 0, rc = 0, nfree;
+	struct impfit_xopts	 xo;
 
 	fit_options_default(&o);
+	memset(&xo, 0, sizeof xo);
+	fit_linkk_options_default(&xo.lo);
+	fit_drt_options_default(&xo.dro);
 	while ((ch = getopt_long(argc, argv, "c:f:v:m:w:t:h", impfit_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -416,6 +686,41 @@ main(int argc, char **argv)
 			if (d < 0 || d > 1000)
 				impfit_die("--restarts: bad value '%s'", optarg);
 			o.restarts = d;
+			break;
+		case OPT_LINKK:
+			xo.linkk = 1;
+			break;
+		case OPT_LK_C:
+			xo.lo.c = impfit_number("--c", optarg);
+			if (xo.lo.c >= 1)
+				impfit_die("--c: bad value '%s'", optarg);
+			break;
+		case OPT_LK_MAXM:
+			d = impfit_number("--max-m", optarg);
+			if (d < 1 || d > FIT_LINKK_MAX_M || d != (int)d)
+				impfit_die("--max-m: bad value '%s' (1 .. 200)",
+				    optarg);
+			xo.lo.max_m = d;
+			break;
+		case OPT_LK_TYPE:
+			if ((i = fit_linkk_type_parse(optarg)) < 0)
+				impfit_die("unknown --fit-type '%s'", optarg);
+			xo.lo.type = i;
+			break;
+		case OPT_DRT:
+			xo.drt = 1;
+			break;
+		case OPT_LAMBDA:
+			d = impfit_number("--lambda", optarg);
+			if (!(d > 0) || d > 1e6)
+				impfit_die("--lambda: bad value '%s'", optarg);
+			xo.dro.lambda = d;
+			break;
+		case OPT_PLOT:
+			xo.plot = optarg;
+			break;
+		case OPT_LK_CAP:
+			xo.lo.add_cap = 1;
 			break;
 		case OPT_JSON:
 			json = 1;
@@ -458,10 +763,14 @@ main(int argc, char **argv)
 		impfit_die("unexpected argument '%s'", argv[optind]);
 	if (sim != NULL)
 		code = sim;
-	if (code == NULL || (sim == NULL && file == NULL)) {
+	if ((code == NULL && !xo.linkk && !xo.drt && xo.plot == NULL) ||
+	    (sim == NULL && file == NULL)) {
 		impfit_usage(stderr);
 		return (IMPFIT_EXIT_USAGE);
 	}
+	xo.json = json;
+	if (code == NULL)
+		return (impfit_nofit(file, &xo));
 	if ((c = fit_circuit_parse(code, err, sizeof err)) == NULL) {
 		fprintf(stderr, "impfit: circuit '%s': %s\n", code, err);
 		return (IMPFIT_EXIT_USAGE);
@@ -513,8 +822,12 @@ main(int argc, char **argv)
 			fprintf(stderr, "impfit: %s: spectrum %d: %s\n", file,
 			    sp[i].number, res.error);
 			rc = IMPFIT_EXIT_USAGE;
+			continue;
 		} else if (res.status == FIT_DIVERGED && rc == 0)
 			rc = IMPFIT_EXIT_FIT;
+		if ((i2 = impfit_extras(&sp[i], ns, c, &res, &xo)) != 0 &&
+		    rc == 0)
+			rc = i2;
 	}
 	fflush(stdout);
 	fit_workspace_free(ws);

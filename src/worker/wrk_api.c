@@ -32,6 +32,7 @@
 #include "common/stat.h"
 #include "common/tim.h"
 #include "master/children.h"
+#include "plot/plot.h"
 #include "worker/wrk_priv.h"
 
 /* What a request needs to remember for its answer (profiling headers). */
@@ -330,6 +331,9 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "status and results (results[offset..offset+limit); large answers "
 	    "are chunked)\","
 	    "\"DELETE /eis-data/batch/{batch_id}\":\"cancel what is not fitted yet\","
+	    "\"GET /eis-data/batch/{batch_id}/plot.svg?spectrum=N&kind="
+	    "nyquist|bode|residuals|drt|all\":\"the picture of spectrum N "
+	    "(image/svg+xml)\","
 	    "\"GET /health\":\"liveness\"},", PACKAGE_VERSION);
 	buf_adds(&b, "\"input\":{\"batch\":{\"batch_id\":\"optional, 1-64 of "
 	    "A-Z a-z 0-9 . _ : -, not . or ..\",\"spectra\":[{\"iteration\":0,"
@@ -337,11 +341,21 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"impedance\":\"[{real, imag}] (wins)\",\"magnitude\":\"[ohm]\","
 	    "\"phase\":\"[degrees]\"}}]},\"optional\":[\"circuit\",\"method\","
 	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\","
-	    "\"timeout\",\"constants\",\"bounds\"],\"constants\":\"{name: "
+	    "\"timeout\",\"constants\",\"bounds\",\"validate\",\"linkk_c\","
+	    "\"linkk_max_m\",\"linkk_fit_type\",\"linkk_add_cap\",\"drt\","
+	    "\"drt_lambda\"],\"constants\":\"{name: "
 	    "value}: parameters held at a value (std_error null)\","
 	    "\"bounds\":\"{name: [low, high]}: parameters kept within\",\"timeout\":\"the fit's time budget: seconds "
 	    "(> 0, e.g. 2.5) or a duration string (\\\"500ms\\\", \\\"2s\\\"), at "
-	    "most -fit-timeout\"},");
+	    "most -fit-timeout\","
+	    "\"validate\":{\"linkk\":\"Lin-KK test (Schoenleber 2014, as "
+	    "impedance.py linKK): linkk_c mu cut-off (0.85), linkk_max_m (50, "
+	    "1-200), linkk_fit_type real|imag|complex, linkk_add_cap (false); "
+	    "adds a linkk object: M, mu, pseudo_chi_square, residuals_real, "
+	    "residuals_imag\"},\"drt\":\"true: adds a drt object, the "
+	    "distribution of relaxation times (Tikhonov, Gaussian basis, gamma >= "
+	    "0; drt_lambda, default 0.001): tau [s], gamma [ohm per ln tau], "
+	    "R_inf, L, R_pol, real_impedance, imaginary_impedance\"},");
 	buf_adds(&b, "\"circuit_elements\":[");
 	for (i = 0; i < sizeof el / sizeof el[0]; i++)
 		buf_printf(&b, "%s{\"letter\":\"%s\",\"name\":\"%s\","
@@ -644,6 +658,64 @@ h_batch_get(struct hreq *r, struct wrk_rq *q, const char *id)
 	reply_stream(r, q, 200, &b, bstream_fill, bstream_fini, bs);
 }
 
+/*
+ * GET /eis-data/batch/{id}/plot.svg?spectrum=N&kind=K: the picture of the
+ * batch's spectrum N (its place in "results", from 0; default 0), drawn
+ * from the state file like the status (plot/plot_view.c).  kind is
+ * nyquist, bode, residuals, drt or all (default); the DRT is computed for
+ * drt and all, a few ms for 100 points.
+ */
+static void
+h_batch_plot(struct hreq *r, struct wrk_rq *q, const char *id)
+{
+	struct rtab_batch_info bi;
+	struct rtab_view v;
+	uint32_t *recs = NULL;
+	char arg[32], *end, *svg;
+	unsigned kinds = PLOT_ALL;
+	long n = 0;
+	size_t len;
+	struct buf b;
+
+	if (hreq_arg(r, "kind", arg, sizeof arg) != NULL &&
+	    (kinds = plot_kind_parse(arg)) == 0) {
+		reply_error(r, q, 400, "kind", "kind must be nyquist, bode, "
+		    "residuals, drt or all");
+		return;
+	}
+	if (hreq_arg(r, "spectrum", arg, sizeof arg) != NULL) {
+		n = strtol(arg, &end, 10);
+		if (end == arg || *end != '\0' || n < 0) {
+			reply_error(r, q, 400, "spectrum", "spectrum must be "
+			    "an index from 0");
+			return;
+		}
+	}
+	if (rtab_batch_find(wrk.shm, id, &bi, &recs) < 0) {
+		reply_error(r, q, 404, NULL, "no batch '%s' (unknown, or evicted "
+		    "after -retention)", id);
+		return;
+	}
+	if (n >= bi.count || rtab_view_get(wrk.shm, recs[n], 1, &v) < 0) {
+		imp_free(recs);
+		reply_error(r, q, 404, "spectrum", "batch '%s' has no spectrum "
+		    "%ld (%d spectra)", id, n, bi.count);
+		return;
+	}
+	imp_free(recs);
+	svg = plot_view_svg(&v, kinds, &len);
+	rtab_view_free(&v);
+	if (svg == NULL) {
+		reply_error(r, q, 500, NULL, "out of memory drawing the plot");
+		return;
+	}
+	buf_init(&b);
+	buf_add(&b, svg, len);
+	free(svg);
+	hreq_add_header(r, "Content-Type", "image/svg+xml");
+	reply(r, q, 200, &b);
+}
+
 static void
 h_batch_delete(struct hreq *r, struct wrk_rq *q, const char *id)
 {
@@ -728,6 +800,7 @@ spec_for_rtab(struct rtab_spec *sp, const struct wrk_spectrum *s)
 	/* capped now, so that the record says what the fit will get */
 	sp->timeout_ms = (uint32_t)((wrk_fit_budget(s->timeout_ns) + TIM_MS - 1) /
 	    TIM_MS);
+	sp->extras = s->extras;
 }
 
 /*
@@ -922,6 +995,12 @@ single_done(struct wrk_sync *j)
 	v.std_errors = res->std_errors;
 	v.lower = s->ncons > 0 ? s->lower : NULL;
 	v.upper = s->ncons > 0 ? s->upper : NULL;
+	/*
+	 * XXX Lin-KK and the DRT are computed by render_result() here, in
+	 * the HTTP thread: a few ms for 100 points (FIT_LINKK_MAX_M RCs can
+	 * take tens); the fitting thread would be the better place.
+	 */
+	v.extras = s->extras;
 	if (s->webhook_url != NULL) {
 		/* stored so that the webhook process delivers it */
 		struct rtab_spec sp;
@@ -1289,6 +1368,24 @@ wrk_api_request(struct hreq *r, void *arg)
 			return;
 		}
 		allow = "POST";
+		goto not_allowed;
+	}
+	if (strncmp(path, "/eis-data/batch/", 16) == 0 && pl > 25 &&
+	    strcmp(path + pl - 9, "/plot.svg") == 0) {
+		q.name = "eis-batch-plot";
+		path[pl - 9] = '\0';
+		if (strchr(path + 16, '/') != NULL ||
+		    pct_decode(path + 16, id, sizeof id) < 0 ||
+		    strlen(id) > RTAB_ID_MAX) {
+			reply_error(r, &q, 404, NULL, "no such batch");
+			return;
+		}
+		path[pl - 9] = '/';
+		if (method_is(r, "GET") || method_is(r, "HEAD")) {
+			h_batch_plot(r, &q, id);
+			return;
+		}
+		allow = "GET, HEAD";
 		goto not_allowed;
 	}
 	if (strncmp(path, "/eis-data/batch/", 16) == 0 && path[16] != '\0' &&

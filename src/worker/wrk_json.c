@@ -319,6 +319,7 @@ struct opts {
 	int		ncons[2];
 	struct opt_cons	cons[2][OPTS_CONS_MAX];
 	char		cons_field[2][128];
+	struct rtab_extras extras;	/* validate, linkk_*, drt, drt_lambda */
 };
 
 /*
@@ -468,6 +469,83 @@ timeout_get(int v, uint64_t *ns)
 	return (*ns > 0 ? 0 : -1);
 }
 
+/*
+ * The issue 16 fields: "validate": "linkk" with linkk_c, linkk_max_m,
+ * linkk_fit_type, linkk_add_cap; "drt": true with drt_lambda.  Batch level,
+ * overridable per spectrum, like the others.
+ */
+static int
+opts_extras(int obj, struct path *p, struct opts *o, struct wrk_err *e)
+{
+	struct rtab_extras *x = &o->extras;
+	const char *s;
+	size_t old;
+	int v, t;
+
+	if (present(v = jtok_get(jt, obj, "validate"))) {
+		old = path_key(p, "validate");
+		if (jtok_type(jt, v) == JT_NULL || (jtok_type(jt, v) ==
+		    JT_STRING && strcmp(jtok_str(jt, v), "none") == 0))
+			x->validate = RTAB_VALIDATE_NONE;
+		else if (jtok_type(jt, v) == JT_STRING &&
+		    strcmp(jtok_str(jt, v), "linkk") == 0)
+			x->validate = RTAB_VALIDATE_LINKK;
+		else
+			return (fail(e, 400, p, "must be \"linkk\" or \"none\""));
+		path_pop(p, old);
+	}
+	if (present(v = jtok_get(jt, obj, "linkk_c"))) {
+		old = path_key(p, "linkk_c");
+		if (!is_number(v) || !(jtok_num(jt, v) >= 0) ||
+		    !(jtok_num(jt, v) < 1))
+			return (fail(e, 400, p, "must be a number from 0 to 1 "
+			    "(0: always linkk_max_m RC elements)"));
+		x->lk_c = jtok_num(jt, v);
+		path_pop(p, old);
+	}
+	if (present(v = jtok_get(jt, obj, "linkk_max_m"))) {
+		old = path_key(p, "linkk_max_m");
+		if (jtok_type(jt, v) != JT_INTEGER || jtok_int(jt, v) < 1 ||
+		    jtok_int(jt, v) > FIT_LINKK_MAX_M)
+			return (fail(e, 400, p, "must be an integer from 1 to %d",
+			    FIT_LINKK_MAX_M));
+		x->lk_max_m = (uint16_t)jtok_int(jt, v);
+		path_pop(p, old);
+	}
+	if (present(v = jtok_get(jt, obj, "linkk_fit_type"))) {
+		old = path_key(p, "linkk_fit_type");
+		if (jtok_type(jt, v) != JT_STRING ||
+		    (t = fit_linkk_type_parse(s = jtok_str(jt, v))) < 0)
+			return (fail(e, 400, p, "must be \"real\", \"imag\" or "
+			    "\"complex\""));
+		x->lk_type = (uint8_t)t;
+		path_pop(p, old);
+	}
+	if (present(v = jtok_get(jt, obj, "linkk_add_cap"))) {
+		old = path_key(p, "linkk_add_cap");
+		if (jtok_type(jt, v) != JT_TRUE && jtok_type(jt, v) != JT_FALSE)
+			return (fail(e, 400, p, "must be true or false"));
+		x->lk_add_cap = jtok_type(jt, v) == JT_TRUE;
+		path_pop(p, old);
+	}
+	if (present(v = jtok_get(jt, obj, "drt"))) {
+		old = path_key(p, "drt");
+		if (jtok_type(jt, v) != JT_TRUE && jtok_type(jt, v) != JT_FALSE)
+			return (fail(e, 400, p, "must be true or false"));
+		x->drt = jtok_type(jt, v) == JT_TRUE;
+		path_pop(p, old);
+	}
+	if (present(v = jtok_get(jt, obj, "drt_lambda"))) {
+		old = path_key(p, "drt_lambda");
+		if (!is_number(v) || !(jtok_num(jt, v) > 0) ||
+		    !(jtok_num(jt, v) <= 1e6))
+			return (fail(e, 400, p, "must be a number > 0 and <= 1e6"));
+		x->drt_lambda = jtok_num(jt, v);
+		path_pop(p, old);
+	}
+	return (0);
+}
+
 static int
 opts_parse(int obj, struct path *p, struct opts *o, struct wrk_err *e)
 {
@@ -595,7 +673,7 @@ opts_parse(int obj, struct path *p, struct opts *o, struct wrk_err *e)
 		path_pop(p, old);
 	}
 	(void)has_circuit;
-	return (0);
+	return (opts_extras(obj, p, o, e));
 }
 
 static void
@@ -610,6 +688,8 @@ opts_defaults(struct opts *o)
 	if (opts_circuit(o, wrk.def_circuit, &p, &e) < 0)
 		snprintf(o->circuit, sizeof o->circuit, "%s", wrk.def_circuit);
 	o->circuit_field[0] = '\0';
+	o->extras.lk_c = 0.85;
+	o->extras.lk_max_m = 50;
 	o->method = wrk.def_method;
 	o->weighting = FIT_WEIGHT_MODULUS;
 	o->url = wrk.cfg->webhook_url;
@@ -854,6 +934,7 @@ spectrum_parse(int outer, struct path *po, int imp, struct path *pi,
 	s->weighting = o.weighting;
 	s->max_iterations = o.max_iterations;
 	s->timeout_ns = o.timeout_ns;
+	s->extras = o.extras;
 	if (o.ninit > 0 && o.ninit != o.nparams) {
 		struct path pf;
 		snprintf(pf.b, sizeof pf.b, "%s", o.init_field);

@@ -88,6 +88,7 @@ struct wrk_spectrum {
 	double		lower[FIT_MAX_PARAMS], upper[FIT_MAX_PARAMS];
 	char		*webhook_url;		/* own or inherited; NULL none */
 	int		own_url;		/* webhook_url set on the spectrum itself */
+	struct rtab_extras extras;		/* validate, drt (issue 16) */
 };
 
 struct wrk_batch {
