@@ -539,13 +539,11 @@ order_rebuild_locked(struct shm *s)
  * Poison pills
  */
 
-static uint32_t recover_poisoned;
-
 /*
  * Record i was RUNNING (word w) under a process that is dead: count the
  * lost lease, and at the RTAB_POISON_LOSSES-th make it FAILED instead of
- * queueing it again.  Only the master calls this (after reaping, or at
- * start), so losses has one writer.  1 when it was failed (the caller
+ * queueing it again.  Only the master calls this (after reaping a child
+ * that died of a crash or hung), so losses has one writer.  1 when it was failed (the caller
  * completes its webhook), 0 when the caller should requeue it.
  */
 static int
@@ -587,12 +585,6 @@ rec_wh_complete(struct shm *s, uint32_t i, uint64_t now)
 		return (0);
 	(void)ring_push(s->wh_ring, i);
 	return (1);
-}
-
-uint32_t
-rtab_recover_poisoned(void)
-{
-	return (recover_poisoned);
 }
 
 /*==================================================================
@@ -792,13 +784,11 @@ rtab_repair_locked(struct shm *s, int at_start)
 		}
 		switch (W_STATE(w)) {
 		case RTAB_RUNNING:
-			/* at start the whole tree is gone: its owner died */
-			if (at_start && rec_poison(s, i, w)) {
-				recover_poisoned++;
-				w = uatomic_read(&r->word);
-				break;
-			}
-			/* FALLTHROUGH */
+			/*
+			 * At start the whole tree is gone, the fit's worker with
+			 * it: a fit cannot kill the master, so that says nothing
+			 * about the job (no lost lease counted).
+			 */
 		case RTAB_QUEUED:
 			if (at_start) {
 				r->t_queued = now;
@@ -887,7 +877,6 @@ rtab_recover(struct shm *s, int fresh, char **cause)
 	pthread_mutexattr_t ma;
 	uint32_t i;
 
-	recover_poisoned = 0;
 	if (!fresh && rt->magic != RTAB_HEAD_MAGIC) {
 		imp_asprintf(cause, "result table: bad magic");
 		return (-1);
@@ -1787,7 +1776,7 @@ rtab_wh_url(const struct shm *s, uint32_t ri, char url[RTAB_URL_MAX + 1])
  */
 
 int
-rtab_reclaim_pid(struct shm *s, pid_t dead)
+rtab_reclaim_pid(struct shm *s, pid_t dead, int blame)
 {
 	uint32_t i;
 	int n = 0, nwh = 0;
@@ -1798,7 +1787,7 @@ rtab_reclaim_pid(struct shm *s, pid_t dead)
 		uint64_t w = uatomic_read(&r->word), wh;
 
 		if (W_STATE(w) == RTAB_RUNNING && W_PID(w) == dead) {
-			if (rec_poison(s, i, w)) {
+			if (blame && rec_poison(s, i, w)) {
 				STAT_INC(jobs_poisoned);
 				nwh += rec_wh_complete(s, i, now);
 			} else {

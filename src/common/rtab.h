@@ -320,18 +320,15 @@ int rtab_wh_url(const struct shm *shm, uint32_t rec, char url[RTAB_URL_MAX + 1])
  */
 int rtab_recover(struct shm *shm, int fresh, char **cause);
 /*
- * Jobs the last rtab_recover failed as poison (RUNNING when the whole tree
- * died, for the RTAB_POISON_LOSSES-th time): recovery runs before the
- * master has a counter block, so the master counts them afterwards.
+ * After a child died: its RUNNING jobs -> QUEUED (pushed again); its
+ * INFLIGHT webhooks -> PENDING.  blame: the fit may have killed it (a
+ * crash signal, or the watchdog found it hung): each such death counts a
+ * lost lease on the jobs it held, and at the RTAB_POISON_LOSSES-th a job
+ * is FAILED instead (logged, counted in jobs_poisoned, webhook WAITING ->
+ * PENDING).  A kill from outside (kill -9, a reload's drain deadline, the
+ * whole tree at once) blames no job.  Returns the number of jobs requeued.
  */
-uint32_t rtab_recover_poisoned(void);
-/*
- * After a child died: its RUNNING jobs -> QUEUED (pushed again), or FAILED
- * when that was their RTAB_POISON_LOSSES-th lost lease (logged, counted in
- * jobs_poisoned, webhook WAITING -> PENDING); its INFLIGHT webhooks ->
- * PENDING.  Returns the number of jobs requeued.
- */
-int rtab_reclaim_pid(struct shm *shm, pid_t dead);
+int rtab_reclaim_pid(struct shm *shm, pid_t dead, int blame);
 /*
  * Periodic (about 1 s): push QUEUED records missing from the job ring for
  * more than grace_ns, and PENDING webhooks missing from the webhook ring;

@@ -74,6 +74,7 @@ struct mst_child {
 	int			slot;
 	unsigned		gen;
 	int			stopping;	/* SIGTERM sent */
+	int			hung;		/* the watchdog killed it */
 	uint64_t		t_start;	/* CLOCK_MONOTONIC */
 	uint64_t		t_term;
 	struct mst_child	*next;
@@ -272,6 +273,34 @@ mst_child_reconcile(uint64_t now)
 	}
 }
 
+/*
+ * Could the fit it held have killed this child?  A crash signal, or the
+ * watchdog's kill of a hung loop (a fit far past -fit-timeout stops the
+ * heartbeat): yes.  SIGKILL or SIGTERM from anyone else (an operator, a
+ * chaos test, a drain deadline): no, or a job held twice by chance would
+ * fail for nothing.
+ */
+static int
+child_blames_fit(const struct mst_child *c, int status)
+{
+	if (c->hung)
+		return (1);
+	if (!WIFSIGNALED(status))
+		return (0);
+	switch (WTERMSIG(status)) {
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGFPE:
+	case SIGILL:
+	case SIGABRT:
+	case SIGSYS:
+	case SIGTRAP:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
 static void
 obituary(struct mst_child *c, int status)
 {
@@ -300,8 +329,8 @@ obituary(struct mst_child *c, int status)
 			log_warn("%s[%d] (pid %d) said: %s", c->kind->name,
 			    c->index, (int)c->pid, pi.last_words);
 	}
-	/* whatever it held goes back to the queue */
-	n = rtab_reclaim_pid(mst.shm, c->pid);
+	/* whatever it held goes back to the queue (or fails as poison) */
+	n = rtab_reclaim_pid(mst.shm, c->pid, child_blames_fit(c, status));
 	if (n > 0)
 		log_warn("requeued %d job%s held by pid %d", n, n == 1 ? "" : "s",
 		    (int)c->pid);
@@ -420,6 +449,7 @@ mst_child_check(uint64_t now)
 			log_warn("%s[%d] (pid %d) is not answering (no heartbeat "
 			    "for %.0fs): SIGKILL", c->kind->name, c->index,
 			    (int)c->pid, (double)(real - pi.heartbeat) / 1e9);
+			c->hung = 1;
 			kill(c->pid, SIGKILL);
 		}
 	}

@@ -550,8 +550,6 @@ main(int argc, char **argv)
 	ctl_register_builtin();
 	mst.slot = shm_proc_alloc(mst.shm, SHM_ROLE_MASTER, -1, 0);
 	stat_attach(shm_proc_stats(mst.shm, mst.slot));
-	/* recovery ran before we had a counter block (rtab_recover_poisoned) */
-	STAT_ADD(jobs_poisoned, rtab_recover_poisoned());
 	shm_proc_set_pid(mst.shm, mst.slot, getpid());
 	shm_set_master(mst.shm, getpid());
 	mst.start_real = shm_birth(mst.shm);
