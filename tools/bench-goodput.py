@@ -245,14 +245,20 @@ def goodput(srv, script, conns, secs):
 PERF_CLASSES = [
     ('parse', ('jtok', 'jnum', 'wrk_parse', 'spectrum_parse', 'check_value',
                'json_', 'jb_', 'simdjson', 'fast_float', 'parse_', 'strtod',
-               'load', 'batch_parse', 'wrk_json')),
+               'scan_', 'opts_', 'batch_parse', 'wrk_json')),
     ('fit', ('fit_', 'lm_', 'nm_', 'eval_', 'linalg', 'chol', 'init_', 'exp',
-             'log', 'sincos', 'pow', 'hypot', 'atan', 'cexp', 'csqrt')),
+             'log', 'sincos', 'pow', 'hypot', 'atan', 'cexp', 'csqrt', '__fmax',
+             '__fmin')),
     ('state file', ('rtab_', 'ring_', 'shm_', 'arena', 'rec_', 'evict')),
     ('HTTP', ('hsrv', 'conn_', 'evbuffer', 'bufferevent', 'event_', 'epoll',
               'hreq', 'reply', 'render', 'buf_', 'tcp', 'sock', 'read', 'write',
-              'send', 'recv', 'ip_', 'net_', 'sys_', 'do_sys', 'entry_SYSCALL',
-              'syscall', '__libc_', 'memcpy', 'memmove')),
+              'send', 'recv', 'ip_', 'net_', '__libc_', 'skb', 'copy_to_iter',
+              'copy_from_iter', 'check_object_size')),
+    ('kernel: switches, syscalls', ('finish_task_switch', 'irqentry', '_raw_spin',
+                                    'syscall', 'SYSCALL', 'do_sys', 'schedule',
+                                    'futex', 'clock_gettime', 'entry_')),
+    ('libc mem*', ('memset', 'memcpy', 'memmove', 'memcmp', 'malloc', 'free',
+                   'calloc')),
 ]
 
 
@@ -271,6 +277,7 @@ def perf_report(data):
                          capture_output=True, text=True).stdout
     split = {k: 0.0 for k, _ in PERF_CLASSES}
     split['other'] = 0.0
+    others = []
     for ln in out.splitlines():
         f = ln.split()
         if len(f) < 3 or not f[0].endswith('%'):
@@ -283,6 +290,10 @@ def perf_report(data):
                 break
         else:
             split['other'] += pct
+            others.append((pct, sym))
+    if os.environ.get('BENCH_PERF_OTHERS'):
+        say('  unclassified: ' + ', '.join('%s %.1f%%' % (s_, p_) for p_, s_ in
+                                            sorted(others, reverse=True)[:15]))
     return split
 
 
@@ -320,9 +331,9 @@ def main():
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = '
                 '"application/json"\nlocal f = io.open("%s")\nwrk.body = '
                 'f:read("*a")\nf:close()\n' % os.path.join(tmp, 'body.json'))
-    # the engine's load: the same 12 spectra, 250 times (3000 fits a process)
+    # the engine's load: the same 12 spectra, 4000 times (48000 fits a process)
     csv = os.path.join(tmp, 'spectra.csv')
-    reps = 250
+    reps = 4000
     with open(csv, 'w') as f:
         f.write('Frequency_Hz,Z_real,Z_imag,Spectrum_Number\n')
         for r in range(reps):
