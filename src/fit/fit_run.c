@@ -679,8 +679,10 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	for (s = 0; s < nst; s++) {
 		if (ws->sstat[s] == FIT_LOCAL_FAILED)
 			ws->scost[s] = INFINITY;
-		else
+		else {
+			pb.starts++;
 			fit_local(&pb, o, ws, s, probe);
+		}
 	}
 
 	/* Random restarts, seeded (the same spectrum always gives the same
@@ -696,6 +698,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 			x[i] = (k % 2 ? ws->sx[(size_t)b * np + i] :
 			    ws->x0[i]) + sigma * fit_rng_normal(&rng);
 		}
+		pb.starts++;
 		fit_local(&pb, o, ws, nst++, probe);
 	}
 
@@ -717,6 +720,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 			x = ws->sx + (size_t)s * np;
 			memcpy(p, x, np * sizeof *p);
 			fit_p_to_x(&pb, p, x);
+			pb.starts++;
 			/* Most go back to where they came from: a short
 			 * probe, the finalists below may continue them. */
 			fit_local(&pb, o, ws, s, probe / 3);
@@ -757,6 +761,7 @@ report:
 	expired = pb.expired;
 	res->iterations = pb.iterations;
 	res->evaluations = pb.evaluations;
+	res->starts = pb.starts;
 	if (!isfinite(ws->scost[b])) {
 		res->status = FIT_DIVERGED;
 		goto done;
