@@ -27,6 +27,9 @@
 #define FIT_LOOSE		1e4	/* probes: tolerances x this */
 #define FIT_LOCAL_SPENT		(FIT_LOCAL_MAXITER + 100)
 #define FIT_SEED		0x1f17a5eedULL
+#define FIT_SAME		1e-6	/* relative: the same minimum */
+#define FIT_ZERO		1e-28	/* a cost at rounding level, per
+					   residual */
 #define FIT_TICK_SEC		0.0005	/* work between two clock reads */
 #define FIT_TICK_FIRST		20000	/* points x nodes of work before the
 					   first read: ~0.1 ms here */
@@ -475,6 +478,34 @@ fit_best(const struct fit_workspace *ws, int nstarts)
 	return (b);
 }
 
+/*
+ * Has a random start (index rand0 on) converged to the best cost so far
+ * (within FIT_SAME), as another start did?  Then another start is unlikely
+ * to find a lower one: a start thrown at random that lands in the best
+ * basin says that basin is the one most starts reach.  Two structured
+ * guesses agreeing prove less: they share the shape analysis of
+ * fit_init.c, and can share its mistake (impedance.py's exampleData with
+ * R(RC)(C(RO)): its first two guesses meet in a minimum 13% above the
+ * best; test-fit-minima).  Noise-free data count a cost at rounding level
+ * (FIT_ZERO per residual) as reached.
+ */
+static int
+fit_confirmed(const struct fit_workspace *ws, int nstarts, int rand0, int m)
+{
+	double	lim;
+	int	s, b = fit_best(ws, nstarts), hits = 0, rhits = 0;
+
+	if (!isfinite(ws->scost[b]))
+		return (0);
+	lim = ws->scost[b] * (1 + FIT_SAME) + FIT_ZERO * m;
+	for (s = 0; s < nstarts; s++)
+		if (ws->sstat[s] == FIT_LOCAL_OK && ws->scost[s] <= lim) {
+			hits++;
+			rhits += s >= rand0;
+		}
+	return (hits >= 2 && rhits >= 1);
+}
+
 /* No time or iterations left for another local run. */
 static int
 fit_spent(const struct fit_problem *pb)
@@ -569,7 +600,8 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	struct fit_rng		 rng;
 	double			 p[FIT_MAX_PARAMS], *x, sigma, big, t0;
 	int			 np = c->nparam, nst = 0, ng, nrand, maxit;
-	int			 probe, i, s, b, k, r, expired, nf;
+	int			 probe, i, s, b, k, r, expired, nf, conf = 0;
+	int			 rand0;
 
 	t0 = fit_mono();
 	if (o == NULL) {
@@ -689,7 +721,8 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	 * answer), around the first start and the best point so far in
 	 * turn: the first explores, the second refines. */
 	fit_rng_seed(&rng, FIT_SEED);
-	for (k = 0; k < nrand && !fit_spent(&pb); k++) {
+	rand0 = nst;
+	for (k = 0; k < nrand && !conf && !fit_spent(&pb); k++) {
 		b = fit_best(ws, nst);
 		x = ws->sx + (size_t)nst * np;
 		for (i = 0; i < nf; i++) {
@@ -700,12 +733,13 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 		}
 		pb.starts++;
 		fit_local(&pb, o, ws, nst++, probe);
+		conf = fit_confirmed(ws, nst, rand0, pb.m);
 	}
 
 	/* Re-seed the idle arcs of the best fit (fit_init_reseed()) where
 	 * there are two or more arcs: one alone is what the guesses vary. */
 	b = fit_best(ws, nst);
-	if (isfinite(ws->scost[b]) && !fit_spent(&pb)) {
+	if (isfinite(ws->scost[b]) && !conf && !fit_spent(&pb)) {
 		fit_x_to_p(&pb, ws->sx + (size_t)b * np, p);
 		ng = fit_init_reseed(c, freq, zre, zim, n, ws->idx, p,
 		    ws->sx + (size_t)nst * np, FIT_MAX_RESEEDS);
