@@ -111,6 +111,8 @@ static const struct mcase {
 };
 #define NCASES	(sizeof cases / sizeof cases[0])
 
+static double	f[MAXPTS], zr[MAXPTS], zi[MAXPTS];
+
 /* The spectrum of case i in f, zr, zi; its point count, 0 when absent. */
 static int
 load_case(const struct mcase *mc, const struct fit_circuit *c, double *f,
@@ -200,7 +202,6 @@ stress(int nseed)
 	struct fit_options	 o;
 	struct fit_result	 res, r2;
 	struct fit_rng		 rng;
-	double			 f[NPTS], zr[NPTS], zi[NPTS];
 	double			 init[FIT_MAX_PARAMS], best;
 	char			 err[256];
 	size_t			 i;
@@ -250,10 +251,42 @@ stress(int nseed)
 	return (miss != 0);
 }
 
+/*
+ * A start whose answer has a parameter run off to infinity does not win
+ * (issue 19): the 1024-point R(QR)(WC)(LO)(TG)F spectrum of t-srv-fitthread
+ * ended "diverged" with finite answers from other starts at hand.
+ */
+static void
+test_runaway(void)
+{
+	static const double	 p[] = { 10, 1e-5, 0.9, 100, 1e-3, 1e-6,
+	    1e-7, 1e-2, 1, 1e-2, 1, 1e-2, 10, 1e-2, 10, 0.8 };
+	struct fit_circuit	*c;
+	struct fit_workspace	*ws;
+	struct fit_result	 res;
+	char			 err[256];
+	int			 i;
+
+	c = fit_circuit_parse("R(QR)(WC)(LO)(TG)F", err, sizeof err);
+	ws = fit_workspace_new(1024, fit_circuit_nparams(c));
+	fit_simulate(c, p, 0.01, 1e6, 1024, 0.01, 7, f, zr, zi);
+	fit_run(c, f, zr, zi, 1024, NULL, ws, &res);
+	CHECK(res.status == FIT_OK || res.status == FIT_MAX_ITERATIONS,
+	    "R(QR)(WC)(LO)(TG)F, 1024 points: %s, chi2 %g",
+	    fit_status_name(res.status), res.chi_square);
+	for (i = 0; i < res.nparams; i++)
+		CHECK(fabs(res.params[i]) <= 1e200, "%s = %g",
+		    fit_circuit_param_name(c, i), res.params[i]);
+	printf("R(QR)(WC)(LO)(TG)F, 1024 points: %s, chi2 %.6e, %d starts, "
+	    "%d iterations\n", fit_status_name(res.status), res.chi_square,
+	    res.starts, res.iterations);
+	fit_workspace_free(ws);
+	fit_circuit_free(c);
+}
+
 int
 main(int argc, char **argv)
 {
-	static double		 f[MAXPTS], zr[MAXPTS], zi[MAXPTS];
 	const struct mcase	*mc;
 	struct fit_circuit	*c;
 	struct fit_workspace	*ws;
@@ -306,5 +339,7 @@ main(int argc, char **argv)
 		fit_workspace_free(ws);
 		fit_circuit_free(c);
 	}
+	if (!search)
+		test_runaway();
 	return (test_done("test-fit-minima"));
 }

@@ -29,6 +29,7 @@
 #define FIT_SEED		0x1f17a5eedULL
 #define FIT_WHITE		0.2	/* lag-1 autocorrelation: white */
 #define FIT_WHITE_MIN		20	/* points to test whiteness on */
+#define FIT_HUGE		1e200	/* a parameter beyond: diverged */
 #define FIT_SAME		1e-6	/* relative: the same minimum */
 #define FIT_ZERO		1e-28	/* a cost at rounding level, per
 					   residual */
@@ -606,6 +607,26 @@ fit_spent(const struct fit_problem *pb)
 }
 
 /*
+ * Has a parameter of x run off beyond FIT_HUGE (an element fitted away:
+ * a resistor as an open circuit)?  Such an answer is reported as
+ * diverged, so a start that ends there must not win over the others: the
+ * 1024-point R(QR)(WC)(LO)(TG)F spectrum of t-srv-fitthread ended
+ * diverged although other starts had finite answers.
+ */
+static int
+fit_runaway(const struct fit_problem *pb, const double *x)
+{
+	double	p[FIT_MAX_PARAMS];
+	int	i;
+
+	fit_x_to_p(pb, x, p);
+	for (i = 0; i < pb->c->nparam; i++)
+		if (!(fabs(p[i]) <= FIT_HUGE))
+			return (1);
+	return (0);
+}
+
+/*
  * Run the minimiser of o on start s for up to iter iterations, fewer when
  * the budget has fewer left; a start is left as it is when it has none.
  */
@@ -629,7 +650,7 @@ fit_local(struct fit_problem *pb, const struct fit_options *o,
 		ws->sstat[s] = fit_nm(pb, x, iter, &ws->scost[s]);
 	else
 		ws->sstat[s] = fit_lm(pb, x, iter, &ws->scost[s]);
-	if (!isfinite(ws->scost[s]))
+	if (!isfinite(ws->scost[s]) || fit_runaway(pb, x))
 		ws->scost[s] = INFINITY;
 	return (ws->sstat[s]);
 }
@@ -906,7 +927,7 @@ report:
 	}
 	res->chi_square = 2 * ws->scost[b] / n;
 	fit_std_errors(&pb, p, res);
-	if (!isfinite(big) || big > 1e200 || !isfinite(res->chi_square))
+	if (!isfinite(big) || big > FIT_HUGE || !isfinite(res->chi_square))
 		res->status = FIT_DIVERGED;
 	else if (expired)
 		res->status = FIT_TIMEOUT;
