@@ -70,6 +70,7 @@ struct fit_result {
 	double		chi_square;	/* DESIGN section 5 definition */
 	int		iterations;
 	int		evaluations;
+	int		starts;		/* local minimisations begun */
 	double		seconds;	/* wall time of fit_run() */
 	char		error[128];	/* set when status == FIT_BAD_INPUT */
 };

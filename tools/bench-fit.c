@@ -5,7 +5,8 @@
  * For each benchmark circuit: a 50-point spectrum (-p) from 100 kHz down to
  * 0.1 Hz with 1% noise (seeded), fitted from the automatic start many times
  * on one core (median microseconds), and by `reffit.py FILE CODE --repeat N`
- * (its median seconds).  Prints one table row per circuit.
+ * (its median seconds).  Prints one table row per circuit: the engine's
+ * starts (local runs begun), iterations and evaluations of one fit.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -128,9 +129,9 @@ main(int argc, char **argv)
 		bench_usage();
 	if ((t = calloc(nfit, sizeof *t)) == NULL)
 		return (1);
-	printf("%-12s %9s %8s %6s %10s %8s %14s %14s %s\n", "circuit",
-	    "us/fit", "fits/s", "evals", "reffit_ms", "speedup", "chi2",
-	    "chi2_reffit", "status");
+	printf("%-12s %9s %8s %6s %5s %6s %10s %8s %14s %14s %s\n",
+	    "circuit", "us/fit", "fits/s", "starts", "iters", "evals",
+	    "reffit_ms", "speedup", "chi2", "chi2_reffit", "status");
 	for (k = 0; k < BENCH_NCASES; k++) {
 		bc = &bench_cases[k];
 		if (only != NULL && strcmp(only, bc->code) != 0)
@@ -169,8 +170,9 @@ main(int argc, char **argv)
 			unlink(path);
 			strcpy(path, "/tmp/bench-fit.XXXXXX");
 		}
-		printf("%-12s %9.1f %8.0f %6d %10.2f %8.0f %14.8g %14.8g %s%s\n",
-		    bc->code, med * 1e6, 1 / med, res.evaluations, rsec * 1e3,
+		printf("%-12s %9.1f %8.0f %6d %5d %6d %10.2f %8.0f %14.8g "
+		    "%14.8g %s%s\n", bc->code, med * 1e6, 1 / med, res.starts,
+		    res.iterations, res.evaluations, rsec * 1e3,
 		    rsec / med,
 		    res.chi_square, rchi, fit_status_name(res.status),
 		    res.chi_square > rchi * 1.0001 ? " WORSE" : "");

@@ -132,6 +132,7 @@ struct fit_problem {
 	double			 loose;		/* tolerance factor, >= 1 */
 	int			 evaluations;
 	int			 iterations;
+	int			 starts;	/* local runs begun */
 	/*
 	 * The budget (fit_run()).  The minimisers stop when expired is set;
 	 * the driver gives no start more than max_total - iterations.  The
