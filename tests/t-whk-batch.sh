@@ -4,7 +4,8 @@
 # with every result object in spectrum order; a cancelled batch reports its
 # cancelled spectra too; past -webhook-batch-max it goes in numbered parts,
 # each a delivery of its own; a spectrum's own webhook_url is refused in
-# this mode; GET and impctl show the one delivery.
+# this mode; GET and impctl show the one delivery; a request's
+# "webhook_mode" wins over the flag.
 # Exit 0 pass, 1 fail.
 . "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
 
@@ -133,6 +134,25 @@ python3 "$CHECK" "$W/sink.jsonl" "$W/ids4.json" --secret "$SECRET" --once --max 
 n=$(sink_count); [ "$n" -ge 4 ] && ok "$n parts" || fail "$n parts, want at least 4"
 n=$(grep -cE '🌐 Webhook\[[0-9a-f]{16}-[0-9]+\] ✅: [0-9.]+ms( \(part [0-9]+ of [0-9]+\))?$' "$W/daemon.log")
 [ "$n" -ge 4 ] && ok "a ✅ log line per part ($n)" || fail "$n ✅ part lines"
+
+# 5. a request's "webhook_mode" wins over -webhook-mode; a bad one is a 400
+: >"$W/sink.jsonl"
+batch_body wb-spec 3 '{"webhook_mode": "spectrum"}' >"$W/b5.json"
+code=$(post /eis-data/batch "$W/b5.json")
+[ "$code" = 202 ] || fail "webhook_mode spectrum: HTTP $code $(cat "$W/resp")"
+wait_until 30 sink_ge 3 || fail "per-spectrum deliveries did not arrive"
+sleep 0.5
+batch_ids wb-spec | sort >"$W/ids5"
+python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    print(json.loads(l)["headers"]["webhook-id"])' "$W/sink.jsonl" | sort >"$W/got5"
+cmp -s "$W/ids5" "$W/got5" && [ "$(wc -l <"$W/ids5")" -eq 3 ] &&
+    ok "\"webhook_mode\": \"spectrum\": one POST per result" || fail "per-spectrum: $(cat "$W/got5")"
+batch_body wb-bad 1 '{"webhook_mode": "all"}' >"$W/b6.json"
+code=$(post /eis-data/batch "$W/b6.json")
+[ "$code" = 400 ] && grep -q '"webhook_mode"' "$W/resp" &&
+    ok "\"webhook_mode\": \"all\": 400 naming it" || fail "bad webhook_mode: HTTP $code $(cat "$W/resp")"
 
 daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit 0 within 10 s of SIGTERM (status $DRC)"
 no_sanitizer_reports
