@@ -52,6 +52,8 @@ static const struct cfg_opt {
 	O("fit-nice", T_INT, fit_nice, 0, 19, "lower CPU priority of the fitting threads than of HTTP (nice increment)"),
 	O("webhook-timeout", T_DUR, webhook_timeout, 0, 0, "longest webhook attempt, redirects included"),
 	O("webhook-connect-timeout", T_DUR, webhook_connect_timeout, 0, 0, "longest webhook connect (at most -webhook-timeout)"),
+	O("webhook-mode", T_STR, webhook_mode, 0, 0, "default webhook delivery: spectrum (one POST per result) | batch (one POST per finished batch)"),
+	O("webhook-batch-max", T_SIZE, webhook_batch_max, 0, 0, "largest batch webhook body before it is sent in parts (e.g. 1M)"),
 	O("webhook-redirects", T_INT, webhook_redirects, 0, CFG_WEBHOOK_REDIRECTS_MAX, "redirects a webhook follows (0: none), each to its target or -webhook-allow"),
 	O("state-dir", T_STR, state_dir, 0, 0, "state file directory"),
 	O("queue-size", T_U32, queue_size, 1, 1 << 24, "spectra queued or running"),
@@ -98,6 +100,8 @@ cfg_defaults(struct cfg *c)
 	c->fit_nice = 5;
 	c->webhook_timeout = 30 * TIM_SEC;
 	c->webhook_connect_timeout = 5 * TIM_SEC;
+	c->webhook_mode = imp_strdup("spectrum");
+	c->webhook_batch_max = 1ull << 20;
 	c->state_dir = imp_strdup("/var/lib/impsolverd");
 	c->queue_size = 16384;
 	c->results = 65536;
@@ -523,6 +527,17 @@ cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
 		    d, sizeof d));
 		return (-1);
 	}
+	if (c->webhook_mode == NULL)
+		c->webhook_mode = imp_strdup("spectrum");
+	if (strcmp(c->webhook_mode, "spectrum") != 0 &&
+	    strcmp(c->webhook_mode, "batch") != 0) {
+		imp_asprintf(cause, "-webhook-mode: want spectrum or batch: %s",
+		    c->webhook_mode);
+		return (-1);
+	}
+	/* a part holds at least one result, however small the limit */
+	if (c->webhook_batch_max == 0)
+		c->webhook_batch_max = 1ull << 20;
 	/* a connect cannot take longer than the attempt it is part of */
 	if (c->webhook_connect_timeout > c->webhook_timeout)
 		c->webhook_connect_timeout = c->webhook_timeout;

@@ -45,6 +45,8 @@ struct cfg {
 	uint64_t	webhook_timeout;	/* ns: a whole attempt, hops included */
 	uint64_t	webhook_connect_timeout; /* ns: <= webhook_timeout */
 	int		webhook_redirects;	/* 0: a 3xx is a failed attempt */
+	char		*webhook_mode;		/* "spectrum" | "batch" (issue 18) */
+	uint64_t	webhook_batch_max;	/* bytes of a batch webhook body, then parts */
 	char		*state_dir;
 	uint32_t	queue_size;
 	uint32_t	results;

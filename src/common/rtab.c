@@ -422,6 +422,12 @@ batch_evictable(const struct shm *s, const struct rtab_batch *b,
 
 	*newest = 0;
 	*polled = b->url_units == 0;
+	if (b->wh_mode == RTAB_WHMODE_BATCH) {
+		w = CMM_LOAD_SHARED(b->whword);
+		if (W_STATE(w) != RTAB_WH_NONE && W_STATE(w) != RTAB_WH_DELIVERED)
+			return (0);
+		*polled = 0;
+	}
 	while (r != RTAB_NONE && r < NREC(s) && n++ <= b->count) {
 		const struct rtab_rec *rec = &s->recs[r];
 		w = CMM_LOAD_SHARED(rec->word);
@@ -462,6 +468,8 @@ batch_free_locked(struct shm *s, uint32_t bi)
 	}
 	arena_free_locked(s, b->url_unit, b->url_units);
 	b->url_units = 0;
+	b->wh_mode = RTAB_WHMODE_SPECTRUM;
+	uatomic_set(&b->whword, 0);
 	CMM_STORE_SHARED(b->state, RTAB_B_FREE);
 	s->free_batches[s->rt->nfree_batches++] = bi;
 }
@@ -588,6 +596,76 @@ rec_wh_complete(struct shm *s, uint32_t i, uint64_t now)
 }
 
 /*==================================================================
+ * Batch deliveries (webhook_mode batch, issue 18)
+ */
+
+/* Is bi a live batch that delivers itself (as a whole)? */
+static int
+batch_whmode(const struct shm *s, uint32_t bi)
+{
+	return (bi < NBATCH(s) &&
+	    CMM_LOAD_SHARED(s->batches[bi].state) == RTAB_B_READY &&
+	    CMM_LOAD_SHARED(s->batches[bi].wh_mode) == RTAB_WHMODE_BATCH);
+}
+
+/* Records of b not final yet, by its chain (bounded). */
+static uint32_t
+batch_unfinished(const struct shm *s, const struct rtab_batch *b)
+{
+	uint32_t r = b->first, n = 0, left = 0;
+
+	while (r != RTAB_NONE && r < NREC(s) && n++ < b->count) {
+		if (!st_final(W_STATE(CMM_LOAD_SHARED(s->recs[r].word))))
+			left++;
+		r = s->recs[r].next;
+	}
+	return (left);
+}
+
+/*
+ * Batch bi's delivery becomes due if it is WAITING and all its records
+ * are final: WAITING -> PENDING, pushed on the webhook ring.  1 when it
+ * did (the caller wakes the webhook process).  Whoever sees the last
+ * record final may call it; the CAS lets one of them through.
+ */
+static int
+batch_wh_ready(struct shm *s, uint32_t bi, uint64_t now)
+{
+	struct rtab_batch *b = &s->batches[bi];
+	uint64_t wh = uatomic_read(&b->whword);
+
+	if (W_STATE(wh) != RTAB_WH_WAITING || batch_unfinished(s, b) != 0)
+		return (0);
+	b->t_done = now;
+	b->wh_next = now;
+	/* the CAS publishes t_done and wh_next (full barrier) */
+	if (uatomic_cmpxchg(&b->whword, wh, W_MAKE(RTAB_WH_PENDING, 0, 0)) !=
+	    wh)
+		return (0);
+	(void)ring_push(s->wh_ring, NREC(s) + bi);
+	return (1);
+}
+
+/*
+ * A record of batch bi became final.  bmode: the batch delivers itself,
+ * read by the caller BEFORE the record's final CAS (afterwards a batch of
+ * the other mode may be evicted and reused under it; one in batch mode is
+ * kept by its undelivered webhook word).  1 when the webhook process is
+ * to be woken.
+ */
+static int
+batch_rec_final(struct shm *s, uint32_t bi, int bmode, uint64_t now)
+{
+	if (!bmode)
+		return (0);
+	/* the last one in checks them all; a count left high by a process
+	 * that died in between is caught by rtab_maintain's scan */
+	if (uatomic_add_return(&s->batches[bi].unfinished, -1) != 0)
+		return (0);
+	return (batch_wh_ready(s, bi, now));
+}
+
+/*==================================================================
  * Repair and recovery
  */
 
@@ -603,7 +681,8 @@ rec_quarantine(struct shm *s, uint32_t i, const char *why)
 	struct rtab_rec *r = &s->recs[i];
 	uint64_t wh = uatomic_read(&r->whword);
 	unsigned whs = W_STATE(wh);
-	int has_url = r->batch < NBATCH(s) && s->batches[r->batch].url_units > 0;
+	int has_url = r->batch < NBATCH(s) && s->batches[r->batch].url_units > 0 &&
+	    s->batches[r->batch].wh_mode != RTAB_WHMODE_BATCH;
 
 	log_warn("result table: record %u is corrupt (%s): quarantined", i, why);
 	r->magic = RTAB_REC_MAGIC;
@@ -714,6 +793,44 @@ bm_any(const struct shm *s, uint32_t u, uint32_t k)
 }
 
 /*
+ * At start, after the chains are rebuilt: batch bi's delivery as its
+ * records say.  Fields that cannot be are made sane; the unfinished count
+ * is recounted; an INFLIGHT delivery (its process is gone) and a WAITING
+ * one whose records are all final are PENDING, and pending ones are
+ * pushed on the webhook ring.
+ */
+static void
+batch_recover(struct shm *s, uint32_t bi, uint64_t now)
+{
+	struct rtab_batch *b = &s->batches[bi];
+	uint64_t wh;
+
+	if (b->state != RTAB_B_READY)
+		return;
+	b->wh_id[sizeof b->wh_id - 1] = '\0';
+	b->wh_error[sizeof b->wh_error - 1] = '\0';
+	if (b->wh_mode != RTAB_WHMODE_BATCH) {
+		b->wh_mode = RTAB_WHMODE_SPECTRUM;
+		uatomic_set(&b->whword, 0);
+		return;
+	}
+	wh = uatomic_read(&b->whword);
+	if (W_STATE(wh) > RTAB_WH_FAILED || W_STATE(wh) == RTAB_WH_NONE)
+		wh = W_MAKE(RTAB_WH_WAITING, 0, 0);
+	b->unfinished = batch_unfinished(s, b);
+	if (W_STATE(wh) == RTAB_WH_INFLIGHT ||
+	    (W_STATE(wh) == RTAB_WH_WAITING && b->unfinished == 0)) {
+		if (b->t_done == 0)
+			b->t_done = now;
+		b->wh_next = now;
+		wh = W_MAKE(RTAB_WH_PENDING, W_GEN(wh), 0);
+	}
+	uatomic_set(&b->whword, wh);
+	if (W_STATE(wh) == RTAB_WH_PENDING)
+		ring_push(s->wh_ring, NREC(s) + bi);
+}
+
+/*
  * Rebuild everything the mutex protects from record and batch states.
  * at_start: nobody else runs; also requeue every QUEUED/RUNNING job,
  * quarantine corrupt records (rec_invalid), rebuild the rings and the
@@ -818,6 +935,9 @@ rtab_repair_locked(struct shm *s, int at_start)
 		if (s->batches[i].state == RTAB_B_BUILDING)
 			s->batches[i].state = RTAB_B_FREE;
 	chains_rebuild_locked(s);
+	if (at_start)
+		for (i = 0; i < NBATCH(s); i++)
+			batch_recover(s, i, now);
 	rt->nfree_batches = 0;
 	for (i = 0; i < NBATCH(s); i++) {
 		struct rtab_batch *b = &s->batches[i];
@@ -1015,6 +1135,7 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 	struct rtab_batch *b;
 	enum rtab_rc rc = RTAB_OK;
 	uint32_t n = (uint32_t)in->n;
+	int bmode;
 
 	if (in->id != NULL) {
 		bi = hash_find(s, in->id);
@@ -1100,6 +1221,18 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 	b->url_unit = url_unit == RTAB_NONE ? 0 : url_unit;
 	b->url_units = url_units;
 	b->url_len = (uint32_t)url_len;
+	/* webhook_mode batch: one delivery of its own, due when all are final */
+	bmode = done == NULL && url_len > 0 &&
+	    in->webhook_mode == RTAB_WHMODE_BATCH;
+	b->wh_mode = bmode ? RTAB_WHMODE_BATCH : RTAB_WHMODE_SPECTRUM;
+	b->unfinished = n;
+	b->wh_part = 0;
+	b->t_done = b->wh_first = b->wh_last = 0;
+	b->wh_next = now;
+	b->wh_error[0] = '\0';
+	gen_id(s, b->wh_id, sizeof b->wh_id, "");
+	uatomic_set(&b->whword, W_MAKE(bmode ? RTAB_WH_WAITING : RTAB_WH_NONE,
+	    0, 0));
 	if (url_len > 0)
 		memcpy(s->arena + (uint64_t)url_unit * RTAB_UNIT, in->webhook_url,
 		    url_len + 1);
@@ -1114,7 +1247,7 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 		uint32_t ri = s->free_recs[--rt->nfree_recs];
 		struct rtab_rec *r = &s->recs[ri];
 		uint64_t w = uatomic_read(&r->word);
-		int has_wh = url_len > 0 || sp->webhook_url != NULL;
+		int has_wh = (url_len > 0 && !bmode) || sp->webhook_url != NULL;
 
 		uatomic_set(&r->word, W_NEXT(w, RTAB_FILLING, 0));
 		rec_fill(s, r, bi, sp, unit[i], units[i], now);
@@ -1225,6 +1358,13 @@ rtab_pending(const struct shm *s)
 		    wh == RTAB_WH_PENDING || wh == RTAB_WH_INFLIGHT))
 			n++;
 	}
+	for (i = 0; i < NBATCH(s); i++) {
+		unsigned wh = W_STATE(CMM_LOAD_SHARED(s->batches[i].whword));
+
+		if (batch_whmode(s, i) && (wh == RTAB_WH_PENDING ||
+		    wh == RTAB_WH_INFLIGHT))
+			n++;
+	}
 	return (n);
 }
 
@@ -1258,11 +1398,15 @@ rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
 		}
 		r->t_started = tim_real();
 		if ((why = rec_invalid(s, r)) != NULL) {
+			uint32_t bi = r->batch;
+			int bmode = batch_whmode(s, bi);
+
 			/* ours now: never follow it, fail it for all to see */
 			rec_quarantine(s, ri, why);
 			if (rec_cas(r, nw, W_NEXT(nw, RTAB_FAILED, 0))) {
 				uatomic_dec(&s->rt->active);
-				if (rec_wh_complete(s, ri, r->t_finished))
+				if (rec_wh_complete(s, ri, r->t_finished) +
+				    batch_rec_final(s, bi, bmode, r->t_finished))
 					ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 				STAT_INC(spectra_failed);
 			}
@@ -1301,11 +1445,16 @@ rtab_job_finish(struct shm *s, const struct rtab_job *job,
 {
 	struct rtab_rec *r = &s->recs[job->rec];
 	uint64_t wh, now = tim_real();
+	uint32_t bi;
+	int bmode;
 
 	if (uatomic_read(&r->word) != job->lease) {
 		STAT_INC(jobs_lost_lease);
 		return (-1);
 	}
+	/* while we hold the lease the batch is there (see batch_rec_final) */
+	bi = r->batch;
+	bmode = batch_whmode(s, bi);
 	rec_outcome(s, r, out, now);
 	/* the CAS publishes what rec_outcome wrote (full barrier) */
 	if (!rec_cas(r, job->lease, W_NEXT(job->lease,
@@ -1322,12 +1471,64 @@ rtab_job_finish(struct shm *s, const struct rtab_job *job,
 			ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 		}
 	}
+	if (batch_rec_final(s, bi, bmode, now))
+		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 	return (0);
 }
 
 /*==================================================================
  * Reading
  */
+
+/*
+ * The delivery of batch item (webhook_mode batch) as a view: a copy taken
+ * between two equal reads of its webhook word, texts bounded.  0 ok, -1
+ * not such a batch (or it kept changing).
+ */
+static int
+batch_wh_view(const struct shm *s, uint32_t item, struct rtab_view *v)
+{
+	const struct rtab_batch *b;
+	uint32_t bi = item - NREC(s);
+	uint64_t w1;
+	int tries;
+
+	if (bi >= NBATCH(s))
+		return (-1);
+	b = &s->batches[bi];
+	for (tries = 0; tries < 16; tries++) {
+		memset(v, 0, sizeof *v);
+		if (!batch_whmode(s, bi))
+			return (-1);
+		w1 = CMM_LOAD_SHARED(b->whword);
+		cmm_smp_rmb();
+		v->rec = item;
+		v->state = RTAB_DONE;
+		v->wh_batch = 1;
+		v->iteration = -1;
+		copy_str(v->batch_id, b->id, sizeof v->batch_id);
+		copy_str(v->result_id, b->wh_id, sizeof v->result_id);
+		v->t_accepted = b->created;
+		v->t_finished = b->t_done;
+		v->wh = W_STATE(w1) <= RTAB_WH_FAILED ?
+		    (enum rtab_wh)W_STATE(w1) : RTAB_WH_NONE;
+		v->wh_attempts = (int)W_GEN(w1);
+		v->wh_owner = W_PID(w1);
+		v->wh_first = b->wh_first;
+		v->wh_last = b->wh_last;
+		v->wh_next = b->wh_next;
+		v->wh_part = b->wh_part;
+		copy_str(v->wh_error, b->wh_error, sizeof v->wh_error);
+		if (b->url_units > 0 && b->url_len <= RTAB_URL_MAX &&
+		    (uint64_t)b->url_unit + b->url_units <= s->head->arena_units)
+			copy_str(v->url, (const char *)s->arena +
+			    (uint64_t)b->url_unit * RTAB_UNIT, sizeof v->url);
+		cmm_smp_rmb();
+		if (CMM_LOAD_SHARED(b->whword) == w1)
+			return (0);
+	}
+	return (-1);
+}
 
 /*
  * One snapshot of the record (copied between two equal reads of its state
@@ -1351,7 +1552,7 @@ rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
 
 	memset(v, 0, sizeof *v);
 	if (ri >= NREC(s))
-		return (-1);
+		return (batch_wh_view(s, ri, v));
 	r = &s->recs[ri];
 	for (tries = 0; tries < 16; tries++) {
 		w1 = CMM_LOAD_SHARED(r->word);
@@ -1503,6 +1704,20 @@ batch_info(const struct shm *s, uint32_t bi, struct rtab_batch_info *info,
 		n++;
 	}
 	info->count = (int)n;
+	if (batch_whmode(s, bi)) {
+		/* its records have no webhook of their own: count its one */
+		info->wh_mode = RTAB_WHMODE_BATCH;
+		info->wh_pending = info->wh_inflight = info->wh_delivered =
+		    info->wh_failed = 0;
+		switch (W_STATE(CMM_LOAD_SHARED(b->whword))) {
+		case RTAB_WH_WAITING:
+		case RTAB_WH_PENDING:	info->wh_pending = 1; break;
+		case RTAB_WH_INFLIGHT:	info->wh_inflight = 1; break;
+		case RTAB_WH_DELIVERED:	info->wh_delivered = 1; break;
+		case RTAB_WH_FAILED:	info->wh_failed = 1; break;
+		default:		break;
+		}
+	}
 	if (recs != NULL)
 		*recs = out;
 }
@@ -1600,7 +1815,7 @@ int
 rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled)
 {
 	uint32_t bi, r, n = 0;
-	int c = 0;
+	int c = 0, wake = 0, bmode;
 
 	rtab_lock(s);
 	bi = hash_find(s, id);
@@ -1615,6 +1830,8 @@ rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled)
 
 		if (W_STATE(w) != RTAB_QUEUED)
 			continue;
+		/* under the lock: the batch stays (no eviction meanwhile) */
+		bmode = batch_whmode(s, bi);
 		if (!rec_cas(rec, w, W_NEXT(w, RTAB_CANCELLED, 0)))
 			continue;	/* a worker took it meanwhile */
 		rec->t_finished = tim_real();
@@ -1622,9 +1839,13 @@ rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled)
 		wh = uatomic_read(&rec->whword);
 		if (W_STATE(wh) == RTAB_WH_WAITING)
 			wh_cas(rec, wh, W_MAKE(RTAB_WH_NONE, 0, 0));
+		/* a batch delivery still reports the cancelled spectra */
+		wake |= batch_rec_final(s, bi, bmode, rec->t_finished);
 		c++;
 	}
 	rtab_unlock(s);
+	if (wake)
+		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 	stat_add(STAT_spectra_cancelled, (uint64_t)c);
 	*ncancelled = c;
 	return (0);
@@ -1652,6 +1873,49 @@ rtab_wh_name(enum rtab_wh w)
  * Webhooks
  */
 
+/* Where an item's delivery state lives: a record's or a batch's fields. */
+struct whref {
+	uint64_t		*word;
+	uint64_t		*first, *last, *next;
+	char			*err;
+	size_t			errlen;
+	struct rtab_batch	*b;		/* NULL: a record */
+};
+
+static int
+wh_ref(struct shm *s, uint32_t item, struct whref *x)
+{
+	if (item < NREC(s)) {
+		struct rtab_rec *r = &s->recs[item];
+
+		x->word = &r->whword;
+		x->first = &r->wh_first;
+		x->last = &r->wh_last;
+		x->next = &r->wh_next;
+		x->err = r->wh_error;
+		x->errlen = sizeof r->wh_error;
+		x->b = NULL;
+		return (0);
+	}
+	item -= NREC(s);
+	if (item >= NBATCH(s) || !batch_whmode(s, item))
+		return (-1);
+	x->b = &s->batches[item];
+	x->word = &x->b->whword;
+	x->first = &x->b->wh_first;
+	x->last = &x->b->wh_last;
+	x->next = &x->b->wh_next;
+	x->err = x->b->wh_error;
+	x->errlen = sizeof x->b->wh_error;
+	return (0);
+}
+
+uint32_t
+rtab_wh_items(const struct shm *s)
+{
+	return (NREC(s) + NBATCH(s));
+}
+
 int
 rtab_wh_due(const struct shm *s, uint64_t now, uint32_t *out, int max)
 {
@@ -1669,26 +1933,34 @@ rtab_wh_due(const struct shm *s, uint64_t now, uint32_t *out, int max)
 		if (CMM_LOAD_SHARED(r->wh_next) <= now)
 			out[n++] = i;
 	}
+	for (i = 0; i < NBATCH(s) && n < max; i++) {
+		const struct rtab_batch *b = &s->batches[i];
+
+		if (batch_whmode(s, i) &&
+		    W_STATE(CMM_LOAD_SHARED(b->whword)) == RTAB_WH_PENDING &&
+		    CMM_LOAD_SHARED(b->wh_next) <= now)
+			out[n++] = NREC(s) + i;
+	}
 	return (n);
 }
 
 int
 rtab_wh_begin(struct shm *s, uint32_t ri, pid_t pid)
 {
-	struct rtab_rec *r;
+	struct whref x;
 	uint64_t wh, now = tim_real();
 
-	if (ri >= NREC(s))
+	if (wh_ref(s, ri, &x) != 0)
 		return (-1);
-	r = &s->recs[ri];
-	wh = uatomic_read(&r->whword);
+	wh = uatomic_read(x.word);
 	if (W_STATE(wh) != RTAB_WH_PENDING)
 		return (-1);
-	if (!wh_cas(r, wh, W_MAKE(RTAB_WH_INFLIGHT, W_GEN(wh) + 1, pid)))
+	if (uatomic_cmpxchg(x.word, wh, W_MAKE(RTAB_WH_INFLIGHT, W_GEN(wh) + 1,
+	    pid)) != wh)
 		return (-1);
-	if (r->wh_first == 0)
-		r->wh_first = now;
-	r->wh_last = now;
+	if (*x.first == 0)
+		*x.first = now;
+	*x.last = now;
 	return (0);
 }
 
@@ -1696,22 +1968,22 @@ static int
 wh_end(struct shm *s, uint32_t ri, pid_t pid, unsigned st, uint64_t next,
     const char *err)
 {
-	struct rtab_rec *r;
+	struct whref x;
 	uint64_t wh;
 
-	if (ri >= NREC(s))
+	if (wh_ref(s, ri, &x) != 0)
 		return (-1);
-	r = &s->recs[ri];
-	wh = uatomic_read(&r->whword);
+	wh = uatomic_read(x.word);
 	if (W_STATE(wh) != RTAB_WH_INFLIGHT || W_PID(wh) != pid)
 		return (-1);
 	if (err != NULL)
-		copy_str(r->wh_error, err, sizeof r->wh_error);
+		copy_str(x.err, err, x.errlen);
 	else if (st == RTAB_WH_DELIVERED)
-		r->wh_error[0] = '\0';
+		x.err[0] = '\0';
 	if (st == RTAB_WH_PENDING)
-		r->wh_next = next;
-	return (wh_cas(r, wh, W_MAKE(st, W_GEN(wh), 0)) ? 0 : -1);
+		*x.next = next;
+	return (uatomic_cmpxchg(x.word, wh, W_MAKE(st, W_GEN(wh), 0)) == wh ?
+	    0 : -1);
 }
 
 int
@@ -1734,29 +2006,74 @@ rtab_wh_failed(struct shm *s, uint32_t ri, pid_t pid, const char *err)
 }
 
 int
-rtab_wh_retry_now(struct shm *s, uint32_t ri)
+rtab_wh_part_done(struct shm *s, uint32_t item, pid_t pid)
 {
-	struct rtab_rec *r;
+	struct whref x;
 	uint64_t wh;
 
-	if (ri >= NREC(s))
+	if (wh_ref(s, item, &x) != 0 || x.b == NULL)
 		return (-1);
-	r = &s->recs[ri];
-	wh = uatomic_read(&r->whword);
+	wh = uatomic_read(x.word);
+	if (W_STATE(wh) != RTAB_WH_INFLIGHT || W_PID(wh) != pid)
+		return (-1);
+	/*
+	 * Written before the CAS: if we die in between, the master makes it
+	 * PENDING and the next part goes (the one before was delivered).
+	 */
+	x.b->wh_part++;
+	x.b->wh_first = 0;
+	x.b->wh_error[0] = '\0';
+	x.b->wh_next = tim_real();
+	if (uatomic_cmpxchg(x.word, wh, W_MAKE(RTAB_WH_PENDING, 0, 0)) != wh)
+		return (-1);
+	(void)ring_push(s->wh_ring, item);
+	return (0);
+}
+
+int
+rtab_wh_retry_now(struct shm *s, uint32_t ri)
+{
+	struct whref x;
+	uint64_t wh;
+
+	if (wh_ref(s, ri, &x) != 0)
+		return (-1);
+	wh = uatomic_read(x.word);
 	if (W_STATE(wh) != RTAB_WH_FAILED)
 		return (-1);
-	r->wh_next = tim_real();
+	*x.next = tim_real();
 	/*
 	 * A hand retry starts a fresh max-age window (rtab_wh_begin sets
 	 * wh_first again): with the old one, already over, a retry that
 	 * failed once more would be FAILED after a single attempt.
 	 */
-	r->wh_first = 0;
-	if (!wh_cas(r, wh, W_MAKE(RTAB_WH_PENDING, W_GEN(wh), 0)))
+	*x.first = 0;
+	if (uatomic_cmpxchg(x.word, wh, W_MAKE(RTAB_WH_PENDING, W_GEN(wh), 0)) !=
+	    wh)
 		return (-1);
 	(void)ring_push(s->wh_ring, ri);
 	ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 	return (0);
+}
+
+int
+rtab_wh_batch_recs(const struct shm *s, uint32_t item, uint32_t **recs)
+{
+	const struct rtab_batch *b;
+	uint32_t r, n = 0, *out;
+
+	*recs = NULL;
+	if (item < NREC(s) || item - NREC(s) >= NBATCH(s) ||
+	    !batch_whmode(s, item - NREC(s)))
+		return (-1);
+	b = &s->batches[item - NREC(s)];
+	out = imp_calloc(b->count > 0 && b->count <= NREC(s) ? b->count : 1,
+	    sizeof *out);
+	for (r = b->first; r != RTAB_NONE && r < NREC(s) && n < b->count &&
+	    n < NREC(s); r = s->recs[r].next)
+		out[n++] = r;
+	*recs = out;
+	return ((int)n);
 }
 
 int
@@ -1787,9 +2104,13 @@ rtab_reclaim_pid(struct shm *s, pid_t dead, int blame)
 		uint64_t w = uatomic_read(&r->word), wh;
 
 		if (W_STATE(w) == RTAB_RUNNING && W_PID(w) == dead) {
+			uint32_t bi = r->batch;
+			int bmode = batch_whmode(s, bi);
+
 			if (blame && rec_poison(s, i, w)) {
 				STAT_INC(jobs_poisoned);
 				nwh += rec_wh_complete(s, i, now);
+				nwh += batch_rec_final(s, bi, bmode, now);
 			} else {
 				r->t_queued = now;
 				if (rec_cas(r, w, W_NEXT(w, RTAB_QUEUED, 0))) {
@@ -1805,6 +2126,20 @@ rtab_reclaim_pid(struct shm *s, pid_t dead, int blame)
 				(void)ring_push(s->wh_ring, i);
 				nwh++;
 			}
+		}
+	}
+	for (i = 0; i < NBATCH(s); i++) {
+		struct rtab_batch *b = &s->batches[i];
+		uint64_t wh = uatomic_read(&b->whword);
+
+		if (!batch_whmode(s, i) || W_STATE(wh) != RTAB_WH_INFLIGHT ||
+		    W_PID(wh) != dead)
+			continue;
+		b->wh_next = now;
+		if (uatomic_cmpxchg(&b->whword, wh, W_MAKE(RTAB_WH_PENDING,
+		    W_GEN(wh), 0)) == wh) {
+			(void)ring_push(s->wh_ring, NREC(s) + i);
+			nwh++;
 		}
 	}
 	if (n > 0) {
@@ -1843,6 +2178,7 @@ rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
 	static uint64_t *jbits, *wbits;
 	struct presence jp, wp;
 	size_t words = (NREC(s) + 63) / 64;
+	size_t wwords = ((size_t)NREC(s) + NBATCH(s) + 63) / 64;
 	static int64_t drift[3];
 	static int ndrift;
 	uint64_t pending = 0, active = 0;
@@ -1851,14 +2187,14 @@ rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
 
 	if (jbits == NULL) {
 		jbits = imp_calloc(words, sizeof *jbits);
-		wbits = imp_calloc(words, sizeof *wbits);
+		wbits = imp_calloc(wwords, sizeof *wbits);
 	}
 	memset(jbits, 0, words * sizeof *jbits);
-	memset(wbits, 0, words * sizeof *wbits);
+	memset(wbits, 0, wwords * sizeof *wbits);
 	jp.bits = jbits;
 	jp.n = NREC(s);
 	wp.bits = wbits;
-	wp.n = NREC(s);
+	wp.n = NREC(s) + NBATCH(s);
 	ring_foreach(s->job_ring, presence_mark, &jp);
 	ring_foreach(s->wh_ring, presence_mark, &wp);
 
@@ -1896,6 +2232,26 @@ rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
 			if (ring_push(s->wh_ring, i) == 0)
 				nwh++;
 		}
+	}
+	/* batch deliveries: due ones the finisher did not make due, lost pushes */
+	for (i = 0; i < NBATCH(s); i++) {
+		struct rtab_batch *b = &s->batches[i];
+		uint64_t wh;
+
+		if (!batch_whmode(s, i))
+			continue;
+		wh = uatomic_read(&b->whword);
+		if (W_STATE(wh) == RTAB_WH_WAITING && batch_wh_ready(s, i, now)) {
+			/* a finisher died between its CAS and the count */
+			nwh++;
+			continue;
+		}
+		if (W_STATE(wh) == RTAB_WH_PENDING || W_STATE(wh) == RTAB_WH_INFLIGHT)
+			pending++;
+		if (W_STATE(wh) == RTAB_WH_PENDING && !present(&wp, NREC(s) + i) &&
+		    b->wh_next + grace_ns < now && ring_push(s->wh_ring,
+		    NREC(s) + i) == 0)
+			nwh++;
 	}
 	shm_set_pending(s, pending);
 	/*

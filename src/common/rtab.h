@@ -17,6 +17,12 @@
  * Webhook word {wh:8, attempts:24, pid:32}, also CAS only:
  *   NONE | PENDING -> INFLIGHT(pid) -> DELIVERED | PENDING (retry) | FAILED;
  *   INFLIGHT(dead pid) -> PENDING;  FAILED -> PENDING (retry by hand).
+ * A batch in webhook_mode batch (issue 18) has one such word of its own
+ * instead of its records' (theirs are NONE): WAITING until its last record
+ * is final (done, failed or cancelled), then the same machine; a batch
+ * sent in parts goes INFLIGHT -> PENDING once per part delivered
+ * (rtab_wh_part_done).  Deliveries are numbered ("items"): 0 ..
+ * nrecords - 1 are records, nrecords + b is batch b's.
  *
  * Unless noted, functions need a read-write mapping.  Functions marked
  * "read-only ok" work on impctl's PROT_READ mapping, without the mutex,
@@ -100,9 +106,13 @@ struct rtab_spec {
 	struct rtab_extras extras;		/* Lin-KK, DRT */
 };
 
+#define RTAB_WHMODE_SPECTRUM	0	/* one delivery per result (default) */
+#define RTAB_WHMODE_BATCH	1	/* one delivery per finished batch */
+
 struct rtab_batch_in {
 	const char		*id;		/* NULL: generate one */
 	const char		*webhook_url;	/* NULL: none */
+	int			webhook_mode;	/* RTAB_WHMODE_*; batch needs webhook_url */
 	int			n;
 	const struct rtab_spec	*spec;
 	uint32_t		queue_limit;	/* queued+running may not exceed it */
@@ -235,6 +245,13 @@ struct rtab_view {
 	uint64_t	wh_first, wh_last, wh_next;		/* REALTIME ns */
 	char		wh_error[RTAB_ERR_MAX];
 	char		url[RTAB_URL_MAX + 1];			/* "" when none */
+	/*
+	 * A batch delivery (item >= nrecords): result_id is its webhook-id,
+	 * iteration -1, state DONE, t_finished when its last record
+	 * finished, wh_part the parts delivered so far; no data.
+	 */
+	int		wh_batch;
+	uint32_t	wh_part;
 	/* imp_malloc'd copies (one block), NULL when with_data was 0 */
 	double		*freq, *zre, *zim, *init, *params, *std_errors;
 	double		*lower, *upper;	/* constraints; NULL: none */
@@ -257,6 +274,8 @@ struct rtab_batch_info {
 	int		count;			/* spectra */
 	int		queued, running, done, failed, cancelled;
 	int		wh_pending, wh_inflight, wh_delivered, wh_failed;
+	int		wh_mode;		/* RTAB_WHMODE_*; batch: the counts
+						   are of its one delivery */
 };
 
 /*
@@ -289,8 +308,24 @@ const char *rtab_wh_name(enum rtab_wh w);		/* "none", "pending" ... */
 
 /* --- webhooks (the webhook process) ------------------------------------------ */
 
+/* Delivery items: records, then one per batch (read-only ok). */
+uint32_t rtab_wh_items(const struct shm *shm);
 /*
- * Candidates: records whose webhook is PENDING and due (wh_next <= now).
+ * The records of batch delivery item, in spectrum order, into an
+ * imp_malloc'd *recs; their number, or -1 when item is not a batch in
+ * webhook_mode batch.  The chain is stable while the delivery is not
+ * DELIVERED (the batch cannot be evicted).  Read-only ok.
+ */
+int rtab_wh_batch_recs(const struct shm *shm, uint32_t item, uint32_t **recs);
+/*
+ * A part of a batch delivery was delivered and more follow: wh_part+1,
+ * INFLIGHT -> PENDING due now with a fresh attempt count and max-age
+ * window (each part is a delivery of its own).  0 ok, -1 not ours.
+ */
+int rtab_wh_part_done(struct shm *shm, uint32_t item, pid_t pid);
+
+/*
+ * Candidates: items whose webhook is PENDING and due (wh_next <= now).
  * Fills up to max indexes, oldest due first is NOT promised.  Scans the
  * table: use the webhook ring (shm_wh_ring) for new work and this at start
  * and every few seconds.  Read-only ok.

@@ -71,11 +71,29 @@ struct rtab_rec {
 	char		wh_error[RTAB_ERR_MAX];
 };
 
+/*
+ * A batch.  In webhook_mode batch (issue 18) it carries its own delivery:
+ * whword {wh:8, attempts:24, pid:32} changes by CAS only, as a record's
+ * does; wh_* and wh_part are written by whoever owns the transition (the
+ * INFLIGHT webhook process, the finisher that makes it PENDING, the
+ * master for a dead pid).  unfinished counts the records not yet final
+ * and is only a hint: the one who brings it to 0 checks the records
+ * (batch_wh_ready); rtab_maintain and recovery check them too.
+ */
 struct rtab_batch {
 	uint32_t	magic;
 	uint32_t	state;		/* enum rtab_bstate, [M] */
 	uint64_t	seq;
 	uint64_t	created;
+	uint64_t	whword;		/* webhook_mode batch: the delivery */
+	uint64_t	t_done;		/* REALTIME ns: its last record finished */
+	uint64_t	wh_first, wh_last, wh_next;
+	uint32_t	wh_mode;	/* RTAB_WHMODE_*, set at submit */
+	uint32_t	unfinished;	/* records not final (atomic, a hint) */
+	uint32_t	wh_part;	/* parts delivered (the INFLIGHT owner) */
+	uint32_t	pad;
+	char		wh_id[RTAB_RESID_LEN + 8];	/* the delivery's webhook-id */
+	char		wh_error[RTAB_ERR_MAX];
 	uint32_t	count;
 	uint32_t	first, last;	/* records */
 	uint32_t	url_unit, url_units, url_len;

@@ -64,19 +64,20 @@ cli_wh_wanted(enum rtab_wh wh, enum cli_wh_filter f)
 }
 
 /*
- * Call fn for each record whose webhook passes the filter, from a copy
- * (no lock).  Records that are free, or change for too long, are skipped.
+ * Call fn for each delivery (a record's, or a batch's in webhook_mode
+ * batch) that passes the filter, from a copy (no lock).  Records that are free, or change for too long, are skipped.
  */
 static void
 cli_wh_scan(const struct shm *shm, enum cli_wh_filter f,
     void (*fn)(const struct rtab_view *v, void *arg), void *arg)
 {
 	struct rtab_view v;
-	uint32_t rec, n = rtab_nrecords(shm);
+	uint32_t rec, nrec = rtab_nrecords(shm), n = rtab_wh_items(shm);
 
+	/* records, then the batches that deliver themselves (rtab.h) */
 	for (rec = 0; rec < n; rec++) {
 		/* cheap test of the state word first: most records are free */
-		if (rtab_state_of(shm, rec, NULL) == RTAB_FREE)
+		if (rec < nrec && rtab_state_of(shm, rec, NULL) == RTAB_FREE)
 			continue;
 		if (rtab_view_get(shm, rec, 0, &v) != 0)
 			continue;
@@ -121,7 +122,13 @@ cli_wh_json(const struct rtab_view *v, struct cli_wh_list *l, int first)
 	cli_wh_json_time(b, "last_attempt", v->wh_last);
 	cli_wh_json_time(b, "next_attempt",
 	    v->wh == RTAB_WH_PENDING ? v->wh_next : 0);
-	buf_printf(b, ",\"iteration\":%d,\"batch_id\":", v->iteration);
+	if (v->wh_batch)
+		buf_printf(b, ",\"kind\":\"batch\",\"parts_delivered\":%u",
+		    (unsigned)v->wh_part);
+	else
+		buf_printf(b, ",\"kind\":\"result\",\"iteration\":%d",
+		    v->iteration);
+	buf_adds(b, ",\"batch_id\":");
 	buf_json_str(b, v->batch_id);
 	buf_adds(b, ",\"url\":");
 	buf_json_str(b, v->url);
@@ -138,7 +145,7 @@ cli_wh_line(const struct rtab_view *v, void *arg)
 {
 	struct cli_wh_list *l = arg;
 	char first[32], last[32], next[32], url[3 * RTAB_URL_MAX + 1];
-	char err[3 * RTAB_ERR_MAX + 1];
+	char err[3 * RTAB_ERR_MAX + 1], iter[16];
 	int n = l->n[RTAB_WH_NONE] + l->n[RTAB_WH_WAITING] +
 	    l->n[RTAB_WH_PENDING] + l->n[RTAB_WH_INFLIGHT] +
 	    l->n[RTAB_WH_DELIVERED] + l->n[RTAB_WH_FAILED];
@@ -158,9 +165,14 @@ cli_wh_line(const struct rtab_view *v, void *arg)
 	mask_text(v->url, strnlen(v->url, sizeof v->url), url, sizeof url);
 	mask_text(v->wh_error, strnlen(v->wh_error, sizeof v->wh_error), err,
 	    sizeof err);
-	printf("%-16s %-9s %8d %14s %14s %14s %5d %s %s\n", v->result_id,
+	/* a batch delivery (webhook_mode batch) has no iteration */
+	if (v->wh_batch)
+		snprintf(iter, sizeof iter, "batch");
+	else
+		snprintf(iter, sizeof iter, "%d", v->iteration);
+	printf("%-16s %-9s %8d %14s %14s %14s %5s %s %s\n", v->result_id,
 	    rtab_wh_name(v->wh), v->wh_attempts, first, last, next,
-	    v->iteration, v->batch_id, url);
+	    iter, v->batch_id, url);
 	if (v->wh_error[0] != '\0' && v->wh != RTAB_WH_DELIVERED)
 		printf("%16s last error: %s\n", "", err);
 }
@@ -252,9 +264,15 @@ cli_wh_retry_one(const struct rtab_view *v, void *arg)
 		return;
 	/* the CAS fails only if the record changed since our copy */
 	if (rtab_wh_retry_now(r->shm, v->rec) == 0) {
-		printf("re-queued %s (batch %s, iteration %d, %d attempt%s "
-		    "so far)\n", v->result_id, v->batch_id, v->iteration,
-		    v->wh_attempts, v->wh_attempts == 1 ? "" : "s");
+		if (v->wh_batch)
+			printf("re-queued %s (batch %s, as a whole, %d attempt%s "
+			    "so far)\n", v->result_id, v->batch_id,
+			    v->wh_attempts, v->wh_attempts == 1 ? "" : "s");
+		else
+			printf("re-queued %s (batch %s, iteration %d, %d "
+			    "attempt%s so far)\n", v->result_id, v->batch_id,
+			    v->iteration, v->wh_attempts,
+			    v->wh_attempts == 1 ? "" : "s");
 		r->retried++;
 	} else
 		r->lost++;

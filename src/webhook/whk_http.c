@@ -266,6 +266,7 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 	struct buf *b = &d->cbuf;
 	CURL *e = d->easy;
 	CURLcode rc = CURLE_OK;
+	const char *why;
 	int nh = 0, i;
 
 	if (!d->easy_ready && (rc = whk_easy_setup(d)) != CURLE_OK)
@@ -279,13 +280,19 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 	 * right after that prefix so signing needs no copy, and post only
 	 * the part after it.
 	 */
-	buf_reset(b);
-	buf_add(b, v->result_id, idlen);
-	buf_addc(b, '.');
-	buf_add(b, tsb, tslen);
-	buf_addc(b, '.');
-	d->prefix = b->len;
-	render_result_cached(b, v, &w->rcache);
+	if (v->wh_batch) {
+		if ((why = whk_batch_content(w, d, v, tsb, tslen)) != NULL)
+			return (why);
+		idlen = strlen(d->resid);
+	} else {
+		buf_reset(b);
+		buf_add(b, v->result_id, idlen);
+		buf_addc(b, '.');
+		buf_add(b, tsb, tslen);
+		buf_addc(b, '.');
+		d->prefix = b->len;
+		render_result_cached(b, v, &w->rcache);
+	}
 	d->content = b->p;
 	d->len = b->len;
 	if (d->content == NULL || d->len <= d->prefix)
@@ -293,7 +300,7 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 
 #define HDR(s)	(d->hdr[nh++].data = (char *)(s))
 	HDR("Content-Type: application/json");
-	HDR(whk_hdr_line(d->hdr_id, "webhook-id: ", 12, v->result_id, idlen));
+	HDR(whk_hdr_line(d->hdr_id, "webhook-id: ", 12, d->resid, idlen));
 	HDR(whk_hdr_line(d->hdr_ts, "webhook-timestamp: ", 19, tsb, tslen));
 	if (w->key != NULL) {
 		if (whk_sign(w->key, d->content, d->len, sig) != 0)
@@ -340,12 +347,16 @@ whk_http_start(struct whk *w, struct whk_target *tgt, uint32_t rec)
 	d->hops = 0;
 	d->first = now = tim_real();
 	memcpy(d->resid, "?", 2);
+	d->batch = 0;
+	d->part = 0;
+	d->parts = 1;
 
 	/* the record is ours (INFLIGHT, our pid): this view cannot change */
 	if (rtab_view_get(w->shm, rec, 1, &v) != 0) {
 		why = "the record could not be read";
 	} else {
-		memcpy(d->resid, v.result_id, sizeof d->resid);
+		snprintf(d->resid, sizeof d->resid, "%s", v.result_id);
+		d->batch = v.wh_batch;
 		if (v.wh_attempts > 0)
 			d->attempt = v.wh_attempts;
 		if (v.wh_first != 0)
@@ -620,6 +631,8 @@ whk_http_fini(struct whk *w)
 		imp_free(d);
 	}
 	render_cache_free(&w->rcache);
+	buf_free(&w->bone);
+	buf_free(&w->bres);
 	if (w->multi != NULL)
 		curl_multi_cleanup(w->multi);
 	w->multi = NULL;

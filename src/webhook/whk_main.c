@@ -180,6 +180,7 @@ whk_settings(struct whk *w, const struct cfg *c)
 	if (w->connect_ms > w->timeout_ms)
 		w->connect_ms = w->timeout_ms;
 	w->max_redirs = c->webhook_redirects;
+	w->batch_max = c->webhook_batch_max;
 	/* only redirect hops need the list here (the workers check requests) */
 	if (w->max_redirs > 0)
 		w->allow = urlallow_new(c->webhook_allow);

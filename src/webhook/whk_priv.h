@@ -6,6 +6,7 @@
  * whk_sched.c	which record goes when: intake (ring, scan), per-target queues,
  *		global and per-target bounds, retry timers and backoff
  * whk_http.c	one attempt: body, headers, signature, libcurl multi on libevent
+ * whk_batch.c	the body of a batch delivery (webhook_mode batch), its parts
  */
 #ifndef IMP_WHK_PRIV_H
 #define IMP_WHK_PRIV_H
@@ -96,7 +97,10 @@ struct whk_dlv {
 	int			attempt;	/* 1 for the first */
 	char			*url;		/* the delivery target (imp_strdup) */
 	int			hops;		/* redirects followed in this attempt */
-	char			resid[RTAB_RESID_LEN + 1];
+	/* the webhook-id: a result id, or a batch delivery's with "-<part>" */
+	char			resid[RTAB_RESID_LEN + 16];
+	int			batch;		/* a batch delivery (item >= records) */
+	uint32_t		part, parts;	/* batch: this part (0-based), of */
 	struct buf		cbuf;		/* holds content; kept for the next attempt */
 	char			*content;	/* "id.ts.body": signed content; body follows prefix */
 	size_t			prefix;
@@ -164,6 +168,9 @@ struct whk {
 
 	/* bodies: the last circuit parsed, for the next one */
 	struct render_cache	rcache;
+	/* batch bodies: -webhook-batch-max; one result, the part's results */
+	uint64_t		batch_max;
+	struct buf		bone, bres;
 
 	/* libcurl */
 	CURLM			*multi;
@@ -189,6 +196,14 @@ void whk_outcome(struct whk *w, struct whk_dlv *d, int ok, const char *why);
 void whk_done(struct whk *w, struct whk_dlv *d, int ok, const char *why);
 int whk_target_key(const char *url, char *key, size_t len);
 const char *whk_url_of(struct whk *w, const struct rtab_view *v);
+
+/* whk_batch.c */
+/*
+ * d's signed content for batch delivery v ("<id>.<ts>.<body>" into
+ * d->cbuf, d->prefix, d->resid, d->part, d->parts).  NULL ok, else why not.
+ */
+const char *whk_batch_content(struct whk *w, struct whk_dlv *d,
+    const struct rtab_view *v, const char *tsb, size_t tslen);
 
 /* whk_http.c */
 int whk_http_init(struct whk *w);

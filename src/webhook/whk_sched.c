@@ -483,6 +483,16 @@ whk_outcome(struct whk *w, struct whk_dlv *d, int ok, const char *why)
 	STAT_ADD(webhook_latency_ns, dur);
 	stat_hist_add(STAT_H_webhook_time, dur);
 	w->mark[d->rec] = WHK_M_NONE;
+	if (ok && d->batch && d->part + 1 < d->parts) {
+		/* a part of a batch: the next one is a delivery of its own */
+		if (rtab_wh_part_done(w->shm, d->rec, w->pid) == 0) {
+			STAT_INC(webhook_delivered);
+			event_active(&w->ev_intake, EV_TIMEOUT, 0);
+		}
+		log_req("🌐 Webhook[%s] ✅: %.3fms (part %u of %u)", d->resid,
+		    (double)dur / 1e6, (unsigned)d->part + 1, (unsigned)d->parts);
+		return;
+	}
 	if (ok) {
 		if (rtab_wh_delivered(w->shm, d->rec, w->pid) == 0)
 			STAT_INC(webhook_delivered);
@@ -536,7 +546,8 @@ whk_done(struct whk *w, struct whk_dlv *d, int ok, const char *why)
 int
 whk_sched_init(struct whk *w)
 {
-	w->nrec = rtab_nrecords(w->shm);
+	/* records and batch deliveries: one index space (rtab.h) */
+	w->nrec = rtab_wh_items(w->shm);
 	w->mark = imp_calloc(w->nrec, sizeof *w->mark);
 	w->qnext = imp_calloc(w->nrec, sizeof *w->qnext);
 	w->due_at = imp_calloc(w->nrec, sizeof *w->due_at);

@@ -343,7 +343,11 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"initial_values\",\"weighting\",\"webhook_url\",\"max_iterations\","
 	    "\"timeout\",\"constants\",\"bounds\",\"validate\",\"linkk_c\","
 	    "\"linkk_max_m\",\"linkk_fit_type\",\"linkk_add_cap\",\"drt\","
-	    "\"drt_lambda\"],\"constants\":\"{name: "
+	    "\"drt_lambda\",\"webhook_mode\"],\"webhook_mode\":\"batch level: "
+	    "spectrum (one POST per result) or batch (one POST per batch once "
+	    "all its spectra are done, failed or cancelled: {batch_id, time, "
+	    "[part, parts,] results}, in parts past -webhook-batch-max); "
+	    "default -webhook-mode\",\"constants\":\"{name: "
 	    "value}: parameters held at a value (std_error null)\","
 	    "\"bounds\":\"{name: [low, high]}: parameters kept within\",\"timeout\":\"the fit's time budget: seconds "
 	    "(> 0, e.g. 2.5) or a duration string (\\\"500ms\\\", \\\"2s\\\"), at "
@@ -367,15 +371,19 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	buf_json_str(&b, wrk.def_circuit);
 	buf_adds(&b, ",\"method\":");
 	buf_json_str(&b, fit_method_name((enum fit_method)wrk.def_method));
+	buf_adds(&b, ",\"webhook_mode\":");
+	buf_json_str(&b, wrk.cfg->webhook_mode != NULL ? wrk.cfg->webhook_mode :
+	    "spectrum");
 	buf_printf(&b, ",\"weighting\":\"modulus\"},\"limits\":{\"max_points\":%u,"
 	    "\"queue_size\":%u,\"results\":%u,\"max_body_bytes\":%ju,"
 	    "\"fit_timeout_s\":%.9g,\"body_timeout_s\":%.9g,"
-	    "\"max_iterations\":%d},"
+	    "\"max_iterations\":%d,\"webhook_batch_max_bytes\":%ju},"
 	    "\"fit_status\":[\"ok\",\"max_iterations\",\"diverged\","
 	    "\"bad_input\",\"timeout\"],",
 	    wrk.max_points, g.queue_size, g.results,
 	    (uintmax_t)wrk.cfg->body_max, (double)wrk.cfg->fit_timeout / 1e9,
-	    (double)wrk.cfg->body_timeout / 1e9, WRK_MAX_ITERATIONS);
+	    (double)wrk.cfg->body_timeout / 1e9, WRK_MAX_ITERATIONS,
+	    (uintmax_t)wrk.cfg->webhook_batch_max);
 	wrk_api_describe_stats(&b);
 	buf_addc(&b, '}');
 	reply(r, q, 200, &b);
@@ -519,6 +527,8 @@ batch_head_json(struct buf *b, const struct rtab_batch_info *bi,
 		buf_printf(b, ",\"webhooks\":{\"pending\":%d,\"inflight\":%d,"
 		    "\"delivered\":%d,\"failed\":%d}", bi->wh_pending,
 		    bi->wh_inflight, bi->wh_delivered, bi->wh_failed);
+	if (bi->wh_mode == RTAB_WHMODE_BATCH)
+		buf_adds(b, ",\"webhook_mode\":\"batch\"");
 	if (extra_cancelled >= 0)
 		buf_printf(b, ",\"cancelled_now\":%d", extra_cancelled);
 	buf_printf(b, ",\"status_url\":\"/eis-data/batch/%s\"", bi->id);
@@ -821,6 +831,16 @@ static int			nparked;
 
 static void admit_arm(void);
 
+/* Is b delivered as one POST per batch (its own "webhook_mode", else -webhook-mode)? */
+static int
+batch_whmode(const struct wrk_batch *b)
+{
+	if (b->webhook_mode != WRK_WHMODE_DEFAULT)
+		return (b->webhook_mode == WRK_WHMODE_BATCH);
+	return (wrk.cfg->webhook_mode != NULL &&
+	    strcmp(wrk.cfg->webhook_mode, "batch") == 0);
+}
+
 /* Submit bp.  1: answered (bp freed), 0: parked for later. */
 static int
 batch_submit(struct bpost *bp, int may_park)
@@ -847,6 +867,8 @@ batch_submit(struct bpost *bp, int may_park)
 	memset(&in, 0, sizeof in);
 	in.id = bp->wb.id;
 	in.webhook_url = bp->wb.webhook_url;
+	in.webhook_mode = batch_whmode(&bp->wb) ? RTAB_WHMODE_BATCH :
+	    RTAB_WHMODE_SPECTRUM;
 	in.n = n;
 	in.spec = sp;
 	in.queue_limit = g.queue_size;
@@ -927,6 +949,27 @@ h_batch_post(struct hreq *r, struct wrk_rq *q)
 		imp_free(bp);
 		reply_error(r, q, e.status, e.field, "%s", e.msg);
 		return;
+	}
+	/*
+	 * One POST per batch goes to the batch's URL: a spectrum that names
+	 * a target of its own asks for something else, and is told so.
+	 */
+	if (batch_whmode(&bp->wb)) {
+		int i;
+		char f[64];
+
+		for (i = 0; i < bp->wb.n; i++)
+			if (bp->wb.spec[i].own_url)
+				break;
+		if (i < bp->wb.n) {
+			snprintf(f, sizeof f, "spectra[%d].webhook_url", i);
+			wrk_batch_free(&bp->wb);
+			imp_free(bp);
+			reply_error(r, q, 400, f, "a spectrum's own webhook_url "
+			    "cannot be used with webhook_mode batch (the batch "
+			    "is one POST to the batch's webhook_url)");
+			return;
+		}
 	}
 	/*
 	 * Admission asks for room for a batch like this one (wrk_api_admit);

@@ -1047,6 +1047,19 @@ wrk_parse_batch(const char *body, size_t len, struct wrk_batch *b,
 		b->id = imp_strdup(id);
 		path_pop(&p, old);
 	}
+	/* issue 18: batch level only; not given: -webhook-mode (wrk_api.c) */
+	v = jtok_get(jt, 0, "webhook_mode");
+	if (present(v)) {
+		old = path_key(&p, "webhook_mode");
+		id = jtok_type(jt, v) == JT_STRING ? jtok_str(jt, v) : "";
+		if (strcmp(id, "spectrum") != 0 && strcmp(id, "batch") != 0) {
+			fail(e, 400, &p, "must be \"spectrum\" or \"batch\"");
+			goto out;
+		}
+		b->webhook_mode = id[0] == 'b' ? WRK_WHMODE_BATCH :
+		    WRK_WHMODE_SPECTRUM;
+		path_pop(&p, old);
+	}
 	opts_defaults(&base);
 	if (opts_parse(0, &p, &base, e) < 0)
 		goto out;

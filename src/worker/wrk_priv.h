@@ -91,9 +91,15 @@ struct wrk_spectrum {
 	struct rtab_extras extras;		/* validate, drt (issue 16) */
 };
 
+/* "webhook_mode" of a batch (issue 18); not given: -webhook-mode */
+#define WRK_WHMODE_DEFAULT	0
+#define WRK_WHMODE_SPECTRUM	1
+#define WRK_WHMODE_BATCH	2
+
 struct wrk_batch {
 	char			*id;		/* NULL: generate */
 	char			*webhook_url;	/* batch level (or -webhook-url) */
+	int			webhook_mode;	/* WRK_WHMODE_* */
 	int			n;
 	struct wrk_spectrum	*spec;
 };
