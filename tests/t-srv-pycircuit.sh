@@ -2,7 +2,7 @@
 # impedance.py's circuit strings in the API (issue 15, part 2): a sync fit
 # of impedance.py's example answers in its syntax and names (circuit_type,
 # element_names R0 ... Wo1_0, element_impedances), constants and bounds by
-# those names, and a queued circuit longer than the old 47-byte record
+# those names, GET /eis-data describes them, and a queued circuit longer than the old 47-byte record
 # field comes back whole from GET and from impctl, also after the server
 # stopped.
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
@@ -75,6 +75,19 @@ for body, field in [(dict(spec, circuit="R0-p(R1,CPE1)", bounds={"CPE1.n": [0, 1
         fail("%s: %d %s" % (field, st, d))
     else:
         print("ok: 400 %s: %s" % (d["field"], d["error"]))
+
+# the self-description lists impedance.py's elements and the syntax
+st, h, d = request(url, "GET", "/eis-data")
+try:
+    d = json.loads(d)
+    names = [e["name"] for e in d["impedance_py_elements"]]
+    mb = d["circuit_syntax"]["max_bytes"]
+except Exception as ex:
+    names, mb = repr(ex), None
+if names != ["R", "C", "L", "W", "Wo", "Ws", "CPE", "La", "G", "Gs", "K", "Zarc", "TLMQ", "T"] or mb != 127:
+    fail("GET /eis-data: %s %s" % (names, mb))
+else:
+    print("ok: GET /eis-data: impedance_py_elements, circuit_syntax")
 
 # queued: a canonical code of 56 bytes, stored in the record
 long_code = "R0-p(R1000,CPE1000)-p(R2000-Wo1000,C2000)-Zarc1000-K1000"
