@@ -119,6 +119,10 @@ test_py(void)
 	good("p(p(R1,C1)-R2,p(K1,Zarc1,R3))", "p(p(R1,C1)-R2,p(K1,Zarc1,R3))",
 	    "R1 C1 R2 K1_0 K1_1 Zarc1_0 Zarc1_1 Zarc1_2 R3");
 
+	/* A CDC with a stray digit keeps the CDC's message. */
+	bad("R(QR)1", "unknown element '1' at column 6");
+	bad("1R", "unknown element '1' at column 1");
+	bad("R0(QR)", "expected '-' at column 3");
 	bad("R0-", "expected an element at the end (column 4)");
 	bad("R0--C1", "expected an element at column 4, not '-'");
 	bad("R0-X1", "unknown element 'X1' at column 4");

@@ -463,13 +463,25 @@ fit_parse_py(struct fit_pstate *ps, const char *code, char *err,
 }
 
 /*
- * Which syntax code is in: impedance.py's names carry digits and join with
- * '-' and ','; a CDC is letters and parentheses only.
+ * Which syntax code is in: impedance.py's joins elements with '-' and ','
+ * and names each with a number ("R0"), a CDC is letters and parentheses.
+ * A code with a stray digit elsewhere ("R(QR)1") stays a CDC, so that its
+ * error is the one it always was ("unknown element '1' at column 6").
  */
 static int
 fit_code_is_py(const char *code)
 {
-	return (strpbrk(code, "0123456789-,") != NULL);
+	const char	*s = code, *t;
+
+	if (strpbrk(code, "-,") != NULL)
+		return (1);
+	while (isspace((unsigned char)*s))
+		s++;
+	if (s[0] == 'p' && s[1] == '(')
+		return (1);
+	for (t = s; isalpha((unsigned char)*t); t++)
+		;
+	return (t != s && isdigit((unsigned char)*t));
 }
 
 /*
