@@ -5,8 +5,9 @@
  * Each element gets a resistance scale and a frequency scale: resistors in
  * series at the top level share the high-frequency intercept, resistors
  * inside groups share the width of the spectrum on the real axis, and each
- * element with a time constant (C, Q, O, T, G, F inside a group, or a
- * diffusion element anywhere) gets one characteristic frequency taken from
+ * element with a time constant (C, Q inside a group, or O, T, G, F and
+ * impedance.py's Wo, Ws, G, Gs, K, Zarc, TLMQ, T anywhere) gets one
+ * characteristic frequency taken from
  * the peaks of -Z'' (tallest first), completed by log-spaced frequencies
  * across the measured range.  Which element owns which peak is exactly what
  * a local fit cannot change (two arcs "swap roles"), so the guesses are the

@@ -384,7 +384,8 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "parentheses toggles series/parallel: R(Q(R(QR))); names R0, Q0.Y0, "
 	    "Q0.n\",\"impedance.py\":\"R0-p(R1,CPE1)-Wo1: - in series, "
 	    "p(a,b,...) in parallel, each element a name and a number; read so "
-	    "when the code has a digit, - or ,; names R0, CPE1_0, CPE1_1 "
+	    "when the code has - or , or starts with p( or a name and a number; "
+	    "names R0, CPE1_0, CPE1_1 "
 	    "(constants and bounds too)\",\"max_bytes\":%d},"
 	    "\"impedance_py_elements\":[", RTAB_CIRCUIT_MAX);
 	for (i = 0; i < sizeof py / sizeof py[0]; i++)
