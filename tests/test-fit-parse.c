@@ -96,6 +96,88 @@ test_parser(void)
 	fit_circuit_free(c);
 }
 
+/* impedance.py's syntax (issue 15, part 2). */
+static void
+test_py(void)
+{
+	struct fit_circuit	*c, *d;
+	char			 err[128], big[400];
+	double			 f[3] = { 0.1, 10, 1e3 }, p[7] = { .01, .01, 100,
+	    .01, .05, 100, 1 }, zr[3], zi[3], zr2[3], zi2[3];
+	int			 i, n;
+
+	good("R0-p(R1,CPE1)-Wo1", "R0-p(R1,CPE1)-Wo1",
+	    "R0 R1 CPE1_0 CPE1_1 Wo1_0 Wo1_1");
+	good(" R0 - p( R1 , C1 ) - p(R2-Wo1, C2) ",
+	    "R0-p(R1,C1)-p(R2-Wo1,C2)", "R0 R1 C1 R2 Wo1_0 Wo1_1 C2");
+	good("R0", "R0", "R0");
+	good("p(R1,C1)", "p(R1,C1)", "R1 C1");
+	good("L0-W0-Ws1-La2-G3-Gs4-K5-Zarc6-TLMQ7-T8",
+	    "L0-W0-Ws1-La2-G3-Gs4-K5-Zarc6-TLMQ7-T8", "L0 W0 Ws1_0 Ws1_1 "
+	    "La2_0 La2_1 G3_0 G3_1 Gs4_0 Gs4_1 Gs4_2 K5_0 K5_1 Zarc6_0 "
+	    "Zarc6_1 Zarc6_2 TLMQ7_0 TLMQ7_1 TLMQ7_2 T8_0 T8_1 T8_2 T8_3");
+	good("p(p(R1,C1)-R2,p(K1,Zarc1,R3))", "p(p(R1,C1)-R2,p(K1,Zarc1,R3))",
+	    "R1 C1 R2 K1_0 K1_1 Zarc1_0 Zarc1_1 Zarc1_2 R3");
+
+	/* A CDC with a stray digit keeps the CDC's message. */
+	bad("R(QR)1", "unknown element '1' at column 6");
+	bad("1R", "unknown element '1' at column 1");
+	bad("R0(QR)", "expected '-' at column 3");
+	bad("R0-", "expected an element at the end (column 4)");
+	bad("R0--C1", "expected an element at column 4, not '-'");
+	bad("R0-X1", "unknown element 'X1' at column 4");
+	bad("R0-cpe1", "unknown element 'cpe1' at column 4");
+	bad("R0-CPE", "element 'CPE' at column 4 needs a number (CPE0)");
+	bad("R0-p(R1,C1", "missing ')' for 'p(' at column 4");
+	bad("R0-p(R1;C1)", "expected ',' or ')' at column 8");
+	bad("R0-p()", "expected an element at column 6, not ')'");
+	bad("R0-p(R1,)", "expected an element at column 9, not ')'");
+	bad("R0)", "unbalanced ')' at column 3");
+	bad("R0 C1", "expected '-' at column 4");
+	bad("R0-p(R1,C1)-R0", "element 'R0' at column 13 appears twice");
+	bad("R0-Zarc12345678", "element name at column 4 longer than 11 "
+	    "characters");
+	for (i = 0, n = 0; i < 33; i++)
+		n += snprintf(big + n, sizeof big - n, "%sR%d", i ? "-" : "", i);
+	bad(big, "too many elements (more than 32) at column 119");
+	for (i = 0, n = 0; i < 17; i++)
+		n += snprintf(big + n, sizeof big - n, "%sT%d", i ? "-" : "", i);
+	bad(big, "too many parameters (more than 64) at column 55");
+	for (i = 0, n = 0; i < 70; i++)
+		n += snprintf(big + n, sizeof big - n, "p(");
+	snprintf(big + n, sizeof big - n, "R1");
+	bad(big, "circuit too deep at column 129");
+
+	/* Exponents: CPE and La alpha, Zarc and TLMQ gamma. */
+	c = fit_circuit_parse("CPE1-La1-Zarc1-TLMQ1-Gs1", err, sizeof err);
+	CHECK(c != NULL, "%s", err);
+	for (i = 0; c != NULL && i < fit_circuit_nparams(c); i++)
+		CHECK(fit_circuit_param_is_exponent(c, i) == (i == 1 ||
+		    i == 3 || i == 6 || i == 9), "exponent %s",
+		    fit_circuit_param_name(c, i));
+	CHECK(c != NULL && fit_circuit_param_index(c, "Zarc1_2") == 6,
+	    "index of Zarc1_2");
+	CHECK(c != NULL && strcmp(fit_circuit_element_name(c, 3), "TLMQ1") ==
+	    0, "element name");
+	fit_circuit_free(c);
+
+	/* The same circuit in both syntaxes: the same impedance, CPE = Q. */
+	c = fit_circuit_parse("R0-p(R1,C1)-p(R2-CPE1,C2)", err, sizeof err);
+	d = fit_circuit_parse("R(RC)((RQ)C)", err, sizeof err);
+	CHECK(c != NULL && d != NULL, "%s", err);
+	if (c != NULL && d != NULL) {
+		fit_circuit_eval(c, p, f, 3, zr, zi);
+		fit_circuit_eval(d, p, f, 3, zr2, zi2);
+		for (i = 0; i < 3; i++)
+			CHECK(fabs(zr[i] - zr2[i]) <= 1e-12 * fabs(zr[i]) &&
+			    fabs(zi[i] - zi2[i]) <= 1e-12 * fabs(zi[i]),
+			    "point %d: %g%+gj vs %g%+gj", i, zr[i], zi[i],
+			    zr2[i], zi2[i]);
+	}
+	fit_circuit_free(c);
+	fit_circuit_free(d);
+}
+
 /* fit_run() on bad input: FIT_BAD_INPUT and the message. */
 static void
 bad_run(const char *code, const double *f, const double *zr,
@@ -196,6 +278,7 @@ int
 main(void)
 {
 	test_parser();
+	test_py();
 	test_input();
 	test_names();
 	return (test_done("test-fit-parse"));

@@ -39,7 +39,7 @@ struct shm;
 
 #define RTAB_ID_MAX		64	/* batch id: [A-Za-z0-9._:-]{1,64} */
 #define RTAB_URL_MAX		512	/* webhook URL, bytes */
-#define RTAB_CIRCUIT_MAX	47	/* circuit code, bytes (canonical form) */
+#define RTAB_CIRCUIT_MAX	127	/* circuit code, bytes (canonical form) */
 #define RTAB_RESID_LEN		16	/* result id: 16 lower-case hex digits */
 #define RTAB_ERR_MAX		128	/* error texts, including the NUL */
 #define RTAB_PARAMS_MAX		64	/* = FIT_MAX_PARAMS */

@@ -11,6 +11,7 @@
  * parent through a series group, times (Zgroup/Znode)^2 through a parallel
  * one); then dZ/dp = sensitivity(element) * dZelement/dp.
  */
+#include <complex.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -45,13 +46,13 @@ fit_prep_set(const struct fit_circuit *c, const double *p,
 		inv = 1.0 / p[e->p0];
 		pp->inv[i] = inv;
 		pp->kr[i] = pp->ki[i] = 0;
-		switch (e->letter) {
-		case 'W':
+		switch (e->kind) {
+		case FIT_EK_W:
 			/* 1 / (Y0 sqw (1 + j)) = (1 - j) / (2 Y0 sqw) */
 			pp->kr[i] = 0.5 * inv;
 			pp->ki[i] = -0.5 * inv;
 			break;
-		case 'Q':
+		case FIT_EK_Q:
 			/* 1 / (Y0 (j w)^n) = w^-n e^(-j n pi/2) / Y0 */
 			pp->kr[i] = cos(p[e->p0 + 1] * M_PI_2) * inv;
 			pp->ki[i] = -sin(p[e->p0 + 1] * M_PI_2) * inv;
@@ -85,6 +86,149 @@ fit_tanh_diag(double a, double *re, double *im)
 }
 
 /*
+ * impedance.py's elements other than R, C, L and CPE, one point at a time
+ * in complex arithmetic (they are rarer than the CDC ones, and several need
+ * a complex tanh or sinh): Z of the element with parameters q at angular
+ * frequency w into *z, and dZ/dq[j] into d[j] when d is not NULL.  The
+ * definitions are impedance.py's (elements.py); the derivatives are
+ * worked out here, and test-fit-deriv holds them to finite differences.
+ */
+static void
+fit_py_point(int kind, const double *q, double w, double complex *z,
+    double complex *d)
+{
+	double complex	u, v, t, g, x, l, h, hh, ct, cs, dz;
+	double		r;
+
+	switch (kind) {
+	case FIT_EK_PY_W:
+		/* Aw (1 - j) / sqrt(w) */
+		g = (1 - I) / sqrt(w);
+		*z = q[0] * g;
+		if (d != NULL)
+			d[0] = g;
+		return;
+	case FIT_EK_WO:
+	case FIT_EK_WS:
+		/* Z0 coth(s) / s (Wo) or Z0 tanh(s) / s (Ws), s = sqrt(j w
+		 * tau); d/dtau through ds/dtau = s / (2 tau):
+		 * s (coth s / s)' = 1 - coth^2 - coth / s, alike for tanh. */
+		r = sqrt(0.5 * w * q[1]);
+		u = r + I * r;
+		t = ctanh(u);
+		if (kind == FIT_EK_WO)
+			t = 1 / t;
+		g = t / u;
+		*z = q[0] * g;
+		if (d != NULL) {
+			d[0] = g;
+			d[1] = q[0] / (2 * q[1]) * (1 - t * t - g);
+		}
+		return;
+	case FIT_EK_LA:
+		/* (j w L)^alpha = exp(alpha (ln(w L) + j pi/2)) */
+		l = log(w * q[0]) + I * M_PI_2;
+		*z = cexp(q[1] * l);
+		if (d != NULL) {
+			d[0] = q[1] * *z / q[0];
+			d[1] = *z * l;
+		}
+		return;
+	case FIT_EK_PY_G:
+		/* R / sqrt(1 + j w t) */
+		u = 1 + I * w * q[1];
+		v = csqrt(u);
+		*z = q[0] / v;
+		if (d != NULL) {
+			d[0] = 1 / v;
+			d[1] = -*z * I * w / (2 * u);
+		}
+		return;
+	case FIT_EK_GS:
+		/* R / (v tanh(phi v)), v = sqrt(1 + j w t) */
+		u = 1 + I * w * q[1];
+		v = csqrt(u);
+		t = ctanh(q[2] * v);
+		g = v * t;
+		*z = q[0] / g;
+		if (d != NULL) {
+			d[0] = 1 / g;
+			/* d(v tanh(phi v))/dv = tanh + phi v (1 - tanh^2) */
+			d[1] = -*z * (t + q[2] * v * (1 - t * t)) / g * I * w /
+			    (2 * v);
+			d[2] = -*z * v * (1 - t * t) / t;
+		}
+		return;
+	case FIT_EK_K:
+		/* R / (1 + j w tau) */
+		u = 1 + I * w * q[1];
+		*z = q[0] / u;
+		if (d != NULL) {
+			d[0] = 1 / u;
+			d[1] = -*z * I * w / u;
+		}
+		return;
+	case FIT_EK_ZARC:
+		/* R / (1 + x), x = (j w tau)^gamma */
+		l = log(w * q[1]) + I * M_PI_2;
+		x = cexp(q[2] * l);
+		*z = q[0] / (1 + x);
+		if (d != NULL) {
+			d[0] = 1 / (1 + x);
+			d[1] = -*z * q[2] * x / (q[1] * (1 + x));
+			d[2] = -*z * x * l / (1 + x);
+		}
+		return;
+	case FIT_EK_TLMQ:
+		/*
+		 * sqrt(Rion Zs) coth(sqrt(Rion / Zs)), Zs = 1 / (Qs (j
+		 * w)^gamma), is Rion coth(m) / m with m = sqrt(Rion Qs)
+		 * (j w)^(gamma/2) (principal roots agree: arg m is
+		 * gamma pi/4).  With h(m) = coth(m) / m and H = m h'(m) =
+		 * 1 - coth^2 - coth / m, and dm/dRion = m / (2 Rion),
+		 * dm/dQs = m / (2 Qs), dm/dgamma = m ln(j w) / 2.
+		 */
+		l = log(w) + I * M_PI_2;
+		x = sqrt(q[0] * q[1]) * cexp(0.5 * q[2] * l);
+		ct = 1 / ctanh(x);
+		h = ct / x;
+		*z = q[0] * h;
+		if (d != NULL) {
+			hh = 1 - ct * ct - h;
+			d[0] = h + 0.5 * hh;
+			d[1] = q[0] * hh / (2 * q[1]);
+			d[2] = q[0] * hh * l / 2;
+		}
+		return;
+	case FIT_EK_PY_T:
+		/*
+		 * A coth(b) / b + B / (b sinh b), b = sqrt(a + j w bb).
+		 * 1/sinh is 0 where sinh overflows; impedance.py puts
+		 * sinh = 1e10 from Re b >= 100 on, where the true term is
+		 * below 1e-43 of B / b: we keep the true one.
+		 */
+		v = csqrt(q[2] + I * w * q[3]);
+		ct = 1 / ctanh(v);
+		cs = creal(v) > 700 ? 0 : 1 / csinh(v);
+		h = ct / v;
+		g = cs / v;
+		*z = q[0] * h + q[1] * g;
+		if (d != NULL) {
+			d[0] = h;
+			d[1] = g;
+			/* h' = (1 - coth^2 - coth / b) / b,
+			 * (csch / b)' = -csch (b coth + 1) / b^2 */
+			dz = q[0] * (1 - ct * ct - h) / v - q[1] * cs *
+			    (v * ct + 1) / (v * v);
+			d[2] = dz / (2 * v);
+			d[3] = dz * I * w / (2 * v);
+		}
+		return;
+	}
+	*z = NAN;
+}
+
+/*
  * Impedance of element i at the bl points of block fb into zr/zi, and its
  * derivatives with respect to its own parameters into dr/di rows p0...
  * (strided by FIT_BLOCK) when deriv is set.
@@ -103,10 +247,11 @@ fit_elem_block(const struct fit_circuit *c, int i, const double *p,
 	double			*d0i = di + FIT_BLOCK * e->p0;
 	double			*d1r = d0r + FIT_BLOCK, *d1i = d0i + FIT_BLOCK;
 	double			*d2r = d1r + FIT_BLOCK, *d2i = d1i + FIT_BLOCK;
-	int			 k;
+	double complex		 zc, dc[4];
+	int			 k, j;
 
-	switch (e->letter) {
-	case 'R':
+	switch (e->kind) {
+	case FIT_EK_R:
 		for (k = 0; k < bl; k++) {
 			zr[k] = q[0];
 			zi[k] = 0;
@@ -117,7 +262,7 @@ fit_elem_block(const struct fit_circuit *c, int i, const double *p,
 				d0i[k] = 0;
 			}
 		return;
-	case 'C':
+	case FIT_EK_C:
 		for (k = 0; k < bl; k++) {
 			zr[k] = 0;
 			zi[k] = -inv * fb->invw[k];
@@ -128,7 +273,7 @@ fit_elem_block(const struct fit_circuit *c, int i, const double *p,
 				d0i[k] = -zi[k] * inv;
 			}
 		return;
-	case 'L':
+	case FIT_EK_L:
 		for (k = 0; k < bl; k++) {
 			zr[k] = 0;
 			zi[k] = fb->w[k] * q[0];
@@ -139,14 +284,14 @@ fit_elem_block(const struct fit_circuit *c, int i, const double *p,
 				d0i[k] = fb->w[k];
 			}
 		return;
-	case 'W':
+	case FIT_EK_W:
 		for (k = 0; k < bl; k++) {
 			s = 1.0 / fb->sqw[k];
 			zr[k] = kr * s;
 			zi[k] = ki * s;
 		}
 		break;
-	case 'Q':
+	case FIT_EK_Q:
 		for (k = 0; k < bl; k++) {
 			s = exp(-q[1] * fb->lnw[k]);
 			zr[k] = kr * s;
@@ -159,11 +304,11 @@ fit_elem_block(const struct fit_circuit *c, int i, const double *p,
 				d1i[k] = -(zr[k] * M_PI_2 + zi[k] * fb->lnw[k]);
 			}
 		break;
-	case 'O':
-	case 'T':
+	case FIT_EK_O:
+	case FIT_EK_T:
 		for (k = 0; k < bl; k++) {
 			fit_tanh_diag(q[1] * fb->sqw[k], &a, &b);
-			if (e->letter == 'T') {
+			if (e->kind == FIT_EK_T) {
 				/* coth = 1 / tanh */
 				m = 1.0 / (a * a + b * b);
 				a *= m;
@@ -178,7 +323,7 @@ fit_elem_block(const struct fit_circuit *c, int i, const double *p,
 			d1i[k] = -2.0 * a * b * inv;
 		}
 		break;
-	case 'G':
+	case FIT_EK_G:
 		for (k = 0; k < bl; k++) {
 			/* principal sqrt of u = k + j w, k > 0 */
 			t = q[1];
@@ -195,7 +340,7 @@ fit_elem_block(const struct fit_circuit *c, int i, const double *p,
 			d1i[k] = (zi[k] * t - zr[k] * u) * m;
 		}
 		break;
-	case 'F':
+	case FIT_EK_F:
 		for (k = 0; k < bl; k++) {
 			t = q[1];
 			u = fb->w[k];
@@ -213,8 +358,23 @@ fit_elem_block(const struct fit_circuit *c, int i, const double *p,
 			d2i[k] = -(zr[k] * li + zi[k] * lr);
 		}
 		break;
+	default:
+		/* impedance.py's own: every derivative from the point. */
+		for (k = 0; k < bl; k++) {
+			fit_py_point(e->kind, q, fb->w[k], &zc, deriv ? dc :
+			    NULL);
+			zr[k] = creal(zc);
+			zi[k] = cimag(zc);
+			if (!deriv)
+				continue;
+			for (j = 0; j < e->np; j++) {
+				dr[FIT_BLOCK * (e->p0 + j) + k] = creal(dc[j]);
+				di[FIT_BLOCK * (e->p0 + j) + k] = cimag(dc[j]);
+			}
+		}
+		return;
 	}
-	/* Every element but R, C, L: dZ/dY0 = -Z / Y0. */
+	/* The CDC elements but R, C, L: dZ/dY0 = -Z / Y0. */
 	if (deriv)
 		for (k = 0; k < bl; k++) {
 			d0r[k] = -zr[k] * inv;

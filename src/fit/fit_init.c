@@ -5,8 +5,9 @@
  * Each element gets a resistance scale and a frequency scale: resistors in
  * series at the top level share the high-frequency intercept, resistors
  * inside groups share the width of the spectrum on the real axis, and each
- * element with a time constant (C, Q, O, T, G, F inside a group, or a
- * diffusion element anywhere) gets one characteristic frequency taken from
+ * element with a time constant (C, Q inside a group, or O, T, G, F and
+ * impedance.py's Wo, Ws, G, Gs, K, Zarc, TLMQ, T anywhere) gets one
+ * characteristic frequency taken from
  * the peaks of -Z'' (tallest first), completed by log-spaced frequencies
  * across the measured range.  Which element owns which peak is exactly what
  * a local fit cannot change (two arcs "swap roles"), so the guesses are the
@@ -102,14 +103,23 @@ fit_init_shape(const double *freq, const double *zre, const double *zim,
 static int
 fit_init_timed(const struct fit_elem *e)
 {
-	switch (e->letter) {
-	case 'C':
-	case 'Q':
+	switch (e->kind) {
+	case FIT_EK_C:
+	case FIT_EK_Q:
 		return (e->par_depth > 0);
-	case 'O':
-	case 'T':
-	case 'G':
-	case 'F':
+	case FIT_EK_O:
+	case FIT_EK_T:
+	case FIT_EK_G:
+	case FIT_EK_F:
+	/* impedance.py's elements with a time constant of their own */
+	case FIT_EK_WO:
+	case FIT_EK_WS:
+	case FIT_EK_PY_G:
+	case FIT_EK_GS:
+	case FIT_EK_K:
+	case FIT_EK_ZARC:
+	case FIT_EK_TLMQ:
+	case FIT_EK_PY_T:
 		return (1);
 	}
 	return (0);
@@ -122,43 +132,92 @@ fit_init_elem(const struct fit_elem *e, const struct fit_shape *sh,
 {
 	double	*q = p + e->p0;
 
-	switch (e->letter) {
-	case 'R':
+	switch (e->kind) {
+	case FIT_EK_R:
 		q[0] = r;
 		break;
-	case 'C':
+	case FIT_EK_C:
 		q[0] = 1 / (w * r);
 		break;
-	case 'L':
+	case FIT_EK_L:
 		if (e->par_depth == 0)
 			q[0] = fmax(sh->zim_hf, 1e-2 * sh->zabs_hf) / sh->w_hf;
 		else
 			q[0] = r / w;
 		break;
-	case 'W':
+	case FIT_EK_W:
 		/* |Z_W| equals the spread of the data at the lowest
 		 * frequency. */
 		q[0] = 1 / (fmax(sh->zabs_lf - sh->r_hf, 1e-2 * sh->zabs_lf) *
 		    sqrt(sh->w_lf));
 		break;
-	case 'Q':
+	case FIT_EK_Q:
 		q[1] = 0.85;
 		q[0] = 1 / (pow(w, q[1]) * r);
 		break;
-	case 'O':
-	case 'T':
+	case FIT_EK_O:
+	case FIT_EK_T:
 		/* Characteristic frequency 1 / B^2, resistance B / Y0. */
 		q[1] = 1 / sqrt(w);
 		q[0] = q[1] / r;
 		break;
-	case 'G':
+	case FIT_EK_G:
 		q[1] = w;
 		q[0] = 1 / (r * sqrt(w));
 		break;
-	case 'F':
+	case FIT_EK_F:
 		q[1] = w;
 		q[2] = 0.7;
 		q[0] = 1 / (r * pow(w, q[2]));
+		break;
+	/*
+	 * impedance.py's: resistance r, time constant 1 / w; exponents start
+	 * at 0.85 or 0.9, inside (0, 1] where the sin^2 map still moves them.
+	 */
+	case FIT_EK_PY_W:
+		/* |Z_W| = Aw sqrt(2 / w) is the spread at the lowest
+		 * frequency. */
+		q[0] = fmax(sh->zabs_lf - sh->r_hf, 1e-2 * sh->zabs_lf) *
+		    sqrt(0.5 * sh->w_lf);
+		break;
+	case FIT_EK_LA:
+		/* |Z| = (w L)^alpha is Z'' at the highest frequency */
+		q[1] = 0.9;
+		if (e->par_depth == 0)
+			q[0] = pow(fmax(sh->zim_hf, 1e-2 * sh->zabs_hf),
+			    1 / q[1]) / sh->w_hf;
+		else
+			q[0] = pow(r, 1 / q[1]) / w;
+		break;
+	case FIT_EK_WO:
+	case FIT_EK_WS:
+	case FIT_EK_PY_G:
+	case FIT_EK_K:
+		q[0] = r;
+		q[1] = 1 / w;
+		break;
+	case FIT_EK_GS:
+		q[0] = r;
+		q[1] = 1 / w;
+		q[2] = 1;
+		break;
+	case FIT_EK_ZARC:
+		q[0] = r;
+		q[1] = 1 / w;
+		q[2] = 0.85;
+		break;
+	case FIT_EK_TLMQ:
+		/* |Rion / Zs| = Rion Qs w^gamma is 1 at w */
+		q[0] = r;
+		q[2] = 0.85;
+		q[1] = 1 / (r * pow(w, q[2]));
+		break;
+	case FIT_EK_PY_T:
+		/* beta^2 = a + j w b: |beta| = 1 at w; Z(0) ~ 1.3 A + 0.85 B */
+		q[0] = 0.5 * r;
+		q[1] = 0.5 * r;
+		q[2] = 1;
+		q[3] = 1 / w;
 		break;
 	}
 }
@@ -201,13 +260,13 @@ fit_init_partner(const struct fit_circuit *c, int e)
 	for (i = 0; i < par; i++) {
 		le = c->node[i].elem;
 		if (c->node[i].parent == par && c->node[i].kind ==
-		    FIT_NODE_ELEM && c->elem[le].letter == 'R')
+		    FIT_NODE_ELEM && c->elem[le].kind == FIT_EK_R)
 			return (le);
 	}
 	for (i = 0; i < par; i++) {
 		le = c->node[i].elem;
-		if (c->node[i].kind != FIT_NODE_ELEM || c->elem[le].letter !=
-		    'R')
+		if (c->node[i].kind != FIT_NODE_ELEM || c->elem[le].kind !=
+		    FIT_EK_R)
 			continue;
 		for (a = c->node[i].parent; a >= 0 && a != par &&
 		    c->node[a].parent != par; a = c->node[a].parent)
@@ -245,9 +304,9 @@ fit_init_emit(struct fit_gen *gen)
 	}
 	for (i = 0; i < c->nelem; i++) {
 		e = &c->elem[i];
-		if (e->letter == 'R')
+		if (e->kind == FIT_EK_R)
 			fit_init_elem(e, sh, r[i], 0, p);
-		else if ((e->letter == 'C' || e->letter == 'Q') &&
+		else if ((e->kind == FIT_EK_C || e->kind == FIT_EK_Q) &&
 		    e->par_depth == 0)
 			fit_init_elem(e, sh, gen->r_blk, sh->w_lf, p);
 		else
@@ -323,7 +382,7 @@ fit_init_guesses(const struct fit_circuit *c, const double *freq,
 			gen.partner[gen.ntimed] = fit_init_partner(c, i);
 			gen.timed[gen.ntimed++] = i;
 		}
-		if (e->letter == 'R') {
+		if (e->kind == FIT_EK_R) {
 			if (e->par_depth == 0)
 				ntop++;
 			else
@@ -392,14 +451,14 @@ fit_init_reseed(const struct fit_circuit *c, const double *freq,
 	for (i = 0; i < c->nelem; i++) {
 		e = &c->elem[i];
 		/* Arcs: a C or Q discharged by a resistor. */
-		if ((e->letter != 'C' && e->letter != 'Q') ||
+		if ((e->kind != FIT_EK_C && e->kind != FIT_EK_Q) ||
 		    !fit_init_timed(e) || (pr = fit_init_partner(c, i)) < 0)
 			continue;
 		/* Only an arc that does nothing in the measured window:
 		 * its corner frequency 1 / (R Y0)^(1/n) far outside, or a
 		 * negligible resistance. */
 		w = best[c->elem[pr].p0] * best[e->p0];
-		w = e->letter == 'Q' ? pow(w, -1 / best[e->p0 + 1]) : 1 / w;
+		w = e->kind == FIT_EK_Q ? pow(w, -1 / best[e->p0 + 1]) : 1 / w;
 		if (w > sh.w_lf / 3 && w < 3 * sh.w_hf &&
 		    best[c->elem[pr].p0] > 1e-3 * sh.span)
 			continue;

@@ -13,23 +13,48 @@
 
 #include "fit/fit_priv.h"
 
-/* The element table: letter, parameter suffixes (NULL: single parameter). */
-static const struct {
-	char		 letter;
-	int		 np;
+/*
+ * The element table.  CDC entries are one letter (matched without case);
+ * impedance.py entries are its element names (matched with case, as
+ * impedance.py does) with its parameter order.  exp has bit j set when
+ * parameter j is an exponent in (0, 1]; suffix names the parameters of a
+ * CDC element with several ("Q0.Y0"), impedance.py numbers them ("CPE1_0").
+ */
+static const struct fit_etype {
+	const char	*name;
+	unsigned char	 cdc;		/* 1: CDC letter, 0: impedance.py */
+	unsigned char	 kind;		/* enum fit_ekind */
+	unsigned char	 np;
+	unsigned char	 exp;
 	const char	*suffix[3];
-} fit_elements[] = {
-	{ 'R', 1, { NULL } },
-	{ 'C', 1, { NULL } },
-	{ 'L', 1, { NULL } },
-	{ 'W', 1, { NULL } },
-	{ 'Q', 2, { "Y0", "n" } },
-	{ 'O', 2, { "Y0", "B" } },
-	{ 'T', 2, { "Y0", "B" } },
-	{ 'G', 2, { "Y0", "k" } },
-	{ 'F', 3, { "Y0", "k", "a" } },
+} fit_etypes[] = {
+	{ "R", 1, FIT_EK_R, 1, 0, { NULL } },
+	{ "C", 1, FIT_EK_C, 1, 0, { NULL } },
+	{ "L", 1, FIT_EK_L, 1, 0, { NULL } },
+	{ "W", 1, FIT_EK_W, 1, 0, { NULL } },
+	{ "Q", 1, FIT_EK_Q, 2, 0x2, { "Y0", "n" } },
+	{ "O", 1, FIT_EK_O, 2, 0, { "Y0", "B" } },
+	{ "T", 1, FIT_EK_T, 2, 0, { "Y0", "B" } },
+	{ "G", 1, FIT_EK_G, 2, 0, { "Y0", "k" } },
+	{ "F", 1, FIT_EK_F, 3, 0x4, { "Y0", "k", "a" } },
+	/* impedance.py (elements.py); Zarc's and TLMQ's gamma are CPE
+	 * exponents, held to (0, 1] like CPE and La alpha. */
+	{ "R", 0, FIT_EK_R, 1, 0, { NULL } },
+	{ "C", 0, FIT_EK_C, 1, 0, { NULL } },
+	{ "L", 0, FIT_EK_L, 1, 0, { NULL } },
+	{ "W", 0, FIT_EK_PY_W, 1, 0, { NULL } },
+	{ "Wo", 0, FIT_EK_WO, 2, 0, { NULL } },
+	{ "Ws", 0, FIT_EK_WS, 2, 0, { NULL } },
+	{ "CPE", 0, FIT_EK_Q, 2, 0x2, { NULL } },
+	{ "La", 0, FIT_EK_LA, 2, 0x2, { NULL } },
+	{ "G", 0, FIT_EK_PY_G, 2, 0, { NULL } },
+	{ "Gs", 0, FIT_EK_GS, 3, 0, { NULL } },
+	{ "K", 0, FIT_EK_K, 2, 0, { NULL } },
+	{ "Zarc", 0, FIT_EK_ZARC, 3, 0x4, { NULL } },
+	{ "TLMQ", 0, FIT_EK_TLMQ, 3, 0x4, { NULL } },
+	{ "T", 0, FIT_EK_PY_T, 4, 0, { NULL } },
 };
-#define FIT_NELEMENTS (sizeof fit_elements / sizeof fit_elements[0])
+#define FIT_NETYPES (sizeof fit_etypes / sizeof fit_etypes[0])
 
 /* Parser state: pending children of the open groups, one mark per group. */
 struct fit_pstate {
@@ -67,17 +92,18 @@ fit_parse_node(struct fit_pstate *ps, int kind, int elem)
 	return (i);
 }
 
-/* Close the innermost group: its pending children become its children. */
+/* Make the pending children from stack mark start on a new group of
+ * kind; returns 0 or -1 when the tree is full. */
 static int
-fit_parse_close(struct fit_pstate *ps)
+fit_parse_group(struct fit_pstate *ps, int start, int kind)
 {
 	struct fit_circuit	*c = ps->c;
-	int			 start = ps->gstart[ps->depth], i, k, g;
+	int			 i, k, g;
 
 	if (c->nnode >= FIT_MAX_NODES)
 		return (-1);
 	g = c->nnode++;
-	c->node[g].kind = fit_parse_kind(ps->depth);
+	c->node[g].kind = kind;
 	c->node[g].parent = -1;
 	c->node[g].elem = -1;
 	for (k = start; k < ps->sp; k++) {
@@ -90,35 +116,33 @@ fit_parse_close(struct fit_pstate *ps)
 	return (0);
 }
 
-/* Add element letter at column col; returns 0 or -1 with err set. */
+/* Close the innermost CDC group: its pending children become its children. */
 static int
-fit_parse_elem(struct fit_pstate *ps, int letter, int col, char *err,
-    size_t errlen)
+fit_parse_close(struct fit_pstate *ps)
+{
+	return (fit_parse_group(ps, ps->gstart[ps->depth],
+	    fit_parse_kind(ps->depth)));
+}
+
+/*
+ * Add an element of type t named name (NULL: CDC, named by its letter and
+ * count) at column col; returns 0 or -1 with err set.
+ */
+static int
+fit_parse_add(struct fit_pstate *ps, const struct fit_etype *t,
+    const char *pyname, int col, char *err, size_t errlen)
 {
 	struct fit_circuit	*c = ps->c;
 	struct fit_elem		*e;
-	size_t			 t;
 	char			 name[sizeof e->name];
 	int			 i, j;
 
-	for (t = 0; t < FIT_NELEMENTS; t++)
-		if (fit_elements[t].letter == letter)
-			break;
-	if (t == FIT_NELEMENTS) {
-		if (isprint(letter))
-			snprintf(err, errlen, "unknown element '%c' at column %d",
-			    letter, col);
-		else
-			snprintf(err, errlen, "unknown element '\\x%02x' at "
-			    "column %d", letter & 0xff, col);
-		return (-1);
-	}
 	if (c->nelem >= FIT_MAX_ELEMENTS) {
 		snprintf(err, errlen, "too many elements (more than %d) at "
 		    "column %d", FIT_MAX_ELEMENTS, col);
 		return (-1);
 	}
-	if (c->nparam + fit_elements[t].np > FIT_MAX_PARAMS) {
+	if (c->nparam + t->np > FIT_MAX_PARAMS) {
 		snprintf(err, errlen, "too many parameters (more than %d) at "
 		    "column %d", FIT_MAX_PARAMS, col);
 		return (-1);
@@ -129,26 +153,54 @@ fit_parse_elem(struct fit_pstate *ps, int letter, int col, char *err,
 		return (-1);
 	}
 	e = &c->elem[c->nelem++];
-	e->letter = letter;
+	e->kind = t->kind;
 	e->p0 = c->nparam;
-	e->np = fit_elements[t].np;
+	e->np = t->np;
 	e->node = i;
 	/* A local copy: gcc cannot tell e->name from c->pname apart. */
-	snprintf(name, sizeof name, "%c%d", letter, ps->count[letter - 'A']++);
+	if (pyname != NULL)
+		snprintf(name, sizeof name, "%s", pyname);
+	else
+		snprintf(name, sizeof name, "%c%d", t->name[0],
+		    ps->count[t->name[0] - 'A']++);
 	memcpy(e->name, name, sizeof e->name);
 	for (j = 0; j < e->np; j++) {
 		if (e->np == 1)
 			snprintf(c->pname[e->p0], sizeof c->pname[0], "%s",
 			    name);
+		else if (pyname != NULL)
+			/* impedance.py's names: "CPE1_0", "CPE1_1" */
+			snprintf(c->pname[e->p0 + j], sizeof c->pname[0],
+			    "%s_%d", name, j);
 		else
 			snprintf(c->pname[e->p0 + j], sizeof c->pname[0],
-			    "%s.%s", name, fit_elements[t].suffix[j]);
-		/* CPE n and fractal a are the exponents in (0, 1]. */
-		c->is_exp[e->p0 + j] = (letter == 'Q' && j == 1) ||
-		    (letter == 'F' && j == 2);
+			    "%s.%s", name, t->suffix[j]);
+		c->is_exp[e->p0 + j] = (t->exp >> j) & 1;
 	}
 	c->nparam += e->np;
 	return (0);
+}
+
+/* Add CDC element letter at column col; returns 0 or -1 with err set. */
+static int
+fit_parse_elem(struct fit_pstate *ps, int letter, int col, char *err,
+    size_t errlen)
+{
+	size_t	t;
+
+	for (t = 0; t < FIT_NETYPES; t++)
+		if (fit_etypes[t].cdc && fit_etypes[t].name[0] == letter)
+			break;
+	if (t == FIT_NETYPES) {
+		if (isprint(letter))
+			snprintf(err, errlen, "unknown element '%c' at column %d",
+			    letter, col);
+		else
+			snprintf(err, errlen, "unknown element '\\x%02x' at "
+			    "column %d", letter & 0xff, col);
+		return (-1);
+	}
+	return (fit_parse_add(ps, &fit_etypes[t], NULL, col, err, errlen));
 }
 
 static void
@@ -157,6 +209,279 @@ fit_parse_emit(struct fit_pstate *ps, int ch)
 	if (ps->codelen + 1 < sizeof ps->c->code)
 		ps->c->code[ps->codelen++] = ch;
 	ps->c->code[ps->codelen] = '\0';
+}
+
+/* The CDC code into ps; returns 0 or -1 with err set. */
+static int
+fit_parse_cdc(struct fit_pstate *ps, const char *code, char *err,
+    size_t errlen)
+{
+	const char	*s;
+	int		 col, ch;
+
+	for (s = code, col = 1; *s != '\0'; s++, col++) {
+		ch = (unsigned char)*s;
+		if (isspace(ch))
+			continue;
+		if (ch == '(') {
+			if (ps->depth + 1 >= FIT_MAX_NODES) {
+				snprintf(err, errlen, "circuit too deep at "
+				    "column %d", col);
+				return (-1);
+			}
+			ps->depth++;
+			ps->gstart[ps->depth] = ps->sp;
+			ps->gcol[ps->depth] = col;
+			fit_parse_emit(ps, '(');
+		} else if (ch == ')') {
+			if (ps->depth == 0) {
+				snprintf(err, errlen, "unbalanced ')' at "
+				    "column %d", col);
+				return (-1);
+			}
+			if (ps->sp == ps->gstart[ps->depth]) {
+				snprintf(err, errlen, "empty group at column "
+				    "%d", ps->gcol[ps->depth]);
+				return (-1);
+			}
+			if (fit_parse_close(ps) != 0) {
+				snprintf(err, errlen, "circuit too deep at "
+				    "column %d", col);
+				return (-1);
+			}
+			ps->depth--;
+			fit_parse_emit(ps, ')');
+		} else {
+			if (fit_parse_elem(ps, toupper(ch), col, err,
+			    errlen) != 0)
+				return (-1);
+			fit_parse_emit(ps, toupper(ch));
+		}
+	}
+	if (ps->depth > 0) {
+		/* Name the innermost '(' left open. */
+		snprintf(err, errlen, "missing ')' for '(' at column %d",
+		    ps->gcol[ps->depth]);
+		return (-1);
+	}
+	if (ps->c->nelem == 0) {
+		snprintf(err, errlen, "empty circuit code");
+		return (-1);
+	}
+	return (0);
+}
+
+/*=====================================================================
+ * impedance.py's circuit strings: "R0-p(R1,CPE1)-Wo1".  '-' joins in
+ * series, p(a, b, ...) in parallel (each of a, b a series chain), every
+ * element is a type name and a number.  Recursive descent over the same
+ * postfix stack as the CDC parser; the canonical form is the string
+ * without blanks, so users see their own syntax back.
+ */
+
+struct fit_pycur {
+	const char	*s;		/* the whole code */
+	size_t		 i;		/* current character */
+	int		 depth;		/* open p( */
+};
+
+static void
+fit_py_blank(struct fit_pycur *cur)
+{
+	while (isspace((unsigned char)cur->s[cur->i]))
+		cur->i++;
+}
+
+static int fit_py_chain(struct fit_pstate *, struct fit_pycur *, int,
+    char *, size_t);
+
+/* An element name ("CPE1") at the cursor; returns 0 or -1 with err set. */
+static int
+fit_py_elem(struct fit_pstate *ps, struct fit_pycur *cur, char *err,
+    size_t errlen)
+{
+	const char	*s = cur->s + cur->i;
+	char		 name[FIT_MAX_NAME + 1];
+	size_t		 nl, nd, t;
+	int		 col = (int)cur->i + 1, e;
+
+	for (nl = 0; isalpha((unsigned char)s[nl]); nl++)
+		;
+	for (nd = 0; isdigit((unsigned char)s[nl + nd]); nd++)
+		;
+	if (nl == 0) {
+		if (s[0] == '\0')
+			snprintf(err, errlen, "expected an element at the "
+			    "end (column %d)", col);
+		else if (isprint((unsigned char)s[0]))
+			snprintf(err, errlen, "expected an element at column "
+			    "%d, not '%c'", col, s[0]);
+		else
+			snprintf(err, errlen, "expected an element at column "
+			    "%d, not '\\x%02x'", col, s[0] & 0xff);
+		return (-1);
+	}
+	for (t = 0; t < FIT_NETYPES; t++)
+		if (!fit_etypes[t].cdc && strlen(fit_etypes[t].name) == nl &&
+		    strncmp(fit_etypes[t].name, s, nl) == 0)
+			break;
+	if (t == FIT_NETYPES) {
+		snprintf(err, errlen, "unknown element '%.*s' at column %d",
+		    (int)(nl + nd > 16 ? 16 : nl + nd), s, col);
+		return (-1);
+	}
+	if (nd == 0) {
+		snprintf(err, errlen, "element '%.*s' at column %d needs a "
+		    "number (%.*s0)", (int)nl, s, col, (int)nl, s);
+		return (-1);
+	}
+	if (nl + nd > FIT_MAX_NAME) {
+		snprintf(err, errlen, "element name at column %d longer than "
+		    "%d characters", col, FIT_MAX_NAME);
+		return (-1);
+	}
+	memcpy(name, s, nl + nd);
+	name[nl + nd] = '\0';
+	/* Parameter names must say one parameter each (constants, bounds). */
+	for (e = 0; e < ps->c->nelem; e++)
+		if (strcmp(ps->c->elem[e].name, name) == 0) {
+			snprintf(err, errlen, "element '%s' at column %d "
+			    "appears twice", name, col);
+			return (-1);
+		}
+	if (fit_parse_add(ps, &fit_etypes[t], name, col, err, errlen) != 0)
+		return (-1);
+	for (t = 0; t < nl + nd; t++)
+		fit_parse_emit(ps, name[t]);
+	cur->i += nl + nd;
+	return (0);
+}
+
+/* One item: p(...) or an element; returns 0 or -1 with err set. */
+static int
+fit_py_item(struct fit_pstate *ps, struct fit_pycur *cur, char *err,
+    size_t errlen)
+{
+	int	start, col;
+
+	fit_py_blank(cur);
+	if (cur->s[cur->i] != 'p' || cur->s[cur->i + 1] != '(')
+		return (fit_py_elem(ps, cur, err, errlen));
+	col = (int)cur->i + 1;
+	/* Each open p( will make a node: deeper than the tree is too deep. */
+	if (++cur->depth >= FIT_MAX_NODES) {
+		snprintf(err, errlen, "circuit too deep at column %d", col);
+		return (-1);
+	}
+	cur->i += 2;
+	fit_parse_emit(ps, 'p');
+	fit_parse_emit(ps, '(');
+	start = ps->sp;
+	for (;;) {
+		if (fit_py_chain(ps, cur, 0, err, errlen) != 0)
+			return (-1);
+		fit_py_blank(cur);
+		if (cur->s[cur->i] == ',') {
+			cur->i++;
+			fit_parse_emit(ps, ',');
+			continue;
+		}
+		if (cur->s[cur->i] == ')')
+			break;
+		if (cur->s[cur->i] == '\0')
+			snprintf(err, errlen, "missing ')' for 'p(' at column "
+			    "%d", col);
+		else
+			snprintf(err, errlen, "expected ',' or ')' at column "
+			    "%d", (int)cur->i + 1);
+		return (-1);
+	}
+	cur->i++;
+	cur->depth--;
+	fit_parse_emit(ps, ')');
+	if (fit_parse_group(ps, start, FIT_NODE_PARALLEL) != 0) {
+		snprintf(err, errlen, "circuit too deep at column %d", col);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * A chain of items joined by '-'; a chain of several (or the whole
+ * circuit, always) becomes a series group.  Returns 0 or -1.
+ */
+static int
+fit_py_chain(struct fit_pstate *ps, struct fit_pycur *cur, int top, char *err,
+    size_t errlen)
+{
+	int	start = ps->sp;
+
+	for (;;) {
+		if (fit_py_item(ps, cur, err, errlen) != 0)
+			return (-1);
+		fit_py_blank(cur);
+		if (cur->s[cur->i] != '-')
+			break;
+		cur->i++;
+		fit_parse_emit(ps, '-');
+	}
+	if (top || ps->sp - start > 1) {
+		if (fit_parse_group(ps, start, FIT_NODE_SERIES) != 0) {
+			snprintf(err, errlen, "circuit too deep at column %d",
+			    (int)cur->i + 1);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* The impedance.py code into ps; returns 0 or -1 with err set. */
+static int
+fit_parse_py(struct fit_pstate *ps, const char *code, char *err,
+    size_t errlen)
+{
+	struct fit_pycur	cur = { code, 0, 0 };
+
+	if (fit_py_chain(ps, &cur, 1, err, errlen) != 0)
+		return (-1);
+	fit_py_blank(&cur);
+	if (code[cur.i] != '\0') {
+		if (code[cur.i] == ')')
+			snprintf(err, errlen, "unbalanced ')' at column %d",
+			    (int)cur.i + 1);
+		else
+			snprintf(err, errlen, "expected '-' at column %d",
+			    (int)cur.i + 1);
+		return (-1);
+	}
+	if (ps->codelen + 1 >= sizeof ps->c->code) {
+		snprintf(err, errlen, "circuit code longer than %d characters",
+		    (int)sizeof ps->c->code - 2);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Which syntax code is in: impedance.py's joins elements with '-' and ','
+ * and names each with a number ("R0"), a CDC is letters and parentheses.
+ * A code with a stray digit elsewhere ("R(QR)1") stays a CDC, so that its
+ * error is the one it always was ("unknown element '1' at column 6").
+ */
+static int
+fit_code_is_py(const char *code)
+{
+	const char	*s = code, *t;
+
+	if (strpbrk(code, "-,") != NULL)
+		return (1);
+	while (isspace((unsigned char)*s))
+		s++;
+	if (s[0] == 'p' && s[1] == '(')
+		return (1);
+	for (t = s; isalpha((unsigned char)*t); t++)
+		;
+	return (t != s && isdigit((unsigned char)*t));
 }
 
 /*
@@ -168,8 +493,7 @@ fit_circuit_parse(const char *code, char *err, size_t errlen)
 {
 	struct fit_pstate	 ps;
 	struct fit_circuit	*c;
-	const char		*s;
-	int			 col, ch, e, n;
+	int			 e, n, rc;
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -183,59 +507,17 @@ fit_circuit_parse(const char *code, char *err, size_t errlen)
 	}
 	memset(&ps, 0, sizeof ps);
 	ps.c = c;
-	for (s = code, col = 1; *s != '\0'; s++, col++) {
-		ch = (unsigned char)*s;
-		if (isspace(ch))
-			continue;
-		if (ch == '(') {
-			if (ps.depth + 1 >= FIT_MAX_NODES) {
-				snprintf(err, errlen, "circuit too deep at "
-				    "column %d", col);
-				goto fail;
-			}
-			ps.depth++;
-			ps.gstart[ps.depth] = ps.sp;
-			ps.gcol[ps.depth] = col;
-			fit_parse_emit(&ps, '(');
-		} else if (ch == ')') {
-			if (ps.depth == 0) {
-				snprintf(err, errlen, "unbalanced ')' at "
-				    "column %d", col);
-				goto fail;
-			}
-			if (ps.sp == ps.gstart[ps.depth]) {
-				snprintf(err, errlen, "empty group at column "
-				    "%d", ps.gcol[ps.depth]);
-				goto fail;
-			}
-			if (fit_parse_close(&ps) != 0) {
-				snprintf(err, errlen, "circuit too deep at "
-				    "column %d", col);
-				goto fail;
-			}
-			ps.depth--;
-			fit_parse_emit(&ps, ')');
-		} else {
-			if (fit_parse_elem(&ps, toupper(ch), col, err,
-			    errlen) != 0)
-				goto fail;
-			fit_parse_emit(&ps, toupper(ch));
+	if (fit_code_is_py(code))
+		rc = fit_parse_py(&ps, code, err, errlen);
+	else {
+		rc = fit_parse_cdc(&ps, code, err, errlen);
+		if (rc == 0 && fit_parse_close(&ps) != 0) {
+			snprintf(err, errlen, "circuit too deep");
+			rc = -1;
 		}
 	}
-	if (ps.depth > 0) {
-		/* Name the innermost '(' left open. */
-		snprintf(err, errlen, "missing ')' for '(' at column %d",
-		    ps.gcol[ps.depth]);
+	if (rc != 0)
 		goto fail;
-	}
-	if (c->nelem == 0) {
-		snprintf(err, errlen, "empty circuit code");
-		goto fail;
-	}
-	if (fit_parse_close(&ps) != 0) {
-		snprintf(err, errlen, "circuit too deep");
-		goto fail;
-	}
 
 	/* Count the parallel groups above each element (fit_init.c). */
 	for (e = 0; e < c->nelem; e++) {

@@ -9,6 +9,7 @@
 
 #define FIT_MAX_NODES		(2 * FIT_MAX_ELEMENTS + 1)
 #define FIT_MAX_CODE		256	/* canonical code, including NUL */
+#define FIT_MAX_NAME		11	/* impedance.py element name, "Zarc12" */
 
 /* A node of the circuit tree, stored in postfix order (root last). */
 enum fit_node_kind {
@@ -24,13 +25,40 @@ struct fit_node {
 	unsigned char	first;		/* first child of its parent */
 };
 
+/*
+ * Element kinds: the CDC letters of DESIGN section 8, then impedance.py's
+ * elements that are not one of them under another name (its R, C, L are
+ * ours, its CPE is our Q: same definition, same parameter order).
+ */
+enum fit_ekind {
+	FIT_EK_R = 0,
+	FIT_EK_C,
+	FIT_EK_L,
+	FIT_EK_W,		/* 1 / (Y0 sqrt(j w)) */
+	FIT_EK_Q,
+	FIT_EK_O,
+	FIT_EK_T,
+	FIT_EK_G,
+	FIT_EK_F,
+	FIT_EK_PY_W,		/* impedance.py W: Aw (1 - j) / sqrt(w) */
+	FIT_EK_WO,
+	FIT_EK_WS,
+	FIT_EK_LA,
+	FIT_EK_PY_G,		/* impedance.py G: R / sqrt(1 + j w t) */
+	FIT_EK_GS,
+	FIT_EK_K,
+	FIT_EK_ZARC,
+	FIT_EK_TLMQ,
+	FIT_EK_PY_T		/* impedance.py T (Paasch) */
+};
+
 struct fit_elem {
-	char		letter;		/* upper case: R C L W Q O T G F */
+	unsigned char	kind;		/* enum fit_ekind */
 	unsigned char	p0;		/* index of the first parameter */
 	unsigned char	np;		/* parameter count */
 	unsigned char	node;		/* leaf node */
 	unsigned char	par_depth;	/* parallel groups around it */
-	char		name[8];	/* "Q0" */
+	char		name[12];	/* "Q0", "CPE1" */
 };
 
 struct fit_circuit {
@@ -40,7 +68,7 @@ struct fit_circuit {
 	struct fit_elem	elem[FIT_MAX_ELEMENTS];
 	struct fit_node	node[FIT_MAX_NODES];
 	unsigned char	is_exp[FIT_MAX_PARAMS];
-	char		pname[FIT_MAX_PARAMS][12];
+	char		pname[FIT_MAX_PARAMS][16];
 	char		code[FIT_MAX_CODE];
 };
 
@@ -81,9 +109,9 @@ struct fit_scratch {
 	double	zr[FIT_MAX_NODES][FIT_BLOCK], zi[FIT_MAX_NODES][FIT_BLOCK];
 	double	ar[FIT_MAX_NODES][FIT_BLOCK], ai[FIT_MAX_NODES][FIT_BLOCK];
 	double	sr[FIT_MAX_NODES][FIT_BLOCK], si[FIT_MAX_NODES][FIT_BLOCK];
-	/* two spare rows: element code addresses rows p0 + 0..2 */
-	double	dr[FIT_MAX_PARAMS + 2][FIT_BLOCK];
-	double	di[FIT_MAX_PARAMS + 2][FIT_BLOCK];
+	/* three spare rows: element code addresses rows p0 + 0..3 */
+	double	dr[FIT_MAX_PARAMS + 3][FIT_BLOCK];
+	double	di[FIT_MAX_PARAMS + 3][FIT_BLOCK];
 };
 
 /* fit_eval.c */

@@ -315,6 +315,25 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 		{ "G", "Gerischer", "\"Y0\",\"k\"", "1/(Y0 sqrt(k+jw))" },
 		{ "F", "fractal Gerischer", "\"Y0\",\"k\",\"a\"", "1/(Y0 (k+jw)^a), 0<a<=1" },
 	};
+	/* impedance.py's elements (issue 15, part 2), its definitions */
+	static const struct {
+		const char *name, *params, *z;
+	} py[] = {
+		{ "R", "\"R\"", "R" },
+		{ "C", "\"C\"", "1/(jwC)" },
+		{ "L", "\"L\"", "jwL" },
+		{ "W", "\"A_W\"", "A_W (1-j)/sqrt(w)" },
+		{ "Wo", "\"Z0\",\"tau\"", "Z0 coth(sqrt(jw tau))/sqrt(jw tau)" },
+		{ "Ws", "\"Z0\",\"tau\"", "Z0 tanh(sqrt(jw tau))/sqrt(jw tau)" },
+		{ "CPE", "\"Q\",\"alpha\"", "1/(Q (jw)^alpha), 0<alpha<=1" },
+		{ "La", "\"L\",\"alpha\"", "(jw L)^alpha, 0<alpha<=1" },
+		{ "G", "\"R_G\",\"t_G\"", "R_G/sqrt(1+jw t_G)" },
+		{ "Gs", "\"R_G\",\"t_G\",\"phi\"", "R_G/(sqrt(1+jw t_G) tanh(phi sqrt(1+jw t_G)))" },
+		{ "K", "\"R\",\"tau_k\"", "R/(1+jw tau_k)" },
+		{ "Zarc", "\"R\",\"tau_k\",\"gamma\"", "R/(1+(jw tau_k)^gamma), 0<gamma<=1" },
+		{ "TLMQ", "\"R_ion\",\"Q_s\",\"gamma\"", "sqrt(R_ion Z_s) coth(sqrt(R_ion/Z_s)), Z_s=1/(Q_s (jw)^gamma), 0<gamma<=1" },
+		{ "T", "\"A\",\"B\",\"a\",\"b\"", "A coth(beta)/beta + B/(beta sinh(beta)), beta=sqrt(a+jw b)" },
+	};
 	struct buf b;
 	struct shm_geom g;
 	size_t i;
@@ -365,6 +384,18 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 		buf_printf(&b, "%s{\"letter\":\"%s\",\"name\":\"%s\","
 		    "\"parameters\":[%s],\"impedance\":\"%s\"}", i ? "," : "",
 		    el[i].letter, el[i].name, el[i].params, el[i].z);
+	buf_printf(&b, "],\"circuit_syntax\":{\"cdc\":\"letters, each pair of "
+	    "parentheses toggles series/parallel: R(Q(R(QR))); names R0, Q0.Y0, "
+	    "Q0.n\",\"impedance.py\":\"R0-p(R1,CPE1)-Wo1: - in series, "
+	    "p(a,b,...) in parallel, each element a name and a number; read so "
+	    "when the code has - or , or starts with p( or a name and a number; "
+	    "names R0, CPE1_0, CPE1_1 "
+	    "(constants and bounds too)\",\"max_bytes\":%d},"
+	    "\"impedance_py_elements\":[", RTAB_CIRCUIT_MAX);
+	for (i = 0; i < sizeof py / sizeof py[0]; i++)
+		buf_printf(&b, "%s{\"name\":\"%s\",\"parameters\":[%s],"
+		    "\"impedance\":\"%s\"}", i ? "," : "", py[i].name,
+		    py[i].params, py[i].z);
 	buf_printf(&b, "],\"methods\":[\"levenberg-marquardt\",\"nelder-mead\"],"
 	    "\"weightings\":[\"modulus\",\"unity\",\"proportional\"],"
 	    "\"defaults\":{\"circuit\":");
