@@ -556,7 +556,7 @@ fit_simple(const struct fit_circuit *c)
 	int	i, k = 0;
 
 	for (i = 0; i < c->nelem; i++)
-		k += c->elem[i].letter != 'R' && c->elem[i].letter != 'L';
+		k += c->elem[i].kind != FIT_EK_R && c->elem[i].kind != FIT_EK_L;
 	return (k <= 1);
 }
 
