@@ -326,7 +326,9 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "here (fitted now) or a batch to /eis-data/batch\","
 	    "\"endpoints\":{\"POST /eis-data\":\"fit one spectrum now\","
 	    "\"POST /eis-data/batch\":\"queue a batch (202; without webhook "
-	    "with expires_at, results readable at least until then)\","
+	    "with expires_at, results readable at least until then; a known "
+	    "batch_id with the same spectra: 200, its status, duplicate: true, "
+	    "nothing queued; with other spectra: 409)\","
 	    "\"GET /eis-data/batch/{batch_id}[?offset=N&limit=M]\":\"batch "
 	    "status and results (results[offset..offset+limit); large answers "
 	    "are chunked)\","
@@ -336,7 +338,8 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "(image/svg+xml)\","
 	    "\"GET /health\":\"liveness\"},", PACKAGE_VERSION);
 	buf_adds(&b, "\"input\":{\"batch\":{\"batch_id\":\"optional, 1-64 of "
-	    "A-Z a-z 0-9 . _ : -, not . or ..\",\"spectra\":[{\"iteration\":0,"
+	    "A-Z a-z 0-9 . _ : -, not . or ..; else the Idempotency-Key "
+	    "header\",\"spectra\":[{\"iteration\":0,"
 	    "\"impedance_data\":{\"frequencies\":\"[Hz, > 0]\","
 	    "\"impedance\":\"[{real, imag}] (wins)\",\"magnitude\":\"[ohm]\","
 	    "\"phase\":\"[degrees]\"}}]},\"optional\":[\"circuit\",\"method\","
@@ -623,8 +626,12 @@ page_parse(struct hreq *r, struct wrk_rq *q, struct bpage *pg)
 	return (0);
 }
 
+/*
+ * The batch's status; dup: the answer to a re-posted batch (its id and
+ * spectra known already), marked "duplicate": true.
+ */
 static void
-h_batch_get(struct hreq *r, struct wrk_rq *q, const char *id)
+h_batch_get(struct hreq *r, struct wrk_rq *q, const char *id, int dup)
 {
 	struct bstream bs0, *bs;
 	struct bpage pg;
@@ -645,6 +652,8 @@ h_batch_get(struct hreq *r, struct wrk_rq *q, const char *id)
 	bs0.first = 1;
 	buf_init(&b);
 	batch_head_json(&b, &bs0.bi, -1, &pg);
+	if (dup)
+		buf_adds(&b, ",\"duplicate\":true");
 	buf_adds(&b, ",\"results\":[");
 	if (bstream_step(&b, &bs0, WRK_STREAM_AT)) {
 		buf_adds(&b, "]}");
@@ -888,9 +897,22 @@ batch_submit(struct bpost *bp, int may_park)
 		}
 		buf_addc(&b, '}');
 		reply(bp->r, &bp->q, 202, &b);
-	} else if (rc == RTAB_EXISTS)
-		h_batch_get(bp->r, &bp->q, id);
-	else if (rc != RTAB_TOOBIG)
+	} else if (rc == RTAB_EXISTS) {
+		/*
+		 * A client's retry: idempotent, but said, so that a load test
+		 * that re-posts one file knows its spectra were not fitted
+		 * again (issue 17).
+		 */
+		log_info("batch %s posted again with the same spectra: "
+		    "answered its status, nothing queued", id);
+		h_batch_get(bp->r, &bp->q, id, 1);
+	} else if (rc == RTAB_CONFLICT) {
+		log_info("batch %s posted again with other spectra: 409, "
+		    "nothing queued", id);
+		reply_error(bp->r, &bp->q, 409, "batch_id", "batch_id already "
+		    "used for other spectra (batch '%s'; a new batch needs a "
+		    "new id)", id);
+	} else if (rc != RTAB_TOOBIG)
 		reply_full(bp->r, &bp->q, rc);
 	imp_free(bp);
 	return (1);
@@ -927,6 +949,21 @@ h_batch_post(struct hreq *r, struct wrk_rq *q)
 		imp_free(bp);
 		reply_error(r, q, e.status, e.field, "%s", e.msg);
 		return;
+	}
+	if (bp->wb.id == NULL) {
+		/* the IETF draft's retry key, as the id the body did not give */
+		const char *key = hreq_header(r, "Idempotency-Key");
+		const char *why;
+
+		if (key != NULL && (why = wrk_batch_id_why(key)) != NULL) {
+			wrk_batch_free(&bp->wb);
+			imp_free(bp);
+			reply_error(r, q, 400, "Idempotency-Key", "Idempotency-Key "
+			    "(the batch id) %s", why);
+			return;
+		}
+		if (key != NULL)
+			bp->wb.id = imp_strdup(key);
 	}
 	/*
 	 * Admission asks for room for a batch like this one (wrk_api_admit);
@@ -1397,7 +1434,7 @@ wrk_api_request(struct hreq *r, void *arg)
 			return;
 		}
 		if (method_is(r, "GET") || method_is(r, "HEAD")) {
-			h_batch_get(r, &q, id);
+			h_batch_get(r, &q, id, 0);
 			return;
 		}
 		if (method_is(r, "DELETE")) {

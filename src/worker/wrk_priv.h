@@ -104,6 +104,8 @@ int wrk_parse_batch(const char *body, size_t len, struct wrk_batch *b,
 int wrk_parse_single(const char *body, size_t len, struct wrk_spectrum *s,
     struct wrk_err *e);
 void wrk_batch_free(struct wrk_batch *b);
+/* NULL when id is a valid batch id, else what is wrong with it. */
+const char *wrk_batch_id_why(const char *id);
 void wrk_spectrum_free(struct wrk_spectrum *s);
 /* -webhook-allow parsed with libcurl's URL API; 0 ok, -1 bad list (logged). */
 int wrk_allow_init(const char *list);
