@@ -86,10 +86,19 @@ void prf_add_maps(struct buf *b);
 struct prf_defer {
 	struct evhttp_request		*req;	/* NULL once the client left */
 	struct evhttp_connection	*evcon;
+	/* called once when the client leaves first (NULL: nothing to do) */
+	void				(*gone)(void *arg);
+	void				*gone_arg;
 };
 void prf_defer_init(struct prf_defer *d, struct evhttp_request *req);
 /* The request to answer, or NULL when the client left; detaches. */
 struct evhttp_request *prf_defer_take(struct prf_defer *d);
+/*
+ * 1 when the client has closed its side (or reset) while we have not
+ * answered yet.  libevent reads nothing from a connection whose request
+ * is being handled, so its close callback alone never sees it.
+ */
+int prf_defer_client_gone(const struct prf_defer *d);
 
 /* prf_collect.c: run a ctl command in every other server process */
 struct prf_job;

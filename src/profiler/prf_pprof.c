@@ -36,6 +36,7 @@
 #include "profiler/prf.h"
 
 #define PRF_DUMP_TIMEOUT_MS	3000	/* a busy worker answers between two fits */
+#define PRF_WATCH_MS		200	/* how soon a CPU profile sees its client go */
 
 /* A profile request waiting for its job. */
 struct prf_op {
@@ -44,7 +45,10 @@ struct prf_op {
 	int			debug;
 	int			seconds;
 	int			kind;		/* PROF_BLOCK / PROF_MUTEX */
+	int			left;		/* the client went before the answer */
+	uint64_t		t0;		/* tim_mono() at the request */
 	struct event		*timer;
+	struct event		*watch;		/* is the client still there? */
 };
 
 static struct prf_op *
@@ -64,6 +68,8 @@ prf_op_free(struct prf_op *op)
 {
 	if (op->timer != NULL)
 		event_free(op->timer);
+	if (op->watch != NULL)
+		event_free(op->watch);
 	(void)prf_defer_take(&op->d);
 	imp_free(op);
 }
@@ -173,6 +179,11 @@ prf_cpu_stopped(struct prf_job *job, void *arg)
 
 	prf_cpu_op = NULL;
 	op->prf->cpu_busy = 0;
+	if (op->left && req != NULL) {
+		/* nobody reads it: libevent closes the connection on the write */
+		log_info("CPU profile: the client left after %.1f s, "
+		    "stopped", (double)(tim_mono() - op->t0) / TIM_SEC);
+	}
 	buf_init(&b);
 	buf_add(&b, hdr, sizeof hdr);
 	for (i = 0; i < prf_job_count(job); i++) {
@@ -188,7 +199,7 @@ prf_cpu_stopped(struct prf_job *job, void *arg)
 	prf_add_maps(&b);
 	log_info("CPU profile of %d s: %" PRIu64 " samples from %d "
 	    "process(es)%s", op->seconds, nsamples, nproc,
-	    req == NULL ? " (client left)" : "");
+	    req == NULL || op->left ? " (client left)" : "");
 	if (req != NULL) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Content-Disposition", "attachment; filename=\"profile\"");
@@ -230,9 +241,51 @@ prf_cpu_started(struct prf_job *job, void *arg)
 	log_info("CPU profile of %d s started in %d process(es)",
 	    op->seconds, ok);
 	op->timer = evtimer_new(op->prf->base, prf_cpu_timer, op);
-	if (op->prf->stopping)
-		tv.tv_sec = 0;
+	if (op->prf->stopping || op->d.req == NULL || op->left)
+		tv.tv_sec = 0;	/* stopping, or the client left meanwhile */
 	evtimer_add(op->timer, &tv);
+}
+
+/* Stop the running CPU profile now, if it is sampling. */
+static void
+prf_cpu_stop_now(void)
+{
+	if (prf_cpu_op != NULL && prf_cpu_op->timer != NULL &&
+	    evtimer_pending(prf_cpu_op->timer, NULL)) {
+		evtimer_del(prf_cpu_op->timer);
+		event_active(prf_cpu_op->timer, EV_TIMEOUT, 0);
+	}
+}
+
+/*
+ * The client of the CPU profile left (Ctrl-C on go tool pprof): stop
+ * sampling now, as Go's handler does, instead of blocking every other
+ * profile with "already in use" for the rest of its seconds (issue 17,
+ * item 3).  Before the start's acks (no timer yet) prf_cpu_started sees
+ * the client gone and stops at once.
+ */
+static void
+prf_cpu_gone(void *arg)
+{
+	struct prf_op *op = arg;
+
+	op->left = 1;
+	if (op->watch != NULL)
+		evtimer_del(op->watch);
+	if (op == prf_cpu_op)
+		prf_cpu_stop_now();
+}
+
+/* Every PRF_WATCH_MS while a CPU profile runs: has its client gone? */
+static void
+prf_cpu_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct prf_op *op = arg;
+
+	(void)fd;
+	(void)what;
+	if (!op->left && prf_defer_client_gone(&op->d))
+		prf_cpu_gone(op);
 }
 
 /* SIGTERM during a profile: stop sampling now and answer with what we have. */
@@ -240,9 +293,7 @@ void
 prf_pprof_stop(struct prf *prf)
 {
 	(void)prf;
-	if (prf_cpu_op != NULL && prf_cpu_op->timer != NULL &&
-	    evtimer_pending(prf_cpu_op->timer, NULL))
-		event_active(prf_cpu_op->timer, EV_TIMEOUT, 0);
+	prf_cpu_stop_now();
 }
 
 void
@@ -252,12 +303,21 @@ prf_pprof_profile(struct prf *prf, struct evhttp_request *req)
 	char v[32];
 	long sec = 30;
 
-	/* net/http/pprof: a missing, bad or non-positive value means 30 */
-	if (prf_arg(req, "seconds", v, sizeof v) != NULL) {
+	/*
+	 * A missing or non-positive value means 30 (net/http/pprof); one
+	 * that is no integer is a 400, not a silent 30 s (issue 17, item 3).
+	 */
+	if (prf_arg(req, "seconds", v, sizeof v) != NULL && v[0] != '\0') {
 		char *end;
 
+		errno = 0;
 		sec = strtol(v, &end, 10);
-		if (end == v || *end != '\0' || sec <= 0)
+		if (end == v || *end != '\0' || errno != 0) {
+			prf_reply_pprof_error(req, 400, "invalid value for "
+			    "\"seconds\": want an integer number of seconds");
+			return;
+		}
+		if (sec <= 0)
 			sec = 30;
 	}
 	if (sec > PROF_CPU_MAX_SECONDS) {
@@ -277,6 +337,14 @@ prf_pprof_profile(struct prf *prf, struct evhttp_request *req)
 	prf->cpu_busy = 1;
 	op = prf_op_new(prf, req);
 	op->seconds = (int)sec;
+	op->d.gone = prf_cpu_gone;
+	op->d.gone_arg = op;
+	op->t0 = tim_mono();
+	{
+		struct timeval tv = { 0, PRF_WATCH_MS * 1000 };
+		op->watch = event_new(prf->base, -1, EV_PERSIST, prf_cpu_watch, op);
+		evtimer_add(op->watch, &tv);
+	}
 	prf_cpu_op = op;
 	prf_job_start(prf, PROF_CMD_CPU_START, NULL,
 	    ((uint64_t)PROF_CPU_HZ << 32) | (uint64_t)sec, PRF_DUMP_TIMEOUT_MS,

@@ -1,0 +1,68 @@
+#!/bin/sh
+# impcore - GoImpCore parity on the debug port (issue 17): the master
+# runs once its children are up (item 4); a CPU profile whose client
+# left stops, and seconds=abc is a 400 (item 3).
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "$IMP_SRCDIR/tests/t-prf-lib.sh"
+watchdog 240
+IMPCTL=$IMP_BUILDDIR/src/impctl/impctl
+
+prf_start -profile -profile-port=0
+
+# --- item 4: the master is running, everywhere it is shown -------------------
+# (prf_start waited for /health: the workers serve, so the master runs)
+n=50
+while [ $n -gt 0 ] && ! "$IMPCTL" -d "$STATE" status | grep -q '^ *[0-9]* *[0-9]* master *running'; do
+	n=$((n - 1)); sleep 0.2
+done
+"$IMPCTL" -d "$STATE" status >"$T/status"
+grep -q '^ *[0-9]* *[0-9]* master *running' "$T/status" &&
+    ok "impctl status: the master is running" ||
+    { fail "impctl status: master not running"; grep master "$T/status"; }
+# /debug/info shows the profiler's once-a-second sample: a second late
+n=25
+while :; do
+	dbg /debug/info >"$T/info.json"
+	python3 - "$T/info.json" <<-'PYEOF' && break
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	m = [p for p in d["processes"] if p["role"] == "master"]
+	sys.exit(0 if m[0]["state"] == "running" else 1)
+	PYEOF
+	n=$((n - 1))
+	[ $n -gt 0 ] || break
+	sleep 0.2
+done
+[ $n -gt 0 ] && ok "/debug/info: the master is running" ||
+    fail "/debug/info: the master is not running after 5 s"
+
+dbg '/debug/pprof/goroutine?debug=1' >"$T/g1"
+grep -q '"role":"master".*"state":"running"' "$T/g1" &&
+    ok "goroutine labels: the master is running" ||
+    { fail "goroutine labels: master"; grep '"role":"master"' "$T/g1"; }
+
+# --- item 3: a client that leaves ends its CPU profile -------------------------
+code=$(dbg '/debug/pprof/profile?seconds=abc' -o "$T/abc" -w '%{http_code}')
+[ "$code" = 400 ] && ok "profile?seconds=abc: 400 $(head -c 100 "$T/abc")" ||
+    fail "profile?seconds=abc: $code $(head -c 100 "$T/abc" | tr -cd "[:print:]")"
+# Ctrl-C on go tool pprof after 2 s of a 20 s profile
+curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$pport/debug/pprof/profile?seconds=20"
+t0=$(date +%s)
+# the next profile may wait for the first to stop (a dump round, < 5 s),
+# never for the 18 s it had left
+code=000
+while [ "$(date +%s)" -lt $((t0 + 12)) ]; do
+	code=$(dbg '/debug/pprof/profile?seconds=1' -o "$T/p2" -w '%{http_code}')
+	[ "$code" = 500 ] || break
+	sleep 0.5
+done
+el=$(($(date +%s) - t0))
+[ "$code" = 200 ] && [ "$el" -lt 12 ] &&
+    ok "a new profile after the client of a 20 s one left at 2 s: 200 after ${el}s" ||
+    fail "a new profile after the client left: $code after ${el}s ($(head -c 200 "$T/p2"))"
+grep -q 'CPU profile of 20 s:.*(client left)' "$T/daemon.log" &&
+    ok "the abandoned profile is logged as such" || fail "no '(client left)' log line"
+
+prf_stop
+no_sanitizer_reports
+done_tests
