@@ -41,6 +41,30 @@ grep -q '"role":"master".*"state":"running"' "$T/g1" &&
     ok "goroutine labels: the master is running" ||
     { fail "goroutine labels: master"; grep '"role":"master"' "$T/g1"; }
 
+# --- item 2: a Go server's top-level runtime keys -----------------------------
+python3 - "$T/info.json" <<-'PYEOF' && ok "/debug/info: goroutines, num_cpu, memory_*, gc_cycles" || fail "/debug/info: Go keys"
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	bad = [k for k in ("goroutines", "num_cpu", "memory_alloc", "memory_total",
+	                   "memory_sys", "gc_cycles") if not isinstance(d.get(k), int)]
+	if bad:
+	    print("# missing or not integers:", bad)
+	    sys.exit(1)
+	# the same figures as the richer keys
+	ok = (d["goroutines"] == d["tasks"]["total"] and d["goroutines"] >= 5 and
+	      d["memory_alloc"] == d["memory"]["alloc_bytes"] and
+	      d["memory_total"] == d["memory"]["total_alloc_bytes"] and
+	      d["memory_sys"] == d["memory"]["sys_bytes"] and d["gc_cycles"] == d["memory"]["gc"] and
+	      0 < d["memory_alloc"] <= d["memory_total"])
+	print("# goroutines %d, memory_alloc %d, memory_total %d, memory_sys %d, gc_cycles %d" % (
+	    d["goroutines"], d["memory_alloc"], d["memory_total"], d["memory_sys"], d["gc_cycles"]))
+	sys.exit(0 if ok else 1)
+	PYEOF
+api /debug/gc >"$T/gc.json"
+n=$(dbg /debug/info | python3 -c 'import json,sys; print(json.load(sys.stdin).get("gc_cycles", -1))')
+[ "$n" -ge 1 ] 2>/dev/null && ok "gc_cycles $n after GET /debug/gc" ||
+    fail "gc_cycles $n after GET /debug/gc"
+
 # --- item 3: a client that leaves ends its CPU profile -------------------------
 code=$(dbg '/debug/pprof/profile?seconds=abc' -o "$T/abc" -w '%{http_code}')
 [ "$code" = 400 ] && ok "profile?seconds=abc: 400 $(head -c 100 "$T/abc")" ||
