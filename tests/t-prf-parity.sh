@@ -1,13 +1,16 @@
 #!/bin/sh
 # impcore - GoImpCore parity on the debug port (issue 17): the master
 # runs once its children are up (item 4); a CPU profile whose client
-# left stops, and seconds=abc is a 400 (item 3).
+# left stops, and seconds=abc is a 400 (item 3); /debug/info has Go's
+# top-level keys (item 2); allocs opens as alloc_space, threadcreate is
+# served, trace is a JSON 501 (item 6).
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 . "$IMP_SRCDIR/tests/t-prf-lib.sh"
 watchdog 240
 IMPCTL=$IMP_BUILDDIR/src/impctl/impctl
 
-prf_start -profile -profile-port=0
+# sample every 4 KiB, so that a short test has allocations to show
+IMPCORE_HEAP_RATE=4096 prf_start -profile -profile-port=0
 
 # --- item 4: the master is running, everywhere it is shown -------------------
 # (prf_start waited for /health: the workers serve, so the master runs)
@@ -86,6 +89,42 @@ el=$(($(date +%s) - t0))
     fail "a new profile after the client left: $code after ${el}s ($(head -c 200 "$T/p2"))"
 grep -q 'CPU profile of 20 s:.*(client left)' "$T/daemon.log" &&
     ok "the abandoned profile is logged as such" || fail "no '(client left)' log line"
+
+# --- item 6: pprof conventions ---------------------------------------------------
+if command -v go >/dev/null 2>&1; then
+	batch_file "$T/b.json" 20
+	api /eis-data/batch --data-binary @"$T/b.json" >/dev/null
+	sleep 1
+	pprof_top allocs "http://127.0.0.1:$pport/debug/pprof/allocs"
+	[ $rc = 0 ] && grep -q '^Type: alloc_space' "$T/allocs.top" &&
+	    ok "go tool pprof opens allocs as alloc_space" ||
+	    { fail "allocs: rc $rc"; head -n 8 "$T/allocs.top"; }
+	pprof_top allocs2 -sample_index=inuse_space "http://127.0.0.1:$pport/debug/pprof/allocs"
+	[ $rc = 0 ] && grep -q '^Type: inuse_space' "$T/allocs2.top" &&
+	    ok "... and has inuse_space too" || { fail "allocs inuse_space: rc $rc"; head -n 5 "$T/allocs2.top"; }
+	pprof_top heap "http://127.0.0.1:$pport/debug/pprof/heap"
+	[ $rc = 0 ] && grep -q '^Type: inuse_space' "$T/heap.top" &&
+	    ok "heap still opens as inuse_space" || { fail "heap: rc $rc"; head -n 5 "$T/heap.top"; }
+	pprof_top tc "http://127.0.0.1:$pport/debug/pprof/threadcreate"
+	# 2 workers of 2 threads, master, webhook, profiler (libcurl's resolver may add one)
+	[ $rc = 0 ] && grep -q '^Type: threadcreate' "$T/tc.top" &&
+	    grep -Eq 'accounting for ([7-9]|1[0-9]),' "$T/tc.top" &&
+	    grep -q ' wrk_main$' "$T/tc.top" &&
+	    ok "threadcreate: $(sed -n 's/.*accounting for \([0-9]*\),.*/\1/p' "$T/tc.top") threads, by process kind" ||
+	    { fail "threadcreate: rc $rc"; head -n 12 "$T/tc.top"; }
+else
+	echo "# no go: the pprof checks of item 6 skipped"
+fi
+dbg '/debug/pprof/threadcreate?debug=1' >"$T/tc1"
+head -n 1 "$T/tc1" | grep -q '^threadcreate profile: total [0-9]' &&
+    grep -q '"role":"worker"' "$T/tc1" && ok "threadcreate?debug=1: per process" ||
+    { fail "threadcreate?debug=1"; head -n 5 "$T/tc1"; }
+code=$(dbg /debug/pprof/trace -o "$T/trace" -w '%{http_code} %{content_type}')
+case "$code" in
+"501 application/json"*) grep -q '"error": *"[^"]*Go-only' "$T/trace" &&
+    ok "trace: 501 JSON, Go-only" || fail "trace: $(cat "$T/trace")" ;;
+*) fail "trace: $code $(head -c 200 "$T/trace")" ;;
+esac
 
 prf_stop
 no_sanitizer_reports

@@ -35,7 +35,9 @@ static const struct prf_route {
 	{ "/debug/pprof",		prf_pprof_index,	0 },
 	{ "/debug/pprof/profile",	prf_pprof_profile,	0 },
 	{ "/debug/pprof/heap",		prf_pprof_heap,		0 },
-	{ "/debug/pprof/allocs",	prf_pprof_heap,		0 },
+	{ "/debug/pprof/allocs",	prf_pprof_allocs,	0 },
+	{ "/debug/pprof/threadcreate",	prf_pprof_threadcreate,	0 },
+	{ "/debug/pprof/trace",		prf_pprof_trace,	0 },
 	{ "/debug/pprof/block",		prf_pprof_block,	0 },
 	{ "/debug/pprof/mutex",		prf_pprof_mutex,	0 },
 	{ "/debug/pprof/goroutine",	prf_pprof_goroutine,	0 },
@@ -57,6 +59,7 @@ prf_reason(int status)
 	case 404:	return ("Not Found");
 	case 405:	return ("Method Not Allowed");
 	case 500:	return ("Internal Server Error");
+	case 501:	return ("Not Implemented");
 	case 503:	return ("Service Unavailable");
 	default:	return ("Unknown");
 	}

@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/mask.h"
 #include "common/mem.h"
+#include "common/phist.h"
 #include "common/prof.h"
 #include "common/prof_cont.h"
 #include "common/shm.h"
@@ -46,6 +47,7 @@ struct prf_op {
 	int			seconds;
 	int			kind;		/* PROF_BLOCK / PROF_MUTEX */
 	int			left;		/* the client went before the answer */
+	int			allocs;		/* /allocs: protobuf, alloc_space first */
 	uint64_t		t0;		/* tim_mono() at the request */
 	struct event		*timer;
 	struct event		*watch;		/* is the client still there? */
@@ -117,7 +119,7 @@ prf_pprof_index(struct prf *prf, struct evhttp_request *req)
 	static const struct {
 		const char	*name, *href, *desc;
 	} profs[] = {
-		{ "allocs", "allocs?debug=1", "A sampling of past memory allocations of every server process (the heap profile; pprof -sample_index=alloc_space)." },
+		{ "allocs", "allocs?debug=1", "A sampling of past memory allocations of every server process (the heap profile, opening as alloc_space)." },
 		{ "block", "block?debug=1", "Stack traces of waits between processes: full or empty job ring, webhook queue." },
 		{ "cmdline", "cmdline", "The command line of the server, secrets masked." },
 		{ "goroutine", "goroutine?debug=1", "Every server process and thread with its role and state; debug=2 adds stacks." },
@@ -125,6 +127,8 @@ prf_pprof_index(struct prf *prf, struct evhttp_request *req)
 		{ "mutex", "mutex?debug=1", "Stack traces of waits on the result table's robust mutex." },
 		{ "profile", "profile", "CPU profile of all processes. Add ?seconds=N (default 30, at most 60). Then run go tool pprof on the file." },
 		{ "symbol", "symbol", "Names of addresses, for go tool pprof (POST 0xADDR+0xADDR)." },
+		{ "threadcreate", "threadcreate?debug=1", "Threads of every server process (a worker has two: its loop and its fitting thread), one line per process at its main function." },
+		{ "trace", "trace", "Go's execution trace: Go-only, answered 501." },
 	};
 	struct buf b;
 	size_t i;
@@ -462,15 +466,30 @@ prf_heap_done(struct prf_job *job, void *arg)
 	}
 	buf_adds(&b, "\nMAPPED_LIBRARIES:\n");
 	prf_add_maps(&b);
+	if (op->allocs && op->debug <= 0) {
+		struct buf pb;
+
+		buf_init(&pb);
+		if (prf_heap_pb(b.p, "alloc_space", &pb) == 0) {
+			evhttp_add_header(evhttp_request_get_output_headers(req),
+			    "Content-Disposition",
+			    "attachment; filename=\"allocs\"");
+			prf_reply_buf(req, 200, "application/octet-stream", &pb);
+			buf_free(&pb);
+			goto out;
+		}
+		buf_free(&pb);
+	}
 	prf_reply_buf(req, 200, "text/plain; charset=utf-8", &b);
+out:
 	buf_free(&b);
 	buf_free(&lines);
 	buf_free(&self);
 	prf_op_free(op);
 }
 
-void
-prf_pprof_heap(struct prf *prf, struct evhttp_request *req)
+static void
+prf_heap_start(struct prf *prf, struct evhttp_request *req, int allocs)
 {
 	struct shm_proc_info pi;
 	struct prf_op *op;
@@ -487,8 +506,89 @@ prf_pprof_heap(struct prf *prf, struct evhttp_request *req)
 		(void)mem_trim();
 	}
 	op = prf_op_new(prf, req);
+	op->allocs = allocs;
 	prf_job_start(prf, PROF_CMD_HEAP_DUMP, PROF_KIND_HEAP, 0,
 	    PRF_DUMP_TIMEOUT_MS, prf_heap_done, op);
+}
+
+void
+prf_pprof_heap(struct prf *prf, struct evhttp_request *req)
+{
+	prf_heap_start(prf, req, 0);
+}
+
+/*
+ * The same samples as /heap, but opening as alloc_space like Go's allocs
+ * (issue 17, item 6): a legacy heap always opens as inuse_space, so this
+ * one is served in profile.proto with default_sample_type (prf_pb.c);
+ * debug=1 stays the legacy text.
+ */
+void
+prf_pprof_allocs(struct prf *prf, struct evhttp_request *req)
+{
+	prf_heap_start(prf, req, 1);
+}
+
+/* ==== threadcreate, trace ================================================= */
+
+int main(int, char **);
+
+/*
+ * Threads per process, in the legacy count format pprof reads
+ * ("threadcreate profile: total N", "n @ pc"): a process's threads are
+ * counted at its kind's main function, as nothing records where a thread
+ * was created.  The pc is one past the entry, as pprof takes it for a
+ * return address and moves it back by one.
+ */
+void
+prf_pprof_threadcreate(struct prf *prf, struct evhttp_request *req)
+{
+	const struct phist_sample *s = prf_hist_last(prf, 0);
+	struct buf b, lines;
+	int i, total = 0;
+	char v[16];
+	int debug = prf_arg(req, "debug", v, sizeof v) != NULL ? atoi(v) : 0;
+
+	buf_init(&b);
+	buf_init(&lines);
+	for (i = 0; s != NULL && i < s->nproc; i++) {
+		const struct phist_proc *p = &s->p[i];
+		uintptr_t pc;
+
+		switch (p->role) {
+		case SHM_ROLE_WORKER:	pc = (uintptr_t)wrk_main; break;
+		case SHM_ROLE_WEBHOOK:	pc = (uintptr_t)whk_main; break;
+		case SHM_ROLE_PROFILER:	pc = (uintptr_t)prf_main; break;
+		default:		pc = (uintptr_t)main; break;
+		}
+		total += p->threads;
+		buf_printf(&lines, "%d @ %#jx\n", p->threads, (uintmax_t)pc + 1);
+		if (debug > 0)
+			buf_printf(&lines, "# labels: {\"role\":\"%s\", "
+			    "\"index\":\"%d\", \"pid\":\"%ld\"}\n\n",
+			    shm_role_name(p->role), p->index, (long)p->pid);
+	}
+	buf_printf(&b, "threadcreate profile: total %d\n", total);
+	if (lines.len > 0)
+		buf_add(&b, lines.p, lines.len);
+	if (debug <= 0) {
+		buf_adds(&b, "--- Memory map: ---\n");
+		prf_add_maps(&b);
+	}
+	prf_reply_buf(req, 200, "text/plain; charset=utf-8", &b);
+	buf_free(&b);
+	buf_free(&lines);
+}
+
+/* An execution trace is the Go runtime's own: say so (issue 17, item 6). */
+void
+prf_pprof_trace(struct prf *prf, struct evhttp_request *req)
+{
+	(void)prf;
+	prf_reply_json_error(req, 501, "/debug/pprof/trace is Go-only: an "
+	    "execution trace records the Go runtime's scheduler, and impcore "
+	    "is C; use /debug/pprof/profile (CPU), /debug/pprof/goroutine?"
+	    "debug=2 (what every process and thread does) or /debug/stats");
 }
 
 /* ==== block and mutex ===================================================== */
