@@ -1063,6 +1063,8 @@ single_done(struct wrk_sync *j)
 	render_result(&b, &v);
 	reply(r, q, 200, &b);
 out:
+	/* parse, fit, store and render: what the handling holds now */
+	wrk_spectrum_log(j->fit_ns, mem_in_use() - j->mem0);
 	wrk_spectrum_free(s);
 	imp_free(sg);
 }
@@ -1070,11 +1072,13 @@ out:
 static void
 h_single(struct hreq *r, struct wrk_rq *q)
 {
+	int64_t mem0 = mem_in_use();
 	struct single *sg = imp_calloc(1, sizeof *sg);
 	struct wrk_err e;
 	const char *body;
 	size_t len;
 
+	sg->j.mem0 = mem0;
 	body = hreq_body(r, &len);
 	if (wrk_parse_single(body, len, &sg->j.s, &e) < 0) {
 		imp_free(sg);

@@ -124,10 +124,17 @@ struct wrk_sync {
 	struct wrk_spectrum	s;
 	struct fit_result	res;
 	uint64_t		fit_ns;
+	int64_t			mem0;	/* mem_in_use() when the request came */
 	/* runs in the HTTP thread once fitted (also at exit, to free j) */
 	void			(*done)(struct wrk_sync *j);
 };
 
+/*
+ * The 🔍 line of a spectrum (-profile, not -quiet): its fit time, the heap
+ * bytes its whole handling allocated minus freed, the tasks, the heap in
+ * use and the RSS.
+ */
+void wrk_spectrum_log(uint64_t fit_ns, int64_t mem_delta);
 /* Start the fitting thread (after the loop's base exists).  0 ok, -1 logged. */
 int wrk_fit_start(void);
 /* The ring may have jobs (a wake-up, the tick). */
