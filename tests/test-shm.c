@@ -169,7 +169,9 @@ main(void)
 	CHECK(submit(s, "a", 6, NULL, 10) == RTAB_OK, "6 spectra accepted");
 	CHECK(submit(s, "b", 5, NULL, 10) == RTAB_FULL, "5 more: queue full");
 	CHECK(rtab_batch_find(s, "b", &bi, NULL) < 0, "refused batch not stored");
-	CHECK(submit(s, "a", 1, NULL, 10) == RTAB_EXISTS, "same id: exists");
+	CHECK(submit(s, "a", 6, NULL, 10) == RTAB_EXISTS, "same id, same spectra: exists");
+	CHECK(submit(s, "a", 1, NULL, 10) == RTAB_CONFLICT, "same id, other spectra: conflict");
+	CHECK(submit(s, "a", 6, "http://x/", 10) == RTAB_CONFLICT, "same id, other webhook: conflict");
 	CHECK(rtab_queue_depth(s) == 6, "queue depth 6 (%u)", rtab_queue_depth(s));
 
 	/* a dead worker's lease goes back to the queue */

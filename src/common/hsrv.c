@@ -588,6 +588,7 @@ hsrv_status_text(int st)
 	case 404: return ("Not Found");
 	case 405: return ("Method Not Allowed");
 	case 408: return ("Request Timeout");
+	case 409: return ("Conflict");
 	case 411: return ("Length Required");
 	case 413: return ("Payload Too Large");
 	case 415: return ("Unsupported Media Type");

@@ -1123,10 +1123,80 @@ rec_outcome(struct shm *s, struct rtab_rec *r, const struct rtab_outcome *o,
 		r->error[0] = '\0';
 }
 
+/*
+ * A digest of what a batch POST asks for: each spectrum's data and fit
+ * options and the webhook URLs, in order; not the server's own limits
+ * (timeout_ms), so a retry after a config reload is still the same batch.
+ * Not cryptographic: it tells a client's retry from a client that reused
+ * an id for other spectra (issue 17), nobody forges it against himself.
+ */
+static uint64_t
+dg_mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= 0x100000001b3ull;		/* FNV-1a's prime, on words */
+	return (h ^ (h >> 29));
+}
+
+static uint64_t
+dg_bytes(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	uint64_t w;
+
+	h = dg_mix(h, len);
+	for (; len >= 8; len -= 8, c += 8) {
+		memcpy(&w, c, 8);
+		h = dg_mix(h, w);
+	}
+	for (w = 0; len > 0; len--)
+		w = (w << 8) | c[len - 1];
+	return (dg_mix(h, w));
+}
+
+static uint64_t
+dg_str(uint64_t h, const char *str)
+{
+	return (str == NULL ? dg_mix(h, UINT64_MAX) : dg_bytes(h, str, strlen(str)));
+}
+
+static uint64_t
+rtab_digest(const struct rtab_batch_in *in)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	int i;
+
+	h = dg_str(h, in->webhook_url);
+	h = dg_mix(h, (uint64_t)in->n);
+	for (i = 0; i < in->n; i++) {
+		const struct rtab_spec *sp = &in->spec[i];
+		const struct rtab_extras *x = &sp->extras;
+		size_t n = (size_t)sp->n * sizeof(double);
+
+		h = dg_mix(h, (uint64_t)(uint32_t)sp->iteration);
+		h = dg_bytes(h, sp->freq, n);
+		h = dg_bytes(h, sp->zre, n);
+		h = dg_bytes(h, sp->zim, n);
+		h = dg_str(h, sp->circuit);
+		h = dg_mix(h, (uint64_t)sp->method << 32 | (uint32_t)sp->weighting);
+		h = dg_mix(h, (uint64_t)(uint32_t)sp->max_iterations);
+		h = dg_bytes(h, sp->init, (size_t)sp->ninit * sizeof(double));
+		h = dg_bytes(h, sp->lower, (size_t)sp->ncons * sizeof(double));
+		h = dg_bytes(h, sp->upper, (size_t)sp->ncons * sizeof(double));
+		h = dg_str(h, sp->webhook_url);
+		h = dg_mix(h, (uint64_t)x->validate | (uint64_t)x->lk_type << 8 |
+		    (uint64_t)x->lk_add_cap << 16 | (uint64_t)x->drt << 24 |
+		    (uint64_t)x->lk_max_m << 32);
+		h = dg_bytes(h, &x->lk_c, sizeof x->lk_c);
+		h = dg_bytes(h, &x->drt_lambda, sizeof x->drt_lambda);
+	}
+	return (h);
+}
+
 static enum rtab_rc
 rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
-    const struct rtab_outcome *done, uint32_t *batch, char *id,
-    uint32_t *recs_out)
+    const struct rtab_outcome *done, uint64_t digest, uint32_t *batch,
+    char *id, uint32_t *recs_out)
 {
 	struct rtab_head *rt = s->rt;
 	uint32_t *units, *unit, bi, i, url_units = 0, url_unit = RTAB_NONE, prev;
@@ -1142,7 +1212,8 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 		if (bi != RTAB_NONE) {
 			*batch = bi;
 			copy_str(id, s->batches[bi].id, RTAB_ID_MAX + 1);
-			return (RTAB_EXISTS);
+			return (s->batches[bi].digest == digest ?
+			    RTAB_EXISTS : RTAB_CONFLICT);
 		}
 	}
 	if (n == 0)
@@ -1216,6 +1287,7 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 	b->state = RTAB_B_BUILDING;
 	b->seq = ++rt->batch_seq;
 	b->created = now;
+	b->digest = digest;
 	b->count = n;
 	b->first = b->last = RTAB_NONE;
 	b->url_unit = url_unit == RTAB_NONE ? 0 : url_unit;
@@ -1293,10 +1365,12 @@ rtab_submit(struct shm *s, const struct rtab_batch_in *in, uint32_t *batch,
 {
 	uint32_t *recs, i;
 	enum rtab_rc rc;
+	uint64_t digest;
 
+	digest = rtab_digest(in);	/* outside the mutex: ms for MBs */
 	recs = imp_calloc((size_t)(in->n > 0 ? in->n : 1), sizeof *recs);
 	rtab_lock(s);
-	rc = rtab_submit_locked(s, in, NULL, batch, id, recs);
+	rc = rtab_submit_locked(s, in, NULL, digest, batch, id, recs);
 	rtab_unlock(s);
 	if (rc == RTAB_OK)
 		for (i = 0; i < (uint32_t)in->n; i++)
@@ -1321,7 +1395,7 @@ rtab_store_done(struct shm *s, const struct rtab_spec *spec,
 	in.spec = spec;
 	in.sync = 1;
 	rtab_lock(s);
-	rc = rtab_submit_locked(s, &in, out, &bi, id, &r);
+	rc = rtab_submit_locked(s, &in, out, 0, &bi, id, &r);
 	if (rc == RTAB_OK)
 		copy_str(resid, s->recs[r].resid, RTAB_RESID_LEN + 1);
 	rtab_unlock(s);

@@ -121,7 +121,8 @@ struct rtab_batch_in {
 
 enum rtab_rc {
 	RTAB_OK = 0,
-	RTAB_EXISTS,		/* batch id known: nothing done, *batch set */
+	RTAB_EXISTS,		/* batch id known, same spectra: nothing done, *batch set */
+	RTAB_CONFLICT,		/* batch id known with other spectra: nothing done, *batch set */
 	RTAB_FULL,		/* queue limit reached: 503 */
 	RTAB_NOSPACE,		/* no record or arena room even after eviction: 503 */
 	RTAB_TOOBIG,		/* more than the state file holds even empty: 413 */
@@ -130,7 +131,10 @@ enum rtab_rc {
 };
 
 /*
- * Accept a whole batch or nothing.  On RTAB_OK the records are QUEUED and
+ * Accept a whole batch or nothing.  A batch id that is known already is
+ * RTAB_EXISTS when the batch was posted with the same spectra and options
+ * (a digest stored with the batch; the client's retry) and RTAB_CONFLICT
+ * when not, both with *batch and id[] set and nothing queued.  On RTAB_OK the records are QUEUED and
  * pushed on the job ring (the caller then wakes workers, ctl_wake_workers),
  * *batch is the batch index and id[] the batch id.  May evict finished
  * results to make room (counted in results_evicted).

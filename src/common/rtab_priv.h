@@ -98,6 +98,7 @@ struct rtab_batch {
 	uint32_t	first, last;	/* records */
 	uint32_t	url_unit, url_units, url_len;
 	uint32_t	older, newer;	/* [M] the READY list, RTAB_NONE at ends */
+	uint64_t	digest;		/* of what was posted: rtab_digest (layout 5) */
 	char		id[RTAB_ID_MAX + 8];
 };
 

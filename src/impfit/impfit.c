@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "impfit.h"
 #include "fit/fit_priv.h"
 #include "plot/plot.h"
@@ -230,13 +231,20 @@ impfit_cons_apply(const struct fit_circuit *c, double *lo, double *hi)
 	return (nfree);
 }
 
-/* A JSON number, or null when it is not finite. */
+/*
+ * A JSON number in the server's form (buf_num_at: the shortest text that
+ * reads back as the same double, 0.9938937775257921 and not
+ * 0.99389377752579211), or null when it is not finite.
+ */
 static void
 impfit_json_num(double v)
 {
-	if (isfinite(v))
-		printf("%.17g", v);
-	else
+	char num[BUF_NUM_MAX + 1];
+
+	if (isfinite(v)) {
+		*buf_num_at(num, v) = '\0';
+		fputs(num, stdout);
+	} else
 		printf("null");
 }
 

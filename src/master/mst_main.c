@@ -645,6 +645,14 @@ main(int argc, char **argv)
 			mst_child_signal_all(SIGUSR1);
 		}
 		if (!ready_sent && !mst.stopping && mst_workers_ready()) {
+			/*
+			 * The master runs once its workers do: it read
+			 * "starting" for ever in impctl, /debug/info and the
+			 * goroutine labels (issue 17, item 4).  A reload
+			 * leaves it running.
+			 */
+			shm_proc_set_state(shm_proc(mst.shm, mst.slot),
+			    SHM_P_RUNNING);
 			mst_notify("READY=1");
 			ready_sent = 1;
 		}

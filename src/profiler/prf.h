@@ -86,10 +86,26 @@ void prf_add_maps(struct buf *b);
 struct prf_defer {
 	struct evhttp_request		*req;	/* NULL once the client left */
 	struct evhttp_connection	*evcon;
+	/* called once when the client leaves first (NULL: nothing to do) */
+	void				(*gone)(void *arg);
+	void				*gone_arg;
 };
 void prf_defer_init(struct prf_defer *d, struct evhttp_request *req);
 /* The request to answer, or NULL when the client left; detaches. */
 struct evhttp_request *prf_defer_take(struct prf_defer *d);
+/*
+ * 1 when the client has closed its side (or reset) while we have not
+ * answered yet.  libevent reads nothing from a connection whose request
+ * is being handled, so its close callback alone never sees it.
+ */
+int prf_defer_client_gone(const struct prf_defer *d);
+
+/*
+ * prf_pb.c: the merged legacy heap text as a profile.proto message (not
+ * gzipped) whose viewer opens default_type first; 0, or -1 when text is
+ * no heap_v2 profile.
+ */
+int prf_heap_pb(const char *text, const char *default_type, struct buf *out);
 
 /* prf_collect.c: run a ctl command in every other server process */
 struct prf_job;
@@ -122,6 +138,9 @@ void prf_dumps_clean(struct prf *prf);
 void prf_pprof_index(struct prf *prf, struct evhttp_request *req);
 void prf_pprof_profile(struct prf *prf, struct evhttp_request *req);
 void prf_pprof_heap(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_allocs(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_threadcreate(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_trace(struct prf *prf, struct evhttp_request *req);
 void prf_pprof_block(struct prf *prf, struct evhttp_request *req);
 void prf_pprof_mutex(struct prf *prf, struct evhttp_request *req);
 void prf_pprof_goroutine(struct prf *prf, struct evhttp_request *req);

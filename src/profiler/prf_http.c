@@ -8,9 +8,11 @@
 #include "config.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +35,9 @@ static const struct prf_route {
 	{ "/debug/pprof",		prf_pprof_index,	0 },
 	{ "/debug/pprof/profile",	prf_pprof_profile,	0 },
 	{ "/debug/pprof/heap",		prf_pprof_heap,		0 },
-	{ "/debug/pprof/allocs",	prf_pprof_heap,		0 },
+	{ "/debug/pprof/allocs",	prf_pprof_allocs,	0 },
+	{ "/debug/pprof/threadcreate",	prf_pprof_threadcreate,	0 },
+	{ "/debug/pprof/trace",		prf_pprof_trace,	0 },
 	{ "/debug/pprof/block",		prf_pprof_block,	0 },
 	{ "/debug/pprof/mutex",		prf_pprof_mutex,	0 },
 	{ "/debug/pprof/goroutine",	prf_pprof_goroutine,	0 },
@@ -55,6 +59,7 @@ prf_reason(int status)
 	case 404:	return ("Not Found");
 	case 405:	return ("Method Not Allowed");
 	case 500:	return ("Internal Server Error");
+	case 501:	return ("Not Implemented");
 	case 503:	return ("Service Unavailable");
 	default:	return ("Unknown");
 	}
@@ -175,15 +180,38 @@ prf_defer_closed(struct evhttp_connection *evcon, void *arg)
 		evhttp_request_free(d->req);
 	d->req = NULL;
 	d->evcon = NULL;
+	if (d->gone != NULL)
+		d->gone(d->gone_arg);
 }
 
 void
 prf_defer_init(struct prf_defer *d, struct evhttp_request *req)
 {
+	d->gone = NULL;
+	d->gone_arg = NULL;
 	d->req = req;
 	d->evcon = evhttp_request_get_connection(req);
 	if (d->evcon != NULL)
 		evhttp_connection_set_closecb(d->evcon, prf_defer_closed, d);
+}
+
+int
+prf_defer_client_gone(const struct prf_defer *d)
+{
+	struct bufferevent *bev;
+	struct pollfd pfd;
+
+	if (d->req == NULL || d->evcon == NULL)
+		return (1);
+	if ((bev = evhttp_connection_get_bufferevent(d->evcon)) == NULL ||
+	    (pfd.fd = bufferevent_getfd(bev)) < 0)
+		return (0);
+	/* a pipelined request is POLLIN without POLLRDHUP: still there */
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) <= 0)
+		return (0);
+	return ((pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0);
 }
 
 struct evhttp_request *

@@ -178,6 +178,22 @@ prf_info(struct prf *prf, struct evhttp_request *req)
 	    (double)(now - birth) / 1e9 : 0));
 	json_object_set_new(root, "time", json_string(tim_rfc3339(now, 1, ts,
 	    sizeof ts)));
+	/*
+	 * The keys a Go server's runtime info has at the top level, so the
+	 * guide's jq '.goroutines' works (issue 17, item 2); their C
+	 * meanings are those of the 📊 line and of "memory" and "tasks"
+	 * below, from the same sample: goroutines the server's tasks
+	 * (processes + requests in flight + running fits), memory_alloc the
+	 * heap in use (bytes allocated minus freed through our hooks, live
+	 * processes), memory_total every byte ever allocated, memory_sys
+	 * the RSS of all processes, gc_cycles the malloc_trim rounds
+	 * (GET /debug/gc).
+	 */
+	json_object_set_new(root, "goroutines", json_integer(tasks));
+	json_object_set_new(root, "memory_alloc", json_integer((json_int_t)alloc));
+	json_object_set_new(root, "memory_total", json_integer((json_int_t)total));
+	json_object_set_new(root, "memory_sys", json_integer((json_int_t)sys));
+	json_object_set_new(root, "gc_cycles", json_integer((json_int_t)prf_gc_count(prf)));
 	json_object_set_new(root, "state_file", json_string(shm_path(prf->shm)));
 	json_object_set_new(root, "layout_version",
 	    json_integer(shm_layout_version(prf->shm)));

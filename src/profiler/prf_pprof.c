@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/mask.h"
 #include "common/mem.h"
+#include "common/phist.h"
 #include "common/prof.h"
 #include "common/prof_cont.h"
 #include "common/shm.h"
@@ -36,6 +37,7 @@
 #include "profiler/prf.h"
 
 #define PRF_DUMP_TIMEOUT_MS	3000	/* a busy worker answers between two fits */
+#define PRF_WATCH_MS		200	/* how soon a CPU profile sees its client go */
 
 /* A profile request waiting for its job. */
 struct prf_op {
@@ -44,7 +46,11 @@ struct prf_op {
 	int			debug;
 	int			seconds;
 	int			kind;		/* PROF_BLOCK / PROF_MUTEX */
+	int			left;		/* the client went before the answer */
+	int			allocs;		/* /allocs: protobuf, alloc_space first */
+	uint64_t		t0;		/* tim_mono() at the request */
 	struct event		*timer;
+	struct event		*watch;		/* is the client still there? */
 };
 
 static struct prf_op *
@@ -64,6 +70,8 @@ prf_op_free(struct prf_op *op)
 {
 	if (op->timer != NULL)
 		event_free(op->timer);
+	if (op->watch != NULL)
+		event_free(op->watch);
 	(void)prf_defer_take(&op->d);
 	imp_free(op);
 }
@@ -111,7 +119,7 @@ prf_pprof_index(struct prf *prf, struct evhttp_request *req)
 	static const struct {
 		const char	*name, *href, *desc;
 	} profs[] = {
-		{ "allocs", "allocs?debug=1", "A sampling of past memory allocations of every server process (the heap profile; pprof -sample_index=alloc_space)." },
+		{ "allocs", "allocs?debug=1", "A sampling of past memory allocations of every server process (the heap profile, opening as alloc_space)." },
 		{ "block", "block?debug=1", "Stack traces of waits between processes: full or empty job ring, webhook queue." },
 		{ "cmdline", "cmdline", "The command line of the server, secrets masked." },
 		{ "goroutine", "goroutine?debug=1", "Every server process and thread with its role and state; debug=2 adds stacks." },
@@ -119,6 +127,8 @@ prf_pprof_index(struct prf *prf, struct evhttp_request *req)
 		{ "mutex", "mutex?debug=1", "Stack traces of waits on the result table's robust mutex." },
 		{ "profile", "profile", "CPU profile of all processes. Add ?seconds=N (default 30, at most 60). Then run go tool pprof on the file." },
 		{ "symbol", "symbol", "Names of addresses, for go tool pprof (POST 0xADDR+0xADDR)." },
+		{ "threadcreate", "threadcreate?debug=1", "Threads of every server process (a worker has two: its loop and its fitting thread), one line per process at its main function." },
+		{ "trace", "trace", "Go's execution trace: Go-only, answered 501." },
 	};
 	struct buf b;
 	size_t i;
@@ -173,6 +183,11 @@ prf_cpu_stopped(struct prf_job *job, void *arg)
 
 	prf_cpu_op = NULL;
 	op->prf->cpu_busy = 0;
+	if (op->left && req != NULL) {
+		/* nobody reads it: libevent closes the connection on the write */
+		log_info("CPU profile: the client left after %.1f s, "
+		    "stopped", (double)(tim_mono() - op->t0) / TIM_SEC);
+	}
 	buf_init(&b);
 	buf_add(&b, hdr, sizeof hdr);
 	for (i = 0; i < prf_job_count(job); i++) {
@@ -188,7 +203,7 @@ prf_cpu_stopped(struct prf_job *job, void *arg)
 	prf_add_maps(&b);
 	log_info("CPU profile of %d s: %" PRIu64 " samples from %d "
 	    "process(es)%s", op->seconds, nsamples, nproc,
-	    req == NULL ? " (client left)" : "");
+	    req == NULL || op->left ? " (client left)" : "");
 	if (req != NULL) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Content-Disposition", "attachment; filename=\"profile\"");
@@ -230,9 +245,51 @@ prf_cpu_started(struct prf_job *job, void *arg)
 	log_info("CPU profile of %d s started in %d process(es)",
 	    op->seconds, ok);
 	op->timer = evtimer_new(op->prf->base, prf_cpu_timer, op);
-	if (op->prf->stopping)
-		tv.tv_sec = 0;
+	if (op->prf->stopping || op->d.req == NULL || op->left)
+		tv.tv_sec = 0;	/* stopping, or the client left meanwhile */
 	evtimer_add(op->timer, &tv);
+}
+
+/* Stop the running CPU profile now, if it is sampling. */
+static void
+prf_cpu_stop_now(void)
+{
+	if (prf_cpu_op != NULL && prf_cpu_op->timer != NULL &&
+	    evtimer_pending(prf_cpu_op->timer, NULL)) {
+		evtimer_del(prf_cpu_op->timer);
+		event_active(prf_cpu_op->timer, EV_TIMEOUT, 0);
+	}
+}
+
+/*
+ * The client of the CPU profile left (Ctrl-C on go tool pprof): stop
+ * sampling now, as Go's handler does, instead of blocking every other
+ * profile with "already in use" for the rest of its seconds (issue 17,
+ * item 3).  Before the start's acks (no timer yet) prf_cpu_started sees
+ * the client gone and stops at once.
+ */
+static void
+prf_cpu_gone(void *arg)
+{
+	struct prf_op *op = arg;
+
+	op->left = 1;
+	if (op->watch != NULL)
+		evtimer_del(op->watch);
+	if (op == prf_cpu_op)
+		prf_cpu_stop_now();
+}
+
+/* Every PRF_WATCH_MS while a CPU profile runs: has its client gone? */
+static void
+prf_cpu_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct prf_op *op = arg;
+
+	(void)fd;
+	(void)what;
+	if (!op->left && prf_defer_client_gone(&op->d))
+		prf_cpu_gone(op);
 }
 
 /* SIGTERM during a profile: stop sampling now and answer with what we have. */
@@ -240,9 +297,7 @@ void
 prf_pprof_stop(struct prf *prf)
 {
 	(void)prf;
-	if (prf_cpu_op != NULL && prf_cpu_op->timer != NULL &&
-	    evtimer_pending(prf_cpu_op->timer, NULL))
-		event_active(prf_cpu_op->timer, EV_TIMEOUT, 0);
+	prf_cpu_stop_now();
 }
 
 void
@@ -252,12 +307,21 @@ prf_pprof_profile(struct prf *prf, struct evhttp_request *req)
 	char v[32];
 	long sec = 30;
 
-	/* net/http/pprof: a missing, bad or non-positive value means 30 */
-	if (prf_arg(req, "seconds", v, sizeof v) != NULL) {
+	/*
+	 * A missing or non-positive value means 30 (net/http/pprof); one
+	 * that is no integer is a 400, not a silent 30 s (issue 17, item 3).
+	 */
+	if (prf_arg(req, "seconds", v, sizeof v) != NULL && v[0] != '\0') {
 		char *end;
 
+		errno = 0;
 		sec = strtol(v, &end, 10);
-		if (end == v || *end != '\0' || sec <= 0)
+		if (end == v || *end != '\0' || errno != 0) {
+			prf_reply_pprof_error(req, 400, "invalid value for "
+			    "\"seconds\": want an integer number of seconds");
+			return;
+		}
+		if (sec <= 0)
 			sec = 30;
 	}
 	if (sec > PROF_CPU_MAX_SECONDS) {
@@ -277,6 +341,14 @@ prf_pprof_profile(struct prf *prf, struct evhttp_request *req)
 	prf->cpu_busy = 1;
 	op = prf_op_new(prf, req);
 	op->seconds = (int)sec;
+	op->d.gone = prf_cpu_gone;
+	op->d.gone_arg = op;
+	op->t0 = tim_mono();
+	{
+		struct timeval tv = { 0, PRF_WATCH_MS * 1000 };
+		op->watch = event_new(prf->base, -1, EV_PERSIST, prf_cpu_watch, op);
+		evtimer_add(op->watch, &tv);
+	}
 	prf_cpu_op = op;
 	prf_job_start(prf, PROF_CMD_CPU_START, NULL,
 	    ((uint64_t)PROF_CPU_HZ << 32) | (uint64_t)sec, PRF_DUMP_TIMEOUT_MS,
@@ -394,15 +466,30 @@ prf_heap_done(struct prf_job *job, void *arg)
 	}
 	buf_adds(&b, "\nMAPPED_LIBRARIES:\n");
 	prf_add_maps(&b);
+	if (op->allocs && op->debug <= 0) {
+		struct buf pb;
+
+		buf_init(&pb);
+		if (prf_heap_pb(b.p, "alloc_space", &pb) == 0) {
+			evhttp_add_header(evhttp_request_get_output_headers(req),
+			    "Content-Disposition",
+			    "attachment; filename=\"allocs\"");
+			prf_reply_buf(req, 200, "application/octet-stream", &pb);
+			buf_free(&pb);
+			goto out;
+		}
+		buf_free(&pb);
+	}
 	prf_reply_buf(req, 200, "text/plain; charset=utf-8", &b);
+out:
 	buf_free(&b);
 	buf_free(&lines);
 	buf_free(&self);
 	prf_op_free(op);
 }
 
-void
-prf_pprof_heap(struct prf *prf, struct evhttp_request *req)
+static void
+prf_heap_start(struct prf *prf, struct evhttp_request *req, int allocs)
 {
 	struct shm_proc_info pi;
 	struct prf_op *op;
@@ -419,8 +506,89 @@ prf_pprof_heap(struct prf *prf, struct evhttp_request *req)
 		(void)mem_trim();
 	}
 	op = prf_op_new(prf, req);
+	op->allocs = allocs;
 	prf_job_start(prf, PROF_CMD_HEAP_DUMP, PROF_KIND_HEAP, 0,
 	    PRF_DUMP_TIMEOUT_MS, prf_heap_done, op);
+}
+
+void
+prf_pprof_heap(struct prf *prf, struct evhttp_request *req)
+{
+	prf_heap_start(prf, req, 0);
+}
+
+/*
+ * The same samples as /heap, but opening as alloc_space like Go's allocs
+ * (issue 17, item 6): a legacy heap always opens as inuse_space, so this
+ * one is served in profile.proto with default_sample_type (prf_pb.c);
+ * debug=1 stays the legacy text.
+ */
+void
+prf_pprof_allocs(struct prf *prf, struct evhttp_request *req)
+{
+	prf_heap_start(prf, req, 1);
+}
+
+/* ==== threadcreate, trace ================================================= */
+
+int main(int, char **);
+
+/*
+ * Threads per process, in the legacy count format pprof reads
+ * ("threadcreate profile: total N", "n @ pc"): a process's threads are
+ * counted at its kind's main function, as nothing records where a thread
+ * was created.  The pc is one past the entry, as pprof takes it for a
+ * return address and moves it back by one.
+ */
+void
+prf_pprof_threadcreate(struct prf *prf, struct evhttp_request *req)
+{
+	const struct phist_sample *s = prf_hist_last(prf, 0);
+	struct buf b, lines;
+	int i, total = 0;
+	char v[16];
+	int debug = prf_arg(req, "debug", v, sizeof v) != NULL ? atoi(v) : 0;
+
+	buf_init(&b);
+	buf_init(&lines);
+	for (i = 0; s != NULL && i < s->nproc; i++) {
+		const struct phist_proc *p = &s->p[i];
+		uintptr_t pc;
+
+		switch (p->role) {
+		case SHM_ROLE_WORKER:	pc = (uintptr_t)wrk_main; break;
+		case SHM_ROLE_WEBHOOK:	pc = (uintptr_t)whk_main; break;
+		case SHM_ROLE_PROFILER:	pc = (uintptr_t)prf_main; break;
+		default:		pc = (uintptr_t)main; break;
+		}
+		total += p->threads;
+		buf_printf(&lines, "%d @ %#jx\n", p->threads, (uintmax_t)pc + 1);
+		if (debug > 0)
+			buf_printf(&lines, "# labels: {\"role\":\"%s\", "
+			    "\"index\":\"%d\", \"pid\":\"%ld\"}\n\n",
+			    shm_role_name(p->role), p->index, (long)p->pid);
+	}
+	buf_printf(&b, "threadcreate profile: total %d\n", total);
+	if (lines.len > 0)
+		buf_add(&b, lines.p, lines.len);
+	if (debug <= 0) {
+		buf_adds(&b, "--- Memory map: ---\n");
+		prf_add_maps(&b);
+	}
+	prf_reply_buf(req, 200, "text/plain; charset=utf-8", &b);
+	buf_free(&b);
+	buf_free(&lines);
+}
+
+/* An execution trace is the Go runtime's own: say so (issue 17, item 6). */
+void
+prf_pprof_trace(struct prf *prf, struct evhttp_request *req)
+{
+	(void)prf;
+	prf_reply_json_error(req, 501, "/debug/pprof/trace is Go-only: an "
+	    "execution trace records the Go runtime's scheduler, and impcore "
+	    "is C; use /debug/pprof/profile (CPU), /debug/pprof/goroutine?"
+	    "debug=2 (what every process and thread does) or /debug/stats");
 }
 
 /* ==== block and mutex ===================================================== */

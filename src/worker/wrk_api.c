@@ -345,7 +345,9 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "here (fitted now) or a batch to /eis-data/batch\","
 	    "\"endpoints\":{\"POST /eis-data\":\"fit one spectrum now\","
 	    "\"POST /eis-data/batch\":\"queue a batch (202; without webhook "
-	    "with expires_at, results readable at least until then)\","
+	    "with expires_at, results readable at least until then; a known "
+	    "batch_id with the same spectra: 200, its status, duplicate: true, "
+	    "nothing queued; with other spectra: 409)\","
 	    "\"GET /eis-data/batch/{batch_id}[?offset=N&limit=M]\":\"batch "
 	    "status and results (results[offset..offset+limit); large answers "
 	    "are chunked)\","
@@ -355,7 +357,8 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "(image/svg+xml)\","
 	    "\"GET /health\":\"liveness\"},", PACKAGE_VERSION);
 	buf_adds(&b, "\"input\":{\"batch\":{\"batch_id\":\"optional, 1-64 of "
-	    "A-Z a-z 0-9 . _ : -, not . or ..\",\"spectra\":[{\"iteration\":0,"
+	    "A-Z a-z 0-9 . _ : -, not . or ..; else the Idempotency-Key "
+	    "header\",\"spectra\":[{\"iteration\":0,"
 	    "\"impedance_data\":{\"frequencies\":\"[Hz, > 0]\","
 	    "\"impedance\":\"[{real, imag}] (wins)\",\"magnitude\":\"[ohm]\","
 	    "\"phase\":\"[degrees]\"}}]},\"optional\":[\"circuit\",\"method\","
@@ -664,8 +667,12 @@ page_parse(struct hreq *r, struct wrk_rq *q, struct bpage *pg)
 	return (0);
 }
 
+/*
+ * The batch's status; dup: the answer to a re-posted batch (its id and
+ * spectra known already), marked "duplicate": true.
+ */
 static void
-h_batch_get(struct hreq *r, struct wrk_rq *q, const char *id)
+h_batch_get(struct hreq *r, struct wrk_rq *q, const char *id, int dup)
 {
 	struct bstream bs0, *bs;
 	struct bpage pg;
@@ -686,6 +693,8 @@ h_batch_get(struct hreq *r, struct wrk_rq *q, const char *id)
 	bs0.first = 1;
 	buf_init(&b);
 	batch_head_json(&b, &bs0.bi, -1, &pg);
+	if (dup)
+		buf_adds(&b, ",\"duplicate\":true");
 	buf_adds(&b, ",\"results\":[");
 	if (bstream_step(&b, &bs0, WRK_STREAM_AT)) {
 		buf_adds(&b, "]}");
@@ -941,9 +950,22 @@ batch_submit(struct bpost *bp, int may_park)
 		}
 		buf_addc(&b, '}');
 		reply(bp->r, &bp->q, 202, &b);
-	} else if (rc == RTAB_EXISTS)
-		h_batch_get(bp->r, &bp->q, id);
-	else if (rc != RTAB_TOOBIG)
+	} else if (rc == RTAB_EXISTS) {
+		/*
+		 * A client's retry: idempotent, but said, so that a load test
+		 * that re-posts one file knows its spectra were not fitted
+		 * again (issue 17).
+		 */
+		log_info("batch %s posted again with the same spectra: "
+		    "answered its status, nothing queued", id);
+		h_batch_get(bp->r, &bp->q, id, 1);
+	} else if (rc == RTAB_CONFLICT) {
+		log_info("batch %s posted again with other spectra: 409, "
+		    "nothing queued", id);
+		reply_error(bp->r, &bp->q, 409, "batch_id", "batch_id already "
+		    "used for other spectra (batch '%s'; a new batch needs a "
+		    "new id)", id);
+	} else if (rc != RTAB_TOOBIG)
 		reply_full(bp->r, &bp->q, rc);
 	imp_free(bp);
 	return (1);
@@ -980,6 +1002,21 @@ h_batch_post(struct hreq *r, struct wrk_rq *q)
 		imp_free(bp);
 		reply_error(r, q, e.status, e.field, "%s", e.msg);
 		return;
+	}
+	if (bp->wb.id == NULL) {
+		/* the IETF draft's retry key, as the id the body did not give */
+		const char *key = hreq_header(r, "Idempotency-Key");
+		const char *why;
+
+		if (key != NULL && (why = wrk_batch_id_why(key)) != NULL) {
+			wrk_batch_free(&bp->wb);
+			imp_free(bp);
+			reply_error(r, q, 400, "Idempotency-Key", "Idempotency-Key "
+			    "(the batch id) %s", why);
+			return;
+		}
+		if (key != NULL)
+			bp->wb.id = imp_strdup(key);
 	}
 	/*
 	 * One POST per batch goes to the batch's URL: a spectrum that names
@@ -1100,6 +1137,8 @@ single_done(struct wrk_sync *j)
 	render_result(&b, &v);
 	reply(r, q, 200, &b);
 out:
+	/* parse, fit, store and render: what the handling holds now */
+	wrk_spectrum_log(j->fit_ns, mem_in_use() - j->mem0);
 	wrk_spectrum_free(s);
 	imp_free(sg);
 }
@@ -1107,11 +1146,13 @@ out:
 static void
 h_single(struct hreq *r, struct wrk_rq *q)
 {
+	int64_t mem0 = mem_in_use();
 	struct single *sg = imp_calloc(1, sizeof *sg);
 	struct wrk_err e;
 	const char *body;
 	size_t len;
 
+	sg->j.mem0 = mem0;
 	body = hreq_body(r, &len);
 	if (wrk_parse_single(body, len, &sg->j.s, &e) < 0) {
 		imp_free(sg);
@@ -1471,7 +1512,7 @@ wrk_api_request(struct hreq *r, void *arg)
 			return;
 		}
 		if (method_is(r, "GET") || method_is(r, "HEAD")) {
-			h_batch_get(r, &q, id);
+			h_batch_get(r, &q, id, 0);
 			return;
 		}
 		if (method_is(r, "DELETE")) {

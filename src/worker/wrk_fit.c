@@ -155,7 +155,7 @@ wrk_tasks(uint64_t now)
 }
 
 static void
-wrk_account(const struct fit_result *res, uint64_t ns, int64_t mem_delta)
+wrk_account(const struct fit_result *res, uint64_t ns)
 {
 	if (res->status == FIT_BAD_INPUT)
 		STAT_INC(spectra_failed);
@@ -167,12 +167,46 @@ wrk_account(const struct fit_result *res, uint64_t ns, int64_t mem_delta)
 	STAT_ADD(fit_iterations, (uint64_t)(res->iterations > 0 ? res->iterations : 0));
 	STAT_ADD(fit_evaluations, (uint64_t)(res->evaluations > 0 ? res->evaluations : 0));
 	stat_hist_add(STAT_H_fit_time, ns);
+}
+
+/*
+ * This process's RSS, read from /proc at most every 100 ms per thread: the
+ * line below is written per spectrum.
+ */
+static uint64_t
+wrk_rss(uint64_t now)
+{
+	static __thread uint64_t when, rss;
+
+	if (rss == 0 || now < when || now - when >= 100 * TIM_MS) {
+		when = now;
+		rss = mem_rss();
+	}
+	return (rss);
+}
+
+void
+wrk_spectrum_log(uint64_t fit_ns, int64_t mem_delta)
+{
+	uint64_t now;
+
 	/* log_req() drops the line with -quiet, but only after its arguments
 	 * (a process table scan) were computed */
-	if (wrk.cfg->profile && !log_quiet())
-		log_req("\xf0\x9f\x94\x8d Worker[%d] eis-processing: %.3fms, "
-		    "memory: %+lld bytes, goroutines: %d", wrk.index,
-		    (double)ns / 1e6, (long long)mem_delta, wrk_tasks(tim_mono()));
+	if (!wrk.cfg->profile || log_quiet())
+		return;
+	now = tim_mono();
+	/*
+	 * memory: the heap bytes allocated minus freed by this process over
+	 * the spectrum's whole handling (issue 17, item 5: around the fit
+	 * alone it is 0, the engine allocates nothing); heap and rss: what
+	 * an operator watches grow, the process's heap in use (the same
+	 * figure as heap_inuse_bytes) and its resident set.
+	 */
+	log_req("\xf0\x9f\x94\x8d Worker[%d] eis-processing: %.3fms, "
+	    "memory: %+lld bytes, goroutines: %d, heap: %lld bytes, "
+	    "rss: %llu bytes", wrk.index, (double)fit_ns / 1e6,
+	    (long long)mem_delta, wrk_tasks(now), (long long)mem_in_use(),
+	    (unsigned long long)wrk_rss(now));
 }
 
 static void
@@ -275,13 +309,15 @@ wrk_fit_next(void)
 		log_warn("job %u: lease lost, result discarded", job.rec);
 		return (1);
 	}
-	wrk_account(&res, ns, mem_in_use() - mem0);
+	wrk_account(&res, ns);
 	if (wrk.bench_fd >= 0 && rtab_view_get(wrk.shm, job.rec, 0, &v) == 0) {
 		wrk_bench(v.batch_id, job.iteration, job.n, job.circuit, job.method,
 		    v.t_started > v.t_accepted ? v.t_started - v.t_accepted : 0,
 		    ns, &res);
 		(void)t_start;
 	}
+	/* from before the take to after the store (and the benchmark line) */
+	wrk_spectrum_log(ns, mem_in_use() - mem0);
 	return (1);
 }
 
@@ -292,7 +328,6 @@ wrk_fit_sync(const struct wrk_spectrum *s, struct fit_result *res,
 {
 	const struct fit_circuit *c;
 	char err[160];
-	int64_t mem0 = mem_in_use();
 
 	memset(res, 0, sizeof *res);
 	*fit_ns = 0;
@@ -307,7 +342,8 @@ wrk_fit_sync(const struct wrk_spectrum *s, struct fit_result *res,
 	    s->ninit > 0 ? s->init : NULL, s->ncons > 0 ? s->lower : NULL,
 	    s->ncons > 0 ? s->upper : NULL, res, fit_ns);
 	STAT_INC(spectra_sync);
-	wrk_account(res, *fit_ns, mem_in_use() - mem0);
+	/* logged by the loop once answered (wrk_spectrum_log) */
+	wrk_account(res, *fit_ns);
 	wrk_bench("", s->iteration, s->n, s->circuit, s->method, 0, *fit_ns, res);
 }
 

@@ -1010,6 +1010,17 @@ batch_id_ok(const char *id)
 	return (1);
 }
 
+const char *
+wrk_batch_id_why(const char *id)
+{
+	if (batch_id_dots(id))
+		return ("must not be \".\" or \"..\" (it is a segment of the "
+		    "status URL)");
+	if (!batch_id_ok(id))
+		return ("must be 1 to 64 characters of A-Z a-z 0-9 . _ : -");
+	return (NULL);
+}
+
 int
 wrk_parse_batch(const char *body, size_t len, struct wrk_batch *b,
     struct wrk_err *e)

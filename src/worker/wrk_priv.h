@@ -110,6 +110,8 @@ int wrk_parse_batch(const char *body, size_t len, struct wrk_batch *b,
 int wrk_parse_single(const char *body, size_t len, struct wrk_spectrum *s,
     struct wrk_err *e);
 void wrk_batch_free(struct wrk_batch *b);
+/* NULL when id is a valid batch id, else what is wrong with it. */
+const char *wrk_batch_id_why(const char *id);
 void wrk_spectrum_free(struct wrk_spectrum *s);
 /* -webhook-allow parsed with libcurl's URL API; 0 ok, -1 bad list (logged). */
 int wrk_allow_init(const char *list);
@@ -128,10 +130,17 @@ struct wrk_sync {
 	struct wrk_spectrum	s;
 	struct fit_result	res;
 	uint64_t		fit_ns;
+	int64_t			mem0;	/* mem_in_use() when the request came */
 	/* runs in the HTTP thread once fitted (also at exit, to free j) */
 	void			(*done)(struct wrk_sync *j);
 };
 
+/*
+ * The 🔍 line of a spectrum (-profile, not -quiet): its fit time, the heap
+ * bytes its whole handling allocated minus freed, the tasks, the heap in
+ * use and the RSS.
+ */
+void wrk_spectrum_log(uint64_t fit_ns, int64_t mem_delta);
 /* Start the fitting thread (after the loop's base exists).  0 ok, -1 logged. */
 int wrk_fit_start(void);
 /* The ring may have jobs (a wake-up, the tick). */
