@@ -497,9 +497,9 @@ dat_table(struct dat_ctx *ctx, struct dat_cur *cur, const struct dat_cols *c,
 	for (need = 0, i = 0; i < 7; i++)
 		if (role[i] + 1 > need)
 			need = role[i] + 1;
-	if (need > DAT_MAXFIELDS)
-		return (dat_fail(ctx, DAT_BROKEN, 0, "%s: too many columns",
-		    what));
+	if (need > DAT_MAXFIELDS || c->f < 0)
+		return (dat_fail(ctx, DAT_BROKEN, 0, "%s: no frequency column "
+		    "or too many columns", what));
 	if (c->num >= 0)
 		ctx->explicit_keys = 1;
 	for (;;) {
@@ -520,8 +520,8 @@ dat_table(struct dat_ctx *ctx, struct dat_cur *cur, const struct dat_cols *c,
 			continue;
 		memset(v, 0, sizeof v);
 		n = dat_split(&l, c->delim, fs, fl, need);
-		if (n < 1 || dat_num(fs[c->f < n ? c->f : 0], fl[c->f < n ?
-		    c->f : 0], c->dec, &f) == 0) {
+		k = (size_t)(c->f < n ? c->f : 0);
+		if (n < 1 || dat_num(fs[k], fl[k], c->dec, &f) == 0) {
 			/* a text line: a separator, or where numbers belong */
 			if ((flags & DAT_T_TEXTSEP) || nread == 0) {
 				if (flags & DAT_T_TEXTSEP) {

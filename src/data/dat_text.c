@@ -72,7 +72,7 @@ dat_text(struct dat_ctx *ctx, unsigned flags, const char *what)
 {
 	struct dat_cur	 cur, data;
 	struct dat_line	 l, hdr;
-	struct dat_cols	 c, hc;
+	struct dat_cols	 c, hc, tc;
 	const char	*fs[2];
 	size_t		 fl[2];
 	int		 have = 0, delim, n;
@@ -97,10 +97,11 @@ dat_text(struct dat_ctx *ctx, unsigned flags, const char *what)
 		    fl[0])
 			break;
 		/* names have blanks: the data's separator is not known yet */
-		if (dat_header(&l, delim, &hc) ||
-		    dat_header(&l, DAT_D_TAB, &hc) ||
-		    dat_header(&l, DAT_D_SEMI, &hc) ||
-		    dat_header(&l, DAT_D_COMMA, &hc)) {
+		if (dat_header(&l, delim, &tc) ||
+		    dat_header(&l, DAT_D_TAB, &tc) ||
+		    dat_header(&l, DAT_D_SEMI, &tc) ||
+		    dat_header(&l, DAT_D_COMMA, &tc)) {
+			hc = tc;
 			hdr = l;
 			have = 1;
 		}
