@@ -81,28 +81,28 @@ ok "CSV layout"
 
 # Bad files: exit 2, one line naming file and line.
 printf '# header\nfreq re im\n1e3 10 -1\n1e2 abc -2\n' > "$T/bad1"
-expect_err 2 "$T/bad1:4: Z' 'abc' is not a number" \
+expect_err 2 "$T/bad1:4: text: expected a number in column 2 (Z'), found 'abc'" \
     "$IMPFIT" -c 'R(CR)' -f "$T/bad1"
 printf '1e3 10 -1\n1e2 11 nan\n' > "$T/bad2"
-expect_err 2 "$T/bad2:2: Z'' is not finite" "$IMPFIT" -c 'R(CR)' -f "$T/bad2"
+expect_err 2 "$T/bad2:2: text: expected a number in column 3 (Z''), found 'nan'" "$IMPFIT" -c 'R(CR)' -f "$T/bad2"
 printf '1e3;10;-1\n0;11;-2\n' > "$T/bad3"
-expect_err 2 "$T/bad3:2: frequency 0 is not positive" \
+expect_err 2 "$T/bad3:2: text: expected a frequency > 0 in column 1, found 0" \
     "$IMPFIT" -c 'R(CR)' -f "$T/bad3"
 printf '1e3 10 -1\n-5 11 -2\n' > "$T/bad4"
-expect_err 2 "$T/bad4:2: frequency -5 is not positive" \
+expect_err 2 "$T/bad4:2: text: expected a frequency > 0 in column 1, found -5" \
     "$IMPFIT" -c 'R(CR)' -f "$T/bad4"
 printf '1e3 10 -1\n100 11\n' > "$T/bad5"
-expect_err 2 "$T/bad5:2: 2 fields, need 3" "$IMPFIT" -c 'R(CR)' -f "$T/bad5"
+expect_err 2 "$T/bad5:2: text: 2 columns, expected 3 (Z'' in column 3)" "$IMPFIT" -c 'R(CR)' -f "$T/bad5"
 printf 'Frequency_Hz,Z_real,Z_imag,Spectrum_Number\n1e3,10,-1,1\n1e2,1,-1\n' \
     > "$T/bad6"
-expect_err 2 "$T/bad6:3: 3 fields, need 4" "$IMPFIT" -c 'R(CR)' -f "$T/bad6"
+expect_err 2 "$T/bad6:3: text: 3 columns, expected 4 (Spectrum_Number in column 4)" "$IMPFIT" -c 'R(CR)' -f "$T/bad6"
 printf 'Frequency_Hz,Z_real,Z_imag,Spectrum_Number\n1e3,10,-1,x\n' > "$T/bad7"
-expect_err 2 "$T/bad7:2: Spectrum_Number 'x' is not an integer" \
+expect_err 2 "$T/bad7:2: text: expected a number in column 4 (Spectrum_Number), found 'x'" \
     "$IMPFIT" -c 'R(CR)' -f "$T/bad7"
 : > "$T/empty"
 expect_err 2 "$T/empty: empty file" "$IMPFIT" -c 'R(CR)' -f "$T/empty"
 printf '# only\n# comments\n' > "$T/nodata"
-expect_err 2 "$T/nodata:2: no data lines" "$IMPFIT" -c 'R(CR)' -f "$T/nodata"
+expect_err 2 "$T/nodata: text: expected rows of numbers" "$IMPFIT" -c 'R(CR)' -f "$T/nodata"
 expect_err 2 "$T/missing: No such file" "$IMPFIT" -c 'R(CR)' -f "$T/missing"
 head -3 "$T/s.txt" > "$T/few"
 expect_err 2 "3 points are too few for 4 parameters" \

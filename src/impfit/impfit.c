@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "impdata.h"
 #include "impfit.h"
+#include "common/dtoa.h"
 #include "fit/fit_priv.h"
 #include "plot/plot.h"
 
@@ -38,6 +40,8 @@ enum {
 	OPT_PLOT,
 	OPT_DRT,
 	OPT_LAMBDA,
+	OPT_READ,
+	OPT_FORMAT,
 	OPT_HELP
 };
 
@@ -67,6 +71,8 @@ static const struct option impfit_longopts[] = {
 	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "drt", no_argument, NULL, OPT_DRT },
 	{ "lambda", required_argument, NULL, OPT_LAMBDA },
+	{ "read", required_argument, NULL, OPT_READ },
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -85,10 +91,15 @@ impfit_usage(FILE *fp)
 "              [--fit-type real|imag|complex] [--add-cap] [--json]\n"
 "       impfit --simulate CODE -v P ... [--fmin 0.1] [--fmax 1e5]\n"
 "              [--points 50] [--noise 0] [--seed 0]\n"
+"       impfit --read FILE [--format NAME]\n"
 "\n"
 "  -c, --code CODE        circuit description code, e.g. 'R(QR)'\n"
-"  -f, --file FILE        spectra: 3 columns (freq, Z', Z''), or CSV with\n"
+"  -f, --file FILE        spectra: any format --read reads\n"
+"  --read FILE            write the spectra of FILE as CSV:\n"
 "                         Frequency_Hz,Z_real,Z_imag,Spectrum_Number\n"
+"  --format NAME          read FILE as NAME (default: detected): gamry,\n"
+"                         biologic, zplot, versastudio, chinstruments,\n"
+"                         parstat, autolab, powersuite, csv\n"
 "  -v, --value P          initial value of the next parameter (repeat, or\n"
 "                         give a comma-separated list); default: automatic\n"
 "  -m, --method M         levenberg-marquardt (lm, default) or nelder-mead (nm)\n"
@@ -611,6 +622,120 @@ impfit_extras(const struct fit_spectrum *s, int ns, const struct fit_circuit *c,
 	return (rc);
 }
 
+/* ==== Files of any format (src/data) ================================== */
+
+static const char	*impfit_format;	/* --format; NULL: detected */
+
+/*
+ * The spectra of file through the readers of src/data, as the engine's
+ * struct fit_spectrum (free with fit_spectra_free).  Returns their count,
+ * or -1 with the reader's message in err.
+ */
+static int
+impfit_spectra_read(const char *file, struct fit_spectrum **out, char *err,
+    size_t errlen)
+{
+	struct dat_set		*ds;
+	struct fit_spectrum	*sp;
+	int			 i, n;
+	size_t			 sz;
+
+	if (dat_read_file(file, impfit_format, NULL, &ds, err, errlen) !=
+	    DAT_OK)
+		return (-1);
+	if ((sp = calloc((size_t)ds->nspec, sizeof *sp)) == NULL)
+		impfit_die("%s", "out of memory");
+	for (i = 0; i < ds->nspec; i++) {
+		n = ds->spec[i].n;
+		sz = (size_t)n * sizeof(double);
+		sp[i].n = n;
+		sp[i].number = ds->spec[i].number;
+		if ((sp[i].freq = malloc(sz)) == NULL ||
+		    (sp[i].zre = malloc(sz)) == NULL ||
+		    (sp[i].zim = malloc(sz)) == NULL)
+			impfit_die("%s", "out of memory");
+		memcpy(sp[i].freq, ds->spec[i].freq, sz);
+		memcpy(sp[i].zre, ds->spec[i].zre, sz);
+		memcpy(sp[i].zim, ds->spec[i].zim, sz);
+	}
+	n = ds->nspec;
+	dat_free(ds);
+	*out = sp;
+	return (n);
+}
+
+/* The shortest text that reads back as v (dtoa_shortest), at o. */
+static char *
+impfit_num(char *o, double v)
+{
+	char		 d[24] = { 0 };
+	uint64_t	 m;
+	int		 nd = 0, x, i;
+
+	if (v == 0)
+		return (o + sprintf(o, "0"));
+	if (v < 0)
+		*o++ = '-';
+	dtoa_shortest(fabs(v), &m, &x);
+	for (i = sizeof d; m > 0; m /= 10)
+		d[--i] = (char)('0' + m % 10), nd++;
+	memmove(d, d + sizeof d - nd, (size_t)nd);
+	x += nd - 1;		/* v = d.ddd x 10^x */
+	if (x < -5 || x > 15) {
+		*o++ = d[0];
+		if (nd > 1) {
+			*o++ = '.';
+			memcpy(o, d + 1, (size_t)nd - 1);
+			o += nd - 1;
+		}
+		return (o + sprintf(o, "e%d", x));
+	}
+	if (x < 0) {
+		*o++ = '0';
+		*o++ = '.';
+		for (i = x + 1; i < 0; i++)
+			*o++ = '0';
+		memcpy(o, d, (size_t)nd);
+		return (o + nd);
+	}
+	for (i = 0; i < nd || i <= x; i++) {
+		if (i == x + 1)
+			*o++ = '.';
+		*o++ = i < nd ? d[i] : '0';
+	}
+	return (o);
+}
+
+/* --read FILE: what the readers read, as CSV on stdout. */
+static int
+impfit_read_csv(const char *file)
+{
+	struct dat_set	*ds;
+	char		 err[512], line[160], *o;
+	int		 i, j;
+
+	if (dat_read_file(file, impfit_format, NULL, &ds, err, sizeof err) !=
+	    DAT_OK) {
+		fprintf(stderr, "impfit: %s\n", err);
+		return (IMPFIT_EXIT_USAGE);
+	}
+	printf("Frequency_Hz,Z_real,Z_imag,Spectrum_Number\n");
+	for (i = 0; i < ds->nspec; i++)
+		for (j = 0; j < ds->spec[i].n; j++) {
+			o = impfit_num(line, ds->spec[i].freq[j]);
+			*o++ = ',';
+			o = impfit_num(o, ds->spec[i].zre[j]);
+			*o++ = ',';
+			o = impfit_num(o, ds->spec[i].zim[j]);
+			o += sprintf(o, ",%d\n", ds->spec[i].number);
+			fwrite(line, 1, (size_t)(o - line), stdout);
+		}
+	fprintf(stderr, "impfit: %s: %s, %d spectra\n", file, ds->format,
+	    ds->nspec);
+	dat_free(ds);
+	return (fflush(stdout) == 0 ? 0 : IMPFIT_EXIT_USAGE);
+}
+
 /* No circuit: --linkk and/or --plot of the spectra of file. */
 static int
 impfit_nofit(const char *file, const struct impfit_xopts *xo)
@@ -619,7 +744,7 @@ impfit_nofit(const char *file, const struct impfit_xopts *xo)
 	char			 err[256];
 	int			 ns, i, r, rc = 0;
 
-	if ((ns = fit_spectra_read(file, &sp, err, sizeof err)) < 0) {
+	if ((ns = impfit_spectra_read(file, &sp, err, sizeof err)) < 0) {
 		fprintf(stderr, "impfit: %s\n", err);
 		return (IMPFIT_EXIT_USAGE);
 	}
@@ -647,7 +772,7 @@ main(int argc, char **argv)
 	double			 hi[FIT_MAX_PARAMS];
 	unsigned long long	 seed = 0;
 	int			 nv = 0, json = 0, points = 50, ch, i, i2, ns, np;
-	int			 maxn = 0, rc = 0, nfree;
+	int			 maxn = 0, rc = 0, nfree, readonly = 0;
 	struct impfit_xopts	 xo;
 
 	fit_options_default(&o);
@@ -758,6 +883,13 @@ main(int argc, char **argv)
 		case OPT_SEED:
 			seed = impfit_number("--seed", optarg);
 			break;
+		case OPT_READ:
+			file = optarg;
+			readonly = 1;
+			break;
+		case OPT_FORMAT:
+			impfit_format = optarg;
+			break;
 		case 'h':
 		case OPT_HELP:
 			impfit_usage(stdout);
@@ -769,6 +901,8 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		impfit_die("unexpected argument '%s'", argv[optind]);
+	if (readonly)
+		return (impfit_read_csv(file));
 	if (sim != NULL)
 		code = sim;
 	if ((code == NULL && !xo.linkk && !xo.drt && xo.plot == NULL) ||
@@ -808,7 +942,7 @@ main(int argc, char **argv)
 	o.lower = lo;
 	o.upper = hi;
 
-	if ((ns = fit_spectra_read(file, &sp, err, sizeof err)) < 0) {
+	if ((ns = impfit_spectra_read(file, &sp, err, sizeof err)) < 0) {
 		fprintf(stderr, "impfit: %s\n", err);
 		fit_circuit_free(c);
 		return (IMPFIT_EXIT_USAGE);

@@ -351,6 +351,13 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"GET /eis-data/batch/{batch_id}[?offset=N&limit=M]\":\"batch "
 	    "status and results (results[offset..offset+limit); large answers "
 	    "are chunked)\","
+	    "\"POST /eis-data/file?circuit=...\":\"a spectrum file as the "
+	    "body (gamry, biologic, zplot, versastudio, chinstruments, "
+	    "parstat, autolab, powersuite, csv; detected, or format=NAME), "
+	    "options as query parameters (format, name, batch_id, circuit, "
+	    "method, weighting, webhook_url, max_iterations, timeout, "
+	    "initial_values, validate, linkk_*, drt, drt_lambda): 202 like a "
+	    "batch, 415 unknown format, 400 naming the line\","
 	    "\"DELETE /eis-data/batch/{batch_id}\":\"cancel what is not fitted yet\","
 	    "\"GET /eis-data/batch/{batch_id}/plot.svg?spectrum=N&kind="
 	    "nyquist|bode|residuals|drt|all\":\"the picture of spectrum N "
@@ -989,6 +996,9 @@ parked_retry(void)
 	}
 }
 
+static void batch_post_parsed(struct hreq *r, struct wrk_rq *q,
+    struct bpost *bp);
+
 static void
 h_batch_post(struct hreq *r, struct wrk_rq *q)
 {
@@ -1003,6 +1013,32 @@ h_batch_post(struct hreq *r, struct wrk_rq *q)
 		reply_error(r, q, e.status, e.field, "%s", e.msg);
 		return;
 	}
+	batch_post_parsed(r, q, bp);
+}
+
+/* POST /eis-data/file: the file's spectra as a batch (wrk_file.c). */
+static void
+h_file_post(struct hreq *r, struct wrk_rq *q)
+{
+	struct bpost *bp = imp_calloc(1, sizeof *bp);
+	struct wrk_err e;
+
+	if (wrk_file_batch(r, &bp->wb, &e) < 0) {
+		imp_free(bp);
+		/* a refused input: counted with the 400s (no counter of
+		 * its own, so the state file's layout stays) */
+		if (e.status == 415)
+			STAT_INC(http_bad_request);
+		reply_error(r, q, e.status, e.field, "%s", e.msg);
+		return;
+	}
+	batch_post_parsed(r, q, bp);
+}
+
+/* A parsed batch: queued now, or parked until there is room. */
+static void
+batch_post_parsed(struct hreq *r, struct wrk_rq *q, struct bpost *bp)
+{
 	if (bp->wb.id == NULL) {
 		/* the IETF draft's retry key, as the id the body did not give */
 		const char *key = hreq_header(r, "Idempotency-Key");
@@ -1242,7 +1278,8 @@ wrk_api_admit(struct hreq *r, void *arg)
 		    "(Authorization: Bearer <-api-token>)");
 		return (HSRV_ANSWERED);
 	}
-	if (pl != 15 || strncmp(path, "/eis-data/batch", 15) != 0 ||
+	if (((pl != 15 || strncmp(path, "/eis-data/batch", 15) != 0) &&
+	    (pl != 14 || strncmp(path, "/eis-data/file", 14) != 0)) ||
 	    !method_is(r, "POST"))
 		return (HSRV_ADMIT);
 	/* first come, first served: a newcomer queues behind those waiting */
@@ -1480,6 +1517,15 @@ wrk_api_request(struct hreq *r, void *arg)
 		q.name = "eis-batch";
 		if (method_is(r, "POST")) {
 			h_batch_post(r, &q);
+			return;
+		}
+		allow = "POST";
+		goto not_allowed;
+	}
+	if (strcmp(path, "/eis-data/file") == 0) {
+		q.name = "eis-file";
+		if (method_is(r, "POST")) {
+			h_file_post(r, &q);
 			return;
 		}
 		allow = "POST";

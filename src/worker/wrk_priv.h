@@ -117,6 +117,12 @@ void wrk_spectrum_free(struct wrk_spectrum *s);
 int wrk_allow_init(const char *list);
 int wrk_url_allowed(const char *url, char *why, size_t len);
 
+/* --- wrk_file.c: POST /eis-data/file ------------------------------------ */
+
+/* The request's file and query parameters as a batch: 0, or -1 with *e
+ * (400 broken file or bad parameter, 413 past a limit, 415 unknown format). */
+int wrk_file_batch(struct hreq *r, struct wrk_batch *b, struct wrk_err *e);
+
 /* --- wrk_fit.c: the fitting thread ---------------------------------------- */
 
 /* Parsed circuit for a canonical code (a small per-thread cache); NULL + err when invalid. */
