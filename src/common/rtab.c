@@ -488,8 +488,17 @@ evict_one_locked(struct shm *s, uint64_t older_than)
 	uint64_t newest, now = tim_real(), keep = rtab_keep_polled_ns;
 	int polled;
 
-	/* oldest first: usually the very first one goes */
-	for (i = s->rt->oldest; i < NBATCH(s) && n++ < NBATCH(s);
+	/*
+	 * Oldest first: usually the very first one goes.  For room (not the
+	 * retention sweep), at most RTAB_EVICT_SCAN batches are looked at:
+	 * when a full table holds only results within -retention (polling)
+	 * or undelivered ones, a walk of every batch under the lock on each
+	 * submit stalled every worker's HTTP thread for seconds (/health
+	 * 4.5 s with 1M results); what the walk would find deeper is rare, and
+	 * the master's once-a-second sweep reaches it.
+	 */
+	for (i = s->rt->oldest; i < NBATCH(s) && n++ < NBATCH(s) &&
+	    (older_than != 0 || n <= RTAB_EVICT_SCAN);
 	    i = s->batches[i].newer) {
 		struct rtab_batch *b = &s->batches[i];
 		if (b->state != RTAB_B_READY ||

@@ -10,6 +10,7 @@
 
 #include "common/rtab.h"
 
+#define RTAB_EVICT_SCAN	1024	/* batches an eviction for room looks at */
 #define RTAB_HEAD_MAGIC		0x52544142u	/* "RTAB" */
 #define RTAB_REC_MAGIC		0x52454331u	/* "REC1" */
 #define RTAB_BATCH_MAGIC	0x42415431u	/* "BAT1" */
