@@ -255,7 +255,6 @@ wrk_fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	o.upper = upper;
 	o.max_seconds = (double)budget_ns / 1e9;
 	shm_proc_set_busy(wrk.proc, 1);
-	wrk.fitting = 1;
 	t0 = tim_mono();
 	__atomic_store_n(&fit_t0, t0, __ATOMIC_RELAXED);
 	fit_run(c, freq, zre, zim, n, &o, wrk.ws, res);
@@ -264,7 +263,6 @@ wrk_fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	if (wrk_test_delay_us > 0)
 		usleep((useconds_t)wrk_test_delay_us);
 	__atomic_store_n(&fit_t0, 0, __ATOMIC_RELAXED);
-	wrk.fitting = 0;
 	shm_proc_set_busy(wrk.proc, 0);
 }
 

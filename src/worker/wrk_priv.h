@@ -55,7 +55,6 @@ struct wrk {
 	int			def_method;
 	char			def_circuit[RTAB_CIRCUIT_MAX + 1];
 	int			stopping;
-	int			fitting;	/* fitting thread: in a fit */
 	int			batch_est;	/* spectra in the last batch posted here */
 	int			bench_fd;
 	uint64_t		drain_deadline;	/* CLOCK_MONOTONIC ns */
