@@ -22,11 +22,16 @@ fi
 grep -q '^Type: cpu' "$T/cpu.top" && ok "it is a CPU profile" || fail "no 'Type: cpu'"
 # the entries after the header, in order of flat time
 sed -n '/flat%/,$p' "$T/cpu.top" | sed 1d >"$T/cpu.rows"
-top=$(head -n 12 "$T/cpu.rows" | grep -c ' fit_')
-if [ "$top" -ge 2 ]; then
-	ok "$top of the top 12 entries are the fitting engine's (fit_*)"
+head -n 12 "$T/cpu.rows" | sed 's/^/  top: /'
+# The engine's functions carry flat samples under their own names.  Not
+# "in the top 12": target_clones variants and static functions still show
+# as one unnamed [impsolverd] row (issue 17, item 7), which pushes the named
+# ones down by a varying amount (CI's ASan leg once saw only 1 in the top 12).
+named=$(awk '$1 != "0" && $NF ~ /^fit_/ { print $NF }' "$T/cpu.rows" | sort -u | wc -l)
+if [ "$named" -ge 2 ]; then
+	ok "$named of the fitting engine's functions (fit_*) hold flat samples"
 else
-	fail "the fitting engine is not among the top entries"
+	fail "the fitting engine's functions are not named in the profile"
 	cat "$T/cpu.top"
 fi
 grep -q 'fit_run' "$T/cpu.rows" && ok "fit_run is in the profile (cumulative)" ||
