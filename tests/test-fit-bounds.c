@@ -15,6 +15,25 @@
 #define NPTS	40
 
 static struct fit_workspace *ws;
+static double f[NPTS], zr[NPTS], zi[NPTS];	/* the last fit's spectrum */
+
+/*
+ * The chi-square of r's parameters on the last fit's spectrum over the one
+ * the fit reported: 1 when the parameters reported are the ones fitted.
+ */
+static double
+chi_ratio(const char *code, const struct fit_result *r)
+{
+	struct fit_circuit	*c;
+	char			 err[128];
+	double			 x;
+
+	c = fit_circuit_parse(code, err, sizeof err);
+	x = fit_chi_square(c, r->params, f, zr, zi, NPTS,
+	    FIT_WEIGHT_MODULUS) / r->chi_square;
+	fit_circuit_free(c);
+	return (x);
+}
 
 /* Fit code at truth (noise 0.5 %) with lower/upper; the result in *r. */
 static enum fit_status
@@ -23,7 +42,6 @@ fit(const char *code, const double *truth, const double *lo,
 {
 	struct fit_circuit	*c;
 	struct fit_options	 o;
-	double			 f[NPTS], zr[NPTS], zi[NPTS];
 	char			 err[128];
 
 	c = fit_circuit_parse(code, err, sizeof err);
@@ -61,6 +79,19 @@ main(void)
 	lo[0] = hi[0] = 12.5;
 	fit("R(RC)", t3, lo, hi, &r);
 	CHECK(r.params[0] == 12.5, "R0 %.17g, held at 12.5", r.params[0]);
+	/* Held away from the truth, the winning start is not the first: the
+	 * parameters reported once came from another start's slot (a start's
+	 * stride was the free count in one place, the circuit's in another),
+	 * R1 1.2e-05 with the chi-square of R1 92.7. */
+	for (i = 0; i < 3; i++) {
+		lo[0] = hi[0] = i == 0 ? 5 : i == 1 ? 20 : 50;
+		fit("R(RC)", t3, lo, hi, &r);
+		CHECK(fabs(chi_ratio("R(RC)", &r) - 1) < 1e-9, "R0 held at %g: "
+		    "R1 %g C0 %g give %.17g x the chi-square reported", lo[0],
+		    r.params[1], r.params[2], chi_ratio("R(RC)", &r));
+		CHECK(r.params[1] > 50 && r.params[1] < 110, "R0 held at %g: "
+		    "R1 %g", lo[0], r.params[1]);
+	}
 
 	/* a bound that excludes the optimum is met, at its edge */
 	lo[0] = hi[0] = NAN;

@@ -46,13 +46,29 @@ struct fit_workspace {
 	double		*r, *rt, *jac, *jact;
 	double		*a, *l, *g, *dg, *dx, *xt;
 	double		*simplex, *fval, *xc, *xr, *xe;
-	double		*sx;		/* FIT_MAX_STARTS x max_params */
+	double		*sx;		/* FIT_MAX_STARTS x max_params:
+					   fit_start() */
 	double		*x0;		/* the first start */
 	double		*scost;		/* FIT_MAX_STARTS */
 	int		*sstat;		/* FIT_MAX_STARTS */
 	int		*idx;		/* max_points */
 	void		*mem;
 };
+
+/*
+ * Start s's point in ws->sx: a row of c->nparam values per start, the one
+ * stride everywhere, since the automatic guesses fill whole rows of
+ * physical parameters; a start's transformed (free) parameters are the
+ * first pb->np of its row.  (Rows of pb->np in two places and of nparam in
+ * the others once reported, with a parameter held, the values of another
+ * start's slot.)
+ */
+static inline double *
+fit_start(const struct fit_workspace *ws, const struct fit_problem *pb,
+    int s)
+{
+	return (ws->sx + (size_t)s * pb->c->nparam);
+}
 
 /*=====================================================================
  * The clock of the time budget
@@ -592,7 +608,7 @@ fit_enough(struct fit_problem *pb, const struct fit_workspace *ws,
 		return (FIT_GO_ON);
 	if (b != *tested) {
 		*tested = b;
-		*white = fit_white(pb, ws->sx + (size_t)b * pb->np, freq);
+		*white = fit_white(pb, fit_start(ws, pb, b), freq);
 	}
 	if (!*white)
 		return (FIT_GO_ON);
@@ -634,7 +650,7 @@ static int
 fit_local(struct fit_problem *pb, const struct fit_options *o,
     struct fit_workspace *ws, int s, int iter)
 {
-	double	*x = ws->sx + (size_t)s * pb->np;
+	double	*x = fit_start(ws, pb, s);
 	int	 b;
 
 	if (fit_spent(pb))
@@ -792,11 +808,11 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 
 	/* Starts: the caller's values first, then the automatic guesses. */
 	if (o->init != NULL)
-		fit_p_to_x(&pb, o->init, ws->sx + (size_t)nst++ * np);
+		fit_p_to_x(&pb, o->init, fit_start(ws, &pb, nst++));
 	ng = fit_init_guesses(c, freq, zre, zim, n, ws->idx,
-	    ws->sx + (size_t)nst * np, FIT_MAX_GUESSES);
+	    fit_start(ws, &pb, nst), FIT_MAX_GUESSES);
 	for (s = nst; s < nst + ng; s++) {
-		x = ws->sx + (size_t)s * np;
+		x = fit_start(ws, &pb, s);
 		memcpy(p, x, np * sizeof *p);
 		fit_p_to_x(&pb, p, x);
 	}
@@ -813,7 +829,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	/* Two identical branches in series swapped give the same model: a
 	 * start with the cost of an earlier one is not tried again. */
 	for (s = 0; s < nst; s++) {
-		ws->scost[s] = fit_problem_eval(&pb, ws->sx + (size_t)s * np,
+		ws->scost[s] = fit_problem_eval(&pb, fit_start(ws, &pb, s),
 		    pb.r, NULL);
 		ws->sstat[s] = FIT_LOCAL_MAXITER;
 		for (k = 0; k < s; k++)
@@ -842,11 +858,11 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	rand0 = nst;
 	for (k = 0; k < nrand && conf != FIT_STOP && !fit_spent(&pb); k++) {
 		b = fit_best(ws, nst);
-		x = ws->sx + (size_t)nst * np;
+		x = fit_start(ws, &pb, nst);
 		for (i = 0; i < nf; i++) {
 			/* A decade or so for scales, less for exponents. */
 			sigma = pb.kind[pb.fidx[i]] == FIT_X_BOX ? 0.3 : 1.5;
-			x[i] = (k % 2 ? ws->sx[(size_t)b * np + i] :
+			x[i] = (k % 2 ? fit_start(ws, &pb, b)[i] :
 			    ws->x0[i]) + sigma * fit_rng_normal(&rng);
 		}
 		pb.starts++;
@@ -859,9 +875,9 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	 * there are two or more arcs: one alone is what the guesses vary. */
 	b = fit_best(ws, nst);
 	if (isfinite(ws->scost[b]) && conf != FIT_STOP && !fit_spent(&pb)) {
-		fit_x_to_p(&pb, ws->sx + (size_t)b * np, p);
+		fit_x_to_p(&pb, fit_start(ws, &pb, b), p);
 		ng = fit_init_reseed(c, freq, zre, zim, n, ws->idx, p,
-		    ws->sx + (size_t)nst * np, FIT_MAX_RESEEDS);
+		    fit_start(ws, &pb, nst), FIT_MAX_RESEEDS);
 		if (c->nelem < 4)	/* R(QR): fewer than two arcs */
 			ng = 0;
 		for (s = nst; s < nst + ng; s++) {
@@ -870,7 +886,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 				ng = s - nst;
 				break;
 			}
-			x = ws->sx + (size_t)s * np;
+			x = fit_start(ws, &pb, s);
 			memcpy(p, x, np * sizeof *p);
 			fit_p_to_x(&pb, p, x);
 			pb.starts++;
@@ -919,7 +935,7 @@ report:
 		res->status = FIT_DIVERGED;
 		goto done;
 	}
-	fit_x_to_p(&pb, ws->sx + (size_t)b * np, p);
+	fit_x_to_p(&pb, fit_start(ws, &pb, b), p);
 	big = 0;
 	for (i = 0; i < np; i++) {
 		res->params[i] = p[i];
