@@ -128,6 +128,25 @@ main(void)
 	CHECK(isfinite(r.chi_square), "all held: chi-square %g",
 	    r.chi_square);
 
+	/* each parameter of a two-arc circuit held in turn away from the
+	 * truth, and two at once: what is reported is what was fitted */
+	for (i = 0; i < 7; i++) {
+		double	t7[7] = { 10, 1e-5, 0.9, 100, 1e-3, 0.8, 500 };
+		double	lo7[7], hi7[7];
+		int	k;
+
+		for (k = 0; k < 7; k++)
+			lo7[k] = hi7[k] = NAN;
+		lo7[i] = hi7[i] = t7[i] * 0.9;
+		if (i > 0)
+			lo7[i - 1] = hi7[i - 1] = t7[i - 1];
+		fit("R(QR)(QR)", t7, lo7, hi7, &r);
+		CHECK(r.params[i] == t7[i] * 0.9 &&
+		    fabs(chi_ratio("R(QR)(QR)", &r) - 1) < 1e-9, "R(QR)(QR), p%d "
+		    "held at %g: %.17g x the chi-square reported", i,
+		    t7[i] * 0.9, chi_ratio("R(QR)(QR)", &r));
+	}
+
 	/* bad bounds are bad input, with the parameter named */
 	for (i = 0; i < 4; i++)
 		lo[i] = hi[i] = NAN;
