@@ -134,8 +134,10 @@ fit_x_to_p(const struct fit_problem *pb, const double *x, double *p)
 	for (j = 0; j < pb->np; j++) {
 		i = pb->fidx[j];
 		if (pb->kind[i] == FIT_X_BOX) {
+			/* lo + (hi - lo) * 1 can round to above hi */
 			s = sin(x[j]);
-			p[i] = pb->lo[i] + (pb->hi[i] - pb->lo[i]) * s * s;
+			p[i] = fmin(pb->lo[i] + (pb->hi[i] - pb->lo[i]) * s * s,
+			    pb->hi[i]);
 		} else
 			p[i] = pb->lo[i] + exp(x[j]);
 	}
