@@ -1,7 +1,8 @@
 /*
  * impcore - tests/test-fit-held.c: constraints at random (issue 15, part
  * 3).  Circuits of one to three arcs, each parameter free, held or bounded
- * at random around a random truth: whatever the fit ends with, a held
+ * at random around a random truth, with a weighting, method, start and
+ * iteration cap at random: whatever the fit ends with, a held
  * parameter is exactly its value, a bounded one is inside its bounds, and
  * the parameters reported give the chi-square reported (653989c: with a
  * parameter held, they once came from another start's slot).  Fixed seeds,
@@ -18,7 +19,7 @@
 #include "test-fit.h"
 
 #define NPTS	30
-#define ROUNDS	150		/* fits per seed */
+#define ROUNDS	100		/* fits per seed */
 
 static const char *codes[] = {
 	"R(RC)", "R(QR)", "R(QR)(QR)", "R(QR)W", "R(CR)(QR)W", "RC",
@@ -44,7 +45,7 @@ one(struct fit_workspace *ws, unsigned long long seed, int round)
 	struct fit_result	 r;
 	double			 t[FIT_MAX_PARAMS], lo[FIT_MAX_PARAMS];
 	double			 hi[FIT_MAX_PARAMS], f[NPTS], zr[NPTS];
-	double			 zi[NPTS], chi, u;
+	double			 zi[NPTS], chi, u, init[FIT_MAX_PARAMS];
 	const char		*code;
 	char			 err[128];
 	int			 i, np, kind[FIT_MAX_PARAMS];
@@ -84,6 +85,21 @@ one(struct fit_workspace *ws, unsigned long long seed, int round)
 	fit_options_default(&o);
 	o.lower = lo;
 	o.upper = hi;
+	/* the other options at random too: what is reported must not depend
+	 * on the path the fit took */
+	o.weighting = (enum fit_weighting)(int)(uni() * 3);
+	if (uni() < 0.15)
+		o.method = FIT_METHOD_NM;
+	if (uni() < 0.2)
+		o.max_iterations = 1 + (int)(uni() * 300);
+	if (uni() < 0.2)
+		o.restarts = (int)(uni() * 6);
+	if (uni() < 0.3) {	/* the caller's start, anywhere */
+		for (i = 0; i < np; i++)
+			init[i] = fit_circuit_param_is_exponent(c, i) ?
+			    0.05 + 0.95 * uni() : t[i] * pow(10, -1 + 2 * uni());
+		o.init = init;
+	}
 	fit_run(c, f, zr, zi, NPTS, &o, ws, &r);
 	CHECK(r.status != FIT_BAD_INPUT, "seed %#llx round %d %s: bad input: "
 	    "%s", seed, round, code, r.error);
