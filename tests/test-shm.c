@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -323,6 +324,49 @@ main(void)
 	CHECK(rtab_batch_find(s, "e", &bi, NULL) == 0 && bi.done == 10 &&
 	    bi.wh_pending == 10, "finished results and webhooks kept");
 	shm_close(s);
+
+	/*
+	 * A file of another build of the same layout version (a counter row
+	 * appended without a bump, say: its layout_hash differs) is refused
+	 * while it holds work, never read with this build's layout nor
+	 * recreated; with the writer's descriptor back it opens, work intact.
+	 */
+	{
+		struct shm_head hd;
+		char path[256];
+		uint64_t mine;
+		int fd;
+
+		snprintf(path, sizeof path, "%s/%s", dir, SHM_FILE);
+		fd = open(path, O_RDWR);
+		CHECK(fd >= 0 && pread(fd, &hd, sizeof hd, 0) == sizeof hd,
+		    "read the head");
+		mine = hd.layout_hash;
+		hd.layout_hash ^= 0x10;
+		/* what the master's maintenance publishes (no master here) */
+		hd.pre.pending = 10;
+		CHECK(pwrite(fd, &hd, sizeof hd, 0) == sizeof hd, "another build's "
+		    "descriptor written");
+		cause = NULL;
+		CHECK(shm_create(dir, &g, &s, &rec, &cause) < 0 && cause != NULL &&
+		    strstr(cause, "another build") != NULL &&
+		    strstr(cause, "pending") != NULL, "refused: %s",
+		    cause != NULL ? cause : "(opened)");
+		imp_free(cause);
+		cause = NULL;
+		CHECK(shm_open_ro(dir, &s, &cause) < 0, "impctl's open refuses it "
+		    "too: %s", cause != NULL ? cause : "(opened)");
+		imp_free(cause);
+		cause = NULL;
+		hd.layout_hash = mine;
+		hd.pre.pending = 0;
+		CHECK(pwrite(fd, &hd, sizeof hd, 0) == sizeof hd, "descriptor back");
+		close(fd);
+		CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 &&
+		    rtab_batch_find(s, "e", &bi, NULL) == 0 && bi.done == 10,
+		    "opens again, batch e intact");
+		shm_close(s);
+	}
 
 	/* another geometry: kept while work is pending */
 	g.queue_size = 12;

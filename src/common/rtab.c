@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,10 @@
 #include "common/shm_priv.h"
 #include "common/stat.h"
 #include "common/tim.h"
+
+/* A record holds every parameter a fit can have; CAS words come first. */
+_Static_assert(RTAB_PARAMS_MAX == FIT_MAX_PARAMS, "RTAB_PARAMS_MAX is FIT_MAX_PARAMS");
+_Static_assert(offsetof(struct rtab_rec, word) == 0, "a record's state word comes first");
 
 #define NREC(s)		((s)->head->nrecords)
 #define NBATCH(s)	((s)->head->nbatches)

@@ -49,6 +49,60 @@ shm_round(uint64_t v)
 	return ((v + SHM_ALIGN - 1) & ~(uint64_t)(SHM_ALIGN - 1));
 }
 
+/* FNV-1a, 64 bits, of n bytes into h. */
+static uint64_t
+shm_fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n-- > 0) {
+		h ^= *b++;
+		h *= 0x100000001b3ull;
+	}
+	return (h);
+}
+
+static uint64_t
+shm_fnv_u64(uint64_t h, uint64_t v)
+{
+	return (shm_fnv(h, &v, sizeof v));
+}
+
+/*
+ * This build's layout descriptor (struct shm_head's layout_hash): the size
+ * of every structure the file holds and every counter and histogram row
+ * of counters.def, by name, kind and unit, in order.  Two builds with the
+ * same descriptor read each other's files; computed once.
+ */
+static uint64_t
+shm_layout_hash(void)
+{
+	static uint64_t	 done;
+	uint64_t	 h = 0xcbf29ce484222325ull;
+	int		 i;
+
+	if (done != 0)
+		return (done);
+	h = shm_fnv_u64(h, SHM_LAYOUT_VERSION);
+	h = shm_fnv_u64(h, sizeof(struct shm_head));
+	h = shm_fnv_u64(h, sizeof(struct shm_proc));
+	h = shm_fnv_u64(h, sizeof(struct stat_block));
+	h = shm_fnv_u64(h, sizeof(struct rtab_head));
+	h = shm_fnv_u64(h, sizeof(struct rtab_rec));
+	h = shm_fnv_u64(h, sizeof(struct rtab_batch));
+	h = shm_fnv_u64(h, sizeof(struct phist));
+	h = shm_fnv_u64(h, RTAB_UNIT);
+	h = shm_fnv_u64(h, STAT_HIST_BUCKETS);
+	for (i = 0; i < STAT__N; i++) {
+		h = shm_fnv(h, stat_name[i], strlen(stat_name[i]) + 1);
+		h = shm_fnv_u64(h, (uint64_t)stat_kinds[i] << 8 | stat_units[i]);
+	}
+	for (i = 0; i < STAT_H__N; i++)
+		h = shm_fnv(h, stat_hist_name[i], strlen(stat_hist_name[i]) + 1);
+	done = h != 0 ? h : 1;
+	return (done);
+}
+
 /* Fill in geometry and offsets of a head for g.  Returns the file size. */
 static uint64_t
 shm_layout(struct shm_head *h, const struct shm_geom *g)
@@ -64,6 +118,7 @@ shm_layout(struct shm_head *h, const struct shm_geom *g)
 	h->proc_hw = 1;		/* known from the start: nothing used yet */
 	h->proc_size = sizeof(struct shm_proc);
 	h->stat_ncounters = STAT__N;
+	h->layout_hash = shm_layout_hash();
 	h->queue_size = g->queue_size;
 	h->results = g->results;
 	h->max_points = g->max_points;
@@ -135,6 +190,13 @@ shm_check(const struct shm_head *h, size_t size, char **cause)
 	    h->pre.file_size > size) {
 		imp_asprintf(cause, "state file truncated (%zu bytes, header "
 		    "says %ju)", size, (uintmax_t)h->pre.file_size);
+		return (-1);
+	}
+	if (h->layout_hash != shm_layout_hash()) {
+		imp_asprintf(cause, "written by another build of layout "
+		    "version %u (its structures or counters differ: layout "
+		    "%016jx, this program %016jx)", SHM_LAYOUT_VERSION,
+		    (uintmax_t)h->layout_hash, (uintmax_t)shm_layout_hash());
 		return (-1);
 	}
 	/* recompute the whole layout from the geometry: offsets must agree */

@@ -60,7 +60,19 @@ struct shm_head {
 	uint64_t		created;	/* REALTIME ns of the file's creation */
 	uint64_t		id_seq;		/* shm_next_id */
 	uint64_t		id_salt;
+	/*
+	 * What the writer's build puts where (shm_layout_hash(): the sizes of
+	 * the structures in the file and the counter rows, by name, kind and
+	 * unit, in order).  A build that differs in any of it refuses the file
+	 * as another layout, as for another layout_version: a counter row
+	 * appended or moved without a version bump is caught, not misread.
+	 */
+	uint64_t		layout_hash;
 };
+
+/* The fixed points every layout version keeps (see struct shm_prefix). */
+_Static_assert(sizeof(struct shm_prefix) == 32, "the prefix is 32 bytes");
+_Static_assert(offsetof(struct shm_head, pre) == 0, "the prefix comes first");
 
 struct shm_proc {
 	uint32_t		magic;
