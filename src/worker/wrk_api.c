@@ -26,6 +26,7 @@
 #include "common/hsrv.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/prom.h"
 #include "common/render.h"
 #include "common/rtab.h"
 #include "common/shm.h"
@@ -159,6 +160,7 @@ reply(struct hreq *r, const struct wrk_rq *q, int status, struct buf *b)
 	size_t xhl = 0;
 
 	STAT_INC(http_requests);
+	STAT_STATUS(status);
 	if (status >= 400 && status < 500)
 		STAT_INC(http_4xx);
 	else if (status >= 500)
@@ -191,6 +193,7 @@ reply_stream(struct hreq *r, const struct wrk_rq *q, int status,
 	size_t xhl = 0;
 
 	STAT_INC(http_requests);
+	STAT_STATUS(status);
 	stat_hist_add(STAT_H_request_time, ns);
 	if (wrk.cfg->profile)
 		xhl = reply_profile_headers(xh, q, status, ns);
@@ -1413,6 +1416,21 @@ h_debug(struct hreq *r, struct wrk_rq *q, int cmd)
 	event_add(w->tm, &tv);
 }
 
+/*
+ * GET /metrics: the profiler's exposition (common/prom.c), from the state
+ * file, without -profile: scraping must not need the profiler running.
+ */
+static void
+h_metrics(struct hreq *r, struct wrk_rq *q)
+{
+	struct buf b;
+
+	buf_init(&b);
+	prom_render(&b, wrk.shm);
+	hreq_add_header(r, "Content-Type", PROM_CONTENT_TYPE);
+	reply(r, q, 200, &b);
+}
+
 /*==================================================================
  * Routing
  */
@@ -1579,6 +1597,21 @@ wrk_api_request(struct hreq *r, void *arg)
 		}
 		if (method_is(r, "GET") || method_is(r, "HEAD")) {
 			h_debug(r, &q, gc ? CTL_CMD_TRIM : CTL_CMD_MEMLOG);
+			return;
+		}
+		allow = "GET, HEAD";
+		goto not_allowed;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		q.name = "metrics";
+		/* as for /debug: loopback, or anyone with the token */
+		if (wrk.cfg->api_token == NULL && !hreq_peer_is_loopback(r)) {
+			reply_error(r, &q, 403, NULL, "/metrics answers loopback "
+			    "clients only (or set -api-token)");
+			return;
+		}
+		if (method_is(r, "GET") || method_is(r, "HEAD")) {
+			h_metrics(r, &q);
 			return;
 		}
 		allow = "GET, HEAD";
