@@ -150,12 +150,31 @@ reply_profile_headers(char *h, const struct wrk_rq *q, int status,
 	return ((size_t)(p - h));
 }
 
+/* The request's log line; its parts are fields of a JSON line too. */
+static void
+rq_log(struct hreq *r, const struct wrk_rq *q, int status, uint64_t ns,
+    const char *tail)
+{
+	const char *method = hreq_method(r), *path = hreq_path(r);
+	const char *peer = hreq_peer(r);
+	struct log_field f[] = {
+		LOG_FS("method", method),
+		LOG_FS("path", path),
+		LOG_FI("status", status),
+		LOG_FN("duration_ms", (double)ns / 1e6),
+		LOG_FS("peer", peer),
+		LOG_FS("handler", q->name),
+	};
+
+	log_req_fields(f, (int)(sizeof f / sizeof f[0]), "%.16s %.120s %d "
+	    "%.3fms %s%s", method, path, status, (double)ns / 1e6, peer, tail);
+}
+
 /* Send b as the answer and account for it.  b is freed. */
 static void
 reply(struct hreq *r, const struct wrk_rq *q, int status, struct buf *b)
 {
 	uint64_t ns = tim_mono() - q->t0;
-	const char *method = hreq_method(r), *path = hreq_path(r);
 	char xh[XH_MAX];
 	size_t xhl = 0;
 
@@ -169,8 +188,7 @@ reply(struct hreq *r, const struct wrk_rq *q, int status, struct buf *b)
 	if (wrk.cfg->profile)
 		xhl = reply_profile_headers(xh, q, status, ns);
 	if (!log_quiet())
-		log_req("%.16s %.120s %d %.3fms %s", method, path, status,
-		    (double)ns / 1e6, hreq_peer(r));
+		rq_log(r, q, status, ns, "");
 	if (b->len == 0)
 		buf_adds(b, "{}");
 	buf_addc(b, '\n');
@@ -198,8 +216,7 @@ reply_stream(struct hreq *r, const struct wrk_rq *q, int status,
 	if (wrk.cfg->profile)
 		xhl = reply_profile_headers(xh, q, status, ns);
 	if (!log_quiet())
-		log_req("%.16s %.120s %d %.3fms %s (streamed)", hreq_method(r),
-		    hreq_path(r), status, (double)ns / 1e6, hreq_peer(r));
+		rq_log(r, q, status, ns, " (streamed)");
 	hreq_reply_stream(r, status, xh, xhl, b->p, b->len, fill, fini, arg);
 	buf_free(b);
 	inflight_update();
