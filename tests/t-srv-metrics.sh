@@ -114,6 +114,8 @@ a=$(code_count "$T/m0" 200)
 b=$(code_count "$T/m1" 200)
 [ -n "$a" ] && [ $((b - a)) -eq 1 ] && srv_ok "the first scrape counted as a 200 ($a -> $b)" ||
     srv_fail "code 200: '$a' -> '$b', want +1 (the first scrape)"
+$CURL -s "$SRV_URL/eis-data" | grep -q '"GET /metrics"' &&
+    srv_ok "GET /eis-data lists GET /metrics" || srv_fail "GET /eis-data does not list GET /metrics"
 # impctl names the same rows
 "$IMPCTL" -d "$STATE" stats -1 >"$T/ctl" 2>&1
 grep -q "^http_status_404 [1-9]" "$T/ctl" && grep -q "^http_status_202 [1-9]" "$T/ctl" &&

@@ -382,6 +382,10 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"GET /eis-data/batch/{batch_id}/plot.svg?spectrum=N&kind="
 	    "nyquist|bode|residuals|drt|all\":\"the picture of spectrum N "
 	    "(image/svg+xml)\","
+	    "\"GET /metrics\":\"Prometheus text format (0.0.4): every "
+	    "counter, answers by code (impcore_http_responses_total{code}), "
+	    "per-process series by role and index; loopback only unless "
+	    "-api-token (then with it), without -profile\","
 	    "\"GET /health\":\"liveness\"},", PACKAGE_VERSION);
 	buf_adds(&b, "\"input\":{\"batch\":{\"batch_id\":\"optional, 1-64 of "
 	    "A-Z a-z 0-9 . _ : -, not . or ..; else the Idempotency-Key "
