@@ -3,7 +3,8 @@
 #  1. -log-format=json -log-spectra -profile: every line of the daemon's
 #     log parses as JSON with time, level, role, pid and message (workers
 #     with their index); request lines carry method, path, status as
-#     fields; a 🔍 line per spectrum fitted; the banner's messages are the
+#     fields, a failed webhook attempt its id, outcome and error; a 🔍
+#     line per spectrum fitted; the banner's messages are the
 #     guide's ("📈 Profiling endpoints:", "  - CPU Profile: http://...").
 #  2. text, -profile without -log-spectra: every line has its time and a
 #     level; no 🔍 line although spectra were fitted (30 s of load wrote
@@ -27,13 +28,18 @@ load() {
 }
 
 # 1. JSON lines
-srv_start -threads=2 -quiet=false -log-format=json -log-spectra -profile -profile-port=0
+# (webhooks to a closed port: their failed attempts are logged with fields)
+srv_start -threads=2 -quiet=false -log-format=json -log-spectra -profile -profile-port=0 \
+    -webhook-url=http://127.0.0.1:9/hook
 load logfmt-json
+for i in $(seq 1 100); do grep -q 'Webhook\[' "$T/log" && break; sleep 0.1; done
 srv_stop || srv_fail "stop: exit $?"
 mv "$T/log" "$T/log.json"
-"$PY" - "$T/log.json" <<'EOF' && srv_ok "JSON lines: every line parses, with its keys; request fields; 4 spectrum lines; the banner" || srv_fail "JSON lines (see above)"
+# the next runs start afresh (no webhooks left pending by this one)
+rm -rf "$STATE"
+"$PY" - "$T/log.json" <<'EOF' && srv_ok "JSON lines: every line parses, with its keys; request and webhook fields; 4 spectrum lines; the banner" || srv_fail "JSON lines (see above)"
 import json, re, sys
-bad, n, spectra, reqs, msgs = [], 0, 0, 0, []
+bad, n, spectra, reqs, hooks, msgs = [], 0, 0, 0, 0, []
 for i, ln in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     n += 1
     try:
@@ -58,12 +64,19 @@ for i, ln in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
         spectra += 1
         if not isinstance(j.get("duration_ms"), (int, float)):
             bad.append("line %d: spectrum line without duration_ms" % i)
+    if j["message"].startswith("\U0001F310 Webhook[") and "\u274c" in j["message"]:
+        if j.get("outcome") == "failed" and isinstance(j.get("error"), str) and j.get("webhook_id"):
+            hooks += 1
+        else:
+            bad.append("line %d: a failed webhook attempt without its fields: %r" % (i, j))
     if j.get("path") == "/no-such-thing":
         reqs += 1
         if j.get("status") != 404 or j.get("method") != "GET":
             bad.append("line %d: request fields %r" % (i, j))
 if spectra != 4:
     bad.append("%d spectrum lines, want 4 (1 sync + 3 in the batch)" % spectra)
+if hooks < 1:
+    bad.append("no failed webhook attempt line with webhook_id, outcome, error")
 if reqs != 1:
     bad.append("%d lines for GET /no-such-thing with fields, want 1" % reqs)
 if "\U0001F4C8 Profiling endpoints:" not in msgs:
