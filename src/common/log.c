@@ -573,10 +573,15 @@ log_from_handler(const char *msg)
 	if (log_is_json) {
 		n = log_put(line, n, sizeof line, "{\"level\":\"error\",\"role\":\"");
 		n = log_put(line, n, sizeof line, log_role_name);
-		n = log_put(line, n, sizeof line, "\",\"message\":\"");
+		n = log_put(line, n, sizeof line, "\",\"pid\":");
+		n = (size_t)(buf_int_at(line + n, log_pid) - line);
+		n = log_put(line, n, sizeof line, ",\"message\":\"");
 		n += log_json_esc(line + n, sizeof line - n - 4, msg, l);
 		n = log_put(line, n, sizeof line, "\"}");
 	} else {
+		n = log_put(line, n, sizeof line, "impsolverd[");
+		n = (size_t)(buf_int_at(line + n, log_pid) - line);
+		n = log_put(line, n, sizeof line, "] ");
 		n = log_put(line, n, sizeof line, log_role);
 		n = log_put(line, n, sizeof line, ": error: ");
 		memcpy(line + n, msg, l);
