@@ -32,12 +32,14 @@ load() {
 srv_start -threads=2 -quiet=false -log-format=json -log-spectra -profile -profile-port=0 \
     -webhook-url=http://127.0.0.1:9/hook
 load logfmt-json
+# a query value may be a secret: no JSON field or message shows it
+$CURL -s -o /dev/null "$SRV_URL/no-such-thing/x?token=logfmt-sekrit"
 for i in $(seq 1 100); do grep -q 'Webhook\[' "$T/log" && break; sleep 0.1; done
 srv_stop || srv_fail "stop: exit $?"
 mv "$T/log" "$T/log.json"
 # the next runs start afresh (no webhooks left pending by this one)
 rm -rf "$STATE"
-"$PY" - "$T/log.json" <<'EOF' && srv_ok "JSON lines: every line parses, with its keys; request and webhook fields; 4 spectrum lines; the banner" || srv_fail "JSON lines (see above)"
+"$PY" - "$T/log.json" <<'EOF' && srv_ok "JSON lines: every line parses, with its keys; request and webhook fields (no query value); 4 spectrum lines; the banner" || srv_fail "JSON lines (see above)"
 import json, re, sys
 bad, n, spectra, reqs, hooks, msgs = [], 0, 0, 0, 0, []
 for i, ln in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
@@ -83,6 +85,8 @@ if "\U0001F4C8 Profiling endpoints:" not in msgs:
     bad.append("no message '\U0001F4C8 Profiling endpoints:'")
 if not any(re.match(r"^  - CPU Profile: http://localhost:\d+/debug/pprof/profile$", m) for m in msgs):
     bad.append("no message '  - CPU Profile: http://localhost:PORT/debug/pprof/profile'")
+if "logfmt-sekrit" in open(sys.argv[1], encoding="utf-8").read():
+    bad.append("a query value reached the JSON log unmasked")
 for b in bad[:20]:
     print("FAIL: " + b)
 print("# %d lines" % n)
