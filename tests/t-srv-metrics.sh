@@ -3,8 +3,8 @@
 # (issue 17, item 9).  From loopback it answers the Prometheus text format
 # (every sample under a TYPE, no series twice, promtool clean); a 404 and
 # a 202 show in impcore_http_responses_total{code=...}; per-process series
-# are labelled by role and index, not pid, and the start times keep their
-# nanoseconds.  Then with -api-token and a non-loopback address: 403 is
+# are labelled by role and index, not pid (one series each, across a
+# reload too), and the start times keep their nanoseconds.  Then with -api-token and a non-loopback address: 403 is
 # gone, the token decides (401 / 200), and the profiler's /metrics (the
 # same renderer) has the same families.
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
@@ -121,6 +121,30 @@ $CURL -s "$SRV_URL/eis-data" | grep -q '"GET /metrics"' &&
 grep -q "^http_status_404 [1-9]" "$T/ctl" && grep -q "^http_status_202 [1-9]" "$T/ctl" &&
     srv_ok "impctl stats: http_status_404 and http_status_202" ||
     srv_fail "impctl stats lacks http_status_404/202: $(grep http_status "$T/ctl" | head -n 3)"
+# a reload replaces the workers one at a time: while the old and the new
+# worker 0 overlap, still one series per role and index (the newest)
+kill -HUP "$SRV_PID"
+i=0
+while [ $i -lt 40 ]; do
+	$CURL -s -o "$T/r$i" "$SRV_URL/metrics"
+	i=$((i + 1))
+	sleep 0.05
+done
+"$PY" - "$T"/r* <<'EOF' && srv_ok "40 scrapes across a reload: no series twice" || srv_fail "a scrape during the reload had a series twice"
+import sys
+bad = 0
+for f in sys.argv[1:]:
+    seen = set()
+    for ln in open(f):
+        if ln.startswith("#") or not ln.strip():
+            continue
+        k = ln.rsplit(" ", 1)[0]
+        if k in seen:
+            print("FAIL: %s: %s twice" % (f, k))
+            bad += 1
+        seen.add(k)
+sys.exit(1 if bad else 0)
+EOF
 srv_stop || srv_fail "stop: exit $?"
 
 # -api-token: from anywhere with it
