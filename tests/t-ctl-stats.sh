@@ -87,7 +87,9 @@ sys.exit(1 if bad else 0)
 EOF
 
 # every counter of the table, by its name, in -1, --json and the table
-names=$(sed -n 's/^C(\([a-z0-9_]*\),.*/\1/p' "$IMP_SRCDIR/src/common/counters.def")
+names=$(sed -n -e 's/^C(\([a-z0-9_]*\),.*/\1/p' \
+    -e 's/CS(\([0-9]*\))/http_status_\1\n/gp' "$IMP_SRCDIR/src/common/counters.def" |
+    sed -n 's/^ *\([a-z0-9_]*\).*/\1/p' | grep .)
 hists=$(sed -n 's/^H(\([a-z0-9_]*\),.*/\1/p' "$IMP_SRCDIR/src/common/counters.def")
 ctl stats -1 >"$T/one" || fail "stats -1 exit status"
 ctl stats >"$T/table" || fail "stats exit status"

@@ -156,8 +156,12 @@ b1=$(metric impcore_batches_accepted_total "$T/m1")
 python3 - "$T/info.json" "$T/m1" <<-'EOF' && ok "every counter of the table is in /metrics" || fail "a counter is missing from /metrics"
 	import json, re, sys
 	names = json.load(open(sys.argv[1]))["counters"].keys()
-	have = set(l.split()[2] for l in open(sys.argv[2]) if l.startswith("# TYPE "))
-	miss = [n for n in names if not any(
+	lines = open(sys.argv[2]).read().splitlines()
+	have = set(l.split()[2] for l in lines if l.startswith("# TYPE "))
+	# the http_status_<code> rows: one family with a code label
+	have |= set("http_status_" + m.group(1) for m in (re.match(
+	    r'impcore_http_responses_total\{code="(\w+)"\} ', l) for l in lines) if m)
+	miss = [n for n in names if n not in have and not any(
 	    h in have for h in ("impcore_" + n, "impcore_" + n + "_total",
 	                        "impcore_" + re.sub("_ns$", "_seconds", n) + "_total"))]
 	assert not miss, miss

@@ -1,5 +1,5 @@
 #!/bin/sh
-# impsolverd -profile: the 🔍 worker line can watch a worker's memory
+# impsolverd -log-spectra: the 🔍 worker line can watch a worker's memory
 # (issue 17, item 5).  Its delta was +0 bytes on every line (the engine
 # allocates nothing while fitting, and it was measured around the fit
 # alone); now it spans the spectrum's whole handling, and the line adds
@@ -7,7 +7,7 @@
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 srv_init t-srv-wrkline 120
 
-srv_start -threads=1 -profile -profile-port=0 -quiet=false
+srv_start -threads=1 -profile -profile-port=0 -quiet=false -log-spectra
 srv_py spectrum 3 >"$T/one.json"
 for i in 1 2 3 4 5 6 7 8; do
 	$CURL -s -o /dev/null --data-binary @"$T/one.json" "$SRV_URL/eis-data"

@@ -23,7 +23,7 @@ daemon_term 15 && ok "SIGTERM: daemon exited ($DRC)" || fail "daemon did not exi
 el=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 le "$el" 6 1 && ok "stopped in ${el} s (2 s grace, not the receiver's 10 s)" ||
     fail "stop took ${el} s"
-grep -q "webhook: stopped with 3 attempt(s) in flight, left pending" "$W/daemon.log" &&
+grep -q "webhook: info: stopped with 3 attempt(s) in flight, left pending" "$W/daemon.log" &&
     ok "webhook process left 3 attempts pending" || fail "no 'left pending' line"
 "$IMPCTL" -d "$W/state" webhooks >"$W/open" 2>&1
 [ "$(awk '$2 == "pending"' "$W/open" | wc -l)" -eq 3 ] && ok "impctl webhooks: 3 pending in the file" ||

@@ -69,6 +69,8 @@ static const struct cfg_opt {
 	O("pidfile", T_STR, pidfile, 0, 0, "pid file"),
 	O("log", T_STR, log, 0, 0, "log file (default stderr)"),
 	O("quiet", T_BOOL, quiet, 0, 0, "no per-request/per-job logs"),
+	O("log-format", T_STR, log_format, 0, 0, "log lines: text | json (JSON lines: time, level, role, index, pid, message, fields)"),
+	O("log-spectra", T_BOOL, log_spectra, 0, 0, "a 🔍 line per spectrum fitted (heavy under load; -profile no longer implies it)"),
 	O("respawn-max-delay", T_DUR, respawn_max_delay, 0, 0, "cap of the restart backoff"),
 	O("benchmark", T_BOOL, benchmark, 0, 0, "per-spectrum timings CSV in the state dir"),
 	O("max-body", T_SIZE, body_max, 0, 0, "largest request body (e.g. 64M)"),
@@ -101,6 +103,7 @@ cfg_defaults(struct cfg *c)
 	c->webhook_timeout = 30 * TIM_SEC;
 	c->webhook_connect_timeout = 5 * TIM_SEC;
 	c->webhook_mode = imp_strdup("spectrum");
+	c->log_format = imp_strdup("text");
 	c->webhook_batch_max = 1ull << 20;
 	c->state_dir = imp_strdup("/var/lib/impsolverd");
 	c->queue_size = 16384;
@@ -525,6 +528,14 @@ cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
 		imp_asprintf(cause, "-webhook-connect-timeout: want at least "
 		    "1ms: %s", tim_format_duration(c->webhook_connect_timeout,
 		    d, sizeof d));
+		return (-1);
+	}
+	if (c->log_format == NULL)
+		c->log_format = imp_strdup("text");
+	if (strcmp(c->log_format, "text") != 0 &&
+	    strcmp(c->log_format, "json") != 0) {
+		imp_asprintf(cause, "-log-format: want text or json: %s",
+		    c->log_format);
 		return (-1);
 	}
 	if (c->webhook_mode == NULL)

@@ -61,6 +61,8 @@ struct cfg {
 	char		*pidfile;
 	char		*log;
 	int		quiet;
+	char		*log_format;		/* "text" | "json" (issue 17) */
+	int		log_spectra;		/* a 🔍 line per spectrum */
 	uint64_t	respawn_max_delay;	/* ns */
 	int		benchmark;
 	uint64_t	body_max;		/* bytes of a request body, 0: derived */

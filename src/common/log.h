@@ -1,10 +1,12 @@
 /*
  * impcore - log lines.
  *
- * "2025-01-01T12:00:00.123456Z impsolverd[1234] worker[0]: text" on stderr
- * or the -log file (which the master dup2()s onto stderr so the children
- * inherit it).  Severity is a prefix word for warnings and errors.
- * log_req() lines (per request, per job) are dropped with -quiet.
+ * "2025-01-01T12:00:00.123456Z impsolverd[1234] worker[0]: info: text" on
+ * stderr or the -log file (which the master dup2()s onto stderr so the
+ * children inherit it), or the same as a JSON line (-log-format=json).
+ * Every line has its level (error, warning, info, debug); under systemd
+ * also the "<N>" priority of sd-daemon(3).  log_req() lines (per request,
+ * per job) are dropped with -quiet.
  */
 #ifndef IMP_LOG_H
 #define IMP_LOG_H
@@ -13,6 +15,11 @@ enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* Process identity for the prefix: role "master", "worker" (index >= 0: "worker[3]"). */
 void log_set_role(const char *role, int index);
+/* -log-format: "text" (NULL too) or "json"; 0, or -1 for another name. */
+int log_set_format(const char *name);
+/* 1 when stderr is systemd's journal stream ($JOURNAL_STREAM): lines
+ * start with "<N>", text lines without a time (checked by log_open). */
+int log_journal(void);
 /*
  * Log to path (O_APPEND, created 0640) by making it our stderr; NULL or ""
  * keeps stderr.  0 ok, -1 with *cause.
@@ -39,6 +46,27 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 void log_syserr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Per-request/per-job lines: dropped with -quiet. */
 void log_req(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A line with fields: JSON lines (-log-format=json) carry them as keys
+ * beside "message"; text lines show the message alone (say what matters
+ * in it).  String values are masked like the message.
+ */
+enum log_ftype { LOG_F_STR, LOG_F_INT, LOG_F_NUM };
+struct log_field {
+	const char	*key;
+	enum log_ftype	type;
+	const char	*s;
+	long long	i;
+	double		d;
+};
+#define LOG_FS(k, v)	{ (k), LOG_F_STR, (v), 0, 0 }
+#define LOG_FI(k, v)	{ (k), LOG_F_INT, NULL, (long long)(v), 0 }
+#define LOG_FN(k, v)	{ (k), LOG_F_NUM, NULL, 0, (double)(v) }
+void log_fields(enum log_level lvl, const struct log_field *f, int nf,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* log_req() with fields: dropped with -quiet. */
+void log_req_fields(const struct log_field *f, int nf, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Fatal: log (with errno for log_fatal), then exit(1) (_exit in children). */
 void log_fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));

@@ -30,7 +30,7 @@ mem_oom(size_t size)
 	char msg[96];
 
 	/* no allocation here: we are out of memory */
-	snprintf(msg, sizeof msg, "impsolverd: out of memory (%zu bytes)", size);
+	snprintf(msg, sizeof msg, "out of memory (%zu bytes)", size);
 	log_from_handler(msg);
 	abort();
 }

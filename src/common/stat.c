@@ -32,6 +32,12 @@ const enum stat_unit stat_units[STAT__N] = {
 #define C(name, kind, unit, help)	STAT_UNIT_##unit,
 #include "common/counters.def"
 };
+/* the HTTP status of a CS() row, 0 for the others */
+const int stat_status[STAT__N] = {
+#define C(name, kind, unit, help)	0,
+#define CS(code)			code,
+#include "common/counters.def"
+};
 const char *const stat_hist_name[STAT_H__N] = {
 #define H(name, unit, help)	#name,
 #include "common/counters.def"
@@ -66,6 +72,17 @@ stat_gauges_clear(struct stat_block *b)
 	for (i = 0; i < STAT__N; i++)
 		if (stat_kinds[i] == STAT_GAUGE)
 			CMM_STORE_SHARED(b->c[i], 0);
+}
+
+enum stat_id
+stat_status_id(int status)
+{
+	switch (status) {
+#define CS(code)	case code: return (STAT_http_status_##code);
+#include "common/counters.def"
+	default:
+		return (STAT_http_status_other);
+	}
 }
 
 int

@@ -51,6 +51,7 @@ extern const char *const	stat_name[STAT__N];
 extern const char *const	stat_help[STAT__N];
 extern const enum stat_kind	stat_kinds[STAT__N];
 extern const enum stat_unit	stat_units[STAT__N];
+extern const int		stat_status[STAT__N];	/* CS() rows: the code, else 0 */
 extern const char *const	stat_hist_name[STAT_H__N];
 extern const char *const	stat_hist_help[STAT_H__N];
 
@@ -87,6 +88,10 @@ stat_set(enum stat_id id, uint64_t v)
 }
 #define STAT_INC(name)		stat_add(STAT_##name, 1)
 #define STAT_ADD(name, v)	stat_add(STAT_##name, (v))
+
+/* The counter of API answers with HTTP status (http_status_other if none). */
+enum stat_id stat_status_id(int status);
+#define STAT_STATUS(status)	stat_add(stat_status_id(status), 1)
 
 /* Bucket of value v (log2), and record v in histogram h of this process. */
 int stat_hist_bucket(uint64_t v);

@@ -382,6 +382,8 @@ reload(void)
 	cfg_free(&mst.cfg);
 	mst.cfg = nc;
 	log_set_quiet(mst.cfg.quiet);
+	/* the children forked from here on inherit it */
+	log_set_format(mst.cfg.log_format);
 	STAT_INC(reloads);
 	mst_child_reload();
 	log_config("reloaded");
@@ -481,6 +483,7 @@ main(int argc, char **argv)
 		return (2);
 	}
 	log_set_quiet(mst.cfg.quiet);
+	log_set_format(mst.cfg.log_format);
 	if (getenv("IMPCORE_DEBUG") != NULL)
 		log_set_debug(1);
 

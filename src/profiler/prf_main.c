@@ -168,9 +168,12 @@ prf_banner(struct prf *prf)
 	    strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
 	    strcmp(host, "::1") == 0 || *host == '\0')
 		host = "localhost";
+	/* the guide's lines, to the byte after the level: operators grep
+	 * for "📈 Profiling endpoints:" and "  - CPU Profile: " */
 	log_info("📊 Starting profiling server on port %d", port);
+	log_info("📈 Profiling endpoints:");
 	for (i = 0; i < sizeof eps / sizeof eps[0]; i++)
-		log_info("   %s: http://%s:%d%s", eps[i].what, host, port,
+		log_info("  - %s: http://%s:%d%s", eps[i].what, host, port,
 		    eps[i].path);
 }
 

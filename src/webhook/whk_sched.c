@@ -293,6 +293,33 @@ whk_park(struct whk *w, uint32_t rec, const char *why)
 }
 
 /*
+ * The Go server's line of an attempt, "🌐 Webhook[id] ✅: 1.234ms" or
+ * "❌: ...: why"; in JSON lines its parts are fields too.  parts 0: not a
+ * part of a split batch.
+ */
+static void
+whk_log_attempt(const char *resid, int ok, uint64_t dur, const char *why,
+    unsigned part, unsigned parts)
+{
+	struct log_field f[] = {
+		LOG_FS("webhook_id", resid),
+		LOG_FS("outcome", ok ? "delivered" : "failed"),
+		LOG_FN("duration_ms", (double)dur / 1e6),
+		LOG_FS("error", ok ? NULL : why),
+	};
+
+	if (ok && parts > 0)
+		log_req_fields(f, 3, "🌐 Webhook[%s] ✅: %.3fms (part %u of %u)",
+		    resid, (double)dur / 1e6, part, parts);
+	else if (ok)
+		log_req_fields(f, 3, "🌐 Webhook[%s] ✅: %.3fms", resid,
+		    (double)dur / 1e6);
+	else
+		log_req_fields(f, 4, "🌐 Webhook[%s] ❌: %.3fms: %s", resid,
+		    (double)dur / 1e6, why);
+}
+
+/*
  * A record's own URL that libcurl cannot use (the worker validated it at
  * submission, so this "cannot happen"): give up on it now, kept FAILED and
  * visible, instead of retrying for -webhook-max-age.
@@ -305,7 +332,7 @@ whk_refuse(struct whk *w, uint32_t rec, const char *resid, const char *why)
 	STAT_INC(webhook_attempts);
 	if (rtab_wh_failed(w->shm, rec, w->pid, why) == 0)
 		STAT_INC(webhook_failed);
-	log_req("🌐 Webhook[%s] ❌: 0.000ms: %s", resid, why);
+	whk_log_attempt(resid, 0, 0, why, 0, 0);
 }
 
 /*
@@ -489,18 +516,17 @@ whk_outcome(struct whk *w, struct whk_dlv *d, int ok, const char *why)
 			STAT_INC(webhook_delivered);
 			event_active(&w->ev_intake, EV_TIMEOUT, 0);
 		}
-		log_req("🌐 Webhook[%s] ✅: %.3fms (part %u of %u)", d->resid,
-		    (double)dur / 1e6, (unsigned)d->part + 1, (unsigned)d->parts);
+		whk_log_attempt(d->resid, 1, dur, NULL, (unsigned)d->part + 1,
+		    (unsigned)d->parts);
 		return;
 	}
 	if (ok) {
 		if (rtab_wh_delivered(w->shm, d->rec, w->pid) == 0)
 			STAT_INC(webhook_delivered);
-		log_req("🌐 Webhook[%s] ✅: %.3fms", d->resid, (double)dur / 1e6);
+		whk_log_attempt(d->resid, 1, dur, NULL, 0, 0);
 		return;
 	}
-	log_req("🌐 Webhook[%s] ❌: %.3fms: %s", d->resid, (double)dur / 1e6,
-	    why);
+	whk_log_attempt(d->resid, 0, dur, why, 0, 0);
 	last = d->first + w->max_age;
 	if (now >= last) {
 		if (rtab_wh_failed(w->shm, d->rec, w->pid, why) == 0) {

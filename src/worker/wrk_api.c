@@ -26,6 +26,7 @@
 #include "common/hsrv.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/prom.h"
 #include "common/render.h"
 #include "common/rtab.h"
 #include "common/shm.h"
@@ -149,16 +150,36 @@ reply_profile_headers(char *h, const struct wrk_rq *q, int status,
 	return ((size_t)(p - h));
 }
 
+/* The request's log line; its parts are fields of a JSON line too. */
+static void
+rq_log(struct hreq *r, const struct wrk_rq *q, int status, uint64_t ns,
+    const char *tail)
+{
+	const char *method = hreq_method(r), *path = hreq_path(r);
+	const char *peer = hreq_peer(r);
+	struct log_field f[] = {
+		LOG_FS("method", method),
+		LOG_FS("path", path),
+		LOG_FI("status", status),
+		LOG_FN("duration_ms", (double)ns / 1e6),
+		LOG_FS("peer", peer),
+		LOG_FS("handler", q->name),
+	};
+
+	log_req_fields(f, (int)(sizeof f / sizeof f[0]), "%.16s %.120s %d "
+	    "%.3fms %s%s", method, path, status, (double)ns / 1e6, peer, tail);
+}
+
 /* Send b as the answer and account for it.  b is freed. */
 static void
 reply(struct hreq *r, const struct wrk_rq *q, int status, struct buf *b)
 {
 	uint64_t ns = tim_mono() - q->t0;
-	const char *method = hreq_method(r), *path = hreq_path(r);
 	char xh[XH_MAX];
 	size_t xhl = 0;
 
 	STAT_INC(http_requests);
+	STAT_STATUS(status);
 	if (status >= 400 && status < 500)
 		STAT_INC(http_4xx);
 	else if (status >= 500)
@@ -167,8 +188,7 @@ reply(struct hreq *r, const struct wrk_rq *q, int status, struct buf *b)
 	if (wrk.cfg->profile)
 		xhl = reply_profile_headers(xh, q, status, ns);
 	if (!log_quiet())
-		log_req("%.16s %.120s %d %.3fms %s", method, path, status,
-		    (double)ns / 1e6, hreq_peer(r));
+		rq_log(r, q, status, ns, "");
 	if (b->len == 0)
 		buf_adds(b, "{}");
 	buf_addc(b, '\n');
@@ -191,12 +211,12 @@ reply_stream(struct hreq *r, const struct wrk_rq *q, int status,
 	size_t xhl = 0;
 
 	STAT_INC(http_requests);
+	STAT_STATUS(status);
 	stat_hist_add(STAT_H_request_time, ns);
 	if (wrk.cfg->profile)
 		xhl = reply_profile_headers(xh, q, status, ns);
 	if (!log_quiet())
-		log_req("%.16s %.120s %d %.3fms %s (streamed)", hreq_method(r),
-		    hreq_path(r), status, (double)ns / 1e6, hreq_peer(r));
+		rq_log(r, q, status, ns, " (streamed)");
 	hreq_reply_stream(r, status, xh, xhl, b->p, b->len, fill, fini, arg);
 	buf_free(b);
 	inflight_update();
@@ -362,6 +382,10 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"GET /eis-data/batch/{batch_id}/plot.svg?spectrum=N&kind="
 	    "nyquist|bode|residuals|drt|all\":\"the picture of spectrum N "
 	    "(image/svg+xml)\","
+	    "\"GET /metrics\":\"Prometheus text format (0.0.4): every "
+	    "counter, answers by code (impcore_http_responses_total{code}), "
+	    "per-process series by role and index; loopback only unless "
+	    "-api-token (then with it), without -profile\","
 	    "\"GET /health\":\"liveness\"},", PACKAGE_VERSION);
 	buf_adds(&b, "\"input\":{\"batch\":{\"batch_id\":\"optional, 1-64 of "
 	    "A-Z a-z 0-9 . _ : -, not . or ..; else the Idempotency-Key "
@@ -1413,6 +1437,21 @@ h_debug(struct hreq *r, struct wrk_rq *q, int cmd)
 	event_add(w->tm, &tv);
 }
 
+/*
+ * GET /metrics: the profiler's exposition (common/prom.c), from the state
+ * file, without -profile: scraping must not need the profiler running.
+ */
+static void
+h_metrics(struct hreq *r, struct wrk_rq *q)
+{
+	struct buf b;
+
+	buf_init(&b);
+	prom_render(&b, wrk.shm);
+	hreq_add_header(r, "Content-Type", PROM_CONTENT_TYPE);
+	reply(r, q, 200, &b);
+}
+
 /*==================================================================
  * Routing
  */
@@ -1579,6 +1618,21 @@ wrk_api_request(struct hreq *r, void *arg)
 		}
 		if (method_is(r, "GET") || method_is(r, "HEAD")) {
 			h_debug(r, &q, gc ? CTL_CMD_TRIM : CTL_CMD_MEMLOG);
+			return;
+		}
+		allow = "GET, HEAD";
+		goto not_allowed;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		q.name = "metrics";
+		/* as for /debug: loopback, or anyone with the token */
+		if (wrk.cfg->api_token == NULL && !hreq_peer_is_loopback(r)) {
+			reply_error(r, &q, 403, NULL, "/metrics answers loopback "
+			    "clients only (or set -api-token)");
+			return;
+		}
+		if (method_is(r, "GET") || method_is(r, "HEAD")) {
+			h_metrics(r, &q);
 			return;
 		}
 		allow = "GET, HEAD";

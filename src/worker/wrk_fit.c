@@ -192,7 +192,7 @@ wrk_spectrum_log(uint64_t fit_ns, int64_t mem_delta)
 
 	/* log_req() drops the line with -quiet, but only after its arguments
 	 * (a process table scan) were computed */
-	if (!wrk.cfg->profile || log_quiet())
+	if (!wrk.cfg->log_spectra || log_quiet())
 		return;
 	now = tim_mono();
 	/*
@@ -202,11 +202,25 @@ wrk_spectrum_log(uint64_t fit_ns, int64_t mem_delta)
 	 * an operator watches grow, the process's heap in use (the same
 	 * figure as heap_inuse_bytes) and its resident set.
 	 */
-	log_req("\xf0\x9f\x94\x8d Worker[%d] eis-processing: %.3fms, "
-	    "memory: %+lld bytes, goroutines: %d, heap: %lld bytes, "
-	    "rss: %llu bytes", wrk.index, (double)fit_ns / 1e6,
-	    (long long)mem_delta, wrk_tasks(now), (long long)mem_in_use(),
-	    (unsigned long long)wrk_rss(now));
+	{
+		int tasks = wrk_tasks(now);
+		long long heap = (long long)mem_in_use();
+		uint64_t rss = wrk_rss(now);
+		struct log_field f[] = {
+			LOG_FI("worker", wrk.index),
+			LOG_FN("duration_ms", (double)fit_ns / 1e6),
+			LOG_FI("memory_delta_bytes", mem_delta),
+			LOG_FI("goroutines", tasks),
+			LOG_FI("heap_bytes", heap),
+			LOG_FI("rss_bytes", rss),
+		};
+
+		log_req_fields(f, (int)(sizeof f / sizeof f[0]),
+		    "\xf0\x9f\x94\x8d Worker[%d] eis-processing: %.3fms, "
+		    "memory: %+lld bytes, goroutines: %d, heap: %lld bytes, "
+		    "rss: %llu bytes", wrk.index, (double)fit_ns / 1e6,
+		    (long long)mem_delta, tasks, heap, (unsigned long long)rss);
+	}
 }
 
 static void
