@@ -83,7 +83,7 @@ if reqs != 1:
     bad.append("%d lines for GET /no-such-thing with fields, want 1" % reqs)
 if "\U0001F4C8 Profiling endpoints:" not in msgs:
     bad.append("no message '\U0001F4C8 Profiling endpoints:'")
-if not any(re.match(r"^  - CPU Profile: http://localhost:\d+/debug/pprof/profile$", m) for m in msgs):
+if not any(re.match(r"^  - CPU Profile:    http://localhost:\d+/debug/pprof/profile$", m) for m in msgs):
     bad.append("no message '  - CPU Profile: http://localhost:PORT/debug/pprof/profile'")
 if "logfmt-sekrit" in open(sys.argv[1], encoding="utf-8").read():
     bad.append("a query value reached the JSON log unmasked")
@@ -107,9 +107,26 @@ s=$(grep -c 'eis-processing' "$T/log.text")
     srv_ok "-profile without -log-spectra: request lines, no spectrum line" ||
     srv_fail "-profile without -log-spectra: $s spectrum lines"
 grep -q 'profiler: info: 📈 Profiling endpoints:$' "$T/log.text" &&
-    grep -qE 'profiler: info:   - CPU Profile: http://localhost:[0-9]+/debug/pprof/profile$' "$T/log.text" &&
+    grep -qE 'profiler: info:   - CPU Profile:    http://localhost:[0-9]+/debug/pprof/profile$' "$T/log.text" &&
     srv_ok "text banner: 📈 Profiling endpoints: and its '  - CPU Profile: ...' bullets" ||
     srv_fail "text banner: $(grep -A2 'Starting profiling' "$T/log.text")"
+# the guide's eight bullets, its names, its column, its order (GoImpCore's
+# profiling guide); ours (Metrics) may follow
+sed -n 's/.* profiler: info: \(  - .*\)http:\/\/localhost:[0-9]*\(.*\)/\1\2/p' \
+    "$T/log.text" | head -n 8 >"$T/bullets"
+cat >"$T/bullets.want" <<'EOF'
+  - CPU Profile:    /debug/pprof/profile
+  - Heap Profile:   /debug/pprof/heap
+  - Goroutines:     /debug/pprof/goroutine
+  - Block Profile:  /debug/pprof/block
+  - Mutex Profile:  /debug/pprof/mutex
+  - Full Index:     /debug/pprof/
+  - Runtime Info:   /debug/info
+  - Runtime Stats:  /debug/stats
+EOF
+cmp -s "$T/bullets" "$T/bullets.want" &&
+    srv_ok "text banner: the guide's eight bullets, names and column" ||
+    { srv_fail "text banner bullets differ from the guide's:"; diff "$T/bullets.want" "$T/bullets"; }
 
 # 3. the journal: stderr is the stream $JOURNAL_STREAM names
 : >"$T/log"

@@ -140,13 +140,13 @@ prf_banner(struct prf *prf)
 		const char	*what, *path;
 	} eps[] = {
 		{ "CPU Profile", "/debug/pprof/profile" },
-		{ "Memory Profile", "/debug/pprof/heap" },
+		{ "Heap Profile", "/debug/pprof/heap" },
 		{ "Goroutines", "/debug/pprof/goroutine" },
 		{ "Block Profile", "/debug/pprof/block" },
 		{ "Mutex Profile", "/debug/pprof/mutex" },
-		{ "All Profiles", "/debug/pprof/" },
-		{ "Debug Info", "/debug/info" },
-		{ "Live Stats", "/debug/stats" },
+		{ "Full Index", "/debug/pprof/" },
+		{ "Runtime Info", "/debug/info" },
+		{ "Runtime Stats", "/debug/stats" },
 		{ "Metrics", "/metrics" },
 	};
 	const char *host = prf->cfg->profile_bind;
@@ -168,13 +168,18 @@ prf_banner(struct prf *prf)
 	    strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
 	    strcmp(host, "::1") == 0 || *host == '\0')
 		host = "localhost";
-	/* the guide's lines, to the byte after the level: operators grep
-	 * for "📈 Profiling endpoints:" and "  - CPU Profile: " */
+	/* the guide's lines, to the byte after the level, its names and
+	 * its column of URLs: operators grep for "📈 Profiling endpoints:"
+	 * and "  - CPU Profile:" (Metrics is ours, after the guide's) */
 	log_info("📊 Starting profiling server on port %d", port);
 	log_info("📈 Profiling endpoints:");
-	for (i = 0; i < sizeof eps / sizeof eps[0]; i++)
-		log_info("  - %s: http://%s:%d%s", eps[i].what, host, port,
+	for (i = 0; i < sizeof eps / sizeof eps[0]; i++) {
+		char label[32];
+
+		snprintf(label, sizeof label, "%s:", eps[i].what);
+		log_info("  - %-15s http://%s:%d%s", label, host, port,
 		    eps[i].path);
+	}
 }
 
 static int
