@@ -324,7 +324,7 @@ dat_pss_probe(const char *t, size_t len)
 int
 dat_pss_read(struct dat_ctx *ctx)
 {
-	const char	*end = ctx->text + ctx->len, *top, *at, *why;
+	const char	*end = ctx->text + ctx->len, *top, *at, *why, *bol;
 	const char	*ms, *it, *m, *ds, *vals;
 	size_t		 i, eis = 0;
 
@@ -332,10 +332,13 @@ dat_pss_read(struct dat_ctx *ctx)
 	if (top >= end || *top != '{')
 		return (dat_fail(ctx, DAT_BROKEN, 1, "palmsens: expected a "
 		    "JSON object"));
-	if (dat_pss_skip(top, end, &why, &at) == NULL)
+	if (dat_pss_skip(top, end, &why, &at) == NULL) {
+		for (bol = at; bol > ctx->text && bol[-1] != '\n'; bol--)
+			;
 		return (dat_fail(ctx, DAT_BROKEN, dat_pss_line(ctx, at),
-		    "palmsens: invalid JSON at byte %zu: expected %s",
-		    (size_t)(at - ctx->text), why));
+		    "palmsens: invalid JSON at column %zu: expected %s",
+		    (size_t)(at - bol) + 1, why));
+	}
 	ms = dat_pss_get(top, end, "Measurements");
 	if (ms == NULL || *ms != '[')
 		return (dat_fail(ctx, DAT_BROKEN, 0, "palmsens: expected an "
