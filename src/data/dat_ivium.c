@@ -31,9 +31,11 @@ dat_ivium_probe(const char *t, size_t len)
 {
 	if (dat_contains(t, len, "\nprimary_data"))
 		return (90);
-	/* a long preamble pushes primary_data past what the probes see */
-	if (dat_contains(t, len, "\nSolarcell=") &&
-	    dat_contains(t, len, "\nTitle="))
+	/* a long preamble pushes primary_data past what the probes see;
+	 * the file's first text lines are these flags */
+	if (dat_contains(t, len, "\nPeaks=") &&
+	    dat_contains(t, len, "\nCorrosion=") &&
+	    dat_contains(t, len, "\nSolarcell="))
 		return (70);
 	return (0);
 }
