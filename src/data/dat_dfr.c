@@ -18,11 +18,14 @@
 static int
 dat_dfr_num(const struct dat_line *l, double *v)
 {
-	const char	*fs[2];
-	size_t		 fl[2];
+	const char	*s = l->s, *e = l->s + l->len;
 
-	return (dat_split(l, DAT_D_WS, fs, fl, 2) == 1 &&
-	    dat_num(fs[0], fl[0], '.', v) == fl[0] && isfinite(*v));
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	return (s < e && dat_num(s, (size_t)(e - s), '.', v) ==
+	    (size_t)(e - s) && isfinite(*v));
 }
 
 int

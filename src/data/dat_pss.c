@@ -21,7 +21,7 @@
 
 #include "data/dat_priv.h"
 
-#define DAT_PSS_DEPTH	64	/* nesting; PSTrace writes 6 */
+#define DAT_PSS_DEPTH	64	/* nesting; PSTrace 5.9 writes 10 */
 
 static const char *
 dat_pss_ws(const char *p, const char *end)
@@ -325,7 +325,7 @@ int
 dat_pss_read(struct dat_ctx *ctx)
 {
 	const char	*end = ctx->text + ctx->len, *top, *at, *why, *bol;
-	const char	*ms, *it, *m, *ds, *vals;
+	const char	*ms, *it, *m, *ds, *vals, *ty, *te;
 	size_t		 i, eis = 0;
 
 	top = dat_pss_ws(ctx->text, end);
@@ -344,20 +344,14 @@ dat_pss_read(struct dat_ctx *ctx)
 		return (dat_fail(ctx, DAT_BROKEN, 0, "palmsens: expected an "
 		    "array \"Measurements\""));
 	for (it = ms, i = 0; (m = dat_pss_elem(&it, end, i)) != NULL; i++) {
+		/* a measurement of another technique is skipped: one
+		 * without a DataSet, or whose DataSet Type does not name EIS
+		 * (PalmSens.Data.DataSetEIS) */
 		ds = dat_pss_get(m, end, "DataSet");
-		if (ds == NULL || *ds != '{')
-			return (dat_fail(ctx, DAT_BROKEN, dat_pss_line(ctx, m),
-			    "palmsens: Measurements[%zu]: expected an object "
-			    "DataSet", i));
-		if (!dat_pss_type(dat_pss_get(ds, end, "Type"), end,
-		    "DataSetEIS")) {
-			const char *ty = dat_pss_get(ds, end, "Type"), *te;
-
-			/* liberal: any DataSet type naming EIS */
-			if (ty == NULL || (te = dat_pss_str(ty, end)) == NULL ||
-			    !dat_contains(ty, (size_t)(te - ty), "EIS"))
-				continue;
-		}
+		ty = dat_pss_get(ds, end, "Type");
+		if (ty == NULL || (te = dat_pss_str(ty, end)) == NULL ||
+		    !dat_contains(ty, (size_t)(te - ty), "EIS"))
+			continue;
 		eis++;
 		vals = dat_pss_get(ds, end, "Values");
 		if (vals == NULL || *vals != '[')
@@ -370,6 +364,6 @@ dat_pss_read(struct dat_ctx *ctx)
 	if (eis == 0)
 		return (dat_fail(ctx, DAT_BROKEN, 0, "palmsens: expected an "
 		    "EIS measurement (DataSet Type ...DataSetEIS), found none "
-		    "in %zu", i));
+		    "in %zu measurements", i));
 	return (0);
 }
