@@ -1,9 +1,10 @@
 #!/bin/sh
-# POST /eis-data/file (issue 15, part 1): the raw file as the body, the
+# POST /eis-data/file (issue 15): the raw file as the body, the
 # options as query parameters; 202 like a batch with one spectrum per
 # spectrum of the file (its Spectrum_Number as iteration), 415 for bytes
 # no reader knows, 400 naming the line of a broken file or the parameter,
-# 413 past -max-points; the results are fitted like a batch's.
+# 413 past -max-points; the results are fitted like a batch's.  Every
+# format of round 3 (Ivium, PalmSens, .dfr, .P00, .i2b) goes through it.
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 srv_init t-srv-file 180
 
@@ -67,6 +68,32 @@ for q, f, n in (("circuit=R(RC)", "impedancepy/exampleDataBioLogic.mpt", 1),
         else:
             print("ok: %s?%s: 202, %d spectra done" % (f, q, n))
 
+# the readers of round 3: a PalmSens session (UTF-16 JSON, a CV measurement
+# skipped, two EIS ones), an Ivium sequence, an Autolab .dfr by its name,
+# a .P00 by content, an .i2b forced; the session's fits are checked
+for q, f, n in (("circuit=R(RC)&method=lm&timeout=10", "variants/palmsens.pssession", 2),
+                ("circuit=R(RC)", "variants/ivium-seq.ids", 2),
+                ("circuit=R(RC)&name=cell.dfr", "variants/autolab.dfr", 1),
+                ("circuit=R(RC)", "variants/parstat.P00", 1),
+                ("circuit=R(RC)&format=elchemea", "variants/elchemea.i2b", 1)):
+    st, d = post(q, read(data + "/" + f))
+    if st != 202 or d.get("spectra") != n:
+        fail("%s: %d %s" % (f, st, d))
+        continue
+    done = wait_batch(url, d["batch_id"], 120)
+    if done["done"] != n:
+        fail("%s: %s" % (f, json.dumps(done)[:300]))
+        continue
+    if f.endswith(".pssession"):
+        res = {r["iteration"]: r for r in done["results"]}
+        want = {0: [10, 100, 1e-5], 1: [9, 150, 5e-6]}
+        bad = [i for i in want if res.get(i, {}).get("status") != "done" or
+               not all(abs(a - b) <= 1e-3 * b for a, b in zip(res[i]["parameters"], want[i]))]
+        if sorted(res) != [0, 1] or bad:
+            fail("%s results: %s" % (f, {i: (r.get("status"), r.get("parameters")) for i, r in res.items()}))
+            continue
+    print("ok: %s?%s: 202, %d spectra done" % (f, q, n))
+
 # refusals
 blob = bytes(range(256)) * 20
 big = "f,Z',Z''\n" + "".join("%d,10,-1\n" % (k + 1) for k in range(300))
@@ -75,6 +102,9 @@ cases = [
     ("circuit=R(RC)", read(data + "/variants/broken-number.csv"), 400, None, "line 3: text: expected a number in column 3"),
     ("circuit=R(RC)", read(data + "/impedancepy/exampleDataBioLogic_MissingFreq.mpt"), 400, None, "line 61: biologic"),
     ("circuit=R(RC)", b"", 400, None, "empty file"),
+    ("circuit=R(RC)", read(data + "/variants/broken-dfr.dfr"), 400, None, "line 14: dfr: expected a number (Z' of point 2)"),
+    ("circuit=R(RC)", read(data + "/variants/broken-palmsens.pssession"), 400, None, "line 1: palmsens: invalid JSON at column 122"),
+    ("circuit=R(RC)&name=x.idf", read(data + "/variants/broken-ivium.idf"), 400, None, "line 6: ivium: primary_data (line 4) counts 3 points, found 2"),
     ("circuit=R(RC)", big, 413, None, "more than the limit 200"),
     ("circuit=R(RC)&format=nosuch", read(data + "/variants/comma-header.csv"), 400, "format", "unknown format"),
     ("circuit=R(RC)&colour=blue", read(data + "/variants/comma-header.csv"), 400, "colour", "unknown query parameter"),

@@ -3,11 +3,14 @@
  * untrusted bytes inside the workers (POST /eis-data/file).
  *
  * Seeds: every file under tests/data/readers (instrument files, text
- * variants, broken ones) and a few made here.  Mutations: byte flips,
+ * variants, broken ones; Ivium, PalmSens, .dfr, .P00 and .i2b among them)
+ * and a few made here (the same formats in small, PalmSens JSON as UTF-8
+ * and nested past the scanner's depth limit).  Mutations: byte flips,
  * deletions, insertions of separators, digits, decimal marks, line ends,
- * quotes and NUL bytes, duplicated and dropped lines, truncations, huge
- * numbers.  Each text goes to dat_read detected, and forced to a random
- * reader, in a buffer of exactly its length (ASan sees a read past it).
+ * quotes, NUL bytes, JSON brackets and the formats' keywords, duplicated
+ * and dropped lines, truncations, huge numbers.  Each text goes to
+ * dat_read detected, and forced to a random reader, in a buffer of
+ * exactly its length (ASan sees a read past it).
  * For every text: a DAT_* status; an error has a message; a result has
  * spectra of at least one point, within the limits, with finite numbers
  * and frequencies > 0.
@@ -111,6 +114,20 @@ static const char *const handmade[] = {
 	"\"Z60W Data File\"\n\"  Freq (Hz)   a  b  c  Z'(a)  Z''(b)\"\n1,0,0,0,2,3\n",
 	"<Application>\n<Segment1>\nDefinition=Frequency(Hz), Z Real, Z Imag\n1,2,3\n</Segment1>\n",
 	"frequency,|Z|,-phase\n1,2,30\n",
+	/* Ivium, PalmSens (as UTF-8), Autolab .dfr, .P00, Elchemea .i2b */
+	"Title=x\nprimary_data\n3\n2\n10 -1\t1000\n11 -2\t100\n7\nosc_data\n1\n",
+	"{\"Measurements\":[{\"DataSet\":{\"Type\":\"PalmSens.Data.DataSetEIS\","
+	    "\"Values\":[{\"Unit\":{\"Type\":\"PalmSens.Units.Hertz\"},"
+	    "\"DataValues\":[{\"V\":1000},{\"V\":1e2}]},{\"DataValues\":"
+	    "[{\"V\":10},{\"V\":11.5}],\"Unit\":{\"Type\":\"PalmSens.Units.ZRe\"}},"
+	    "{\"Unit\":{\"Type\":\"PalmSens.Units.ZIm\"},\"DataValues\":"
+	    "[{\"V\":1},{\"V\":-2}]}]}}]}\xef\xbb\xbf",
+	"{\"Measurements\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	"VERSION8.0\n1\n1\n1000\n10\n5\n0\n0\n0\n0\n0\n0\n",
+	"x\n f/Hz\t Z'/Ohm\t -Z''/Ohm\t\n 2\n 1000\t 10\t 5\t\n 100\t 10\t 6\t\n",
+	"meta\n\n2\n1000 10 -5\n100 10 -6\n",
 };
 
 static const char *const inserts[] = {
@@ -119,6 +136,8 @@ static const char *const inserts[] = {
 	"(", "<", "Spectrum_Number", "ZCURVE\tTABLE\n", "End Comments\n",
 	"Nb header lines : 99999\n", "\xff\xfe", "\x00", "\xe2\x88\x92",
 	"99999999999999999999999", "0.000000000000000000000001",
+	"primary_data\n", "3\n", "{", "}", "[", "]", "\"V\":", "\\", "VERSION",
+	"f/Hz\t", "\"DataValues\":[", "PalmSens.Units.Hertz",
 };
 
 static void

@@ -6,9 +6,12 @@
  * then rows that start with a tab; the first line that does not start
  * with a blank ends the table (an aborted experiment ends it with
  * EXPERIMENTABORTED).  Each ZCURVE table is a spectrum.  With drift
- * correction the table carries the corrected impedance in Zreal/Zimag
- * and the uncorrected one in a second Zreal.../Zimag... pair of columns:
- * we give the corrected spectrum first, then the uncorrected.
+ * correction (DRIFTCOR SELECTOR 1) the table keeps the measured impedance
+ * in Zreal/Zimag and adds the corrected one in ZrealDrCor/ZimagDrCor
+ * (with ZmodDrCor, ZphzDrCor), as Framework 7.9 writes it and pyimpspec
+ * reads it: we give the corrected spectrum first, then the uncorrected.
+ * (The first version of this reader guessed the opposite layout, a second
+ * "Zreal..." pair uncorrected, with no file to check it against.)
  */
 #include <string.h>
 #include <strings.h>
@@ -27,17 +30,17 @@ dat_gamry_probe(const char *t, size_t len)
 	return (0);
 }
 
-/* The column of the second field named prefix... after first, or -1. */
+/* The column named name exactly (case aside, blanks around it), or -1. */
 static int
-dat_gamry_second(const struct dat_line *hdr, const char *prefix, int first)
+dat_gamry_col(const struct dat_line *hdr, const char *name)
 {
 	const char	*fs[64];
-	size_t		 fl[64], n = strlen(prefix);
+	size_t		 fl[64], n = strlen(name);
 	int		 nf, i;
 
 	nf = dat_split(hdr, DAT_D_TAB, fs, fl, 64);
-	for (i = first + 1; i < nf; i++)
-		if (fl[i] >= n && strncasecmp(fs[i], prefix, n) == 0)
+	for (i = 0; i < nf; i++)
+		if (fl[i] == n && strncasecmp(fs[i], name, n) == 0)
 			return (i);
 	return (-1);
 }
@@ -79,21 +82,24 @@ dat_gamry_read(struct dat_ctx *ctx)
 			c.dec = dec;
 		}
 		c.delim = DAT_D_TAB;
-		start = cur;
+		/* drift correction: the corrected pair first, as its own
+		 * spectrum, then the measured one */
+		c2 = c;
+		c2.re = dat_gamry_col(&hdr, "ZrealDrCor");
+		c2.im = dat_gamry_col(&hdr, "ZimagDrCor");
+		c2.mod = c2.ph = -1;
+		c2.im_neg = 0;
+		if (c2.re >= 0 && c2.im >= 0) {
+			start = cur;
+			if (dat_table(ctx, &start, &c2, DAT_T_INDENTED,
+			    "gamry ZCURVE (drift-corrected)") < 0)
+				return (-1);
+			dat_new_spectrum(ctx);
+		}
 		if (dat_table(ctx, &cur, &c, DAT_T_INDENTED, "gamry ZCURVE") <
 		    0)
 			return (-1);
 		dat_new_spectrum(ctx);
-		/* drift correction: the uncorrected pair, as its own spectrum */
-		c2 = c;
-		c2.re = c.re >= 0 ? dat_gamry_second(&hdr, "Zreal", c.re) : -1;
-		c2.im = c.im >= 0 ? dat_gamry_second(&hdr, "Zimag", c.im) : -1;
-		if (c2.re >= 0 && c2.im >= 0) {
-			if (dat_table(ctx, &start, &c2, DAT_T_INDENTED,
-			    "gamry ZCURVE (uncorrected)") < 0)
-				return (-1);
-			dat_new_spectrum(ctx);
-		}
 	}
 	if (tables == 0)
 		return (dat_fail(ctx, DAT_BROKEN, cur.no, "gamry: expected a "

@@ -74,6 +74,9 @@ struct dat_cols {
 int dat_next(struct dat_cur *c, struct dat_line *l);
 void dat_cur_init(struct dat_cur *c, const struct dat_ctx *ctx);
 int dat_blank(const struct dat_line *l);
+int dat_next_nonblank(struct dat_cur *c, struct dat_line *l);
+int dat_line_count(const struct dat_line *l, size_t max, size_t *v);
+size_t dat_cur_rows(struct dat_cur *c, size_t n, struct dat_cur *sub);
 int dat_starts(const struct dat_line *l, const char *prefix);
 int dat_contains(const char *s, size_t len, const char *needle);
 int dat_fail(struct dat_ctx *ctx, int status, size_t line, const char *fmt,
@@ -103,6 +106,16 @@ int dat_zplot_probe(const char *t, size_t len);
 int dat_zplot_read(struct dat_ctx *ctx);
 int dat_par_probe(const char *t, size_t len);
 int dat_par_read(struct dat_ctx *ctx);
+int dat_ivium_probe(const char *t, size_t len);
+int dat_ivium_read(struct dat_ctx *ctx);
+int dat_p00_probe(const char *t, size_t len);
+int dat_p00_read(struct dat_ctx *ctx);
+int dat_dfr_probe(const char *t, size_t len);
+int dat_dfr_read(struct dat_ctx *ctx);
+int dat_i2b_probe(const char *t, size_t len);
+int dat_i2b_read(struct dat_ctx *ctx);
+int dat_pss_probe(const char *t, size_t len);
+int dat_pss_read(struct dat_ctx *ctx);
 int dat_text_probe_chi(const char *t, size_t len);
 int dat_text_probe_parstat(const char *t, size_t len);
 int dat_text_probe_autolab(const char *t, size_t len);

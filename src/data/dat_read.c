@@ -38,6 +38,17 @@ static const struct dat_format {
 	    dat_zplot_probe, dat_zplot_read },
 	{ "versastudio", ".par", "VersaStudio .par (each <Segment>)",
 	    dat_par_probe, dat_par_read },
+	{ "ivium", ".idf .ids", "Ivium .idf and .ids (each primary_data "
+	    "a spectrum)", dat_ivium_probe, dat_ivium_read },
+	{ "palmsens", ".pssession", "PalmSens PSTrace .pssession (UTF-16 "
+	    "JSON, each EIS measurement a spectrum)",
+	    dat_pss_probe, dat_pss_read },
+	{ "dfr", ".dfr", "Eco Chemie/Metrohm Autolab .dfr (VERSION line, "
+	    "point count, nine lines a point)", dat_dfr_probe, dat_dfr_read },
+	{ "p00", ".p00", "Parstat .P00 (f/Hz, Z'/Ohm, -Z''/Ohm, point count)",
+	    dat_p00_probe, dat_p00_read },
+	{ "elchemea", ".i2b", "Elchemea Analytical .i2b (metadata, point "
+	    "count, rows f, Z', Z'')", dat_i2b_probe, dat_i2b_read },
 	{ "chinstruments", "", "CH Instruments text (Freq/Hz, Z'/ohm, "
 	    "Z\"/ohm)", dat_text_probe_chi, dat_text_read_instr },
 	{ "parstat", "", "Parstat text (Frequency (Hz), Zre (ohms), Zim "

@@ -17,6 +17,8 @@
 
 #define DAT_MAXFIELDS	64	/* columns a header may name; more are ignored */
 
+static int dat_isblank(char c);
+
 /* ==== Lines ============================================================== */
 
 void
@@ -138,6 +140,61 @@ dat_fail(struct dat_ctx *ctx, int status, size_t line, const char *fmt, ...)
 	vsnprintf(ctx->err + n, ctx->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return (-1);
+}
+
+/* The next line that is not blank into *l; 0 at the end. */
+int
+dat_next_nonblank(struct dat_cur *c, struct dat_line *l)
+{
+	while (dat_next(c, l))
+		if (!dat_blank(l))
+			return (1);
+	return (0);
+}
+
+/*
+ * Is l, blanks around it aside, an integer from 0 to max?  (A point or
+ * column count of the instruments that write one before their rows.)
+ */
+int
+dat_line_count(const struct dat_line *l, size_t max, size_t *v)
+{
+	size_t	i = 0, n = 0, end = l->len;
+
+	while (i < end && dat_isblank(l->s[i]))
+		i++;
+	while (end > i && dat_isblank(l->s[end - 1]))
+		end--;
+	if (i == end)
+		return (0);
+	for (; i < end; i++) {
+		if (l->s[i] < '0' || l->s[i] > '9' ||
+		    n > (max - (size_t)(l->s[i] - '0')) / 10)
+			return (0);
+		n = n * 10 + (size_t)(l->s[i] - '0');
+	}
+	*v = n;
+	return (1);
+}
+
+/*
+ * The next n lines that are not blank, as a cursor of their own in *sub
+ * (dat_table reads exactly them); *c moves past them.  Returns how many
+ * there were: fewer than n at the end of the text.  A claimed count costs
+ * no memory, however large: the lines are counted, not kept.
+ */
+size_t
+dat_cur_rows(struct dat_cur *c, size_t n, struct dat_cur *sub)
+{
+	struct dat_line	l;
+	size_t		k = 0;
+
+	*sub = *c;
+	while (k < n && dat_next(c, &l))
+		if (!dat_blank(&l))
+			k++;
+	sub->end = c->p;
+	return (k);
 }
 
 /* ==== Fields ============================================================= */
