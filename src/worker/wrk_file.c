@@ -36,6 +36,7 @@ static const struct {
 	{ "format", P_OWN }, { "name", P_OWN },
 	{ "batch_id", P_STR }, { "circuit", P_STR }, { "method", P_STR },
 	{ "weighting", P_STR }, { "webhook_url", P_STR },
+	{ "webhook_mode", P_STR },	/* issue 18, item 3 */
 	{ "max_iterations", P_NUM }, { "timeout", P_NUM },
 	{ "initial_values", P_LIST },
 	{ "validate", P_STR }, { "linkk_c", P_NUM }, { "linkk_max_m", P_NUM },
