@@ -40,6 +40,8 @@
 #define HSRV_MAX_HEADERS	100
 #define HSRV_MAX_WRITE		(1024 * 1024)	/* bytes per writev; the kernel takes less */
 #define HSRV_MAX_DISCARD	(1024 * 1024)	/* refused bodies skipped to keep the connection */
+#define HSRV_WRITE_NOW		(64 * 1024)	/* answers up to this are written at once */
+#define HSRV_RECV_CHUNK		(256 * 1024)	/* bytes per recv of a body (conn_recv) */
 /* a streamed answer is rendered while its output is under HIGH, and
  * rendering resumes when the output drained to LOW */
 #define HSRV_STREAM_HIGH	(256 * 1024)
@@ -81,6 +83,7 @@ struct hconn {
 	TAILQ_ENTRY(hconn)	link;
 	TAILQ_ENTRY(hconn)	hlink;		/* s->held, when held */
 	int			held;
+	int			low;		/* at the base's lowest priority (conn_demote) */
 	enum cstate		body_st;	/* where the body starts, after admission */
 	int			expect100;	/* send 100 Continue once admitted */
 	size_t			discard;	/* refused body to skip after the answer */
@@ -713,6 +716,20 @@ hreq_reply_lines(struct hreq *r, int status, const char *lines, size_t llen,
 	c->st = C_WRITING;
 	c->nreq++;
 	req_free(r);
+	/*
+	 * An answer the socket takes whole (nearly all: a refusal, /health)
+	 * is written now, and conn_write runs deferred, in this loop turn:
+	 * waiting for EPOLLOUT cost a loop turn and two epoll_ctl a request.
+	 * EV_WRITE stays off until something is queued again (hreq_reply,
+	 * hreq_reply_stream and 100 Continue enable it).
+	 */
+	if (evbuffer_get_length(out) <= HSRV_WRITE_NOW &&
+	    evbuffer_write(out, bufferevent_getfd(c->bev)) >= 0 &&
+	    evbuffer_get_length(out) == 0) {
+		bufferevent_disable(c->bev, EV_WRITE);
+		bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+		return;
+	}
 	/* conn_write runs when the output has drained */
 	bufferevent_enable(c->bev, EV_WRITE);
 }
@@ -904,6 +921,45 @@ conn_dispatch(struct hconn *c)
 }
 
 /*
+ * Priorities (when the base has three or more, as a worker's has): a
+ * connection reading a head is at the default priority, one with a body
+ * to read and parse at the lowest.  libevent runs one priority a loop turn,
+ * highest first, and the worker's base polls again after 1 ms of
+ * callbacks: a short GET (/health) waits for one body's parse at most, not
+ * for every ready batch's (under 128 connections a loop turn parsed
+ * dozens: 30 ms, and /health p99 was 40-90 ms).  conn_demote returns 1
+ * when c is low now (its reading then goes on in a deferred callback, at
+ * that priority), 0 when the base has no priorities.
+ */
+static int
+conn_demote(struct hconn *c)
+{
+	int np = event_base_get_npriorities(c->s->base);
+
+	if (np < 3 || c->bev == NULL)
+		return (0);
+	if (!c->low && bufferevent_priority_set(c->bev, np - 1) == 0)
+		c->low = 1;
+	return (c->low);
+}
+
+static void
+conn_promote(struct hconn *c)
+{
+	if (c->low && c->bev != NULL && bufferevent_priority_set(c->bev,
+	    event_base_get_npriorities(c->s->base) / 2) == 0)
+		c->low = 0;
+}
+
+/* Run conn_read for c later in this loop turn or the next, at its priority. */
+static void
+conn_read_later(struct hconn *c)
+{
+	bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
+	    BEV_TRIG_IGNORE_WATERMARKS);
+}
+
+/*
  * Ask the admission hook about c's request, whose body has not been read.
  * 0: admitted, the body comes next (c->st is its first state); 1: held,
  * reading off; -1: answered.
@@ -934,6 +990,14 @@ admit_ask(struct hconn *c)
 		rc = s->o.admit(c->req, s->arg);
 		if (rc == HSRV_ANSWERED) {
 			unhold(c);
+			/*
+			 * Read nothing more until the answer is out: the
+			 * bufferevent would copy the refused body into our
+			 * input 4 KiB a turn, which C_DISCARD then drops
+			 * off the socket uncopied (conn_write enables it).
+			 */
+			if (c->bev != NULL)
+				bufferevent_disable(c->bev, EV_READ);
 			return (-1);
 		}
 		s->npending--;
@@ -958,6 +1022,7 @@ admit_ask(struct hconn *c)
 		c->expect100 = 0;
 		evbuffer_add_printf(bufferevent_get_output(c->bev),
 		    "HTTP/1.1 100 Continue\r\n\r\n");
+		bufferevent_enable(c->bev, EV_WRITE);
 	}
 	return (0);
 }
@@ -971,9 +1036,13 @@ hsrv_admit_again(struct hsrv *s)
 		next = TAILQ_NEXT(c, hlink);
 		if (admit_ask(c) != 0)
 			continue;
-		/* the body (some of it may be buffered already) */
+		/* the body (some of it may be buffered already), each in a
+		 * callback of its own: one turn here admitted dozens */
 		bufferevent_enable(c->bev, EV_READ);
-		conn_read(c->bev, c);
+		if (conn_demote(c))
+			conn_read_later(c);
+		else
+			conn_read(c->bev, c);
 	}
 }
 
@@ -1065,6 +1134,47 @@ conn_head_done(struct hconn *c)
 	return (admit_ask(c) == 0 ? 0 : -1);
 }
 
+/*
+ * Read up to want bytes of c's socket into dst, in one recv(2) when the
+ * socket holds them: libevent 2.1's own reads take 4 KiB at most, each
+ * after an ioctl(FIONREAD), so a 40 KB body cost ten reads, ten ioctls and
+ * ten loop turns.  Returns the bytes read; 0 at EOF, on errors and when
+ * nothing is there (the bufferevent's next read sees EOF and errors: the
+ * socket stays readable).
+ */
+static size_t
+conn_recv(struct hconn *c, struct evbuffer *dst, size_t want)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec v;
+	size_t got = 0, ask;
+	ssize_t r;
+
+	/* the bufferevent freezes its input's end outside its own reads */
+	if (dst == in)
+		evbuffer_unfreeze(in, 0);
+	while (want > 0) {
+		ask = want < HSRV_RECV_CHUNK ? want : HSRV_RECV_CHUNK;
+		if (evbuffer_reserve_space(dst, (ev_ssize_t)ask, &v, 1) != 1)
+			break;
+		if (v.iov_len > ask)
+			v.iov_len = ask;
+		r = recv(bufferevent_getfd(c->bev), v.iov_base, v.iov_len,
+		    MSG_DONTWAIT);
+		if (r <= 0)
+			break;		/* nothing reserved is committed */
+		v.iov_len = (size_t)r;
+		evbuffer_commit_space(dst, &v, 1);
+		got += (size_t)r;
+		want -= (size_t)r;
+		if ((size_t)r < ask)
+			break;		/* the socket is empty: spare an EAGAIN */
+	}
+	if (dst == in)
+		evbuffer_freeze(in, 0);
+	return (got);
+}
+
 static void
 conn_read(struct bufferevent *bev, void *arg)
 {
@@ -1079,32 +1189,19 @@ conn_read(struct bufferevent *bev, void *arg)
 	int st;
 
 	/*
-	 * libevent 2.1 reads at most 4 KiB per read callback
-	 * (EVBUFFER_MAX_READ): a 1 MB body would take 256 loop turns, each
-	 * followed by a fit in a busy worker.  Take what the socket has now.
+	 * A chunked body is parsed from the input buffer: take what the
+	 * socket has now, no further than this chunk can use plus the next
+	 * head (a pipelining client must not grow our input by megabytes).
+	 * Heads and Content-Length bodies read as they need (conn_recv).
 	 */
-	if (c->st != C_HANDLER && c->st != C_WRITING && c->st != C_HELD &&
-	    c->st != C_DISCARD) {
-		evutil_socket_t fd = bufferevent_getfd(bev);
-		size_t budget = (size_t)4 << 20, want, have;
-		int r;
+	if (c->st == C_CHUNK_SIZE || c->st == C_CHUNK_DATA ||
+	    c->st == C_CHUNK_CRLF || c->st == C_CHUNK_TRAILER) {
+		size_t want = s->o.max_head + 1024, have = evbuffer_get_length(in);
 
-		/*
-		 * Read no further than this request can use (its head, or the
-		 * rest of its body, plus the next head): a pipelining client
-		 * must not grow our input buffer by megabytes per request.
-		 */
-		want = s->o.max_head + 1024;
-		if (c->st == C_BODY || c->st == C_CHUNK_DATA || c->st == C_DISCARD)
+		if (c->st == C_CHUNK_DATA)
 			want += c->toread;
-		have = evbuffer_get_length(in);
-		budget = want > have ? (want - have < budget ? want - have : budget) : 0;
-
-		/* the bufferevent freezes its input's end outside its own reads */
-		evbuffer_unfreeze(in, 0);
-		while (budget > 0 && (r = evbuffer_read(in, fd, 65536)) > 0)
-			budget -= (size_t)r < budget ? (size_t)r : budget;
-		evbuffer_freeze(in, 0);
+		if (want > have)
+			(void)conn_recv(c, in, want - have);
 	}
 
 	for (;;) {
@@ -1132,6 +1229,10 @@ conn_read(struct bufferevent *bev, void *arg)
 			 * two TCP segments was answered 400.)
 			 */
 			if (head_end < 0) {
+				/* the bufferevent read 4 KiB at most: more? */
+				if (len <= s->o.max_head &&
+				    conn_recv(c, in, s->o.max_head + 1024 - len) > 0)
+					continue;
 				if (len > s->o.max_head) {
 					conn_error(c, 431, "request head too large");
 					return;
@@ -1173,17 +1274,35 @@ conn_read(struct bufferevent *bev, void *arg)
 			}
 			if (conn_head_done(c) < 0)
 				return;
+			/* a body to read and parse: at the lowest priority */
+			if (!c->low && conn_demote(c)) {
+				conn_read_later(c);
+				return;
+			}
 			break;
 		case C_BODY:
+			/* what came with the head, then straight off the socket */
 			n = evbuffer_get_length(in);
-			if (n == 0)
-				return;
 			if (n > c->toread)
 				n = c->toread;
-			if (body_add(c, n) < 0)
-				return;
-			evbuffer_remove_buffer(in, c->body, n);
-			c->toread -= n;
+			if (n > 0) {
+				if (body_add(c, n) < 0)
+					return;
+				evbuffer_remove_buffer(in, c->body, n);
+				c->toread -= n;
+			}
+			if (c->toread > 0) {
+				size_t ask = c->toread < HSRV_RECV_CHUNK ?
+				    c->toread : HSRV_RECV_CHUNK;
+
+				if ((n = conn_recv(c, c->body, ask)) == 0)
+					return;
+				if (body_add(c, n) < 0)
+					return;
+				c->toread -= n;
+				if (c->toread > 0 && n < ask)
+					return;		/* the socket is empty for now */
+			}
 			if (c->toread == 0) {
 				conn_dispatch(c);
 				return;
@@ -1365,6 +1484,7 @@ conn_write(struct bufferevent *bev, void *arg)
 	}
 	c->st = C_HEAD;
 	c->toread = 0;
+	conn_promote(c);
 	if (c->discard > 0) {
 		/* the body of a request answered unread (admit_ask) */
 		c->st = C_DISCARD;

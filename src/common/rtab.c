@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
@@ -269,6 +270,30 @@ arena_free_locked(struct shm *s, uint32_t u, uint32_t k)
 {
 	if (k > 0 && (uint64_t)u + k <= s->head->arena_units)
 		bm_run(s, u, k, 0);
+}
+
+void
+rtab_arena_random(struct shm *s)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)s->arena, e;
+
+	if (pg <= 0 || s->arena == NULL)
+		return;
+	e = a + (uintptr_t)s->head->arena_units * RTAB_UNIT;
+	a &= ~((uintptr_t)pg - 1);
+	/*
+	 * The arena is used front to back (next fit), so every allocation
+	 * lands on pages this process never touched until the cursor has
+	 * wrapped once (a 2 GB file: a minute under load).  With readahead a
+	 * first touch of a fallocated file's page faulted in and zeroed a
+	 * large folio: milliseconds of a worker's HTTP thread under the
+	 * fault (perf: filemap_fault, page_cache_ra_order, memset; 13% of
+	 * its CPU under overload, and /health waited behind it).  Page by
+	 * page, a fault zeroes 4 KiB.
+	 */
+	if (madvise((void *)a, e - a, MADV_RANDOM) < 0)
+		log_syserr("madvise(state file arena, MADV_RANDOM)");
 }
 
 /*==================================================================

@@ -146,6 +146,9 @@ enum rtab_rc rtab_submit(struct shm *shm, const struct rtab_batch_in *in,
  * finished less than ns ago are not evicted to make room (0: they are).
  */
 void rtab_set_retention(uint64_t ns);
+/* A worker, at start: this process's first touches of arena pages fault
+ * them in one page at a time, without readahead (see rtab.c). */
+void rtab_arena_random(struct shm *shm);
 
 /* Queued + running spectra (read-only ok). */
 uint32_t rtab_queue_depth(const struct shm *shm);

@@ -1122,31 +1122,33 @@ batch_post_parsed(struct hreq *r, struct wrk_rq *q, struct bpost *bp)
 }
 
 /*
- * POST /eis-data: parsed here, fitted by the fitting thread (before its
- * next ring job), answered by single_done in this thread.
+ * POST /eis-data: parsed here; fitted, stored (when it has a webhook) and
+ * rendered by the fitting thread (single_fitted), so that its Lin-KK and
+ * DRT (a few ms for 100 points, tens with FIT_LINKK_MAX_M RCs) and the
+ * statistics of its answer never hold this thread; answered by
+ * single_done here.
  */
 struct single {
-	struct wrk_sync	j;		/* first: single_done gets &j */
+	struct wrk_sync	j;		/* first: the callbacks get &j */
 	struct hreq	*r;
 	struct wrk_rq	q;
+	/* single_fitted's outcome: the answer, or a refusal */
+	enum rtab_rc	rc;		/* not RTAB_OK: the store failed */
+	struct buf	out;		/* the result object */
 };
 
+/* The fitting thread, after the fit: store and render (see above). */
 static void
-single_done(struct wrk_sync *j)
+single_fitted(struct wrk_sync *j)
 {
 	struct single *sg = (struct single *)(void *)j;
-	struct hreq *r = sg->r;
-	struct wrk_rq *q = &sg->q;
 	struct wrk_spectrum *s = &j->s;
 	struct fit_result *res = &j->res;
 	struct rtab_view v;
-	struct buf b;
 
-	if (res->status == FIT_BAD_INPUT) {
-		reply_error(r, q, 400, NULL, "the fitting engine refused the "
-		    "spectrum: %s", res->error);
-		goto out;
-	}
+	sg->rc = RTAB_OK;
+	if (res->status == FIT_BAD_INPUT)
+		return;
 	memset(&v, 0, sizeof v);
 	v.state = RTAB_DONE;
 	v.iteration = s->iteration;
@@ -1168,11 +1170,6 @@ single_done(struct wrk_sync *j)
 	v.std_errors = res->std_errors;
 	v.lower = s->ncons > 0 ? s->lower : NULL;
 	v.upper = s->ncons > 0 ? s->upper : NULL;
-	/*
-	 * XXX Lin-KK and the DRT are computed by render_result() here, in
-	 * the HTTP thread: a few ms for 100 points (FIT_LINKK_MAX_M RCs can
-	 * take tens); the fitting thread would be the better place.
-	 */
 	v.extras = s->extras;
 	if (s->webhook_url != NULL) {
 		/* stored so that the webhook process delivers it */
@@ -1180,28 +1177,41 @@ single_done(struct wrk_sync *j)
 		struct rtab_outcome out;
 		struct rtab_view sv;
 		uint32_t rec;
-		enum rtab_rc rc;
 
 		spec_for_rtab(&sp, s);
 		wrk_outcome(&out, res, j->fit_ns);
-		rc = rtab_store_done(wrk.shm, &sp, s->webhook_url, &out, &rec,
-		    v.result_id);
-		if (rc != RTAB_OK) {
-			reply_full(r, q, rc);
-			goto out;
-		}
+		sg->rc = rtab_store_done(wrk.shm, &sp, s->webhook_url, &out,
+		    &rec, v.result_id);
+		if (sg->rc != RTAB_OK)
+			return;
 		if (rtab_view_get(wrk.shm, rec, 0, &sv) == 0)
 			snprintf(v.batch_id, sizeof v.batch_id, "%s", sv.batch_id);
 	} else
 		snprintf(v.result_id, sizeof v.result_id, "%016jx",
 		    (uintmax_t)shm_next_id(wrk.shm));
-	buf_init(&b);
-	render_result(&b, &v);
-	reply(r, q, 200, &b);
-out:
+	/* Lin-KK and the DRT, when asked, are computed here */
+	render_result(&sg->out, &v);
+}
+
+/* The HTTP thread: answer what single_fitted made. */
+static void
+single_done(struct wrk_sync *j)
+{
+	struct single *sg = (struct single *)(void *)j;
+	struct hreq *r = sg->r;
+	struct wrk_rq *q = &sg->q;
+
+	if (j->res.status == FIT_BAD_INPUT)
+		reply_error(r, q, 400, NULL, "the fitting engine refused the "
+		    "spectrum: %s", j->res.error);
+	else if (sg->rc != RTAB_OK)
+		reply_full(r, q, sg->rc);
+	else
+		reply(r, q, 200, &sg->out);
 	/* parse, fit, store and render: what the handling holds now */
 	wrk_spectrum_log(j->fit_ns, mem_in_use() - j->mem0);
-	wrk_spectrum_free(s);
+	buf_free(&sg->out);
+	wrk_spectrum_free(&j->s);
 	imp_free(sg);
 }
 
@@ -1223,6 +1233,8 @@ h_single(struct hreq *r, struct wrk_rq *q)
 	}
 	sg->r = r;
 	sg->q = *q;
+	buf_init(&sg->out);
+	sg->j.fitted = single_fitted;
 	sg->j.done = single_done;
 	wrk_fit_submit(&sg->j);
 }

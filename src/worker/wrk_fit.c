@@ -462,6 +462,8 @@ fit_main(void *arg)
 				ft.sync_tail = &ft.sync;
 			pthread_mutex_unlock(&ft.mu);
 			wrk_fit_sync(&j->s, &j->res, &j->fit_ns);
+			if (j->fitted != NULL)
+				j->fitted(j);
 			pthread_mutex_lock(&ft.mu);
 			__atomic_sub_fetch(&ft.nsync, 1, __ATOMIC_RELAXED);
 			done_push(j);

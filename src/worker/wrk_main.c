@@ -155,6 +155,7 @@ wrk_main(struct child_ctx *ctx)
 	wrk_allow_init(wrk.cfg->webhook_allow);
 	/* polled results are kept -retention, not evicted for room */
 	rtab_set_retention(wrk.cfg->retention);
+	rtab_arena_random(wrk.shm);
 	wrk.ws = fit_workspace_new((int)wrk.max_points, FIT_MAX_PARAMS);
 	if (wrk.ws == NULL) {
 		log_err("fit_workspace_new(%u points) failed", wrk.max_points);
@@ -177,11 +178,20 @@ wrk_main(struct child_ctx *ctx)
 	 * inside one base, does not apply: every fd here is our own.)
 	 */
 	if ((ecfg = event_config_new()) != NULL) {
+		struct timeval poll_after = { 0, 1000 };
+
 		event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		/*
+		 * Look for new events after 1 ms of callbacks, and serve
+		 * heads before bodies (three priorities: hsrv's conn_demote
+		 * puts a connection with a body to parse at the lowest), so
+		 * that /health is not queued behind every ready batch.
+		 */
+		event_config_set_max_dispatch_interval(ecfg, &poll_after, -1, 0);
 		wrk.base = event_base_new_with_config(ecfg);
 		event_config_free(ecfg);
 	}
-	if (wrk.base == NULL) {
+	if (wrk.base == NULL || event_base_priority_init(wrk.base, 3) < 0) {
 		log_err("event_base_new() failed");
 		return (1);
 	}

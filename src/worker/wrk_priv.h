@@ -136,6 +136,9 @@ struct wrk_sync {
 	struct fit_result	res;
 	uint64_t		fit_ns;
 	int64_t			mem0;	/* mem_in_use() when the request came */
+	/* runs in the fitting thread after the fit (the answer's heavy
+	 * part: Lin-KK, DRT, rendering); NULL none */
+	void			(*fitted)(struct wrk_sync *j);
 	/* runs in the HTTP thread once fitted (also at exit, to free j) */
 	void			(*done)(struct wrk_sync *j);
 };
