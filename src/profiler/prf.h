@@ -73,6 +73,12 @@ void prf_reply_pprof_error(struct evhttp_request *req, int status,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void prf_reply_json_error(struct evhttp_request *req, int status,
     const char *msg);
+/*
+ * Publish the debug port's requests in our hands as this process's
+ * inflight (shm.h, shm_tasks: they are tasks like the API's): the deferred
+ * ones, the /debug/stats streams, plus extra (1 while a handler runs).
+ */
+void prf_inflight_sync(int extra);
 /* Query argument name of req (decoded), or NULL. */
 const char *prf_arg(struct evhttp_request *req, const char *name, char *buf,
     size_t len);
@@ -89,6 +95,7 @@ struct prf_defer {
 	/* called once when the client leaves first (NULL: nothing to do) */
 	void				(*gone)(void *arg);
 	void				*gone_arg;
+	int				held;	/* counted in prf_inflight_sync */
 };
 void prf_defer_init(struct prf_defer *d, struct evhttp_request *req);
 /* The request to answer, or NULL when the client left; detaches. */

@@ -140,12 +140,9 @@ prf_pprof_index(struct prf *prf, struct evhttp_request *req)
 	};
 	struct buf b;
 	size_t i;
-	int tasks = 0;
-	uint64_t a, t, s;
-	const struct phist_sample *last = prf_hist_last(prf, 0);
+	/* the tasks now, this request included, as everywhere (shm.h) */
+	int tasks = shm_tasks(prf->shm);
 
-	if (last != NULL)
-		prf_sample_totals(last, &a, &t, &s, &tasks);
 	buf_init(&b);
 	buf_adds(&b, "<html>\n<head>\n<title>/debug/pprof/</title>\n<style>\n"
 	    ".profile-name{\n\tdisplay:inline-block;\n\twidth:6rem;\n}\n</style>\n"
