@@ -389,8 +389,10 @@ pb_gzip(const struct buf *in, struct buf *out)
 	z.next_out = (Bytef *)out->p + out->len;
 	z.avail_out = (uInt)bound;
 	rc = deflate(&z, Z_FINISH);
-	if (rc == Z_STREAM_END)
+	if (rc == Z_STREAM_END) {
 		out->len += z.total_out;
+		out->p[out->len] = '\0';	/* buf_need's promise */
+	}
 	(void)deflateEnd(&z);
 	return (rc == Z_STREAM_END ? 0 : -1);
 }

@@ -214,7 +214,8 @@ prf_cpu_pb(struct prf_op *op, struct prf_job *job, struct buf *out)
 
 			for (j = 0; j < (int)n && j < PRF_CPU_MAX_DEPTH; j++)
 				/* pc[0] was interrupted; the rest are returns */
-				a[j] = j == 0 ? w[k + 2] : w[k + 2 + j] - 1;
+				a[j] = j == 0 || w[k + 2 + j] == 0 ? w[k + 2 + j] :
+				    w[k + 2 + j] - 1;
 			val[0] = (int64_t)w[k];
 			val[1] = (int64_t)w[k] * period;
 			if (n > 0)
