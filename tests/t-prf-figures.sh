@@ -18,7 +18,8 @@ SPID=$!
 n=100
 while [ ! -s "$T/sink.port" ] && [ $n -gt 0 ]; do n=$((n - 1)); sleep 0.05; done
 [ -s "$T/sink.port" ] || { echo "FAIL: sink did not start"; cat "$T/sink.err"; exit 1; }
-prf_start -profile -profile-port=0 \
+# (a long -webhook-timeout: no delivery ends while the test looks)
+prf_start -profile -profile-port=0 -webhook-timeout=150s \
     -webhook-url="http://127.0.0.1:$(cat "$T/sink.port")/hook"
 
 # idle: the profiler has sampled every process at least twice since
