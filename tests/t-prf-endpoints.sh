@@ -192,7 +192,7 @@ else
 fi
 
 # --- one CPU profile at a time -------------------------------------------------------
-dbg '/debug/pprof/profile?seconds=3' -H "$AUTH" -o "$T/cpu1" -w '%{http_code}' >"$T/cpu1.code" &
+dbg '/debug/pprof/profile?seconds=3&legacy=1' -H "$AUTH" -o "$T/cpu1" -w '%{http_code}' >"$T/cpu1.code" &
 cpid=$!
 # the second one only once the first has started (the profiler logs it)
 started() { grep -q 'CPU profile of 3 s started' "$T/daemon.log"; }
@@ -213,7 +213,7 @@ wait "$cpid"
     ok "the first CPU profile: 200, $(wc -c <"$T/cpu1") bytes" ||
     fail "first CPU profile: $(cat "$T/cpu1.code")"
 od -A n -t u8 -N 40 "$T/cpu1" | tr -s ' \n' ' ' | grep -q '^ *0 3 0 10000 0 *$' &&
-    ok "legacy CPU profile header 0 3 0 10000 0" || fail "CPU profile header"
+    ok "legacy CPU profile (?legacy=1) header 0 3 0 10000 0" || fail "CPU profile header"
 code=$(dbg '/debug/pprof/profile?seconds=600' -H "$AUTH" -o /dev/null -w '%{http_code}')
 [ "$code" = 400 ] && ok "seconds above the limit: 400" || fail "seconds=600: $code"
 code=$(dbg /debug/pprof/nosuch -H "$AUTH" -o /dev/null -w '%{http_code}')

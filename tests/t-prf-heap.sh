@@ -19,7 +19,8 @@ else
 fi
 unw=$(dbg /debug/info | python3 -c 'import json,sys; print(json.load(sys.stdin)["memory"]["heap_unwinder"])')
 [ "$unw" = "$want_unw" ] && ok "stacks by $unw" || fail "heap_unwinder $unw, expected $want_unw"
-dbg /debug/pprof/heap -o "$T/before.heap"
+# the legacy text (?legacy=1) has the totals in its first line
+dbg '/debug/pprof/heap?legacy=1' -o "$T/before.heap"
 head -n 1 "$T/before.heap" | grep -q '^heap profile: [0-9]*: [0-9]* \[ *[0-9]*: *[0-9]*\] @ heap_v2/[0-9]*$' &&
     ok "legacy heap_v2 header" || { fail "heap header"; head -n 2 "$T/before.heap"; }
 grep -q '^MAPPED_LIBRARIES:' "$T/before.heap" && ok "memory map section" ||
@@ -29,7 +30,7 @@ batch_file "$T/load.json" 60
 load_start 4 "$T/load.json"
 wait "$lpid" 2>/dev/null
 lpid=
-dbg /debug/pprof/heap -o "$T/after.heap"
+dbg '/debug/pprof/heap?legacy=1' -o "$T/after.heap"
 # frees are counted against their sites (the hook's filter finds sampled
 # blocks): after the load most sampled blocks are free again (objects, not
 # bytes: a few big long-lived buffers weigh more than the load's samples)
@@ -70,7 +71,7 @@ grep -Eq '^#	0x[0-9a-f]+	[a-z_]+\+0x' "$T/d1.heap" &&
 
 # block and mutex (contention) profiles: they parse
 for p in block mutex; do
-	dbg "/debug/pprof/$p" -o "$T/$p.txt"
+	dbg "/debug/pprof/$p?legacy=1" -o "$T/$p.txt"
 	head -n 1 "$T/$p.txt" | grep -q '^--- contentionz 1 ---$' ||
 	    fail "$p: not a contentionz profile"
 	pprof_top "$p" "$H/$p"

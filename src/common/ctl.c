@@ -212,18 +212,30 @@ ctl_event_new(struct event_base *base, struct shm *shm, int slot,
 
 static uint64_t	ctl_trims;
 
+/*
+ * GET /debug/gc in one process: res[0] the heap in use, res[1] what malloc
+ * holds from the OS before the trim (arenas and mmapped blocks), res[2]
+ * and res[3] the RSS before and after.  The heap in use is the one figure
+ * of that name everywhere (issue 17, item 8): bytes allocated minus freed
+ * through the allocator hooks (mem_in_use(): imp_malloc, jansson,
+ * libevent, libcurl), as in /debug/stats, /debug/info and the 📊 lines,
+ * not mallinfo's view, which also counts what other libraries allocate
+ * behind the hooks.  A trim frees no object (unlike Go's GC): it returns
+ * free pages, so the heap is the same after it and the RSS says the rest.
+ */
 static void
 ctl_trim_fn(struct shm *shm, int slot, int cmd, uint64_t arg, uint64_t *res,
     void *priv)
 {
-	uint64_t held;
+	uint64_t inuse;
+	int64_t heap = mem_in_use();
 
 	(void)shm; (void)slot; (void)cmd; (void)arg; (void)priv;
-	mem_malloc_info(&res[0], &held);
+	res[0] = heap > 0 ? (uint64_t)heap : 0;
+	mem_malloc_info(&inuse, &res[1]);
 	res[2] = mem_rss();
 	mem_trim();
 	ctl_trims++;
-	mem_malloc_info(&res[1], &held);
 	res[3] = mem_rss();
 }
 

@@ -1025,19 +1025,33 @@ shm_scan_end(const struct shm *s)
 }
 
 int
-shm_tasks(const struct shm *s)
+shm_tasks_split(const struct shm *s, int *procs, int *requests, int *fits)
 {
 	uint32_t i, end = shm_scan_end(s);
 	const struct shm_proc *p;
-	int n = 0;
+	int np = 0, nr = 0, nf = 0;
 
 	for (i = 0; i < end; i++) {
 		p = &s->procs[i];
-		if (shm_live(p))
-			n += 1 + (int)CMM_LOAD_SHARED(p->inflight) +
-			    (int)CMM_LOAD_SHARED(p->busy);
+		if (shm_live(p)) {
+			np++;
+			nr += (int)CMM_LOAD_SHARED(p->inflight);
+			nf += (int)CMM_LOAD_SHARED(p->busy);
+		}
 	}
-	return (n);
+	if (procs != NULL)
+		*procs = np;
+	if (requests != NULL)
+		*requests = nr;
+	if (fits != NULL)
+		*fits = nf;
+	return (np + nr + nf);
+}
+
+int
+shm_tasks(const struct shm *s)
+{
+	return (shm_tasks_split(s, NULL, NULL, NULL));
 }
 
 int

@@ -61,7 +61,8 @@ struct shm_proc_info {
 	uint64_t	heartbeat;	/* CLOCK_REALTIME ns of the last loop turn */
 	int		idle;		/* worker sleeping, waiting for jobs */
 	int		busy;		/* fitting right now */
-	int		inflight;	/* HTTP requests being handled */
+	int		inflight;	/* HTTP requests being handled (API or
+					 * debug port; never webhook deliveries) */
 	char		last_words[SHM_LAST_WORDS];
 };
 
@@ -150,11 +151,18 @@ int shm_proc_count(const struct shm *shm, enum shm_role role);
 int shm_proc_find_pid(const struct shm *shm, pid_t pid);	/* slot or -1 */
 int shm_proc_live(const struct shm *shm, int slot);
 /*
- * The task count of the -profile X- headers: one per live process plus the
- * HTTP requests and fits in their hands.  Scans only the slots ever used,
- * reading three words of each.
+ * The task count, Go's "goroutines" in its C meaning (issue 17, item 8:
+ * one definition for the X-*-Goroutines headers, the 📊 lines, /debug/memory,
+ * the pprof index, /debug/info and /debug/stats): one per live process,
+ * plus the HTTP requests in their hands (API and debug port; a request
+ * counts itself, as a Go handler's goroutine does), plus the fits
+ * running.  Webhook deliveries are not requests: they are the counter
+ * webhook_inflight.  Scans only the slots ever used, reading three words
+ * of each.  shm_tasks_split gives the three parts (any may be NULL).
  */
 int shm_tasks(const struct shm *shm);
+int shm_tasks_split(const struct shm *shm, int *procs, int *requests,
+    int *fits);
 enum shm_role shm_proc_role(const struct shm *shm, int slot);
 
 /* Owner side: called by the process that holds the slot. */

@@ -408,11 +408,11 @@ memory_line(void)
 
 		if (!shm_proc_live(mst.shm, i) || shm_proc_get(mst.shm, i, &pi) < 0)
 			continue;
+		/* Alloc: the heap in use of the live processes (ctl.c,
+		 * ctl_trim_fn, says what that is) */
 		b = shm_proc_stats(mst.shm, i);
-		if (b != NULL) {
+		if (b != NULL)
 			res[0] += b->c[STAT_heap_alloc_bytes] - b->c[STAT_heap_freed_bytes];
-			res[1] += b->c[STAT_heap_alloc_bytes];
-		}
 		res[3] += *shm_proc_ctl_ack(shm_proc(mst.shm, i), CTL_CMD_TRIM);
 		snprintf(path, sizeof path, "/proc/%d/statm", (int)pi.pid);
 		f = fopen(path, "re");
@@ -422,6 +422,9 @@ memory_line(void)
 			fclose(f);
 		}
 	}
+	/* TotalAlloc: every byte ever allocated, by dead processes too, as
+	 * /debug/info's memory_total (the counters outlive their process) */
+	res[1] = stat_sum(mst.shm, STAT_heap_alloc_bytes);
 	ctl_memory_line(line, sizeof line, res, shm_tasks(mst.shm));
 	log_req("%s", line);
 }

@@ -73,6 +73,12 @@ void prf_reply_pprof_error(struct evhttp_request *req, int status,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void prf_reply_json_error(struct evhttp_request *req, int status,
     const char *msg);
+/*
+ * Publish the debug port's requests in our hands as this process's
+ * inflight (shm.h, shm_tasks: they are tasks like the API's): the deferred
+ * ones, the /debug/stats streams, plus extra (1 while a handler runs).
+ */
+void prf_inflight_sync(int extra);
 /* Query argument name of req (decoded), or NULL. */
 const char *prf_arg(struct evhttp_request *req, const char *name, char *buf,
     size_t len);
@@ -89,6 +95,7 @@ struct prf_defer {
 	/* called once when the client leaves first (NULL: nothing to do) */
 	void				(*gone)(void *arg);
 	void				*gone_arg;
+	int				held;	/* counted in prf_inflight_sync */
 };
 void prf_defer_init(struct prf_defer *d, struct evhttp_request *req);
 /* The request to answer, or NULL when the client left; detaches. */
@@ -101,11 +108,33 @@ struct evhttp_request *prf_defer_take(struct prf_defer *d);
 int prf_defer_client_gone(const struct prf_defer *d);
 
 /*
- * prf_pb.c: the merged legacy heap text as a profile.proto message (not
- * gzipped) whose viewer opens default_type first; 0, or -1 when text is
- * no heap_v2 profile.
+ * prf_pb.c: profiles in profile.proto, every location named by prf_sym.c.
+ * A builder: the sample types first (at most 4), then the samples (the
+ * addresses to name, leaf first, return addresses already moved back into
+ * their call; one value per type; role and pid labels when set), then
+ * prf_pb_finish, which names the locations, appends the message (gzipped
+ * with gzip set) to out, frees the builder and returns 0 (-1: gzip failed).
+ * maps: the /proc/self/maps text of the layout the addresses are in.
+ * Every string given must live until prf_pb_finish.
+ */
+struct prf_pb;
+struct prf_pb *prf_pb_new(void);
+void prf_pb_sample_type(struct prf_pb *pb, const char *type, const char *unit);
+void prf_pb_period(struct prf_pb *pb, const char *type, const char *unit,
+    int64_t period);
+void prf_pb_default_type(struct prf_pb *pb, const char *type);
+void prf_pb_time(struct prf_pb *pb, int64_t time_ns, int64_t duration_ns);
+void prf_pb_sample(struct prf_pb *pb, const uint64_t *addr, int n,
+    const int64_t *val, const char *role, long pid);
+int prf_pb_finish(struct prf_pb *pb, const char *maps, int gzip,
+    struct buf *out);
+/*
+ * The merged legacy heap text (heap_v2) as a gzipped profile whose viewer
+ * opens default_type first; the legacy contentionz text likewise.  0, or
+ * -1 when text is not of that format.
  */
 int prf_heap_pb(const char *text, const char *default_type, struct buf *out);
+int prf_cont_pb(const char *text, struct buf *out);
 
 /* prf_collect.c: run a ctl command in every other server process */
 struct prf_job;
@@ -168,6 +197,19 @@ void prf_stats_stop_all(struct prf *prf);
 /* prf_sym.c: name of a code address (our statics too); NULL if unknown.
  * *module: the object's base name (static storage). */
 const char *prf_sym_name(uintptr_t pc, uintptr_t *off, const char **module);
+/*
+ * The source frames at a code address: the functions inlined there,
+ * innermost first, then the function it is in (named as prf_sym_name
+ * names it).  file and line are 0/NULL where unknown (libraries); the
+ * strings live until prf_sym_free.  Returns how many were written (0:
+ * nothing is known of pc).
+ */
+struct prf_frame {
+	const char	*name;
+	const char	*file;
+	int		line;
+};
+int prf_sym_frames(uintptr_t pc, struct prf_frame *f, int max);
 void prf_sym_free(void);
 
 /* prf_metrics.c */

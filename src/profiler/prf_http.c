@@ -22,6 +22,8 @@
 #include "common/cfg.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/shm.h"
+#include "master/children.h"
 #include "profiler/prf.h"
 
 typedef void prf_route_fn(struct prf *prf, struct evhttp_request *req);
@@ -162,6 +164,31 @@ prf_add_maps(struct buf *b)
 	close(fd);
 }
 
+/* ---- requests in our hands ------------------------------------------------ */
+
+static struct prf	*prf_http_prf;
+static int		prf_held;	/* deferred requests not yet answered */
+
+void
+prf_inflight_sync(int extra)
+{
+	struct prf *prf = prf_http_prf;
+
+	if (prf != NULL && prf->ctx != NULL && prf->ctx->proc != NULL)
+		shm_proc_set_inflight(prf->ctx->proc, prf_held +
+		    prf->nstreams + extra);
+}
+
+static void
+prf_defer_release(struct prf_defer *d)
+{
+	if (d->held) {
+		d->held = 0;
+		prf_held--;
+		prf_inflight_sync(0);
+	}
+}
+
 /* ---- deferred answers ---------------------------------------------------- */
 
 static void
@@ -180,6 +207,7 @@ prf_defer_closed(struct evhttp_connection *evcon, void *arg)
 		evhttp_request_free(d->req);
 	d->req = NULL;
 	d->evcon = NULL;
+	prf_defer_release(d);
 	if (d->gone != NULL)
 		d->gone(d->gone_arg);
 }
@@ -190,6 +218,8 @@ prf_defer_init(struct prf_defer *d, struct evhttp_request *req)
 	d->gone = NULL;
 	d->gone_arg = NULL;
 	d->req = req;
+	d->held = 1;
+	prf_held++;
 	d->evcon = evhttp_request_get_connection(req);
 	if (d->evcon != NULL)
 		evhttp_connection_set_closecb(d->evcon, prf_defer_closed, d);
@@ -223,6 +253,7 @@ prf_defer_take(struct prf_defer *d)
 		evhttp_connection_set_closecb(d->evcon, NULL, NULL);
 	d->req = NULL;
 	d->evcon = NULL;
+	prf_defer_release(d);
 	return (req);
 }
 
@@ -312,6 +343,9 @@ prf_authorized(struct prf *prf, struct evhttp_request *req)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+static void prf_http_dispatch(struct prf *prf, struct evhttp_request *req,
+    const char *path, enum evhttp_cmd_type m);
+
 static void
 prf_http_cb(struct evhttp_request *req, void *arg)
 {
@@ -319,10 +353,21 @@ prf_http_cb(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
 	const char *path = u != NULL ? evhttp_uri_get_path(u) : NULL;
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
-	size_t i;
 
 	if (path == NULL || *path == '\0')
 		path = "/";
+	/* this request is a task while its handler runs, longer if deferred */
+	prf_inflight_sync(1);
+	prf_http_dispatch(prf, req, path, m);
+	prf_inflight_sync(0);
+}
+
+static void
+prf_http_dispatch(struct prf *prf, struct evhttp_request *req,
+    const char *path, enum evhttp_cmd_type m)
+{
+	size_t i;
+
 	if (!prf_authorized(prf, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", "Bearer realm=\"impcore debug\"");
@@ -364,4 +409,5 @@ prf_http_setup(struct prf *prf)
 	evhttp_set_max_body_size(prf->http, 1 << 20);
 	evhttp_set_max_headers_size(prf->http, 64 << 10);
 	evhttp_set_gencb(prf->http, prf_http_cb, prf);
+	prf_http_prf = prf;
 }

@@ -136,12 +136,15 @@ prf_info(struct prf *prf, struct evhttp_request *req)
 	uint64_t sum[STAT__N];
 	struct shm_geom g;
 	char ts[64], *text;
-	int i, tasks = 0, inflight = 0, busy = 0;
+	int i, tasks, nproc, inflight, busy, stale;
 	size_t len;
 
 	stat_sum_all(prf->shm, sum);
 	if (s != NULL)
-		prf_sample_totals(s, &alloc, &total, &sys, &tasks);
+		prf_sample_totals(s, &alloc, &total, &sys, &stale);
+	/* the tasks now, as the X- headers count them (shm.h, shm_tasks):
+	 * this request is one; the sample's are up to a second old */
+	tasks = shm_tasks_split(prf->shm, &nproc, &inflight, &busy);
 	birth = shm_birth(prf->shm);
 	if (birth == 0)
 		birth = prf->ctx->master_start;
@@ -199,11 +202,8 @@ prf_info(struct prf *prf, struct evhttp_request *req)
 	    json_integer(shm_layout_version(prf->shm)));
 
 	a = json_array();
-	for (i = 0; s != NULL && i < s->nproc; i++) {
+	for (i = 0; s != NULL && i < s->nproc; i++)
 		json_array_append_new(a, prf_proc_json(&s->p[i], now));
-		inflight += s->p[i].inflight;
-		busy += s->p[i].busy;
-	}
 	json_object_set_new(root, "processes", a);
 
 	o = json_object();
@@ -218,9 +218,12 @@ prf_info(struct prf *prf, struct evhttp_request *req)
 
 	o = json_object();
 	json_object_set_new(o, "total", json_integer(tasks));
-	json_object_set_new(o, "processes", json_integer(s != NULL ? s->nproc : 0));
+	json_object_set_new(o, "processes", json_integer(nproc));
 	json_object_set_new(o, "inflight_requests", json_integer(inflight));
 	json_object_set_new(o, "running_fits", json_integer(busy));
+	/* not tasks: the webhook process's transfers (counter webhook_inflight) */
+	json_object_set_new(o, "webhook_deliveries",
+	    json_integer((json_int_t)sum[STAT_webhook_inflight]));
 	json_object_set_new(root, "tasks", o);
 
 	shm_geom_get(prf->shm, &g);
@@ -276,6 +279,7 @@ prf_stream_unlink(struct prf_stream *st)
 		if (*pp == st) {
 			*pp = st->next;
 			st->prf->nstreams--;
+			prf_inflight_sync(0);
 			break;
 		}
 }
@@ -327,7 +331,7 @@ prf_stream_closed(struct evhttp_connection *evcon, void *arg)
 static void
 prf_stats_line(struct prf *prf, struct buf *b, const struct phist_sample *s,
     const uint64_t sum[STAT__N], uint64_t real, uint64_t mono,
-    const uint64_t prev[STAT__N], uint64_t prev_mono, uint32_t depth)
+    const uint64_t prev[STAT__N], uint64_t prev_mono, uint32_t depth, int live)
 {
 	uint64_t alloc = 0, total = 0, sys = 0;
 	double dt = (double)(mono - prev_mono) / 1e9, cpu = 0;
@@ -344,6 +348,9 @@ prf_stats_line(struct prf *prf, struct buf *b, const struct phist_sample *s,
 			busy += s->p[i].busy;
 		}
 	}
+	/* a live line counts the tasks now, as the X- headers do (shm.h) */
+	if (live)
+		tasks = shm_tasks_split(prf->shm, NULL, &inflight, &busy);
 	/* a sample of the server's previous life (the history is kept in
 	 * the state file) is from before this master's birth: uptime 0 */
 	buf_printf(b, "{\"time\": \"%s\", \"uptime_s\": %.3f, ",
@@ -352,9 +359,10 @@ prf_stats_line(struct prf *prf, struct buf *b, const struct phist_sample *s,
 	buf_printf(b, "\"processes\": %d, \"tasks\": %d, \"inflight\": %d, "
 	    "\"fitting\": %d, \"queue_depth\": %u, \"cpu_percent\": %.1f, "
 	    "\"rss_bytes\": %" PRIu64 ", \"heap_inuse_bytes\": %" PRIu64 ", "
-	    "\"heap_total_alloc_bytes\": %" PRIu64 ", ",
+	    "\"heap_total_alloc_bytes\": %" PRIu64 ", "
+	    "\"webhook_deliveries\": %" PRIu64 ", ",
 	    s != NULL ? s->nproc : 0, tasks, inflight, busy, depth, cpu, sys,
-	    alloc, total);
+	    alloc, total, sum[STAT_webhook_inflight]);
 	/* every counter of the table, and the rate of each monotonic one */
 	buf_adds(b, "\"counters\": {");
 	for (i = 0; i < STAT__N; i++)
@@ -392,7 +400,7 @@ prf_stream_line(struct prf_stream *st, struct buf *b)
 
 	stat_sum_all(prf->shm, sum);
 	prf_stats_line(prf, b, prf_hist_last(prf, 0), sum, tim_real(), mono,
-	    st->prev, st->prev_mono, rtab_queue_depth(prf->shm));
+	    st->prev, st->prev_mono, rtab_queue_depth(prf->shm), 1);
 	memcpy(st->prev, sum, sizeof sum);
 	st->prev_mono = mono;
 }
@@ -412,7 +420,7 @@ prf_stats_history(struct prf *prf, struct evhttp_request *req, long n)
 		prev = prf_hist_last(prf, (int)i + 1);
 		prf_stats_line(prf, &b, s, s->sum, s->t_real, s->t_mono,
 		    prev != NULL ? prev->sum : s->sum,
-		    prev != NULL ? prev->t_mono : s->t_mono, s->queue_depth);
+		    prev != NULL ? prev->t_mono : s->t_mono, s->queue_depth, 0);
 	}
 	prf_reply_buf(req, 200, "application/x-ndjson", &b);
 	buf_free(&b);
@@ -489,6 +497,7 @@ prf_stats(struct prf *prf, struct evhttp_request *req)
 	st->next = prf->streams;
 	prf->streams = st;
 	prf->nstreams++;
+	prf_inflight_sync(1);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    "application/x-ndjson");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control",

@@ -1,11 +1,15 @@
 /*
- * impcore - /debug/pprof/ endpoints: profiles of all server processes in the legacy
- * formats go tool pprof reads (../shared/PPROF.md).
+ * impcore - /debug/pprof/ endpoints: profiles of all server processes in
+ * the formats go tool pprof reads (../shared/PPROF.md).
  *
  * Each profile is a job (prf_collect.c): the processes write their dumps,
  * we merge them under one header and append /proc/self/maps, which is
  * valid for all of them because they are forked from one master without
- * exec.  pprof names C functions from the binary's DWARF and asks
+ * exec.  That legacy text (or binary, for the CPU) is what ?legacy=1
+ * answers; by default it is turned into a gzipped profile.proto whose
+ * locations our own symbolizer names, with files, lines and inlined
+ * frames (prf_pb.c, issue 17 item 7), as Go serves its profiles.  pprof
+ * names the legacy formats from the binary's DWARF and asks
  * /debug/pprof/symbol for the rest (dladdr).
  */
 #include "config.h"
@@ -38,6 +42,7 @@
 
 #define PRF_DUMP_TIMEOUT_MS	3000	/* a busy worker answers between two fits */
 #define PRF_WATCH_MS		200	/* how soon a CPU profile sees its client go */
+#define PRF_CPU_MAX_DEPTH	256	/* frames kept per CPU sample (the samplers keep 64) */
 
 /* A profile request waiting for its job. */
 struct prf_op {
@@ -47,7 +52,8 @@ struct prf_op {
 	int			seconds;
 	int			kind;		/* PROF_BLOCK / PROF_MUTEX */
 	int			left;		/* the client went before the answer */
-	int			allocs;		/* /allocs: protobuf, alloc_space first */
+	int			allocs;		/* /allocs: alloc_space first */
+	int			legacy;		/* ?legacy=1: the legacy format */
 	uint64_t		t0;		/* tim_mono() at the request */
 	struct event		*timer;
 	struct event		*watch;		/* is the client still there? */
@@ -61,6 +67,8 @@ prf_op_new(struct prf *prf, struct evhttp_request *req)
 
 	op->prf = prf;
 	op->debug = prf_arg(req, "debug", v, sizeof v) != NULL ? atoi(v) : 0;
+	op->legacy = prf_arg(req, "legacy", v, sizeof v) != NULL &&
+	    (v[0] == '\0' || atoi(v) > 0 || strcmp(v, "true") == 0);
 	prf_defer_init(&op->d, req);
 	return (op);
 }
@@ -132,12 +140,9 @@ prf_pprof_index(struct prf *prf, struct evhttp_request *req)
 	};
 	struct buf b;
 	size_t i;
-	int tasks = 0;
-	uint64_t a, t, s;
-	const struct phist_sample *last = prf_hist_last(prf, 0);
+	/* the tasks now, this request included, as everywhere (shm.h) */
+	int tasks = shm_tasks(prf->shm);
 
-	if (last != NULL)
-		prf_sample_totals(last, &a, &t, &s, &tasks);
 	buf_init(&b);
 	buf_adds(&b, "<html>\n<head>\n<title>/debug/pprof/</title>\n<style>\n"
 	    ".profile-name{\n\tdisplay:inline-block;\n\twidth:6rem;\n}\n</style>\n"
@@ -168,6 +173,63 @@ prf_pprof_index(struct prf *prf, struct evhttp_request *req)
 /* ==== CPU profile ========================================================== */
 
 static struct prf_op	*prf_cpu_op;	/* the running CPU profile */
+
+/*
+ * The workers' CPU records as profile.proto, as Go's: samples/count and
+ * cpu/nanoseconds, each sample labelled with its process's role and pid
+ * (go tool pprof -tagfocus=role=worker, -tags).  0, or -1 on failure
+ * (the legacy binary is served then).
+ */
+static int
+prf_cpu_pb(struct prf_op *op, struct prf_job *job, struct buf *out)
+{
+	const int64_t period = 1000000000 / PROF_CPU_HZ;
+	struct prf_pb *pb = prf_pb_new();
+	struct shm_proc_info pi;
+	const struct buf *d;
+	uint64_t a[PRF_CPU_MAX_DEPTH], now = tim_real();
+	struct buf maps;
+	int i, j, rc;
+
+	prf_pb_sample_type(pb, "samples", "count");
+	prf_pb_sample_type(pb, "cpu", "nanoseconds");
+	prf_pb_period(pb, "cpu", "nanoseconds", period);
+	prf_pb_time(pb, (int64_t)(now - (tim_mono() - op->t0)),
+	    (int64_t)(tim_mono() - op->t0));
+	for (i = 0; i < prf_job_count(job); i++) {
+		const uint64_t *w;
+		size_t nw, k;
+		const char *role = NULL;
+
+		if ((d = prf_job_data(job, i)) == NULL || d->len < 16)
+			continue;
+		if (shm_proc_get(op->prf->shm, prf_job_slot(job, i), &pi) == 0)
+			role = shm_role_name(pi.role);
+		w = (const uint64_t *)(const void *)d->p;
+		nw = d->len / 8;
+		/* records: count, n, pc[0] .. pc[n-1] */
+		for (k = 0; k + 2 <= nw && w[k + 1] <= nw - k - 2; ) {
+			uint64_t n = w[k + 1];
+			int64_t val[2];
+
+			for (j = 0; j < (int)n && j < PRF_CPU_MAX_DEPTH; j++)
+				/* pc[0] was interrupted; the rest are returns */
+				a[j] = j == 0 || w[k + 2 + j] == 0 ? w[k + 2 + j] :
+				    w[k + 2 + j] - 1;
+			val[0] = (int64_t)w[k];
+			val[1] = (int64_t)w[k] * period;
+			if (n > 0)
+				prf_pb_sample(pb, a, j, val, role,
+				    (long)prf_job_pid(job, i));
+			k += 2 + n;
+		}
+	}
+	buf_init(&maps);
+	prf_add_maps(&maps);
+	rc = prf_pb_finish(pb, maps.p, 1, out);
+	buf_free(&maps);
+	return (rc);
+}
 
 static void
 prf_cpu_stopped(struct prf_job *job, void *arg)
@@ -204,6 +266,16 @@ prf_cpu_stopped(struct prf_job *job, void *arg)
 	log_info("CPU profile of %d s: %" PRIu64 " samples from %d "
 	    "process(es)%s", op->seconds, nsamples, nproc,
 	    req == NULL || op->left ? " (client left)" : "");
+	if (req != NULL && !op->legacy) {
+		struct buf pb;
+
+		buf_init(&pb);
+		if (prf_cpu_pb(op, job, &pb) == 0) {
+			buf_free(&b);
+			b = pb;
+		} else
+			buf_free(&pb);
+	}
 	if (req != NULL) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Content-Disposition", "attachment; filename=\"profile\"");
@@ -466,14 +538,16 @@ prf_heap_done(struct prf_job *job, void *arg)
 	}
 	buf_adds(&b, "\nMAPPED_LIBRARIES:\n");
 	prf_add_maps(&b);
-	if (op->allocs && op->debug <= 0) {
+	if (!op->legacy && op->debug <= 0) {
 		struct buf pb;
 
 		buf_init(&pb);
-		if (prf_heap_pb(b.p, "alloc_space", &pb) == 0) {
+		if (prf_heap_pb(b.p, op->allocs ? "alloc_space" : "inuse_space",
+		    &pb) == 0) {
 			evhttp_add_header(evhttp_request_get_output_headers(req),
-			    "Content-Disposition",
-			    "attachment; filename=\"allocs\"");
+			    "Content-Disposition", op->allocs ?
+			    "attachment; filename=\"allocs\"" :
+			    "attachment; filename=\"heap\"");
 			prf_reply_buf(req, 200, "application/octet-stream", &pb);
 			buf_free(&pb);
 			goto out;
@@ -632,7 +706,23 @@ prf_cont_done(struct prf_job *job, void *arg)
 		buf_add(&b, lines.p, lines.len);
 	buf_adds(&b, "--- Memory map: ---\n");
 	prf_add_maps(&b);
+	if (!op->legacy && op->debug <= 0) {
+		struct buf pb;
+
+		buf_init(&pb);
+		if (prf_cont_pb(b.p, &pb) == 0) {
+			evhttp_add_header(evhttp_request_get_output_headers(req),
+			    "Content-Disposition", op->kind == PROF_MUTEX ?
+			    "attachment; filename=\"mutex\"" :
+			    "attachment; filename=\"block\"");
+			prf_reply_buf(req, 200, "application/octet-stream", &pb);
+			buf_free(&pb);
+			goto out;
+		}
+		buf_free(&pb);
+	}
 	prf_reply_buf(req, 200, "text/plain; charset=utf-8", &b);
+out:
 	buf_free(&b);
 	buf_free(&lines);
 	prf_op_free(op);

@@ -8,11 +8,20 @@
  * strip).  Libraries fall back to dladdr: Debian strips their .symtab.
  * Every server process is forked from one master without exec, so one
  * process's layout names the addresses of all.
+ *
+ * prf_sym_frames adds what the profile.proto profiles carry (prf_pb.c,
+ * issue 17 item 7): the source file and line of an address and the
+ * functions inlined there, from our DWARF through libdw.  go tool pprof
+ * cannot name a target_clones variant or some static functions from the
+ * DWARF alone, so the function an address is in is named from .symtab
+ * (fit_eval_block.avx2), its inlined callees from DWARF.
  */
 #include "config.h"
 
 #include <dlfcn.h>
+#include <dwarf.h>
 #include <elf.h>
+#include <elfutils/libdw.h>
 #include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
@@ -33,8 +42,22 @@ struct prf_fsym {
 static struct prf_fsym	*prf_syms;
 static size_t		prf_nsyms;
 static char		*prf_sym_str;
+static char		*prf_plt_str;	/* "name@plt" names */
 static int		prf_sym_loaded;
 static uintptr_t	prf_exe_lo, prf_exe_hi;
+static uintptr_t	prf_exe_bias_v;	/* runtime address - link address */
+
+/* DWARF of /proc/self/exe (libdw), NULL when it has none */
+static Dwarf		*prf_dw;
+static int		prf_dw_fd = -1;
+
+/* Normalised source paths, by the libdw string they were made from. */
+#define PRF_MAX_FILES	1024
+static struct prf_file {
+	const char	*raw;
+	char		*path;
+} prf_files[PRF_MAX_FILES];
+static int		prf_nfiles;
 
 static int
 prf_fsym_cmp(const void *a, const void *b)
@@ -53,6 +76,103 @@ prf_exe_bias(struct dl_phdr_info *info, size_t size, void *arg)
 	return (1);
 }
 
+#define PRF_MAX_PLT	4096	/* PLT entries and small code sections named */
+
+static const Elf64_Shdr *
+prf_section(const uint8_t *map, size_t size, const Elf64_Ehdr *eh,
+    const char *name)
+{
+	const Elf64_Shdr *sh = (const Elf64_Shdr *)(map + eh->e_shoff);
+	const char *names;
+	int i;
+
+	if (eh->e_shstrndx >= eh->e_shnum ||
+	    sh[eh->e_shstrndx].sh_offset + sh[eh->e_shstrndx].sh_size > size)
+		return (NULL);
+	names = (const char *)map + sh[eh->e_shstrndx].sh_offset;
+	for (i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_name < sh[eh->e_shstrndx].sh_size &&
+		    strcmp(names + sh[i].sh_name, name) == 0)
+			return (&sh[i]);
+	return (NULL);
+}
+
+/*
+ * The code no FUNC symbol covers, which a CPU sample still lands in: the
+ * PLT stubs our calls into libm and libc go through, named "exp@plt" as
+ * perf and gdb do (entry i of .plt.sec, or i + 1 of .plt after its
+ * resolver stub, is the target of .rela.plt's relocation i), and the
+ * small sections .init, .fini, .plt.got and the resolver stub, by their
+ * section name.  Writes at most PRF_MAX_PLT to s; returns how many.
+ */
+static size_t
+prf_sym_plt(const uint8_t *map, size_t size, const Elf64_Ehdr *eh,
+    uintptr_t bias, struct prf_fsym *s)
+{
+	static const char *const small[] = { ".init", ".fini", ".plt.got" };
+	const Elf64_Shdr *sh = (const Elf64_Shdr *)(map + eh->e_shoff);
+	const Elf64_Shdr *rel, *plt, *dsym, *dstr, *sec;
+	const Elf64_Rela *r;
+	const Elf64_Sym *ds;
+	size_t i, n = 0, nrel, len = 0, first = 0;
+	char *w;
+
+	for (i = 0; i < sizeof small / sizeof small[0]; i++)
+		if ((sec = prf_section(map, size, eh, small[i])) != NULL &&
+		    sec->sh_size > 0) {
+			s[n].lo = bias + sec->sh_addr;
+			s[n].hi = s[n].lo + sec->sh_size;
+			s[n++].name = small[i];
+		}
+	rel = prf_section(map, size, eh, ".rela.plt");
+	if ((plt = prf_section(map, size, eh, ".plt.sec")) == NULL &&
+	    (plt = prf_section(map, size, eh, ".plt")) != NULL) {
+		first = 1;
+		s[n].lo = bias + plt->sh_addr;
+		s[n].hi = s[n].lo + 16;
+		s[n++].name = ".plt";
+	}
+	if (rel == NULL || plt == NULL || rel->sh_link >= eh->e_shnum ||
+	    rel->sh_offset + rel->sh_size > size)
+		return (n);
+	dsym = &sh[rel->sh_link];
+	if (dsym->sh_link >= eh->e_shnum ||
+	    dsym->sh_offset + dsym->sh_size > size)
+		return (n);
+	dstr = &sh[dsym->sh_link];
+	if (dstr->sh_offset + dstr->sh_size > size)
+		return (n);
+	r = (const Elf64_Rela *)(map + rel->sh_offset);
+	ds = (const Elf64_Sym *)(map + dsym->sh_offset);
+	nrel = rel->sh_size / sizeof *r;
+	if (nrel > PRF_MAX_PLT - n)
+		nrel = PRF_MAX_PLT - n;
+	for (i = 0; i < nrel; i++) {
+		size_t si = ELF64_R_SYM(r[i].r_info);
+
+		if (si * sizeof *ds < dsym->sh_size &&
+		    ds[si].st_name < dstr->sh_size)
+			len += strlen((const char *)map + dstr->sh_offset +
+			    ds[si].st_name) + 5;
+	}
+	w = prf_plt_str = imp_malloc(len + 1);
+	for (i = 0; i < nrel; i++) {
+		size_t si = ELF64_R_SYM(r[i].r_info);
+
+		if (si * sizeof *ds >= dsym->sh_size ||
+		    ds[si].st_name >= dstr->sh_size ||
+		    (first + i + 1) * 16 > plt->sh_size)
+			continue;
+		s[n].lo = bias + plt->sh_addr + (first + i) * 16;
+		s[n].hi = s[n].lo + 16;
+		s[n].name = w;
+		w += sprintf(w, "%s@plt", (const char *)map + dstr->sh_offset +
+		    ds[si].st_name) + 1;
+		n++;
+	}
+	return (n);
+}
+
 /* Read the FUNC symbols of /proc/self/exe's .symtab; quietly nothing on error. */
 static void
 prf_sym_load(void)
@@ -67,6 +187,12 @@ prf_sym_load(void)
 	int fd;
 
 	prf_sym_loaded = 1;
+	prf_dw_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (prf_dw_fd >= 0 &&
+	    (prf_dw = dwarf_begin(prf_dw_fd, DWARF_C_READ)) == NULL) {
+		close(prf_dw_fd);
+		prf_dw_fd = -1;
+	}
 	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -95,9 +221,10 @@ prf_sym_load(void)
 	    strsh->sh_size == 0)
 		goto out;
 	dl_iterate_phdr(prf_exe_bias, &bias);
+	prf_exe_bias_v = bias;
 	n = symsh->sh_size / sizeof *sym;
 	sym = (const Elf64_Sym *)(map + symsh->sh_offset);
-	prf_syms = imp_calloc(n + 1, sizeof *prf_syms);
+	prf_syms = imp_calloc(n + PRF_MAX_PLT + 1, sizeof *prf_syms);
 	prf_sym_str = imp_malloc(strsh->sh_size + 1);
 	memcpy(prf_sym_str, map + strsh->sh_offset, strsh->sh_size);
 	prf_sym_str[strsh->sh_size] = '\0';
@@ -109,11 +236,14 @@ prf_sym_load(void)
 		prf_syms[k].lo = bias + sym[i].st_value;
 		prf_syms[k].hi = prf_syms[k].lo + sym[i].st_size;
 		prf_syms[k].name = prf_sym_str + sym[i].st_name;
-		if (k == 0 || prf_syms[k].lo < prf_exe_lo)
-			prf_exe_lo = prf_syms[k].lo;
-		if (prf_syms[k].hi > prf_exe_hi)
-			prf_exe_hi = prf_syms[k].hi;
 		k++;
+	}
+	k += prf_sym_plt(map, (size_t)st.st_size, eh, bias, prf_syms + k);
+	for (i = 0; i < k; i++) {
+		if (i == 0 || prf_syms[i].lo < prf_exe_lo)
+			prf_exe_lo = prf_syms[i].lo;
+		if (prf_syms[i].hi > prf_exe_hi)
+			prf_exe_hi = prf_syms[i].hi;
 	}
 	prf_nsyms = k;
 	qsort(prf_syms, prf_nsyms, sizeof *prf_syms, prf_fsym_cmp);
@@ -161,11 +291,162 @@ prf_sym_name(uintptr_t pc, uintptr_t *off, const char **module)
 	return (NULL);
 }
 
+/*
+ * path with "." and "dir/.." taken out lexically (an out-of-tree build
+ * records /src/wt/build/../src/fit/fit_run.c), interned until
+ * prf_sym_free; raw itself when the table is full.
+ */
+static const char *
+prf_sym_path(Dwarf_Die *cu, const char *raw)
+{
+	char *p, *out, *tok, *w, *seg[128];
+	const char *dir = NULL;
+	Dwarf_Attribute a;
+	int i, n = 0;
+
+	for (i = 0; i < prf_nfiles; i++)
+		if (prf_files[i].raw == raw)
+			return (prf_files[i].path);
+	if (prf_nfiles == PRF_MAX_FILES)
+		return (raw);
+	/* a relative name is relative to the compilation's directory */
+	if (raw[0] != '/' && dwarf_attr(cu, DW_AT_comp_dir, &a) != NULL)
+		dir = dwarf_formstring(&a);
+	p = imp_malloc((dir != NULL ? strlen(dir) + 1 : 0) + strlen(raw) + 1);
+	sprintf(p, "%s%s%s", dir != NULL ? dir : "", dir != NULL ? "/" : "",
+	    raw);
+	out = imp_malloc(strlen(p) + 2);
+	out[0] = '\0';
+	if (p[0] == '/')
+		strcat(out, "/");
+	for (tok = strtok_r(p, "/", &w); tok != NULL;
+	    tok = strtok_r(NULL, "/", &w)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0 && n > 0 &&
+		    strcmp(seg[n - 1], "..") != 0) {
+			n--;
+			continue;
+		}
+		if (n == (int)(sizeof seg / sizeof seg[0])) {
+			imp_free(p);
+			imp_free(out);
+			return (raw);
+		}
+		seg[n++] = tok;
+	}
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(out, "/");
+		strcat(out, seg[i]);
+	}
+	imp_free(p);
+	prf_files[prf_nfiles].raw = raw;
+	prf_files[prf_nfiles].path = out;
+	return (prf_files[prf_nfiles++].path);
+}
+
+/* Name of a subprogram or inlined instance (its abstract origin's). */
+static const char *
+prf_die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+
+	if (dwarf_attr_integrate(die, DW_AT_name, &a) == NULL)
+		return (NULL);
+	return (dwarf_formstring(&a));
+}
+
+/* File number attribute at of die, as a path of cu's file table. */
+static const char *
+prf_die_file(Dwarf_Die *cu, Dwarf_Die *die, int at)
+{
+	Dwarf_Attribute a;
+	Dwarf_Files *files;
+	Dwarf_Word idx;
+	size_t nfiles;
+	const char *f;
+
+	if (dwarf_attr(die, at, &a) == NULL || dwarf_formudata(&a, &idx) != 0 ||
+	    dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || idx >= nfiles ||
+	    (f = dwarf_filesrc(files, idx, NULL, NULL)) == NULL)
+		return (NULL);
+	return (prf_sym_path(cu, f));
+}
+
+int
+prf_sym_frames(uintptr_t pc, struct prf_frame *f, int max)
+{
+	Dwarf_Die cu, *scopes = NULL;
+	Dwarf_Line *ln;
+	Dwarf_Addr addr;
+	const char *name, *file = NULL;
+	uintptr_t off;
+	int line = 0, n = 0, ns, i;
+
+	if (max <= 0)
+		return (0);
+	if (!prf_sym_loaded)
+		prf_sym_load();
+	name = prf_sym_name(pc, &off, NULL);
+	if (prf_dw == NULL || pc < prf_exe_lo || pc >= prf_exe_hi ||
+	    dwarf_addrdie(prf_dw, addr = pc - prf_exe_bias_v, &cu) == NULL)
+		goto outer;
+	if ((ln = dwarf_getsrc_die(&cu, addr)) != NULL) {
+		const char *raw = dwarf_linesrc(ln, NULL, NULL);
+
+		file = raw != NULL ? prf_sym_path(&cu, raw) : NULL;
+		(void)dwarf_lineno(ln, &line);
+	}
+	/* innermost first: each inlined instance, called from the next */
+	ns = dwarf_getscopes(&cu, addr, &scopes);
+	for (i = 0; i < ns && n < max - 1; i++) {
+		Dwarf_Attribute a;
+		Dwarf_Word cl;
+
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
+			break;
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		f[n].name = prf_die_name(&scopes[i]);
+		f[n].file = file;
+		f[n].line = line;
+		if (f[n].name != NULL)
+			n++;
+		file = prf_die_file(&cu, &scopes[i], DW_AT_call_file);
+		line = dwarf_attr(&scopes[i], DW_AT_call_line, &a) != NULL &&
+		    dwarf_formudata(&a, &cl) == 0 ? (int)cl : 0;
+	}
+	if (name == NULL && i < ns)
+		name = prf_die_name(&scopes[i]);
+	free(scopes);
+outer:
+	if (name == NULL)
+		return (n);
+	f[n].name = name;
+	f[n].file = file;
+	f[n].line = line;
+	return (n + 1);
+}
+
 void
 prf_sym_free(void)
 {
+	int i;
+
+	for (i = 0; i < prf_nfiles; i++)
+		imp_free(prf_files[i].path);
+	prf_nfiles = 0;
+	if (prf_dw != NULL)
+		dwarf_end(prf_dw);
+	prf_dw = NULL;
+	if (prf_dw_fd >= 0)
+		close(prf_dw_fd);
+	prf_dw_fd = -1;
 	imp_free(prf_syms);
 	imp_free(prf_sym_str);
+	imp_free(prf_plt_str);
+	prf_plt_str = NULL;
 	prf_syms = NULL;
 	prf_sym_str = NULL;
 	prf_nsyms = 0;

@@ -471,8 +471,8 @@ whk_pump(struct whk *w)
 		}
 		whk_target_update(w, t);
 	}
+	/* not the process's inflight: that counts HTTP requests (shm.h) */
 	stat_set(STAT_webhook_inflight, (uint64_t)w->inflight);
-	shm_proc_set_inflight(w->ctx->proc, w->inflight);
 }
 
 /* Next attempt after a failed attempt number n: base x 2^(n-1), capped, +-jitter. */
@@ -561,8 +561,8 @@ whk_done(struct whk *w, struct whk_dlv *d, int ok, const char *why)
 	w->inflight--;
 	d->tgt = NULL;
 	whk_target_update(w, t);
+	/* not the process's inflight: that counts HTTP requests (shm.h) */
 	stat_set(STAT_webhook_inflight, (uint64_t)w->inflight);
-	shm_proc_set_inflight(w->ctx->proc, w->inflight);
 }
 
 /*===================================================================

@@ -1376,12 +1376,14 @@ dbg_answer(struct dbg_wait *w)
 			buf_addc(&b, ',');
 		first = 0;
 		if (w->cmd == CTL_CMD_TRIM) {
+			/* heap: in use, as everywhere (ctl.c, ctl_trim_fn) */
 			buf_printf(&b, "{\"pid\":%d,\"role\":\"%s\",\"index\":%d,"
 			    "\"answered\":%s,\"heap_before\":%ju,\"heap_after\":%ju,"
+			    "\"malloc_held_before\":%ju,"
 			    "\"rss_before\":%ju,\"rss_after\":%ju}", (int)pi.pid,
 			    shm_role_name(pi.role), pi.index, done ? "true" : "false",
-			    (uintmax_t)res[0], (uintmax_t)res[1], (uintmax_t)res[2],
-			    (uintmax_t)res[3]);
+			    (uintmax_t)res[0], (uintmax_t)res[0], (uintmax_t)res[1],
+			    (uintmax_t)res[2], (uintmax_t)res[3]);
 			if (done) {
 				sum[0] += res[0]; sum[1] += res[1];
 				sum[2] += res[2]; sum[3] += res[3];
@@ -1401,9 +1403,10 @@ dbg_answer(struct dbg_wait *w)
 	buf_addc(&b, ']');
 	if (w->cmd == CTL_CMD_TRIM)
 		buf_printf(&b, ",\"heap_before\":%ju,\"heap_after\":%ju,"
+		    "\"malloc_held_before\":%ju,"
 		    "\"rss_before\":%ju,\"rss_after\":%ju,\"rss_released\":%jd",
-		    (uintmax_t)sum[0], (uintmax_t)sum[1], (uintmax_t)sum[2],
-		    (uintmax_t)sum[3], (intmax_t)(sum[2] - sum[3]));
+		    (uintmax_t)sum[0], (uintmax_t)sum[0], (uintmax_t)sum[1],
+		    (uintmax_t)sum[2], (uintmax_t)sum[3], (intmax_t)(sum[2] - sum[3]));
 	buf_addc(&b, '}');
 	reply(w->r, &w->q, 200, &b);
 	event_free(w->tm);
