@@ -503,7 +503,9 @@ parse_head(struct hreq *r, const char **msg)
 		*msg = "unsupported HTTP version";
 		return (400);
 	}
-	r->minor = sp[8] - '0';
+	/* HTTP/1.2 and up are 1.1 to us (RFC 9112 2.3): we answer as 1.1,
+	 * never with a version we do not speak */
+	r->minor = sp[8] == '0' ? 0 : 1;
 	if (strncasecmp(target, "http://", 7) == 0 ||
 	    strncasecmp(target, "https://", 8) == 0) {
 		/* absolute form: keep the path */
