@@ -167,6 +167,16 @@ int fit_stats_compute(const struct fit_circuit *c, const double *params,
     int nfree, const double *freq, const double *zre, const double *zim,
     int n, enum fit_weighting w, double *rre, double *rim,
     struct fit_stats *st);
+/*
+ * The same from the model at freq already evaluated (zfre, zfim: what
+ * fit_circuit_eval gives) and t95 = fit_t95(2 n - nfree) known: a caller
+ * that renders the model anyway (the result JSON) saves an evaluation and
+ * the quantile's iteration, which is the same for every spectrum of a
+ * size.  rre/rim may be zfre/zfim (each point is read before written).
+ */
+int fit_stats_model(const double *zfre, const double *zfim, int nfree,
+    const double *zre, const double *zim, int n, enum fit_weighting w,
+    double t95, double *rre, double *rim, struct fit_stats *st);
 /* The 0.975 quantile of Student's t with nu degrees of freedom (NaN: nu < 1). */
 double fit_t95(int nu);
 
