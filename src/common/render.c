@@ -54,7 +54,9 @@ num_memo_at(char *o, double v, struct nmemo *m)
 	}
 	e = buf_num_at(o, v);
 	m->len = (int)(e - o);
-	memcpy(m->txt, o, (size_t)m->len);
+	/* BUF_NUM_MAX bytes of room are the caller's (what follows the
+	 * text is not used): a fixed-size move, not a libc call */
+	memcpy(m->txt, o, sizeof m->txt);
 	m->bits = bits;
 	m->ok = 1;
 	return (e);
