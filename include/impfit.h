@@ -117,6 +117,21 @@ void fit_circuit_eval(const struct fit_circuit *c, const double *params,
 /* Impedance of element e alone. */
 void fit_element_eval(const struct fit_circuit *c, int e, const double *params,
     const double *freq, int n, double *zre, double *zim);
+/*
+ * The same evaluations for a caller that makes many (the result JSON: the
+ * model and each element of every spectrum): an evaluator holds their
+ * scratch (66 kB, allocated per call above) and the constants of the last
+ * frequencies (a logarithm and a square root a point), recomputed only
+ * when they change.  One evaluator per thread.  fit_evaluator_eval() is
+ * fit_circuit_eval() for elem < 0, fit_element_eval() for an element;
+ * -1 (NaN written) when out of memory.
+ */
+struct fit_evaluator;
+struct fit_evaluator *fit_evaluator_new(void);
+void fit_evaluator_free(struct fit_evaluator *ev);
+int fit_evaluator_eval(struct fit_evaluator *ev, const struct fit_circuit *c,
+    int elem, const double *params, const double *freq, int n, double *zre,
+    double *zim);
 
 /* --- fitting ------------------------------------------------------------ */
 

@@ -152,6 +152,23 @@ render_nfree(const struct rtab_view *v)
 	return (n);
 }
 
+/* The model (elem < 0) or element elem of c at v's frequencies, with
+ * rc's evaluator when there is one. */
+static void
+render_eval(struct render_cache *rc, const struct fit_circuit *c, int elem,
+    const struct rtab_view *v, double *zre, double *zim)
+{
+	if (rc != NULL && rc->ev == NULL)
+		rc->ev = fit_evaluator_new();
+	if (rc != NULL && rc->ev != NULL)
+		(void)fit_evaluator_eval(rc->ev, c, elem, v->params, v->freq,
+		    v->n, zre, zim);
+	else if (elem < 0)
+		fit_circuit_eval(c, v->params, v->freq, v->n, zre, zim);
+	else
+		fit_element_eval(c, elem, v->params, v->freq, v->n, zre, zim);
+}
+
 /* v's circuit parsed, from rc when it holds it; NULL when it does not parse. */
 static struct fit_circuit *
 render_circuit(const struct rtab_view *v, struct render_cache *rc)
@@ -235,6 +252,8 @@ render_cache_free(struct render_cache *rc)
 	rc->c = NULL;
 	rc->circuit[0] = '\0';
 	rc->t95_ok = 0;
+	fit_evaluator_free(rc->ev);
+	rc->ev = NULL;
 	imp_free(rc->freq);
 	imp_free(rc->ftext);
 	rc->freq = NULL;
@@ -319,7 +338,7 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 		buf_addc(b, ']');
 		KEY(b, "frequencies");
 		freq_array(b, v, rc);
-		fit_circuit_eval(c, v->params, v->freq, v->n, zre, zim);
+		render_eval(rc, c, -1, v, zre, zim);
 		KEY(b, "real_impedance");
 		num_array(b, zre, v->n);
 		KEY(b, "imaginary_impedance");
@@ -335,7 +354,7 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 			mre.ok = mim.ok = 0;
 			if (i > 0)
 				buf_addc(b, ',');
-			fit_element_eval(c, i, v->params, v->freq, v->n, zre, zim);
+			render_eval(rc, c, i, v, zre, zim);
 			ADDLIT(b, "{\"name\":");
 			buf_json_str(b, fit_circuit_element_name(c, i));
 			ADDLIT(b, ",\"impedances\":[");
