@@ -117,6 +117,21 @@ void fit_circuit_eval(const struct fit_circuit *c, const double *params,
 /* Impedance of element e alone. */
 void fit_element_eval(const struct fit_circuit *c, int e, const double *params,
     const double *freq, int n, double *zre, double *zim);
+/*
+ * The same evaluations for a caller that makes many (the result JSON: the
+ * model and each element of every spectrum): an evaluator holds their
+ * scratch (66 kB, allocated per call above) and the constants of the last
+ * frequencies (a logarithm and a square root a point), recomputed only
+ * when they change.  One evaluator per thread.  fit_evaluator_eval() is
+ * fit_circuit_eval() for elem < 0, fit_element_eval() for an element;
+ * -1 (NaN written) when out of memory.
+ */
+struct fit_evaluator;
+struct fit_evaluator *fit_evaluator_new(void);
+void fit_evaluator_free(struct fit_evaluator *ev);
+int fit_evaluator_eval(struct fit_evaluator *ev, const struct fit_circuit *c,
+    int elem, const double *params, const double *freq, int n, double *zre,
+    double *zim);
 
 /* --- fitting ------------------------------------------------------------ */
 
@@ -167,6 +182,16 @@ int fit_stats_compute(const struct fit_circuit *c, const double *params,
     int nfree, const double *freq, const double *zre, const double *zim,
     int n, enum fit_weighting w, double *rre, double *rim,
     struct fit_stats *st);
+/*
+ * The same from the model at freq already evaluated (zfre, zfim: what
+ * fit_circuit_eval gives) and t95 = fit_t95(2 n - nfree) known: a caller
+ * that renders the model anyway (the result JSON) saves an evaluation and
+ * the quantile's iteration, which is the same for every spectrum of a
+ * size.  rre/rim may be zfre/zfim (each point is read before written).
+ */
+int fit_stats_model(const double *zfre, const double *zfim, int nfree,
+    const double *zre, const double *zim, int n, enum fit_weighting w,
+    double t95, double *rre, double *rim, struct fit_stats *st);
 /* The 0.975 quantile of Student's t with nu degrees of freedom (NaN: nu < 1). */
 double fit_t95(int nu);
 

@@ -90,6 +90,7 @@ c=$(counter webhook_delivered); [ "$c" = 13 ] && ok "webhook_delivered = 13" || 
 c=$(counter webhook_attempts); [ "$c" = 13 ] && ok "webhook_attempts = 13" || fail "webhook_attempts = $c"
 c=$(counter webhook_retried); [ "$c" = 0 ] && ok "webhook_retried = 0" || fail "webhook_retried = $c"
 c=$(counter webhook_inflight); [ "$c" = 0 ] && ok "webhook_inflight = 0" || fail "webhook_inflight = $c"
+c=$(counter webhook_rendered); [ "$c" = 13 ] && ok "webhook_rendered = 13" || fail "webhook_rendered = $c"
 c=$(counter webhook_latency_ns); [ "${c:-0}" -gt 0 ] && ok "webhook_latency_ns counted" || fail "webhook_latency_ns = $c"
 grep -q -- "$SECRET" "$W/daemon.log" && fail "the secret appears in the log" || ok "secret not logged"
 

@@ -124,6 +124,7 @@ daemon_term 10 || fail "SIGTERM: status $DRC"
 daemon_start -webhook-url="$URL" -webhook-secret="$SECRET" -webhook-mode=batch \
     -webhook-batch-max=12K
 batch_body wb-parts 12 >"$W/b4.json"
+r0=$(counter webhook_rendered) a0=$(counter webhook_attempts)
 code=$(post /eis-data/batch "$W/b4.json")
 [ "$code" = 202 ] || fail "batch of 12: HTTP $code"
 wait_until 30 delivered wb-parts && ok "split batch delivered" || fail "split batch not delivered"
@@ -131,9 +132,16 @@ sleep 0.5
 ids_json wb-parts >"$W/ids4.json"
 python3 "$CHECK" "$W/sink.jsonl" "$W/ids4.json" --secret "$SECRET" --once --max 12288 ||
     fail "the parts (see above)"
-n=$(sink_count); [ "$n" -ge 4 ] && ok "$n parts" || fail "$n parts, want at least 4"
+np=$(sink_count); [ "$np" -ge 4 ] && ok "$np parts" || fail "$np parts, want at least 4"
 n=$(grep -cE '🌐 Webhook\[[0-9a-f]{16}-[0-9]+\] ✅: [0-9.]+ms( \(part [0-9]+ of [0-9]+\))?$' "$W/daemon.log")
 [ "$n" -ge 4 ] && ok "a ✅ log line per part ($n)" || fail "$n ✅ part lines"
+# each part renders its own results: the batch is sized once (12), then
+# parts take 12 in all, and a retried part (none, normally) its own again;
+# rendering the whole batch per part took 12 a part (48 or more)
+r=$(($(counter webhook_rendered) - ${r0:-0})) a=$(($(counter webhook_attempts) - ${a0:-0}))
+[ "$r" -ge 12 ] && [ "$r" -le $((24 + 3 * (a - np))) ] &&
+    ok "$r results rendered for $np parts in $a attempts" ||
+    fail "$r results rendered for $np parts in $a attempts (want 24, +3 a retry)"
 
 # 5. a request's "webhook_mode" wins over -webhook-mode; a bad one is a 400
 : >"$W/sink.jsonl"

@@ -1,16 +1,67 @@
 /*
  * impcore - tests/test-fit-stats.c: the statistics of a fit (issue 15,
  * part 4): Student's t quantiles against published values, and dof, rmse,
- * AIC and BIC against their textbook formulas on a noisy synthetic fit.
+ * AIC and BIC against their textbook formulas on a noisy synthetic fit;
+ * fit_stats_model equal to fit_stats_compute, and an evaluator's model and
+ * elements equal to fit_circuit_eval's and fit_element_eval's, bit for
+ * bit, as its frequencies change, grow and come back (issue 18: the
+ * result JSON is rendered with them).
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "impfit.h"
 #include "fit/fit_priv.h"
 #include "test-fit.h"
 
 #define NPTS	40
+
+/* An evaluator against the allocating evaluations, for a few circuits and
+ * frequency sets (new, larger, another of the same size, the first). */
+static void
+evaluator_check(void)
+{
+	static const char *cdcs[] = { "R(RC)", "R(QR)", "R(Q(R(QR)))W",
+	    "RL(C(RW))", "R(QR)O" };
+	static const int ns[] = { 23, 70, 70, 23 };
+	struct fit_evaluator *ev = fit_evaluator_new();
+	struct fit_circuit *c;
+	double f[4][70], p[FIT_MAX_PARAMS], ar[70], ai[70], br[70], bi[70];
+	char err[128];
+	size_t i, j;
+	int e, k;
+
+	CHECK(ev != NULL, "fit_evaluator_new");
+	for (j = 0; j < 4; j++)
+		for (k = 0; k < 70; k++)
+			f[j][k] = (j == 2 ? 3e5 : 1e5) * pow(10, -6.0 * k / 69);
+	memcpy(f[3], f[0], sizeof f[0]);
+	for (i = 0; i < sizeof cdcs / sizeof cdcs[0]; i++) {
+		c = fit_circuit_parse(cdcs[i], err, sizeof err);
+		CHECK(c != NULL, "parse %s: %s", cdcs[i], err);
+		if (c == NULL)
+			continue;
+		for (k = 0; k < fit_circuit_nparams(c); k++)
+			p[k] = k % 3 == 1 ? 0.8 : 10.0 * (k + 1);
+		for (j = 0; j < 4; j++)
+			for (e = -1; e < fit_circuit_nelements(c); e++) {
+				if (e < 0)
+					fit_circuit_eval(c, p, f[j], ns[j], ar, ai);
+				else
+					fit_element_eval(c, e, p, f[j], ns[j], ar,
+					    ai);
+				fit_evaluator_eval(ev, c, e, p, f[j], ns[j], br,
+				    bi);
+				CHECK(memcmp(ar, br, sizeof *ar * ns[j]) == 0 &&
+				    memcmp(ai, bi, sizeof *ai * ns[j]) == 0,
+				    "%s element %d, frequencies %zu: evaluator "
+				    "differs", cdcs[i], e, j);
+			}
+		fit_circuit_free(c);
+	}
+	fit_evaluator_free(ev);
+}
 
 int
 main(void)
@@ -87,6 +138,21 @@ main(void)
 		CHECK(fabs(st.bic - bic) <= 1e-9 * fabs(bic), "bic %.12g, "
 		    "want %.12g", st.bic, bic);
 		CHECK(fabs(st.t95 - fit_t95(st.dof)) == 0, "t95");
+		{
+			/* the same from the model, over the model */
+			struct fit_stats sm;
+			double qr[NPTS], qi[NPTS];
+
+			fit_circuit_eval(c, r.params, f, NPTS, qr, qi);
+			fit_stats_model(qr, qi, 3, zr, zi, NPTS, w,
+			    fit_t95(2 * NPTS - 3), qr, qi, &sm);
+			CHECK(sm.dof == st.dof && sm.ssr == st.ssr &&
+			    sm.rmse == st.rmse && sm.aic == st.aic &&
+			    sm.bic == st.bic && sm.t95 == st.t95 &&
+			    memcmp(qr, rre, sizeof rre) == 0 &&
+			    memcmp(qi, rim, sizeof rim) == 0,
+			    "fit_stats_model is fit_stats_compute");
+		}
 		/* one parameter held: one more degree of freedom, and the
 		 * penalties shrink by one parameter's */
 		fit_stats_compute(c, r.params, 2, f, zr, zi, NPTS, w, NULL,
@@ -100,5 +166,6 @@ main(void)
 	}
 	fit_workspace_free(ws);
 	fit_circuit_free(c);
+	evaluator_check();
 	return (test_done("test-fit-stats"));
 }

@@ -6,8 +6,11 @@
 #   tools/bench-webhook-batch.sh [-r rounds] [-t threads] [-n batches]
 #                                [-s spectra-per-batch] [-p points]
 #                                [-c connections] [-x "extra daemon flags"]
+#                                [-b other-build-dir]
 #
-# Run from a build directory (or set IMP_BUILDDIR).  Receiver: nginx
+# Run from a build directory (or set IMP_BUILDDIR).  -b runs another build
+# (say main's, before a change) beside it in the same rounds, each mode of
+# each build in turn, so that both see the same machine.  Receiver: nginx
 # "return 200" on loopback, one worker, keep-alive (Debian: apt-get install
 # -y nginx-light).  tools/impload posts the load (default 400 batches of 12
 # R(RC) spectra of 23 points); times are read from the state file (impctl
@@ -17,9 +20,12 @@
 #  batch:    first POST -> webhook_delivered = batches (one POST each)
 # Rounds (default 3) run the three in turn, so drift and noisy neighbours
 # hit all alike; one line per round, then the medians and their ratios
-# (target: batch >= 0.9 x off), and a JSON line.
-threads=2 nb=400 ns=12 np=23 conns=4 rounds=3 xflags=
-while getopts r:t:n:s:p:c:x: o; do
+# (target: batch >= 0.9 x off), and a JSON line.  Beside the rates, the
+# CPU the server (its processes, start-up not counted) and nginx took per
+# spectrum over the same span, in us: the rates are noisy on a machine
+# shared with other work, the CPU much less so.
+threads=2 nb=400 ns=12 np=23 conns=4 rounds=3 xflags= other=
+while getopts r:t:n:s:p:c:x:b: o; do
 	case $o in
 	r) rounds=$OPTARG ;;
 	t) threads=$OPTARG ;;
@@ -28,16 +34,21 @@ while getopts r:t:n:s:p:c:x: o; do
 	p) np=$OPTARG ;;
 	c) conns=$OPTARG ;;
 	x) xflags=$OPTARG ;;
-	*) sed -n '2,20p' "$0"; exit 2 ;;
+	b) other=$(cd "$OPTARG" && pwd) || exit 2 ;;
+	*) sed -n '2,26p' "$0"; exit 2 ;;
 	esac
 done
 B=${IMP_BUILDDIR:-$(pwd)}
-DAEMON=$B/src/master/impsolverd
 IMPLOAD=$B/tools/impload
-IMPCTL=$B/src/impctl/impctl
-for f in "$DAEMON" "$IMPLOAD" "$IMPCTL"; do
-	[ -x "$f" ] || { echo "bench-webhook-batch: $f not built (make in $B)" >&2; exit 1; }
+for b in "$B" $other; do
+	for f in "$b/src/master/impsolverd" "$IMPLOAD" "$b/src/impctl/impctl"; do
+		[ -x "$f" ] || { echo "bench-webhook-batch: $f not built (make in $b)" >&2; exit 1; }
+	done
 done
+use() {	# use BUILD-DIR: the daemon and impctl of that build
+	DAEMON=$1/src/master/impsolverd
+	IMPCTL=$1/src/impctl/impctl
+}
 NGINX=$(command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; })
 [ -n "$NGINX" ] || { echo "bench-webhook-batch: nginx not found (apt-get install -y nginx-light)" >&2; exit 1; }
 total=$((nb * ns))
@@ -105,6 +116,13 @@ start() {	# start STATE-DIR FLAGS...
 	DPID=$!
 	until curl -s -o /dev/null --max-time 1 "$API/health"; do sleep 0.05; done
 }
+# ticks CPU of the processes given (utime + stime, in clock ticks)
+ticks() {
+	for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done |
+	    awk '{ sub(/.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+}
+nginx_ticks() { ticks "$NPID" $(ps -o pid= --ppid "$NPID"); }
+server_ticks() { ticks $(ps -o pid= -s "$DPID"); }
 stop() { kill -TERM "$DPID"; wait "$DPID" 2>/dev/null; DPID=; }
 load() {
 	"$IMPLOAD" -u "$API" -n "$nb" -s "$ns" -p "$np" -c "$conns" -i 1000 \
@@ -113,39 +131,57 @@ load() {
 wait_counter() {	# wait_counter STATE-DIR NAME N: until NAME >= N
 	while [ "$(counter "$1" "$2")" -lt "$3" ] 2>/dev/null; do sleep 0.02; done
 }
-# run NAME COUNTER N FLAGS...: spectra/s from the first POST until COUNTER >= N
+# run NAME COUNTER N FLAGS...: spectra/s from the first POST until COUNTER
+# >= N; the CPU of the server and nginx per spectrum (us) to "$T/cpu"
 run() {
 	name=$1 cn=$2 want=$3; shift 3
 	rm -rf "$T/s-$name"
 	start "$T/s-$name" "$@"
+	# from here: start-up (the state file made) is not counted
+	c0=$(($(server_ticks) + $(nginx_ticks)))
 	t0=$(now)
 	load &
 	wait_counter "$T/s-$name" "$cn" "$want"
 	t1=$(now)
+	c1=$(($(server_ticks) + $(nginx_ticks)))
 	wait $!
 	stop
+	calc "($c1 - $c0) * 1000000 / $(getconf CLK_TCK) / $total" >"$T/cpu"
 	calc "$total / ($t1 - $t0)"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "bench-webhook-batch: $nb batches x $ns spectra of $np points = $total, -threads=$threads, $conns connections, $(nproc) CPUs, receiver nginx return 200, $rounds rounds${xflags:+, flags: $xflags}"
-: >"$T/off"; : >"$T/spec"; : >"$T/batch"
+[ -n "$other" ] && echo "builds: A $B, B $other"
+ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
+# one round of the three modes with the build in use; values to files $1.*
+round() {
+	off=$(run off spectra_fitted "$total"); coff=$(cat "$T/cpu")
+	spec=$(run spec webhook_delivered "$total" -webhook-url="$URL"); cspec=$(cat "$T/cpu")
+	batch=$(run batch webhook_delivered "$nb" -webhook-url="$URL" -webhook-mode=batch); cbatch=$(cat "$T/cpu")
+	echo "round $r${2:+ ($2)}: fitted, no webhook $off/s; delivered, one POST a spectrum $spec/s; delivered, one POST a batch $batch/s;" \
+	    "CPU us/spectrum $coff, $cspec, $cbatch"
+	for k in off spec batch coff cspec cbatch; do eval "echo \$$k" >>"$T/$1.$k"; done
+}
+report() {	# report PREFIX LABEL
+	for k in off spec batch coff cspec cbatch; do
+		eval "$k=\$(median <\"$T/$1.$k\")"
+	done
+	rs=$(ratio "$spec" "$off") rb=$(ratio "$batch" "$off")
+	echo "medians of $rounds rounds${2:+ ($2)}:"
+	echo "no webhooks:             $off spectra/s fitted; CPU $coff us a spectrum"
+	echo "-webhook-mode=spectrum:  $spec spectra/s delivered: $rs x fitted; CPU $cspec us a spectrum"
+	echo "-webhook-mode=batch:     $batch spectra/s delivered: $rb x fitted (target >= 0.9); CPU $cbatch us a spectrum"
+	echo "{\"build\": \"${2:-A}\", \"spectra\": $total, \"batches\": $nb, \"threads\": $threads, \"rounds\": $rounds," \
+	    "\"fitted_per_s\": $off, \"spectrum_delivered_per_s\": $spec, \"batch_delivered_per_s\": $batch," \
+	    "\"spectrum_ratio\": $rs, \"batch_ratio\": $rb, \"cpu_us_per_spectrum\": {\"off\": $coff, \"spectrum\": $cspec, \"batch\": $cbatch}}"
+}
 r=1
 while [ $r -le "$rounds" ]; do
-	off=$(run off spectra_fitted "$total")
-	spec=$(run spec webhook_delivered "$total" -webhook-url="$URL")
-	batch=$(run batch webhook_delivered "$nb" -webhook-url="$URL" -webhook-mode=batch)
-	echo "round $r: fitted, no webhook $off/s; delivered, one POST a spectrum $spec/s; delivered, one POST a batch $batch/s"
-	echo "$off" >>"$T/off"; echo "$spec" >>"$T/spec"; echo "$batch" >>"$T/batch"
+	use "$B"; round a ${other:+A}
+	if [ -n "$other" ]; then use "$other"; round b B; fi
 	r=$((r + 1))
 done
-off=$(median <"$T/off"); spec=$(median <"$T/spec"); batch=$(median <"$T/batch")
-rs=$(awk "BEGIN { printf \"%.2f\", $spec / $off }")
-rb=$(awk "BEGIN { printf \"%.2f\", $batch / $off }")
-echo "medians of $rounds rounds:"
-echo "no webhooks:             $off spectra/s fitted"
-echo "-webhook-mode=spectrum:  $spec spectra/s delivered: $rs x fitted"
-echo "-webhook-mode=batch:     $batch spectra/s delivered: $rb x fitted (target >= 0.9)"
-echo "{\"spectra\": $total, \"batches\": $nb, \"threads\": $threads, \"rounds\": $rounds," \
-    "\"fitted_per_s\": $off, \"spectrum_delivered_per_s\": $spec, \"batch_delivered_per_s\": $batch," \
-    "\"spectrum_ratio\": $rs, \"batch_ratio\": $rb}"
+report a ${other:+A}
+[ -n "$other" ] && report b B
+exit 0

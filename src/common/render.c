@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,41 @@
 #define ADDLIT(b, s)	buf_add((b), (s), sizeof(s) - 1)
 
 /*
+ * The text of the last number written, to copy when the next one is the
+ * same double (bit for bit): a resistor's impedance is one value at every
+ * frequency, and its imaginary part 0.  Copying BUF_NUM_MAX bytes is one
+ * fixed-size move, where formatting costs the shortest-digits search.
+ */
+struct nmemo {
+	uint64_t	bits;
+	int		ok;
+	int		len;
+	char		txt[BUF_NUM_MAX];
+};
+
+/* v's text at o (BUF_NUM_MAX bytes of room), from m when it is m's value. */
+static inline char *
+num_memo_at(char *o, double v, struct nmemo *m)
+{
+	uint64_t bits;
+	char *e;
+
+	memcpy(&bits, &v, sizeof bits);
+	if (m->ok && m->bits == bits) {
+		memcpy(o, m->txt, sizeof m->txt);
+		return (o + m->len);
+	}
+	e = buf_num_at(o, v);
+	m->len = (int)(e - o);
+	/* BUF_NUM_MAX bytes of room are the caller's (what follows the
+	 * text is not used): a fixed-size move, not a libc call */
+	memcpy(m->txt, o, sizeof m->txt);
+	m->bits = bits;
+	m->ok = 1;
+	return (e);
+}
+
+/*
  * A JSON array of numbers.  The hot loop of a result's rendering (the
  * webhook process renders one per delivery), so each number is written in
  * place after one room check, comma included.
@@ -34,16 +70,18 @@
 static void
 num_array(struct buf *b, const double *v, int n)
 {
+	struct nmemo m;
 	char *o;
 	int i;
 
+	m.ok = 0;
 	buf_addc(b, '[');
 	for (i = 0; i < n; i++) {
 		buf_need(b, BUF_NUM_MAX + 1);
 		o = b->p + b->len;
 		if (i > 0)
 			*o++ = ',';
-		o = buf_num_at(o, v[i]);
+		o = num_memo_at(o, v[i], &m);
 		b->len = (size_t)(o - b->p);
 	}
 	buf_addc(b, ']');
@@ -51,7 +89,8 @@ num_array(struct buf *b, const double *v, int n)
 
 /* {"real":re,"imag":im} in place, with a comma before it unless first. */
 static void
-complex_obj(struct buf *b, double re, double im, int first)
+complex_obj(struct buf *b, double re, double im, int first,
+    struct nmemo *mre, struct nmemo *mim)
 {
 	char *o;
 
@@ -60,12 +99,41 @@ complex_obj(struct buf *b, double re, double im, int first)
 	if (!first)
 		*o++ = ',';
 	memcpy(o, "{\"real\":", 8);
-	o = buf_num_at(o + 8, re);
+	o = num_memo_at(o + 8, re, mre);
 	memcpy(o, ",\"imag\":", 8);
-	o = buf_num_at(o + 8, im);
+	o = num_memo_at(o + 8, im, mim);
 	*o++ = '}';
 	b->len = (size_t)(o - b->p);
 	b->p[b->len] = '\0';
+}
+
+/*
+ * The frequencies as a JSON array, from rc's copy when they are the last
+ * ones (the text is the same: it depends on nothing else).
+ */
+#define RENDER_FREQ_CACHE	4096	/* points; larger spectra are rare */
+
+static void
+freq_array(struct buf *b, const struct rtab_view *v, struct render_cache *rc)
+{
+	size_t start = b->len, sz = sizeof(double) * (size_t)v->n;
+
+	if (rc != NULL && rc->ftext != NULL && rc->nfreq == v->n &&
+	    memcmp(rc->freq, v->freq, sz) == 0) {
+		buf_add(b, rc->ftext, rc->ftext_len);
+		return;
+	}
+	num_array(b, v->freq, v->n);
+	if (rc == NULL || v->n > RENDER_FREQ_CACHE)
+		return;
+	imp_free(rc->freq);
+	imp_free(rc->ftext);
+	rc->freq = imp_malloc(sz);
+	memcpy(rc->freq, v->freq, sz);
+	rc->nfreq = v->n;
+	rc->ftext_len = b->len - start;
+	rc->ftext = imp_malloc(rc->ftext_len);
+	memcpy(rc->ftext, b->p + start, rc->ftext_len);
 }
 
 /* ,"k": of a literal key (ours, nothing to escape). */
@@ -82,6 +150,23 @@ render_nfree(const struct rtab_view *v)
 			if (v->lower[i] == v->upper[i])
 				n--;
 	return (n);
+}
+
+/* The model (elem < 0) or element elem of c at v's frequencies, with
+ * rc's evaluator when there is one. */
+static void
+render_eval(struct render_cache *rc, const struct fit_circuit *c, int elem,
+    const struct rtab_view *v, double *zre, double *zim)
+{
+	if (rc != NULL && rc->ev == NULL)
+		rc->ev = fit_evaluator_new();
+	if (rc != NULL && rc->ev != NULL)
+		(void)fit_evaluator_eval(rc->ev, c, elem, v->params, v->freq,
+		    v->n, zre, zim);
+	else if (elem < 0)
+		fit_circuit_eval(c, v->params, v->freq, v->n, zre, zim);
+	else
+		fit_element_eval(c, elem, v->params, v->freq, v->n, zre, zim);
 }
 
 /* v's circuit parsed, from rc when it holds it; NULL when it does not parse. */
@@ -106,25 +191,38 @@ render_circuit(const struct rtab_view *v, struct render_cache *rc)
  * The statistics of a fitted result (issue 15, part 4), recomputed from
  * its parameters, standard errors and data rather than stored: residuals
  * relative to |Z|, dof, rmse, aic, bic and the 95 % confidence intervals.
- * rre/rim are scratch of v->n values each.
+ * zre/zim hold the model at v's frequencies (fit_circuit_eval), and are
+ * overwritten with the residuals.
  */
 static void
-render_stats(struct buf *b, const struct rtab_view *v,
-    const struct fit_circuit *c, double *rre, double *rim)
+render_stats(struct buf *b, const struct rtab_view *v, double *zre,
+    double *zim, struct render_cache *rc)
 {
 	struct fit_stats st;
-	double lo[FIT_MAX_PARAMS], hi[FIT_MAX_PARAMS], h;
-	int i, nfree = render_nfree(v);
+	double lo[FIT_MAX_PARAMS], hi[FIT_MAX_PARAMS], h, t95;
+	int i, nfree = render_nfree(v), dof = 2 * v->n - nfree;
 
 	if (v->zre == NULL || v->zim == NULL || v->nparams > FIT_MAX_PARAMS)
 		return;
-	if (fit_stats_compute(c, v->params, nfree, v->freq, v->zre, v->zim,
-	    v->n, (enum fit_weighting)v->weighting, rre, rim, &st) != 0)
+	/* the quantile's iteration is as dear as the rest of the statistics,
+	 * and the same for every spectrum of a size */
+	if (rc != NULL && rc->t95_ok && rc->t95_dof == dof)
+		t95 = rc->t95;
+	else {
+		t95 = fit_t95(dof);
+		if (rc != NULL) {
+			rc->t95_ok = 1;
+			rc->t95_dof = dof;
+			rc->t95 = t95;
+		}
+	}
+	if (fit_stats_model(zre, zim, nfree, v->zre, v->zim, v->n,
+	    (enum fit_weighting)v->weighting, t95, zre, zim, &st) != 0)
 		return;
 	KEY(b, "residuals_real");
-	num_array(b, rre, v->n);
+	num_array(b, zre, v->n);
 	KEY(b, "residuals_imag");
-	num_array(b, rim, v->n);
+	num_array(b, zim, v->n);
 	KEY(b, "dof");
 	buf_json_int(b, st.dof);
 	KEY(b, "rmse");
@@ -153,6 +251,15 @@ render_cache_free(struct render_cache *rc)
 		fit_circuit_free(rc->c);
 	rc->c = NULL;
 	rc->circuit[0] = '\0';
+	rc->t95_ok = 0;
+	fit_evaluator_free(rc->ev);
+	rc->ev = NULL;
+	imp_free(rc->freq);
+	imp_free(rc->ftext);
+	rc->freq = NULL;
+	rc->ftext = NULL;
+	rc->nfreq = 0;
+	rc->ftext_len = 0;
 }
 
 void
@@ -230,26 +337,30 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 		}
 		buf_addc(b, ']');
 		KEY(b, "frequencies");
-		num_array(b, v->freq, v->n);
-		fit_circuit_eval(c, v->params, v->freq, v->n, zre, zim);
+		freq_array(b, v, rc);
+		render_eval(rc, c, -1, v, zre, zim);
 		KEY(b, "real_impedance");
 		num_array(b, zre, v->n);
 		KEY(b, "imaginary_impedance");
 		num_array(b, zim, v->n);
-		render_stats(b, v, c, zre, zim);
+		render_stats(b, v, zre, zim, rc);
 		KEY(b, "element_impedances");
 		buf_addc(b, '[');
 		ne = fit_circuit_nelements(c);
 		for (i = 0; i < ne; i++) {
+			struct nmemo mre, mim;
 			int k;
+
+			mre.ok = mim.ok = 0;
 			if (i > 0)
 				buf_addc(b, ',');
-			fit_element_eval(c, i, v->params, v->freq, v->n, zre, zim);
+			render_eval(rc, c, i, v, zre, zim);
 			ADDLIT(b, "{\"name\":");
 			buf_json_str(b, fit_circuit_element_name(c, i));
 			ADDLIT(b, ",\"impedances\":[");
 			for (k = 0; k < v->n; k++)
-				complex_obj(b, zre[k], zim[k], k == 0);
+				complex_obj(b, zre[k], zim[k], k == 0, &mre,
+				    &mim);
 			ADDLIT(b, "]}");
 		}
 		buf_addc(b, ']');
@@ -257,7 +368,7 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 			imp_free(zre);
 	} else if (v->freq != NULL) {
 		KEY(b, "frequencies");
-		num_array(b, v->freq, v->n);
+		freq_array(b, v, rc);
 	}
 	if (finished) {
 		KEY(b, "iterations");

@@ -15,6 +15,7 @@
 
 struct buf;
 struct fit_circuit;
+struct fit_evaluator;
 struct rtab_view;
 
 /*
@@ -26,11 +27,25 @@ void render_result(struct buf *b, const struct rtab_view *v);
  * The same, with the last circuit parsed kept in rc between calls (one
  * caller, one thread): the webhook process renders one result per
  * delivery, nearly all of the same circuit, and parsing it is a few
- * percent of a delivery.  render_cache_free() releases it.
+ * percent of a delivery; with it the quantile of the 95 % intervals, the
+ * frequencies' text and an evaluator (impfit.h).  All zero is an empty cache; render_cache_free()
+ * empties it.
  */
 struct render_cache {
 	char			circuit[RTAB_CIRCUIT_MAX + 1];
 	struct fit_circuit	*c;
+	/* Student's t of the last dof (t95_ok: computed) */
+	int			t95_ok, t95_dof;
+	double			t95;
+	/* the last frequencies and their JSON array: a batch's spectra
+	 * are nearly always measured at the same ones */
+	int			nfreq;
+	double			*freq;
+	char			*ftext;
+	size_t			ftext_len;
+	/* the model's and elements' evaluations: scratch, and the last
+	 * frequencies' constants */
+	struct fit_evaluator	*ev;
 };
 void render_result_cached(struct buf *b, const struct rtab_view *v,
     struct render_cache *rc);

@@ -14,6 +14,7 @@
 #include <complex.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fit/fit_priv.h"
 
@@ -600,4 +601,95 @@ fit_element_eval(const struct fit_circuit *c, int e, const double *params,
 	if (e < 0 || e >= c->nelem)
 		return;
 	fit_eval_public(c, e, params, freq, n, zre, zim);
+}
+
+/*==================================================================
+ * Evaluators: the public evaluations without an allocation or the
+ * frequency constants per call.
+ */
+
+struct fit_evaluator {
+	struct fit_scratch	s;
+	int			n, cap;
+	double			*freq;		/* the n frequencies of w..sqw */
+	double			*w, *invw, *lnw, *sqw;
+};
+
+struct fit_evaluator *
+fit_evaluator_new(void)
+{
+	struct fit_evaluator *ev = malloc(sizeof *ev);
+
+	if (ev != NULL) {
+		ev->n = ev->cap = 0;
+		ev->freq = NULL;
+	}
+	return (ev);
+}
+
+void
+fit_evaluator_free(struct fit_evaluator *ev)
+{
+	if (ev == NULL)
+		return;
+	free(ev->freq);
+	free(ev);
+}
+
+/* ev's constants for freq; -1 when out of memory. */
+static int
+fit_evaluator_freqs(struct fit_evaluator *ev, const double *freq, int n)
+{
+	double *blk;
+
+	if (n == ev->n && memcmp(freq, ev->freq, sizeof *freq * (size_t)n) == 0)
+		return (0);
+	if (n > ev->cap) {
+		if ((blk = malloc(5 * sizeof *blk * (size_t)n)) == NULL)
+			return (-1);
+		free(ev->freq);
+		ev->freq = blk;
+		ev->w = blk + n;
+		ev->invw = blk + 2 * (size_t)n;
+		ev->lnw = blk + 3 * (size_t)n;
+		ev->sqw = blk + 4 * (size_t)n;
+		ev->cap = n;
+	}
+	memcpy(ev->freq, freq, sizeof *freq * (size_t)n);
+	fit_freqs_set(freq, n, ev->w, ev->invw, ev->lnw, ev->sqw);
+	ev->n = n;
+	return (0);
+}
+
+int
+fit_evaluator_eval(struct fit_evaluator *ev, const struct fit_circuit *c,
+    int elem, const double *params, const double *freq, int n, double *zre,
+    double *zim)
+{
+	struct fit_eval_arg	a;
+	struct fit_fblock	fb;
+	int			k0, k;
+
+	if (elem >= c->nelem)
+		return (0);
+	if (n > 0 && fit_evaluator_freqs(ev, freq, n) != 0) {
+		for (k = 0; k < n; k++)
+			zre[k] = zim[k] = NAN;
+		return (-1);
+	}
+	a.c = c;
+	a.p = params;
+	a.elem = elem < 0 ? -1 : elem;
+	a.zre = zre;
+	a.zim = zim;
+	a.s = &ev->s;
+	fit_prep_set(c, params, &a.pp);
+	for (k0 = 0; k0 < n; k0 += FIT_BLOCK) {
+		fb.w = ev->w + k0;
+		fb.invw = ev->invw + k0;
+		fb.lnw = ev->lnw + k0;
+		fb.sqw = ev->sqw + k0;
+		fit_eval_one(&a, &fb, k0, n - k0 < FIT_BLOCK ? n - k0 : FIT_BLOCK);
+	}
+	return (0);
 }

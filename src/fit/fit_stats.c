@@ -93,18 +93,43 @@ fit_stats_compute(const struct fit_circuit *c, const double *params,
     int n, enum fit_weighting w, double *rre, double *rim,
     struct fit_stats *st)
 {
-	double	*z, ssr = 0, sq = 0, wr, wi, dr, di, mag, m;
+	double	*z;
+	int	 rv;
+
+	if (n < 1 || (z = malloc(2 * (size_t)n * sizeof *z)) == NULL) {
+		st->dof = 2 * n - nfree;
+		st->ssr = st->rmse = st->aic = st->bic = NAN;
+		st->t95 = fit_t95(st->dof);
+		return (-1);
+	}
+	fit_circuit_eval(c, params, freq, n, z, z + n);
+	rv = fit_stats_model(z, z + n, nfree, zre, zim, n, w,
+	    fit_t95(2 * n - nfree), rre, rim, st);
+	free(z);
+	return (rv);
+}
+
+/*
+ * The same from the model already evaluated (zfre, zfim) and t95 known:
+ * see impfit.h.  Point k of the model is read before rre[k], rim[k] are
+ * written, so the residuals may go over the model.
+ */
+int
+fit_stats_model(const double *zfre, const double *zfim, int nfree,
+    const double *zre, const double *zim, int n, enum fit_weighting w,
+    double t95, double *rre, double *rim, struct fit_stats *st)
+{
+	double	ssr = 0, sq = 0, wr, wi, dr, di, mag, m;
 	int	 k;
 
 	st->dof = 2 * n - nfree;
 	st->ssr = st->rmse = st->aic = st->bic = NAN;
-	st->t95 = fit_t95(st->dof);
-	if (n < 1 || (z = malloc(2 * (size_t)n * sizeof *z)) == NULL)
+	st->t95 = t95;
+	if (n < 1)
 		return (-1);
-	fit_circuit_eval(c, params, freq, n, z, z + n);
 	for (k = 0; k < n; k++) {
-		dr = zre[k] - z[k];
-		di = zim[k] - z[n + k];
+		dr = zre[k] - zfre[k];
+		di = zim[k] - zfim[k];
 		mag = hypot(zre[k], zim[k]);
 		if (rre != NULL) {
 			rre[k] = mag > 0 ? dr / mag : NAN;
@@ -125,7 +150,6 @@ fit_stats_compute(const struct fit_circuit *c, const double *params,
 		}
 		ssr += dr * dr * wr * wr + di * di * wi * wi;
 	}
-	free(z);
 	st->rmse = sqrt(sq / n);
 	st->ssr = ssr;
 	/* Gaussian errors of one variance: -2 ln L = m ln(SSR / m) + const,

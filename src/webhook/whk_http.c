@@ -292,6 +292,7 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 		buf_addc(b, '.');
 		d->prefix = b->len;
 		render_result_cached(b, v, &w->rcache);
+		STAT_INC(webhook_rendered);
 	}
 	d->content = b->p;
 	d->len = b->len;
@@ -632,7 +633,7 @@ whk_http_fini(struct whk *w)
 	}
 	render_cache_free(&w->rcache);
 	buf_free(&w->bone);
-	buf_free(&w->bres);
+	whk_batch_fini(w);
 	if (w->multi != NULL)
 		curl_multi_cleanup(w->multi);
 	w->multi = NULL;

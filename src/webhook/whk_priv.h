@@ -119,6 +119,22 @@ struct whk_sock {
 	int			added;
 };
 
+/*
+ * The parts of a split batch delivery (whk_batch.c): part k is records
+ * start[k] .. start[k + 1] of the batch.  Found once, so that each part
+ * renders only its own results; kept by item, checked against the
+ * delivery's id, its size and the limit.
+ */
+#define WHK_CUTS		16
+struct whk_cuts {
+	char			id[RTAB_RESID_LEN + 1];	/* delivery's webhook-id */
+	uint32_t		item;
+	int			n;		/* records of the batch */
+	uint64_t		lim;		/* -webhook-batch-max it was cut at */
+	uint32_t		nparts;
+	uint32_t		*start;		/* nparts + 1; NULL: free */
+};
+
 /* A retry time in the local min-heap. */
 struct whk_due {
 	uint64_t		at;		/* REALTIME ns */
@@ -168,9 +184,10 @@ struct whk {
 
 	/* bodies: the last circuit parsed, for the next one */
 	struct render_cache	rcache;
-	/* batch bodies: -webhook-batch-max; one result, the part's results */
+	/* batch bodies: -webhook-batch-max */
 	uint64_t		batch_max;
-	struct buf		bone, bres;
+	struct buf		bone;		/* sizing a result */
+	struct whk_cuts		cuts[WHK_CUTS];	/* by item % WHK_CUTS */
 
 	/* libcurl */
 	CURLM			*multi;
@@ -204,6 +221,7 @@ const char *whk_url_of(struct whk *w, const struct rtab_view *v);
  */
 const char *whk_batch_content(struct whk *w, struct whk_dlv *d,
     const struct rtab_view *v, const char *tsb, size_t tslen);
+void whk_batch_fini(struct whk *w);
 
 /* whk_http.c */
 int whk_http_init(struct whk *w);

@@ -479,6 +479,9 @@ struct rc_ent {
 };
 
 static struct rc_ent	rc[RC_SLOTS];
+/* the circuit, quantile and frequencies of the last result rendered here:
+ * a batch's results share them (the HTTP thread's, like rc) */
+static struct render_cache	wrk_rcache;
 static size_t		rc_bytes;
 static unsigned		rc_hand;
 
@@ -560,7 +563,7 @@ batch_result_json(struct buf *b, uint32_t ri, const char *bid)
 		rtab_view_free(&v);
 		return (-1);
 	}
-	render_result(b, &v);
+	render_result_cached(b, &v, &wrk_rcache);
 	if (v.state == RTAB_DONE || v.state == RTAB_FAILED)
 		rc_put(ri, v.word, b->p + start, b->len - start);
 	rtab_view_free(&v);
