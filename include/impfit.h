@@ -11,6 +11,17 @@
 
 #include <stddef.h>
 
+/*
+ * The functions of the shared library libimpfit (pkg-config impfit).  It
+ * is built with -fvisibility=hidden: only what is marked here is exported,
+ * every exported name under the one prefix of this header.
+ */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define IMPFIT_API	__attribute__((visibility("default")))
+#else
+#define IMPFIT_API
+#endif
+
 #define FIT_MAX_ELEMENTS	32
 #define FIT_MAX_PARAMS		64
 
@@ -82,40 +93,40 @@ struct fit_result {
  * (e.g. "unbalanced ')' at column 5", "unknown element 'X' at column 3";
  * columns count from 1) when the code is invalid.
  */
-struct fit_circuit *fit_circuit_parse(const char *code, char *err, size_t errlen);
-void fit_circuit_free(struct fit_circuit *c);
+IMPFIT_API struct fit_circuit *fit_circuit_parse(const char *code, char *err, size_t errlen);
+IMPFIT_API void fit_circuit_free(struct fit_circuit *c);
 
-int fit_circuit_nparams(const struct fit_circuit *c);
-int fit_circuit_nelements(const struct fit_circuit *c);
+IMPFIT_API int fit_circuit_nparams(const struct fit_circuit *c);
+IMPFIT_API int fit_circuit_nelements(const struct fit_circuit *c);
 /* Canonical (upper-case, no blanks) form of the code that was parsed. */
-const char *fit_circuit_code(const struct fit_circuit *c);
+IMPFIT_API const char *fit_circuit_code(const struct fit_circuit *c);
 /* "R0", "Q0.Y0", "Q0.n" ... (DESIGN section 5); pointer valid while c lives. */
-const char *fit_circuit_param_name(const struct fit_circuit *c, int i);
+IMPFIT_API const char *fit_circuit_param_name(const struct fit_circuit *c, int i);
 /* "R0", "Q0", "R1" ... one per element. */
-const char *fit_circuit_element_name(const struct fit_circuit *c, int e);
+IMPFIT_API const char *fit_circuit_element_name(const struct fit_circuit *c, int e);
 /* Index of the first parameter of element e, and its parameter count. */
-int fit_circuit_element_param(const struct fit_circuit *c, int e, int *count);
+IMPFIT_API int fit_circuit_element_param(const struct fit_circuit *c, int e, int *count);
 /* Parameters that are exponents bounded to (0, 1] (CPE n, fractal a). */
-int fit_circuit_param_is_exponent(const struct fit_circuit *c, int i);
+IMPFIT_API int fit_circuit_param_is_exponent(const struct fit_circuit *c, int i);
 
 /* Index of the parameter named name ("R0", "Q0.n", "CPE1_1"), or -1. */
-int fit_circuit_param_index(const struct fit_circuit *c, const char *name);
+IMPFIT_API int fit_circuit_param_index(const struct fit_circuit *c, const char *name);
 /*
  * Whether [lo, hi] is a valid bound of parameter i: within its domain
  * (0 <= lo < hi, hi <= 1 for exponents; hi may be INFINITY); lo == hi is a
  * constant, which must lie in the domain (> 0; <= 1 for exponents).
  * Returns 0, or -1 with a one-line reason in err.
  */
-int fit_bound_check(const struct fit_circuit *c, int i, double lo, double hi,
+IMPFIT_API int fit_bound_check(const struct fit_circuit *c, int i, double lo, double hi,
     char *err, size_t errlen);
 
 /*
  * Model impedance at n frequencies (Hz).  zre/zim receive n values.
  */
-void fit_circuit_eval(const struct fit_circuit *c, const double *params,
+IMPFIT_API void fit_circuit_eval(const struct fit_circuit *c, const double *params,
     const double *freq, int n, double *zre, double *zim);
 /* Impedance of element e alone. */
-void fit_element_eval(const struct fit_circuit *c, int e, const double *params,
+IMPFIT_API void fit_element_eval(const struct fit_circuit *c, int e, const double *params,
     const double *freq, int n, double *zre, double *zim);
 /*
  * The same evaluations for a caller that makes many (the result JSON: the
@@ -136,10 +147,10 @@ int fit_evaluator_eval(struct fit_evaluator *ev, const struct fit_circuit *c,
 /* --- fitting ------------------------------------------------------------ */
 
 /* A workspace for spectra of up to max_points points with circuit c's size. */
-struct fit_workspace *fit_workspace_new(int max_points, int max_params);
-void fit_workspace_free(struct fit_workspace *ws);
+IMPFIT_API struct fit_workspace *fit_workspace_new(int max_points, int max_params);
+IMPFIT_API void fit_workspace_free(struct fit_workspace *ws);
 
-void fit_options_default(struct fit_options *o);
+IMPFIT_API void fit_options_default(struct fit_options *o);
 
 /*
  * Fit circuit c to the spectrum (freq, zre, zim) of n points.  Returns the
@@ -150,12 +161,22 @@ void fit_options_default(struct fit_options *o);
  * (FIT_MAX_ITERATIONS and FIT_TIMEOUT: the best point found); a std_error
  * that cannot be computed is NaN, never infinite.
  */
-enum fit_status fit_run(const struct fit_circuit *c, const double *freq,
+IMPFIT_API enum fit_status fit_run(const struct fit_circuit *c, const double *freq,
     const double *zre, const double *zim, int n, const struct fit_options *o,
     struct fit_workspace *ws, struct fit_result *res);
 
+/*
+ * A synthetic spectrum (impfit --simulate, the tests, tools/bench-fit):
+ * n frequencies log-spaced from fmax down to fmin into freq, the model of
+ * c at params into zre/zim, plus noise * |Z| * N(0, 1) on each of Z' and
+ * Z'' (a deterministic generator seeded with seed; noise <= 0: none).
+ */
+IMPFIT_API void fit_simulate(const struct fit_circuit *c, const double *params,
+    double fmin, double fmax, int n, double noise, unsigned long long seed,
+    double *freq, double *zre, double *zim);
+
 /* chi-square of the given parameters (DESIGN section 5). */
-double fit_chi_square(const struct fit_circuit *c, const double *params,
+IMPFIT_API double fit_chi_square(const struct fit_circuit *c, const double *params,
     const double *freq, const double *zre, const double *zim, int n,
     enum fit_weighting w);
 
@@ -178,7 +199,7 @@ struct fit_stats {
  * confidence interval of parameter i is params[i] -/+ t95 std_errors[i].
  * Returns 0, or -1 (no points, out of memory) with NaN in *st.
  */
-int fit_stats_compute(const struct fit_circuit *c, const double *params,
+IMPFIT_API int fit_stats_compute(const struct fit_circuit *c, const double *params,
     int nfree, const double *freq, const double *zre, const double *zim,
     int n, enum fit_weighting w, double *rre, double *rim,
     struct fit_stats *st);
@@ -193,14 +214,14 @@ int fit_stats_model(const double *zfre, const double *zfim, int nfree,
     const double *zre, const double *zim, int n, enum fit_weighting w,
     double t95, double *rre, double *rim, struct fit_stats *st);
 /* The 0.975 quantile of Student's t with nu degrees of freedom (NaN: nu < 1). */
-double fit_t95(int nu);
+IMPFIT_API double fit_t95(int nu);
 
 /* Names <-> enums: "levenberg-marquardt"/"lm", "nelder-mead"/"nm"; -1 when unknown. */
-int fit_method_parse(const char *s);
-const char *fit_method_name(enum fit_method m);
-int fit_weighting_parse(const char *s);
-const char *fit_weighting_name(enum fit_weighting w);
-const char *fit_status_name(enum fit_status s);
+IMPFIT_API int fit_method_parse(const char *s);
+IMPFIT_API const char *fit_method_name(enum fit_method m);
+IMPFIT_API int fit_weighting_parse(const char *s);
+IMPFIT_API const char *fit_weighting_name(enum fit_weighting w);
+IMPFIT_API const char *fit_status_name(enum fit_status s);
 
 /* --- validation and the distribution of relaxation times --------------- */
 
@@ -232,7 +253,7 @@ struct fit_linkk_result {
 	double	seconds;
 };
 
-void fit_linkk_options_default(struct fit_linkk_options *o);
+IMPFIT_API void fit_linkk_options_default(struct fit_linkk_options *o);
 /*
  * The Lin-KK test of the spectrum (freq, zre, zim) of n points, as
  * impedance.py's linKK computes it: the same M, mu and residuals (Z - Zfit)
@@ -240,14 +261,14 @@ void fit_linkk_options_default(struct fit_linkk_options *o);
  * -1 on bad input (non-finite values, freq <= 0, Z = 0, bad options),
  * a singular system or no memory.
  */
-int fit_linkk(const double *freq, const double *zre, const double *zim, int n,
+IMPFIT_API int fit_linkk(const double *freq, const double *zre, const double *zim, int n,
     const struct fit_linkk_options *o, struct fit_linkk_result *r,
     double *res_re, double *res_im);
 /* The m log-spaced time constants of the test (impedance.py's). */
-void fit_linkk_taus(const double *freq, int n, int m, double *tau);
+IMPFIT_API void fit_linkk_taus(const double *freq, int n, int m, double *tau);
 /* "real", "imag", "complex" <-> enum; -1 when unknown. */
-int fit_linkk_type_parse(const char *s);
-const char *fit_linkk_type_name(enum fit_linkk_type t);
+IMPFIT_API int fit_linkk_type_parse(const char *s);
+IMPFIT_API const char *fit_linkk_type_name(enum fit_linkk_type t);
 
 #define FIT_DRT_LAMBDA		1e-3
 #define FIT_DRT_MAX_BASIS	200
@@ -265,9 +286,9 @@ struct fit_drt_result {
 	double	seconds;
 };
 
-void fit_drt_options_default(struct fit_drt_options *o);
+IMPFIT_API void fit_drt_options_default(struct fit_drt_options *o);
 /* The size of tau[] and gamma[] for a spectrum of n points. */
-int fit_drt_npoints(int n);
+IMPFIT_API int fit_drt_npoints(int n);
 /*
  * The DRT of the spectrum (freq, zre, zim) of n >= 3 points (two
  * frequencies at least): gamma (ohm per unit ln tau, >= 0, its integral
@@ -277,7 +298,7 @@ int fit_drt_npoints(int n);
  * bad input, no memory or an NNLS that did not converge (outputs then hold
  * its last iterate).
  */
-int fit_drt(const double *freq, const double *zre, const double *zim, int n,
+IMPFIT_API int fit_drt(const double *freq, const double *zre, const double *zim, int n,
     const struct fit_drt_options *o, struct fit_drt_result *r, double *tau,
     double *gamma, double *zfit_re, double *zfit_im);
 
@@ -296,7 +317,7 @@ struct fit_spectrum {
  * number.  Returns the number of spectra (>0) in *out (free with
  * fit_spectra_free), or -1 with "file:line: problem" in err.
  */
-int fit_spectra_read(const char *path, struct fit_spectrum **out, char *err, size_t errlen);
-void fit_spectra_free(struct fit_spectrum *s, int count);
+IMPFIT_API int fit_spectra_read(const char *path, struct fit_spectrum **out, char *err, size_t errlen);
+IMPFIT_API void fit_spectra_free(struct fit_spectrum *s, int count);
 
 #endif /* IMPFIT_H */

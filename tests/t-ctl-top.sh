@@ -47,7 +47,9 @@ timeout 30 script -qfec "$IMPCTL -d $STATE top -i 0.2" /dev/null </dev/null >"$T
 spid=$!
 wait_for 10 pgrep -f "$IMPCTL -d $STATE top -i 0.2" || fail "top did not start"
 sleep 1
-pkill -TERM -f "^$IMPCTL -d $STATE top -i 0.2"
+# impctl itself, not script(1) running it: in the build tree $IMPCTL is
+# libtool's wrapper, which execs .../.libs/impctl (libimpfit is shared)
+pkill -TERM -f "^[^ ]*/impctl -d $STATE top -i 0.2"
 wait $spid
 rc=$?
 [ $rc -eq 0 ] && ok "top exits 0 on SIGTERM" || fail "top on SIGTERM: status $rc"

@@ -9,6 +9,15 @@
 B=${IMP_BUILDDIR:?IMP_BUILDDIR not set}
 . "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/lib.sh"	# imp_watchdog; fail, ok below
 DAEMON=${IMPSOLVERD:-$B/src/master/impsolverd}
+# In the build tree impsolverd is libtool's wrapper script (it links the
+# shared libimpfit), while the init script matches /proc/PID/exe against
+# DAEMON as for an installed daemon: give it the real binary and the path
+# of the library instead.
+if [ -z "${IMPSOLVERD:-}" ] && [ -x "$B/src/master/.libs/impsolverd" ]; then
+	DAEMON=$B/src/master/.libs/impsolverd
+	LD_LIBRARY_PATH=$B/src/fit/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	export LD_LIBRARY_PATH
+fi
 script=$B/etc/init.d/impsolverd
 fails=0
 

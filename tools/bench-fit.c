@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "impfit.h"
-#include "fit/fit_priv.h"
 
 static const struct bench_case {
 	const char	*code;

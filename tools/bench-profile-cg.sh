@@ -54,7 +54,9 @@ run() {
 	[ "$1" = noheap ] && export IMPCORE_HEAP_RATE=off
 	# -threads=1: one worker, so the load's split between workers does
 	# not matter (the sum over processes would be the same anyway)
-	setsid valgrind -q --tool=callgrind --trace-children=yes \
+	# libtool --mode=execute: valgrind on the binary behind libtool's
+	# wrapper script (impsolverd links the shared libimpfit)
+	setsid "$B/libtool" --mode=execute valgrind -q --tool=callgrind --trace-children=yes \
 	    --callgrind-out-file="$T/cg.%p" \
 	    "$D" -port=0 -bind=127.0.0.1 -threads=1 -quiet -state-dir="$T/state" \
 	    -config="$T/empty.conf" $flags >>"$T/log" 2>&1 &

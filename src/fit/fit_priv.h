@@ -78,10 +78,13 @@ struct fit_circuit {
  * The hot loops are compiled twice, for AVX2 and for the baseline, and the
  * loader picks one (GNU ifunc): twice the vector width where the CPU has
  * it, without -march flags that would tie the binary to one machine.  No
- * FMA in the clone, so both give the same numbers.
+ * FMA in the clone, so both give the same numbers.  Hidden by name: GCC
+ * gives the ifunc symbol and its resolver default visibility whatever
+ * -fvisibility says, and libimpfit.so would export them.
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FIT_HOT	__attribute__((target_clones("avx2", "default")))
+#define FIT_HOT	__attribute__((target_clones("avx2", "default"), \
+	visibility("hidden")))
 #else
 #define FIT_HOT
 #endif
@@ -216,9 +219,6 @@ void	fit_rng_seed(struct fit_rng *r, unsigned long long seed);
 double	fit_rng_uniform(struct fit_rng *r);	/* in (0, 1) */
 double	fit_rng_normal(struct fit_rng *r);	/* N(0, 1) */
 
-/* fit_sim.c: synthetic spectra for impfit --simulate, tests and bench-fit. */
-void	fit_simulate(const struct fit_circuit *c, const double *params,
-	    double fmin, double fmax, int n, double noise,
-	    unsigned long long seed, double *freq, double *zre, double *zim);
+/* fit_sim.c: fit_simulate() is public (include/impfit.h). */
 
 #endif /* FIT_PRIV_H */

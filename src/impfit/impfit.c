@@ -14,7 +14,6 @@
 #include "impdata.h"
 #include "impfit.h"
 #include "common/dtoa.h"
-#include "fit/fit_priv.h"
 #include "plot/plot.h"
 
 #define IMPFIT_EXIT_FIT		1	/* a fit diverged */
