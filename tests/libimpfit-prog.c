@@ -15,36 +15,36 @@ int
 main(void)
 {
 	static const double	 truth[] = { 10.0, 100.0, 1e-5 };
-	struct fit_circuit	*c;
-	struct fit_workspace	*ws;
-	struct fit_options	 o;
-	struct fit_result	 res;
+	struct impfit_circuit	*c;
+	struct impfit_workspace	*ws;
+	struct impfit_options	 o;
+	struct impfit_result	 res;
 	double			 f[NPTS], zr[NPTS], zi[NPTS];
 	char			 err[128];
 	int			 i, bad = 0;
 
-	if ((c = fit_circuit_parse("R(RC)", err, sizeof err)) == NULL) {
+	if ((c = impfit_circuit_parse("R(RC)", err, sizeof err)) == NULL) {
 		printf("parse: %s\n", err);
 		return (1);
 	}
-	if (fit_circuit_parse("R(XC)", err, sizeof err) != NULL || err[0] == '\0') {
+	if (impfit_circuit_parse("R(XC)", err, sizeof err) != NULL || err[0] == '\0') {
 		printf("parse: R(XC) accepted\n");
 		return (1);
 	}
-	fit_simulate(c, truth, 0.1, 1e5, NPTS, 1e-3, 42, f, zr, zi);
-	if ((ws = fit_workspace_new(NPTS, fit_circuit_nparams(c))) == NULL)
+	impfit_simulate(c, truth, 0.1, 1e5, NPTS, 1e-3, 42, f, zr, zi);
+	if ((ws = impfit_workspace_new(NPTS, impfit_circuit_nparams(c))) == NULL)
 		return (1);
-	fit_options_default(&o);
-	fit_run(c, f, zr, zi, NPTS, &o, ws, &res);
-	printf("status %s chi_square %.6g\n", fit_status_name(res.status),
+	impfit_options_default(&o);
+	impfit_run(c, f, zr, zi, NPTS, &o, ws, &res);
+	printf("status %s chi_square %.6g\n", impfit_status_name(res.status),
 	    res.chi_square);
 	for (i = 0; i < res.nparams; i++) {
-		printf("%s %.6g (truth %g)\n", fit_circuit_param_name(c, i),
+		printf("%s %.6g (truth %g)\n", impfit_circuit_param_name(c, i),
 		    res.params[i], truth[i]);
 		if (!(fabs(res.params[i] - truth[i]) <= 0.01 * truth[i]))
 			bad = 1;
 	}
-	fit_workspace_free(ws);
-	fit_circuit_free(c);
-	return (res.status == FIT_OK && res.nparams == 3 && !bad ? 0 : 1);
+	impfit_workspace_free(ws);
+	impfit_circuit_free(c);
+	return (res.status == IMPFIT_OK && res.nparams == 3 && !bad ? 0 : 1);
 }

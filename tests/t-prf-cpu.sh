@@ -34,8 +34,8 @@ else
 	fail "the fitting engine's functions are not named in the profile"
 	cat "$T/cpu.top"
 fi
-grep -q 'fit_run' "$T/cpu.rows" && ok "fit_run is in the profile (cumulative)" ||
-    fail "fit_run missing"
+grep -q 'impfit_run' "$T/cpu.rows" && ok "impfit_run is in the profile (cumulative)" ||
+    fail "impfit_run missing"
 # the total is CPU time of the workers, not of the profiler
 # (pprof writes "of 1.29s total", or "of 850ms total" below a second, as
 # on a loaded machine)

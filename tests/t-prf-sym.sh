@@ -50,17 +50,17 @@ else
 	cat "$T/cpu.rows"
 fi
 # source lines: -traces -lines shows file:line for the frames, -list
-# finds the source of fit_run (the absolute paths of the build), from
+# finds the source of impfit_run (the absolute paths of the build), from
 # another directory too
 go tool pprof -traces -lines "$T/cpu.pb" >"$T/cpu.traces" 2>&1
 grep -Eq 'fit_[a-z_.0-9]+ +/[^ ]*src/fit/[a-z_]+\.c:[0-9]+' "$T/cpu.traces" &&
     ok "-traces: $(grep -Eom1 'fit_[a-z_.0-9]+ +/[^ ]*src/fit/[a-z_]+\.c:[0-9]+' "$T/cpu.traces" | tr -s ' ')" ||
     { fail "-traces shows no src/fit/*.c:line"; head -n 30 "$T/cpu.traces"; }
-(cd / && go tool pprof -list '^fit_run$' "$T/cpu.pb") >"$T/cpu.list" 2>&1
-grep -q 'ROUTINE ======================== fit_run in /.*src/fit/fit_run\.c' "$T/cpu.list" &&
+(cd / && go tool pprof -list '^impfit_run$' "$T/cpu.pb") >"$T/cpu.list" 2>&1
+grep -q 'ROUTINE ======================== impfit_run in /.*src/fit/fit_run\.c' "$T/cpu.list" &&
     grep -Eq '^ +[.0-9]+[mu]?s? +[0-9.]+[mu]?s +[0-9]+:.*[a-z]' "$T/cpu.list" &&
-    ok "-list fit_run finds $(sed -n 's/.* fit_run in //p' "$T/cpu.list" | head -1)" ||
-    { fail "-list fit_run"; head -n 20 "$T/cpu.list"; }
+    ok "-list impfit_run finds $(sed -n 's/.* impfit_run in //p' "$T/cpu.list" | head -1)" ||
+    { fail "-list impfit_run"; head -n 20 "$T/cpu.list"; }
 # labels: the role and pid of the process each sample comes from
 go tool pprof -tags "$T/cpu.pb" >"$T/cpu.tags" 2>&1
 grep -q 'worker' "$T/cpu.tags" && ok "-tags: samples labelled by role" ||

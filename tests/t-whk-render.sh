@@ -37,7 +37,7 @@ curl -s --max-time 30 "$API/eis-data/batch/wrender" >"$W/get.json"
 python3 - "$W/sink.jsonl" "$W/get.json" "$W/b.json" <<'PY' || fail "results (see above)"
 import json, sys
 # Student's t, P(|T| < t) = 0.95, of the dofs here (2 n - parameters), as
-# fit_t95 gives them (SciPy's t.ppf(0.975) agrees to 1e-13): the server's
+# impfit_t95 gives them (SciPy's t.ppf(0.975) agrees to 1e-13): the server's
 # lo = p - t95 se is then the same double here
 T95 = {43: 2.0166921992278222, 42: 2.0180817028184426, 17: 2.1098155778333183}
 sent = [json.loads(l) for l in open(sys.argv[1])]

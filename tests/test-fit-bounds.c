@@ -14,7 +14,7 @@
 
 #define NPTS	40
 
-static struct fit_workspace *ws;
+static struct impfit_workspace *ws;
 static double f[NPTS], zr[NPTS], zi[NPTS];	/* the last fit's spectrum */
 
 /*
@@ -22,55 +22,55 @@ static double f[NPTS], zr[NPTS], zi[NPTS];	/* the last fit's spectrum */
  * the fit reported: 1 when the parameters reported are the ones fitted.
  */
 static double
-chi_ratio(const char *code, const struct fit_result *r)
+chi_ratio(const char *code, const struct impfit_result *r)
 {
-	struct fit_circuit	*c;
+	struct impfit_circuit	*c;
 	char			 err[128];
 	double			 x;
 
-	c = fit_circuit_parse(code, err, sizeof err);
-	x = fit_chi_square(c, r->params, f, zr, zi, NPTS,
-	    FIT_WEIGHT_MODULUS) / r->chi_square;
-	fit_circuit_free(c);
+	c = impfit_circuit_parse(code, err, sizeof err);
+	x = impfit_chi_square(c, r->params, f, zr, zi, NPTS,
+	    IMPFIT_WEIGHT_MODULUS) / r->chi_square;
+	impfit_circuit_free(c);
 	return (x);
 }
 
 /* Fit code at truth (noise 0.5 %) with lower/upper; the result in *r. */
-static enum fit_status
+static enum impfit_status
 fit(const char *code, const double *truth, const double *lo,
-    const double *hi, struct fit_result *r)
+    const double *hi, struct impfit_result *r)
 {
-	struct fit_circuit	*c;
-	struct fit_options	 o;
+	struct impfit_circuit	*c;
+	struct impfit_options	 o;
 	char			 err[128];
 
-	c = fit_circuit_parse(code, err, sizeof err);
-	fit_simulate(c, truth, 0.01, 1e5, NPTS, 0.005, 3, f, zr, zi);
-	fit_options_default(&o);
+	c = impfit_circuit_parse(code, err, sizeof err);
+	impfit_simulate(c, truth, 0.01, 1e5, NPTS, 0.005, 3, f, zr, zi);
+	impfit_options_default(&o);
 	o.lower = lo;
 	o.upper = hi;
-	fit_run(c, f, zr, zi, NPTS, &o, ws, r);
-	fit_circuit_free(c);
+	impfit_run(c, f, zr, zi, NPTS, &o, ws, r);
+	impfit_circuit_free(c);
 	return (r->status);
 }
 
 int
 main(void)
 {
-	struct fit_circuit	*c;
-	struct fit_result	 r;
+	struct impfit_circuit	*c;
+	struct impfit_result	 r;
 	double			 t3[3] = { 10, 100, 1e-5 };
 	double			 t4[4] = { 10, 1e-5, 0.9, 100 };
 	double			 lo[4], hi[4];
 	char			 err[128];
 	int			 i;
 
-	ws = fit_workspace_new(NPTS, 8);
+	ws = impfit_workspace_new(NPTS, 8);
 
 	/* held at its true value, and at a wrong one */
 	lo[0] = hi[0] = 10;
 	lo[1] = hi[1] = lo[2] = hi[2] = NAN;
-	CHECK(fit("R(RC)", t3, lo, hi, &r) == FIT_OK, "status %d", r.status);
+	CHECK(fit("R(RC)", t3, lo, hi, &r) == IMPFIT_OK, "status %d", r.status);
 	CHECK(r.params[0] == 10, "R0 %.17g, held at 10", r.params[0]);
 	CHECK(isnan(r.std_errors[0]), "held R0 has an error %g",
 	    r.std_errors[0]);
@@ -97,7 +97,7 @@ main(void)
 	lo[0] = hi[0] = NAN;
 	lo[1] = 0;
 	hi[1] = 50;
-	CHECK(fit("R(RC)", t3, lo, hi, &r) != FIT_BAD_INPUT, "status %d",
+	CHECK(fit("R(RC)", t3, lo, hi, &r) != IMPFIT_BAD_INPUT, "status %d",
 	    r.status);
 	CHECK(r.params[1] >= 0 && r.params[1] <= 50 && r.params[1] > 49,
 	    "R1 %.17g, bound [0, 50]", r.params[1]);
@@ -120,7 +120,7 @@ main(void)
 	/* every parameter held: nothing moves, status ok */
 	for (i = 0; i < 3; i++)
 		lo[i] = hi[i] = t3[i] * 1.1;
-	CHECK(fit("R(RC)", t3, lo, hi, &r) == FIT_OK, "all held: status %d",
+	CHECK(fit("R(RC)", t3, lo, hi, &r) == IMPFIT_OK, "all held: status %d",
 	    r.status);
 	for (i = 0; i < 3; i++)
 		CHECK(r.params[i] == t3[i] * 1.1 && isnan(r.std_errors[i]),
@@ -152,26 +152,26 @@ main(void)
 		lo[i] = hi[i] = NAN;
 	lo[2] = 0.5;
 	hi[2] = 1.5;
-	CHECK(fit("R(QR)", t4, lo, hi, &r) == FIT_BAD_INPUT &&
+	CHECK(fit("R(QR)", t4, lo, hi, &r) == IMPFIT_BAD_INPUT &&
 	    strstr(r.error, "Q0.n") != NULL, "n in [0.5, 1.5]: %d %s",
 	    r.status, r.error);
 	lo[2] = hi[2] = NAN;
 	lo[0] = -1;
 	hi[0] = 5;
-	CHECK(fit("R(QR)", t4, lo, hi, &r) == FIT_BAD_INPUT, "R0 in [-1, 5]");
+	CHECK(fit("R(QR)", t4, lo, hi, &r) == IMPFIT_BAD_INPUT, "R0 in [-1, 5]");
 	lo[0] = hi[0] = 0;
-	CHECK(fit("R(QR)", t4, lo, hi, &r) == FIT_BAD_INPUT, "R0 held at 0");
+	CHECK(fit("R(QR)", t4, lo, hi, &r) == IMPFIT_BAD_INPUT, "R0 held at 0");
 	lo[0] = 5;
 	hi[0] = 4;
-	CHECK(fit("R(QR)", t4, lo, hi, &r) == FIT_BAD_INPUT, "R0 in [5, 4]");
+	CHECK(fit("R(QR)", t4, lo, hi, &r) == IMPFIT_BAD_INPUT, "R0 in [5, 4]");
 
-	c = fit_circuit_parse("R(QR)", err, sizeof err);
-	CHECK(fit_circuit_param_index(c, "Q0.n") == 2, "index of Q0.n");
-	CHECK(fit_circuit_param_index(c, "X9") == -1, "index of X9");
-	CHECK(fit_bound_check(c, 2, 0.5, 1, err, sizeof err) == 0, "n [0.5, 1]");
-	CHECK(fit_bound_check(c, 1, 0, INFINITY, err, sizeof err) == 0,
+	c = impfit_circuit_parse("R(QR)", err, sizeof err);
+	CHECK(impfit_circuit_param_index(c, "Q0.n") == 2, "index of Q0.n");
+	CHECK(impfit_circuit_param_index(c, "X9") == -1, "index of X9");
+	CHECK(impfit_bound_check(c, 2, 0.5, 1, err, sizeof err) == 0, "n [0.5, 1]");
+	CHECK(impfit_bound_check(c, 1, 0, INFINITY, err, sizeof err) == 0,
 	    "Y0 [0, inf)");
-	fit_circuit_free(c);
-	fit_workspace_free(ws);
+	impfit_circuit_free(c);
+	impfit_workspace_free(ws);
 	return (test_done("test-fit-bounds"));
 }

@@ -16,24 +16,24 @@
 static void
 check_circuit(const char *code, const double *p0)
 {
-	struct fit_circuit	*c;
+	struct impfit_circuit	*c;
 	struct fit_scratch	*s;
 	struct fit_prep		 pp;
 	struct fit_fblock	 fb;
 	double			 f[NPTS], w[NPTS], invw[NPTS], lnw[NPTS];
-	double			 sqw[NPTS], p[FIT_MAX_PARAMS];
+	double			 sqw[NPTS], p[IMPFIT_MAX_PARAMS];
 	double			 zr[NPTS], zi[NPTS], zr0[NPTS], zi0[NPTS];
-	double			 zr1[NPTS], zi1[NPTS], dr[FIT_MAX_PARAMS][NPTS];
-	double			 di[FIT_MAX_PARAMS][NPTS], h, fr, fi, mag;
+	double			 zr1[NPTS], zi1[NPTS], dr[IMPFIT_MAX_PARAMS][NPTS];
+	double			 di[IMPFIT_MAX_PARAMS][NPTS], h, fr, fi, mag;
 	double			 worst = 0;
 	char			 err[128];
 	int			 k, k0, bl, j, np;
 
-	c = fit_circuit_parse(code, err, sizeof err);
+	c = impfit_circuit_parse(code, err, sizeof err);
 	CHECK(c != NULL, "%s: %s", code, err);
 	if (c == NULL)
 		return;
-	np = fit_circuit_nparams(c);
+	np = impfit_circuit_nparams(c);
 	s = calloc(1, sizeof *s);
 	for (k = 0; k < NPTS; k++)
 		f[k] = pow(10, -2 + 8.0 * k / (NPTS - 1));
@@ -56,39 +56,39 @@ check_circuit(const char *code, const double *p0)
 		}
 	}
 	/* The block evaluator and the public one agree. */
-	fit_circuit_eval(c, p0, f, NPTS, zr0, zi0);
+	impfit_circuit_eval(c, p0, f, NPTS, zr0, zi0);
 	for (k = 0; k < NPTS; k++)
 		CHECK(zr[k] == zr0[k] && zi[k] == zi0[k], "%s: eval point %d",
 		    code, k);
 	for (j = 0; j < np; j++) {
 		memcpy(p, p0, np * sizeof *p);
 		/* Relative steps; the exponents are near 1, keep in (0, 1]. */
-		h = fit_circuit_param_is_exponent(c, j) ? 1e-6 : 1e-6 * p0[j];
+		h = impfit_circuit_param_is_exponent(c, j) ? 1e-6 : 1e-6 * p0[j];
 		p[j] = p0[j] + h;
-		fit_circuit_eval(c, p, f, NPTS, zr1, zi1);
+		impfit_circuit_eval(c, p, f, NPTS, zr1, zi1);
 		p[j] = p0[j] - h;
-		fit_circuit_eval(c, p, f, NPTS, zr0, zi0);
+		impfit_circuit_eval(c, p, f, NPTS, zr0, zi0);
 		for (k = 0; k < NPTS; k++) {
 			fr = (zr1[k] - zr0[k]) / (2 * h);
 			fi = (zi1[k] - zi0[k]) / (2 * h);
 			/* Compare the change over one step with |Z|. */
 			mag = hypot(zr[k], zi[k]);
-			h = fit_circuit_param_is_exponent(c, j) ? 1 : p0[j];
+			h = impfit_circuit_param_is_exponent(c, j) ? 1 : p0[j];
 			fr = hypot(fr - dr[j][k], fi - di[j][k]) * h / mag;
 			if (fr > worst)
 				worst = fr;
 			CHECK(fr < 1e-6, "%s: d/d%s at %g Hz: analytic %g%+gj, "
 			    "finite difference off by %g relative", code,
-			    fit_circuit_param_name(c, j), f[k], dr[j][k],
+			    impfit_circuit_param_name(c, j), f[k], dr[j][k],
 			    di[j][k], fr);
-			h = fit_circuit_param_is_exponent(c, j) ? 1e-6 :
+			h = impfit_circuit_param_is_exponent(c, j) ? 1e-6 :
 			    1e-6 * p0[j];
 		}
 	}
 	printf("%-24s %2d parameters, worst relative error %.2g\n", code, np,
 	    worst);
 	free(s);
-	fit_circuit_free(c);
+	impfit_circuit_free(c);
 }
 
 int

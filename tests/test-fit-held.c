@@ -38,32 +38,32 @@ uni(void)	/* [0, 1): xorshift64*, enough for a test */
 }
 
 static void
-one(struct fit_workspace *ws, unsigned long long seed, int round)
+one(struct impfit_workspace *ws, unsigned long long seed, int round)
 {
-	struct fit_circuit	*c;
-	struct fit_options	 o;
-	struct fit_result	 r;
-	double			 t[FIT_MAX_PARAMS], lo[FIT_MAX_PARAMS];
-	double			 hi[FIT_MAX_PARAMS], f[NPTS], zr[NPTS];
-	double			 zi[NPTS], chi, u, init[FIT_MAX_PARAMS];
+	struct impfit_circuit	*c;
+	struct impfit_options	 o;
+	struct impfit_result	 r;
+	double			 t[IMPFIT_MAX_PARAMS], lo[IMPFIT_MAX_PARAMS];
+	double			 hi[IMPFIT_MAX_PARAMS], f[NPTS], zr[NPTS];
+	double			 zi[NPTS], chi, u, init[IMPFIT_MAX_PARAMS];
 	const char		*code;
 	char			 err[128];
-	int			 i, np, kind[FIT_MAX_PARAMS];
+	int			 i, np, kind[IMPFIT_MAX_PARAMS];
 
 	code = codes[(int)(uni() * (sizeof codes / sizeof codes[0]))];
-	c = fit_circuit_parse(code, err, sizeof err);
+	c = impfit_circuit_parse(code, err, sizeof err);
 	if (c == NULL) {
 		CHECK(0, "%s: %s", code, err);
 		return;
 	}
-	np = fit_circuit_nparams(c);
+	np = impfit_circuit_nparams(c);
 	for (i = 0; i < np; i++) {
-		if (fit_circuit_param_is_exponent(c, i))
+		if (impfit_circuit_param_is_exponent(c, i))
 			t[i] = 0.5 + 0.5 * uni();
 		else
 			t[i] = pow(10, -6 + 9 * uni());
 	}
-	fit_simulate(c, t, 0.01, 1e5, NPTS, 0.01 * uni(),
+	impfit_simulate(c, t, 0.01, 1e5, NPTS, 0.01 * uni(),
 	    (unsigned)(uni() * 1000), f, zr, zi);
 	for (i = 0; i < np; i++) {
 		lo[i] = hi[i] = NAN;
@@ -75,35 +75,35 @@ one(struct fit_workspace *ws, unsigned long long seed, int round)
 			lo[i] = t[i] * (0.2 + 0.8 * uni());
 			hi[i] = t[i] * (1 + 4 * uni());
 		}
-		if (fit_circuit_param_is_exponent(c, i)) {
+		if (impfit_circuit_param_is_exponent(c, i)) {
 			if (hi[i] > 1)
 				hi[i] = 1;
 			if (lo[i] > 1)
 				lo[i] = hi[i] = 1;
 		}
 	}
-	fit_options_default(&o);
+	impfit_options_default(&o);
 	o.lower = lo;
 	o.upper = hi;
 	/* the other options at random too: what is reported must not depend
 	 * on the path the fit took */
-	o.weighting = (enum fit_weighting)(int)(uni() * 3);
+	o.weighting = (enum impfit_weighting)(int)(uni() * 3);
 	if (uni() < 0.15)
-		o.method = FIT_METHOD_NM;
+		o.method = IMPFIT_METHOD_NM;
 	if (uni() < 0.2)
 		o.max_iterations = 1 + (int)(uni() * 300);
 	if (uni() < 0.2)
 		o.restarts = (int)(uni() * 6);
 	if (uni() < 0.3) {	/* the caller's start, anywhere */
 		for (i = 0; i < np; i++)
-			init[i] = fit_circuit_param_is_exponent(c, i) ?
+			init[i] = impfit_circuit_param_is_exponent(c, i) ?
 			    0.05 + 0.95 * uni() : t[i] * pow(10, -1 + 2 * uni());
 		o.init = init;
 	}
-	fit_run(c, f, zr, zi, NPTS, &o, ws, &r);
-	CHECK(r.status != FIT_BAD_INPUT, "seed %#llx round %d %s: bad input: "
+	impfit_run(c, f, zr, zi, NPTS, &o, ws, &r);
+	CHECK(r.status != IMPFIT_BAD_INPUT, "seed %#llx round %d %s: bad input: "
 	    "%s", seed, round, code, r.error);
-	if (r.status == FIT_BAD_INPUT || r.status == FIT_DIVERGED)
+	if (r.status == IMPFIT_BAD_INPUT || r.status == IMPFIT_DIVERGED)
 		goto out;
 	for (i = 0; i < np; i++) {
 		if (kind[i] == 1)
@@ -116,25 +116,25 @@ one(struct fit_workspace *ws, unsigned long long seed, int round)
 			    "[%.17g, %.17g]", seed, round, code, i,
 			    r.params[i], lo[i], hi[i]);
 	}
-	chi = fit_chi_square(c, r.params, f, zr, zi, NPTS, o.weighting);
+	chi = impfit_chi_square(c, r.params, f, zr, zi, NPTS, o.weighting);
 	CHECK(fabs(chi - r.chi_square) <= 1e-9 * fmax(r.chi_square, 1e-300),
 	    "seed %#llx round %d %s: the parameters reported give chi-square "
 	    "%.17g, the fit reported %.17g", seed, round, code, chi,
 	    r.chi_square);
 out:
-	fit_circuit_free(c);
+	impfit_circuit_free(c);
 }
 
 int
 main(void)
 {
 	static const unsigned long long fixed[] = { 1, 2, 3, 0x5eed };
-	struct fit_workspace	*ws;
+	struct impfit_workspace	*ws;
 	unsigned long long	 seed;
 	size_t			 k;
 	int			 i;
 
-	ws = fit_workspace_new(NPTS, FIT_MAX_PARAMS);
+	ws = impfit_workspace_new(NPTS, IMPFIT_MAX_PARAMS);
 	for (k = 0; k <= sizeof fixed / sizeof fixed[0]; k++) {
 		if (k < sizeof fixed / sizeof fixed[0])
 			seed = fixed[k];
@@ -150,6 +150,6 @@ main(void)
 		for (i = 0; i < ROUNDS; i++)
 			one(ws, seed, i);
 	}
-	fit_workspace_free(ws);
+	impfit_workspace_free(ws);
 	return (test_done("test-fit-held"));
 }

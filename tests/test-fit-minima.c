@@ -115,16 +115,16 @@ static double	f[MAXPTS], zr[MAXPTS], zi[MAXPTS];
 
 /* The spectrum of case i in f, zr, zi; its point count, 0 when absent. */
 static int
-load_case(const struct mcase *mc, const struct fit_circuit *c, double *f,
+load_case(const struct mcase *mc, const struct impfit_circuit *c, double *f,
     double *zr, double *zi)
 {
-	struct fit_spectrum	*sp;
+	struct impfit_spectrum	*sp;
 	const char		*dir;
 	char			 path[1024], err[256];
 	int			 n, k;
 
 	if (mc->file == NULL) {
-		fit_simulate(c, mc->p, 0.1, 1e5, NPTS, mc->noise, mc->seed,
+		impfit_simulate(c, mc->p, 0.1, 1e5, NPTS, mc->noise, mc->seed,
 		    f, zr, zi);
 		return (NPTS);
 	}
@@ -137,7 +137,7 @@ load_case(const struct mcase *mc, const struct fit_circuit *c, double *f,
 		snprintf(path, sizeof path, "%s/data/%s",
 		    dir != NULL ? dir : "../../shared", mc->file);
 	}
-	if (fit_spectra_read(path, &sp, err, sizeof err) < 1)
+	if (impfit_spectra_read(path, &sp, err, sizeof err) < 1)
 		return (0);
 	n = sp[0].n < MAXPTS ? sp[0].n : MAXPTS;
 	for (k = 0; k < n; k++) {
@@ -145,7 +145,7 @@ load_case(const struct mcase *mc, const struct fit_circuit *c, double *f,
 		zr[k] = sp[0].zre[k];
 		zi[k] = sp[0].zim[k];
 	}
-	fit_spectra_free(sp, 1);
+	impfit_spectra_free(sp, 1);
 	return (n);
 }
 
@@ -154,24 +154,24 @@ load_case(const struct mcase *mc, const struct fit_circuit *c, double *f,
  * automatic start and from random initial values (seeded).
  */
 static double
-search_best(const struct fit_circuit *c, const double *f, const double *zr,
-    const double *zi, int n, struct fit_workspace *ws, const double *dflt)
+search_best(const struct impfit_circuit *c, const double *f, const double *zr,
+    const double *zi, int n, struct impfit_workspace *ws, const double *dflt)
 {
-	struct fit_options	 o;
-	struct fit_result	 res;
+	struct impfit_options	 o;
+	struct impfit_result	 res;
 	struct fit_rng		 rng;
-	double			 init[FIT_MAX_PARAMS], best;
-	int			 np = fit_circuit_nparams(c), t, i;
+	double			 init[IMPFIT_MAX_PARAMS], best;
+	int			 np = impfit_circuit_nparams(c), t, i;
 
-	fit_options_default(&o);
+	impfit_options_default(&o);
 	o.restarts = 1000;	/* the engine caps it */
-	fit_run(c, f, zr, zi, n, &o, ws, &res);
+	impfit_run(c, f, zr, zi, n, &o, ws, &res);
 	best = res.chi_square;
 	fit_rng_seed(&rng, 12345);
 	o.init = init;
 	for (t = 0; t < 2 * SEARCH_INITS; t++) {
 		for (i = 0; i < np; i++) {
-			if (fit_circuit_param_is_exponent(c, i))
+			if (impfit_circuit_param_is_exponent(c, i))
 				init[i] = 0.3 + 0.7 * fit_rng_uniform(&rng);
 			else if (t < SEARCH_INITS)
 				init[i] = dflt[i] * pow(10, 4 *
@@ -180,7 +180,7 @@ search_best(const struct fit_circuit *c, const double *f, const double *zr,
 				init[i] = pow(10, 14 * fit_rng_uniform(&rng) -
 				    9);
 		}
-		fit_run(c, f, zr, zi, n, &o, ws, &res);
+		impfit_run(c, f, zr, zi, n, &o, ws, &res);
 		if (res.chi_square < best)
 			best = res.chi_square;
 	}
@@ -197,12 +197,12 @@ static int
 stress(int nseed)
 {
 	static const double	 noise[] = { 0.003, 0.01, 0.05 };
-	struct fit_circuit	*c;
-	struct fit_workspace	*ws;
-	struct fit_options	 o;
-	struct fit_result	 res, r2;
+	struct impfit_circuit	*c;
+	struct impfit_workspace	*ws;
+	struct impfit_options	 o;
+	struct impfit_result	 res, r2;
 	struct fit_rng		 rng;
-	double			 init[FIT_MAX_PARAMS], best;
+	double			 init[IMPFIT_MAX_PARAMS], best;
 	char			 err[256];
 	size_t			 i;
 	int			 ni, sd, t, k, np, miss = 0, tot = 0;
@@ -210,29 +210,29 @@ stress(int nseed)
 	for (i = 0; i < NCASES; i++) {
 		if (cases[i].file != NULL || cases[i].noise != 0.01)
 			continue;
-		c = fit_circuit_parse(cases[i].code, err, sizeof err);
-		np = fit_circuit_nparams(c);
-		ws = fit_workspace_new(NPTS, np);
+		c = impfit_circuit_parse(cases[i].code, err, sizeof err);
+		np = impfit_circuit_nparams(c);
+		ws = impfit_workspace_new(NPTS, np);
 		for (ni = 0; ni < 3; ni++)
 			for (sd = 100; sd < 100 + nseed; sd++) {
-				fit_simulate(c, cases[i].p, 0.1, 1e5, NPTS,
+				impfit_simulate(c, cases[i].p, 0.1, 1e5, NPTS,
 				    noise[ni], sd, f, zr, zi);
-				fit_options_default(&o);
-				fit_run(c, f, zr, zi, NPTS, &o, ws, &res);
+				impfit_options_default(&o);
+				impfit_run(c, f, zr, zi, NPTS, &o, ws, &res);
 				o.restarts = 1000;
-				fit_run(c, f, zr, zi, NPTS, &o, ws, &r2);
+				impfit_run(c, f, zr, zi, NPTS, &o, ws, &r2);
 				best = fmin(res.chi_square, r2.chi_square);
 				fit_rng_seed(&rng, 7);
 				o.init = init;
 				for (t = 0; t < 20; t++) {
 					for (k = 0; k < np; k++)
 						init[k] =
-						    fit_circuit_param_is_exponent(
+						    impfit_circuit_param_is_exponent(
 						    c, k) ? 0.3 + 0.7 *
 						    fit_rng_uniform(&rng) :
 						    res.params[k] * pow(10, 4 *
 						    fit_rng_uniform(&rng) - 2);
-					fit_run(c, f, zr, zi, NPTS, &o, ws, &r2);
+					impfit_run(c, f, zr, zi, NPTS, &o, ws, &r2);
 					best = fmin(best, r2.chi_square);
 				}
 				tot++;
@@ -244,8 +244,8 @@ stress(int nseed)
 					    res.chi_square, best, res.starts);
 				}
 			}
-		fit_workspace_free(ws);
-		fit_circuit_free(c);
+		impfit_workspace_free(ws);
+		impfit_circuit_free(c);
 	}
 	printf("%d of %d missed\n", miss, tot);
 	return (miss != 0);
@@ -261,37 +261,37 @@ test_runaway(void)
 {
 	static const double	 p[] = { 10, 1e-5, 0.9, 100, 1e-3, 1e-6,
 	    1e-7, 1e-2, 1, 1e-2, 1, 1e-2, 10, 1e-2, 10, 0.8 };
-	struct fit_circuit	*c;
-	struct fit_workspace	*ws;
-	struct fit_result	 res;
+	struct impfit_circuit	*c;
+	struct impfit_workspace	*ws;
+	struct impfit_result	 res;
 	char			 err[256];
 	int			 i;
 
-	c = fit_circuit_parse("R(QR)(WC)(LO)(TG)F", err, sizeof err);
-	ws = fit_workspace_new(1024, fit_circuit_nparams(c));
-	fit_simulate(c, p, 0.01, 1e6, 1024, 0.01, 7, f, zr, zi);
-	fit_run(c, f, zr, zi, 1024, NULL, ws, &res);
-	CHECK(res.status == FIT_OK || res.status == FIT_MAX_ITERATIONS,
+	c = impfit_circuit_parse("R(QR)(WC)(LO)(TG)F", err, sizeof err);
+	ws = impfit_workspace_new(1024, impfit_circuit_nparams(c));
+	impfit_simulate(c, p, 0.01, 1e6, 1024, 0.01, 7, f, zr, zi);
+	impfit_run(c, f, zr, zi, 1024, NULL, ws, &res);
+	CHECK(res.status == IMPFIT_OK || res.status == IMPFIT_MAX_ITERATIONS,
 	    "R(QR)(WC)(LO)(TG)F, 1024 points: %s, chi2 %g",
-	    fit_status_name(res.status), res.chi_square);
+	    impfit_status_name(res.status), res.chi_square);
 	for (i = 0; i < res.nparams; i++)
 		CHECK(fabs(res.params[i]) <= 1e200, "%s = %g",
-		    fit_circuit_param_name(c, i), res.params[i]);
+		    impfit_circuit_param_name(c, i), res.params[i]);
 	printf("R(QR)(WC)(LO)(TG)F, 1024 points: %s, chi2 %.6e, %d starts, "
-	    "%d iterations\n", fit_status_name(res.status), res.chi_square,
+	    "%d iterations\n", impfit_status_name(res.status), res.chi_square,
 	    res.starts, res.iterations);
-	fit_workspace_free(ws);
-	fit_circuit_free(c);
+	impfit_workspace_free(ws);
+	impfit_circuit_free(c);
 }
 
 int
 main(int argc, char **argv)
 {
 	const struct mcase	*mc;
-	struct fit_circuit	*c;
-	struct fit_workspace	*ws;
-	struct fit_options	 o;
-	struct fit_result	 res;
+	struct impfit_circuit	*c;
+	struct impfit_workspace	*ws;
+	struct impfit_options	 o;
+	struct impfit_result	 res;
 	char			 err[256];
 	double			 best;
 	int			 search = argc > 1 && strcmp(argv[1], "-s") == 0;
@@ -302,7 +302,7 @@ main(int argc, char **argv)
 		return (stress(atoi(argv[2])));
 	for (i = 0; i < NCASES; i++) {
 		mc = &cases[i];
-		c = fit_circuit_parse(mc->code, err, sizeof err);
+		c = impfit_circuit_parse(mc->code, err, sizeof err);
 		CHECK(c != NULL, "%s: %s", mc->code, err);
 		if (c == NULL)
 			continue;
@@ -312,12 +312,12 @@ main(int argc, char **argv)
 			CHECK(strncmp(mc->file, "impedancepy/", 12) != 0,
 			    "%s: not found in tests/data", mc->file);
 			printf("# %s: not found, left out\n", mc->file);
-			fit_circuit_free(c);
+			impfit_circuit_free(c);
 			continue;
 		}
-		ws = fit_workspace_new(n, fit_circuit_nparams(c));
-		fit_options_default(&o);
-		fit_run(c, f, zr, zi, n, &o, ws, &res);
+		ws = impfit_workspace_new(n, impfit_circuit_nparams(c));
+		impfit_options_default(&o);
+		impfit_run(c, f, zr, zi, n, &o, ws, &res);
 		if (search) {
 			best = search_best(c, f, zr, zi, n, ws, res.params);
 			printf("%-48s %-13s %5.2f %2d best %.6e default %.6e "
@@ -340,8 +340,8 @@ main(int argc, char **argv)
 			    res.chi_square < mc->best * (1 - 1e-6) - 1e-20 ?
 			    " (below the table: stale?)" : "");
 		}
-		fit_workspace_free(ws);
-		fit_circuit_free(c);
+		impfit_workspace_free(ws);
+		impfit_circuit_free(c);
 	}
 	if (!search)
 		test_runaway();

@@ -7,7 +7,7 @@
  * nesting, long codes.  For every text: either NULL with a one-line reason
  * that fits the buffer (also a tiny one), or a circuit within the limits
  * whose canonical code parses again to itself with the same parameters,
- * whose parameter names are unique and found by fit_circuit_param_index(),
+ * whose parameter names are unique and found by impfit_circuit_param_index(),
  * and which evaluates without a sanitizer report.  About a second, half
  * from fixed seeds and half from a random one it prints
  * (IMPCORE_TEST_SEED=N replays it, IMPCORE_TEST_SECONDS the time).
@@ -49,15 +49,15 @@ static int ncircuits, nrefused;
 static void
 check(const char *s)
 {
-	struct fit_circuit	*c, *c2;
+	struct impfit_circuit	*c, *c2;
 	char			 err[256], tiny[8], code[300];
-	double			 p[FIT_MAX_PARAMS], f[3] = { 0.1, 10, 1e5 };
+	double			 p[IMPFIT_MAX_PARAMS], f[3] = { 0.1, 10, 1e5 };
 	double			 zr[3], zi[3];
 	const char		*name;
 	int			 i, j, np;
 
 	memset(err, 'x', sizeof err);
-	c = fit_circuit_parse(s, err, sizeof err);
+	c = impfit_circuit_parse(s, err, sizeof err);
 	if (c == NULL) {
 		nrefused++;
 		CHECK(memchr(err, '\0', sizeof err) != NULL && err[0] != '\0' &&
@@ -65,45 +65,45 @@ check(const char *s)
 		    "one line", s);
 		/* a tiny buffer truncates, NUL-terminated */
 		memset(tiny, 'x', sizeof tiny);
-		c = fit_circuit_parse(s, tiny, sizeof tiny);
+		c = impfit_circuit_parse(s, tiny, sizeof tiny);
 		CHECK(c == NULL && memchr(tiny, '\0', sizeof tiny) != NULL,
 		    "\"%.80s\": tiny error buffer", s);
-		fit_circuit_free(c);
+		impfit_circuit_free(c);
 		return;
 	}
 	ncircuits++;
-	np = fit_circuit_nparams(c);
-	CHECK(np >= 1 && np <= FIT_MAX_PARAMS, "\"%.80s\": %d parameters", s,
+	np = impfit_circuit_nparams(c);
+	CHECK(np >= 1 && np <= IMPFIT_MAX_PARAMS, "\"%.80s\": %d parameters", s,
 	    np);
-	CHECK(fit_circuit_nelements(c) >= 1 &&
-	    fit_circuit_nelements(c) <= FIT_MAX_ELEMENTS, "\"%.80s\": %d "
-	    "elements", s, fit_circuit_nelements(c));
-	snprintf(code, sizeof code, "%s", fit_circuit_code(c));
-	c2 = fit_circuit_parse(code, err, sizeof err);
+	CHECK(impfit_circuit_nelements(c) >= 1 &&
+	    impfit_circuit_nelements(c) <= IMPFIT_MAX_ELEMENTS, "\"%.80s\": %d "
+	    "elements", s, impfit_circuit_nelements(c));
+	snprintf(code, sizeof code, "%s", impfit_circuit_code(c));
+	c2 = impfit_circuit_parse(code, err, sizeof err);
 	CHECK(c2 != NULL, "\"%.80s\": its canonical code \"%s\" is refused: %s",
 	    s, code, err);
 	if (c2 != NULL) {
-		CHECK(strcmp(fit_circuit_code(c2), code) == 0 &&
-		    fit_circuit_nparams(c2) == np, "\"%.80s\": \"%s\" parses "
-		    "again to \"%s\"", s, code, fit_circuit_code(c2));
-		fit_circuit_free(c2);
+		CHECK(strcmp(impfit_circuit_code(c2), code) == 0 &&
+		    impfit_circuit_nparams(c2) == np, "\"%.80s\": \"%s\" parses "
+		    "again to \"%s\"", s, code, impfit_circuit_code(c2));
+		impfit_circuit_free(c2);
 	}
-	for (i = 0; i < np && i < FIT_MAX_PARAMS; i++) {
-		name = fit_circuit_param_name(c, i);
+	for (i = 0; i < np && i < IMPFIT_MAX_PARAMS; i++) {
+		name = impfit_circuit_param_name(c, i);
 		CHECK(name != NULL && name[0] != '\0', "\"%s\": p%d unnamed",
 		    code, i);
 		if (name == NULL)
 			continue;
-		CHECK(fit_circuit_param_index(c, name) == i, "\"%s\": %s is "
+		CHECK(impfit_circuit_param_index(c, name) == i, "\"%s\": %s is "
 		    "found at %d, not %d", code, name,
-		    fit_circuit_param_index(c, name), i);
+		    impfit_circuit_param_index(c, name), i);
 		for (j = 0; j < i; j++)
-			CHECK(strcmp(fit_circuit_param_name(c, j), name) != 0,
+			CHECK(strcmp(impfit_circuit_param_name(c, j), name) != 0,
 			    "\"%s\": p%d and p%d are both %s", code, j, i, name);
-		p[i] = fit_circuit_param_is_exponent(c, i) ? 0.7 : 1.5;
+		p[i] = impfit_circuit_param_is_exponent(c, i) ? 0.7 : 1.5;
 	}
-	fit_circuit_eval(c, p, f, 3, zr, zi);
-	fit_circuit_free(c);
+	impfit_circuit_eval(c, p, f, 3, zr, zi);
+	impfit_circuit_free(c);
 }
 
 /* A mutation of a seed into buf (NUL-terminated, < MAXLEN). */
@@ -192,10 +192,10 @@ main(void)
 	if (getenv("IMPCORE_TEST_SECONDS") != NULL)
 		secs = atof(getenv("IMPCORE_TEST_SECONDS"));
 	for (k = 0; k < sizeof seeds / sizeof seeds[0]; k++) {
-		struct fit_circuit *c = fit_circuit_parse(seeds[k], buf, 256);
+		struct impfit_circuit *c = impfit_circuit_parse(seeds[k], buf, 256);
 
 		CHECK(c != NULL, "seed \"%s\" refused: %s", seeds[k], buf);
-		fit_circuit_free(c);
+		impfit_circuit_free(c);
 		check(seeds[k]);
 	}
 	/* the limits: deep nesting, long chains, many elements */

@@ -1,6 +1,6 @@
 /*
  * impcore - tests/test-fit-parse.c: circuit codes (errors with columns,
- * case, blanks, names) and fit_run()'s rejection of bad input.
+ * case, blanks, names) and impfit_run()'s rejection of bad input.
  */
 #include <math.h>
 #include <string.h>
@@ -12,44 +12,44 @@
 static void
 bad(const char *code, const char *msg)
 {
-	struct fit_circuit	*c;
+	struct impfit_circuit	*c;
 	char			 err[128];
 
-	c = fit_circuit_parse(code, err, sizeof err);
+	c = impfit_circuit_parse(code, err, sizeof err);
 	CHECK(c == NULL, "'%s' parsed", code);
 	CHECK(strcmp(err, msg) == 0, "'%s': got '%s', want '%s'", code, err,
 	    msg);
-	fit_circuit_free(c);
+	impfit_circuit_free(c);
 }
 
 /* code must parse to canonical form canon with the given names. */
 static void
 good(const char *code, const char *canon, const char *names)
 {
-	struct fit_circuit	*c;
+	struct impfit_circuit	*c;
 	char			 err[128], got[512];
 	int			 i;
 
-	c = fit_circuit_parse(code, err, sizeof err);
+	c = impfit_circuit_parse(code, err, sizeof err);
 	CHECK(c != NULL, "'%s': %s", code, err);
 	if (c == NULL)
 		return;
-	CHECK(strcmp(fit_circuit_code(c), canon) == 0, "'%s': canonical '%s'",
-	    code, fit_circuit_code(c));
+	CHECK(strcmp(impfit_circuit_code(c), canon) == 0, "'%s': canonical '%s'",
+	    code, impfit_circuit_code(c));
 	got[0] = '\0';
-	for (i = 0; i < fit_circuit_nparams(c); i++) {
+	for (i = 0; i < impfit_circuit_nparams(c); i++) {
 		strcat(got, i ? " " : "");
-		strcat(got, fit_circuit_param_name(c, i));
+		strcat(got, impfit_circuit_param_name(c, i));
 	}
 	CHECK(strcmp(got, names) == 0, "'%s': names '%s', want '%s'", code,
 	    got, names);
-	fit_circuit_free(c);
+	impfit_circuit_free(c);
 }
 
 static void
 test_parser(void)
 {
-	struct fit_circuit	*c;
+	struct impfit_circuit	*c;
 	char			 err[128], big[300];
 	int			 n, i;
 
@@ -83,24 +83,24 @@ test_parser(void)
 	good("R(RG)F", "R(RG)F", "R0 R1 G0.Y0 G0.k F0.Y0 F0.k F0.a");
 	good("R(Q(R(QR)))", "R(Q(R(QR)))", "R0 Q0.Y0 Q0.n R1 Q1.Y0 Q1.n R2");
 
-	c = fit_circuit_parse("R(QR)W", err, sizeof err);
+	c = impfit_circuit_parse("R(QR)W", err, sizeof err);
 	CHECK(c != NULL, "R(QR)W");
-	CHECK(fit_circuit_nelements(c) == 4, "elements");
-	CHECK(strcmp(fit_circuit_element_name(c, 1), "Q0") == 0, "Q0");
-	CHECK(strcmp(fit_circuit_element_name(c, 3), "W0") == 0, "W0");
-	CHECK(fit_circuit_element_param(c, 1, &n) == 1 && n == 2, "Q0 params");
-	CHECK(fit_circuit_element_param(c, 3, &n) == 4 && n == 1, "W0 params");
-	CHECK(fit_circuit_param_is_exponent(c, 2), "Q0.n is an exponent");
-	CHECK(!fit_circuit_param_is_exponent(c, 1), "Q0.Y0 is not");
-	CHECK(fit_circuit_param_name(c, 5) == NULL, "name out of range");
-	fit_circuit_free(c);
+	CHECK(impfit_circuit_nelements(c) == 4, "elements");
+	CHECK(strcmp(impfit_circuit_element_name(c, 1), "Q0") == 0, "Q0");
+	CHECK(strcmp(impfit_circuit_element_name(c, 3), "W0") == 0, "W0");
+	CHECK(impfit_circuit_element_param(c, 1, &n) == 1 && n == 2, "Q0 params");
+	CHECK(impfit_circuit_element_param(c, 3, &n) == 4 && n == 1, "W0 params");
+	CHECK(impfit_circuit_param_is_exponent(c, 2), "Q0.n is an exponent");
+	CHECK(!impfit_circuit_param_is_exponent(c, 1), "Q0.Y0 is not");
+	CHECK(impfit_circuit_param_name(c, 5) == NULL, "name out of range");
+	impfit_circuit_free(c);
 }
 
 /* impedance.py's syntax (issue 15, part 2). */
 static void
 test_py(void)
 {
-	struct fit_circuit	*c, *d;
+	struct impfit_circuit	*c, *d;
 	char			 err[128], big[400];
 	double			 f[3] = { 0.1, 10, 1e3 }, p[7] = { .01, .01, 100,
 	    .01, .05, 100, 1 }, zr[3], zi[3], zr2[3], zi2[3];
@@ -149,59 +149,59 @@ test_py(void)
 	bad(big, "circuit too deep at column 129");
 
 	/* Exponents: CPE and La alpha, Zarc and TLMQ gamma. */
-	c = fit_circuit_parse("CPE1-La1-Zarc1-TLMQ1-Gs1", err, sizeof err);
+	c = impfit_circuit_parse("CPE1-La1-Zarc1-TLMQ1-Gs1", err, sizeof err);
 	CHECK(c != NULL, "%s", err);
-	for (i = 0; c != NULL && i < fit_circuit_nparams(c); i++)
-		CHECK(fit_circuit_param_is_exponent(c, i) == (i == 1 ||
+	for (i = 0; c != NULL && i < impfit_circuit_nparams(c); i++)
+		CHECK(impfit_circuit_param_is_exponent(c, i) == (i == 1 ||
 		    i == 3 || i == 6 || i == 9), "exponent %s",
-		    fit_circuit_param_name(c, i));
-	CHECK(c != NULL && fit_circuit_param_index(c, "Zarc1_2") == 6,
+		    impfit_circuit_param_name(c, i));
+	CHECK(c != NULL && impfit_circuit_param_index(c, "Zarc1_2") == 6,
 	    "index of Zarc1_2");
-	CHECK(c != NULL && strcmp(fit_circuit_element_name(c, 3), "TLMQ1") ==
+	CHECK(c != NULL && strcmp(impfit_circuit_element_name(c, 3), "TLMQ1") ==
 	    0, "element name");
-	fit_circuit_free(c);
+	impfit_circuit_free(c);
 
 	/* The same circuit in both syntaxes: the same impedance, CPE = Q. */
-	c = fit_circuit_parse("R0-p(R1,C1)-p(R2-CPE1,C2)", err, sizeof err);
-	d = fit_circuit_parse("R(RC)((RQ)C)", err, sizeof err);
+	c = impfit_circuit_parse("R0-p(R1,C1)-p(R2-CPE1,C2)", err, sizeof err);
+	d = impfit_circuit_parse("R(RC)((RQ)C)", err, sizeof err);
 	CHECK(c != NULL && d != NULL, "%s", err);
 	if (c != NULL && d != NULL) {
-		fit_circuit_eval(c, p, f, 3, zr, zi);
-		fit_circuit_eval(d, p, f, 3, zr2, zi2);
+		impfit_circuit_eval(c, p, f, 3, zr, zi);
+		impfit_circuit_eval(d, p, f, 3, zr2, zi2);
 		for (i = 0; i < 3; i++)
 			CHECK(fabs(zr[i] - zr2[i]) <= 1e-12 * fabs(zr[i]) &&
 			    fabs(zi[i] - zi2[i]) <= 1e-12 * fabs(zi[i]),
 			    "point %d: %g%+gj vs %g%+gj", i, zr[i], zi[i],
 			    zr2[i], zi2[i]);
 	}
-	fit_circuit_free(c);
-	fit_circuit_free(d);
+	impfit_circuit_free(c);
+	impfit_circuit_free(d);
 }
 
-/* fit_run() on bad input: FIT_BAD_INPUT and the message. */
+/* impfit_run() on bad input: IMPFIT_BAD_INPUT and the message. */
 static void
 bad_run(const char *code, const double *f, const double *zr,
-    const double *zi, int n, const double *init, enum fit_weighting w,
+    const double *zi, int n, const double *init, enum impfit_weighting w,
     const char *msg)
 {
-	struct fit_circuit	*c;
-	struct fit_workspace	*ws;
-	struct fit_options	 o;
-	struct fit_result	 res;
+	struct impfit_circuit	*c;
+	struct impfit_workspace	*ws;
+	struct impfit_options	 o;
+	struct impfit_result	 res;
 	char			 err[128];
 
-	c = fit_circuit_parse(code, err, sizeof err);
-	ws = fit_workspace_new(64, 16);
-	fit_options_default(&o);
+	c = impfit_circuit_parse(code, err, sizeof err);
+	ws = impfit_workspace_new(64, 16);
+	impfit_options_default(&o);
 	o.init = init;
 	o.weighting = w;
-	CHECK(fit_run(c, f, zr, zi, n, &o, ws, &res) == FIT_BAD_INPUT,
-	    "%s: status %s", msg, fit_status_name(res.status));
-	CHECK(res.status == FIT_BAD_INPUT, "status stored");
+	CHECK(impfit_run(c, f, zr, zi, n, &o, ws, &res) == IMPFIT_BAD_INPUT,
+	    "%s: status %s", msg, impfit_status_name(res.status));
+	CHECK(res.status == IMPFIT_BAD_INPUT, "status stored");
 	CHECK(strcmp(res.error, msg) == 0, "got '%s', want '%s'", res.error,
 	    msg);
-	fit_workspace_free(ws);
-	fit_circuit_free(c);
+	impfit_workspace_free(ws);
+	impfit_circuit_free(c);
 }
 
 static void
@@ -216,62 +216,62 @@ test_input(void)
 		zr[i] = 10 + i;
 		zi[i] = -1 - i;
 	}
-	bad_run("R(QR)", f, zr, zi, 3, NULL, FIT_WEIGHT_MODULUS,
+	bad_run("R(QR)", f, zr, zi, 3, NULL, IMPFIT_WEIGHT_MODULUS,
 	    "3 points are too few for 4 parameters");
 	bad_run("R(Q(R(QR)))R(QR)(QR)L", f, zr, zi, 12, NULL,
-	    FIT_WEIGHT_MODULUS, "12 points are too few for 15 parameters");
-	bad_run("R(QR)", f, zr, zi, 0, NULL, FIT_WEIGHT_MODULUS,
+	    IMPFIT_WEIGHT_MODULUS, "12 points are too few for 15 parameters");
+	bad_run("R(QR)", f, zr, zi, 0, NULL, IMPFIT_WEIGHT_MODULUS,
 	    "no data points");
 	f[2] = 0;
-	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_MODULUS,
+	bad_run("R(QR)", f, zr, zi, 12, NULL, IMPFIT_WEIGHT_MODULUS,
 	    "frequency 3 is not positive");
 	f[2] = -5;
-	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_MODULUS,
+	bad_run("R(QR)", f, zr, zi, 12, NULL, IMPFIT_WEIGHT_MODULUS,
 	    "frequency 3 is not positive");
 	f[2] = NAN;
-	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_MODULUS,
+	bad_run("R(QR)", f, zr, zi, 12, NULL, IMPFIT_WEIGHT_MODULUS,
 	    "frequency 3 is not finite");
 	f[2] = 1000;
 	zr[3] = INFINITY;
-	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_MODULUS,
+	bad_run("R(QR)", f, zr, zi, 12, NULL, IMPFIT_WEIGHT_MODULUS,
 	    "Z' of point 4 is not finite");
 	zr[3] = 13;
 	zi[4] = NAN;
-	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_MODULUS,
+	bad_run("R(QR)", f, zr, zi, 12, NULL, IMPFIT_WEIGHT_MODULUS,
 	    "Z'' of point 5 is not finite");
 	zi[4] = 0;
-	bad_run("R(QR)", f, zr, zi, 12, NULL, FIT_WEIGHT_PROPORTIONAL,
+	bad_run("R(QR)", f, zr, zi, 12, NULL, IMPFIT_WEIGHT_PROPORTIONAL,
 	    "point 5 cannot be weighted (proportional weighting divides by "
 	    "zero)");
 	zi[4] = -5;
 	memcpy(v, init, sizeof v);
 	v[1] = 0;
-	bad_run("R(QR)", f, zr, zi, 12, v, FIT_WEIGHT_MODULUS,
+	bad_run("R(QR)", f, zr, zi, 12, v, IMPFIT_WEIGHT_MODULUS,
 	    "initial value 2 (Q0.Y0) is not positive");
 	v[1] = 1e-4;
 	v[2] = 1.5;
-	bad_run("R(QR)", f, zr, zi, 12, v, FIT_WEIGHT_MODULUS,
+	bad_run("R(QR)", f, zr, zi, 12, v, IMPFIT_WEIGHT_MODULUS,
 	    "initial value 3 (Q0.n) is not in (0, 1]");
 	v[2] = 0.8;
 	v[3] = -100;
-	bad_run("R(QR)", f, zr, zi, 12, v, FIT_WEIGHT_MODULUS,
+	bad_run("R(QR)", f, zr, zi, 12, v, IMPFIT_WEIGHT_MODULUS,
 	    "initial value 4 (R1) is not positive");
 }
 
 static void
 test_names(void)
 {
-	CHECK(fit_method_parse("lm") == FIT_METHOD_LM, "lm");
-	CHECK(fit_method_parse("Nelder-Mead") == FIT_METHOD_NM, "nm");
-	CHECK(fit_method_parse("newton") == -1, "newton");
-	CHECK(fit_weighting_parse("unity") == FIT_WEIGHT_UNITY, "unity");
-	CHECK(fit_weighting_parse("x") == -1, "x");
-	CHECK(strcmp(fit_status_name(FIT_MAX_ITERATIONS), "max_iterations") ==
+	CHECK(impfit_method_parse("lm") == IMPFIT_METHOD_LM, "lm");
+	CHECK(impfit_method_parse("Nelder-Mead") == IMPFIT_METHOD_NM, "nm");
+	CHECK(impfit_method_parse("newton") == -1, "newton");
+	CHECK(impfit_weighting_parse("unity") == IMPFIT_WEIGHT_UNITY, "unity");
+	CHECK(impfit_weighting_parse("x") == -1, "x");
+	CHECK(strcmp(impfit_status_name(IMPFIT_MAX_ITERATIONS), "max_iterations") ==
 	    0, "max_iterations");
-	CHECK(strcmp(fit_method_name(FIT_METHOD_LM), "levenberg-marquardt") ==
+	CHECK(strcmp(impfit_method_name(IMPFIT_METHOD_LM), "levenberg-marquardt") ==
 	    0, "lm name");
-	CHECK(fit_workspace_new(0, 4) == NULL, "empty workspace");
-	CHECK(fit_workspace_new(10, FIT_MAX_PARAMS + 1) == NULL, "too wide");
+	CHECK(impfit_workspace_new(0, 4) == NULL, "empty workspace");
+	CHECK(impfit_workspace_new(10, IMPFIT_MAX_PARAMS + 1) == NULL, "too wide");
 }
 
 int

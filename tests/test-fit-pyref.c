@@ -20,20 +20,20 @@ static double
 check(const char *code, const double *p, int np, const double *f,
     const double *zr, const double *zi, int n)
 {
-	struct fit_circuit	*c;
+	struct impfit_circuit	*c;
 	double			 mr[MAXF], mi[MAXF], e, worst = 0;
 	char			 err[128];
 	int			 k;
 
-	c = fit_circuit_parse(code, err, sizeof err);
+	c = impfit_circuit_parse(code, err, sizeof err);
 	CHECK(c != NULL, "%s: %s", code, err);
 	if (c == NULL)
 		return (INFINITY);
-	CHECK(fit_circuit_nparams(c) == np, "%s: %d parameters, file has %d",
-	    code, fit_circuit_nparams(c), np);
-	CHECK(strcmp(fit_circuit_code(c), code) == 0, "%s: canonical %s",
-	    code, fit_circuit_code(c));
-	fit_circuit_eval(c, p, f, n, mr, mi);
+	CHECK(impfit_circuit_nparams(c) == np, "%s: %d parameters, file has %d",
+	    code, impfit_circuit_nparams(c), np);
+	CHECK(strcmp(impfit_circuit_code(c), code) == 0, "%s: canonical %s",
+	    code, impfit_circuit_code(c));
+	impfit_circuit_eval(c, p, f, n, mr, mi);
 	for (k = 0; k < n; k++) {
 		e = hypot(mr[k] - zr[k], mi[k] - zi[k]) / hypot(zr[k], zi[k]);
 		CHECK(e <= 1e-10, "%s at %g Hz: %.17g%+.17gj, impedance.py "
@@ -42,7 +42,7 @@ check(const char *code, const double *p, int np, const double *f,
 		if (!(e <= worst))
 			worst = e;
 	}
-	fit_circuit_free(c);
+	impfit_circuit_free(c);
 	ncircuits++;
 	return (worst);
 }

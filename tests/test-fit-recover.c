@@ -33,73 +33,73 @@ static const struct {
 /* Fit the spectrum of case i (noise, seed) with o; returns the result. */
 static void
 fit_case(int i, double noise, unsigned long long seed,
-    const struct fit_options *o, struct fit_workspace *ws,
-    struct fit_result *res, const struct fit_circuit *c)
+    const struct impfit_options *o, struct impfit_workspace *ws,
+    struct impfit_result *res, const struct impfit_circuit *c)
 {
 	double	f[NPTS], zr[NPTS], zi[NPTS];
 
-	fit_simulate(c, cases[i].p, 0.1, 1e5, NPTS, noise, seed, f, zr, zi);
-	fit_run(c, f, zr, zi, NPTS, o, ws, res);
+	impfit_simulate(c, cases[i].p, 0.1, 1e5, NPTS, noise, seed, f, zr, zi);
+	impfit_run(c, f, zr, zi, NPTS, o, ws, res);
 }
 
 static void
-test_noiseless(int i, enum fit_method m, enum fit_weighting w, double tol)
+test_noiseless(int i, enum impfit_method m, enum impfit_weighting w, double tol)
 {
-	struct fit_circuit	*c;
-	struct fit_workspace	*ws;
-	struct fit_options	 o;
-	struct fit_result	 res;
+	struct impfit_circuit	*c;
+	struct impfit_workspace	*ws;
+	struct impfit_options	 o;
+	struct impfit_result	 res;
 	char			 err[128];
 	double			 rel, worst = 0;
 	int			 j;
 
-	c = fit_circuit_parse(cases[i].code, err, sizeof err);
-	ws = fit_workspace_new(NPTS, fit_circuit_nparams(c));
-	fit_options_default(&o);
+	c = impfit_circuit_parse(cases[i].code, err, sizeof err);
+	ws = impfit_workspace_new(NPTS, impfit_circuit_nparams(c));
+	impfit_options_default(&o);
 	o.method = m;
 	o.weighting = w;
 	fit_case(i, 0, 0, &o, ws, &res, c);
-	CHECK(res.status == FIT_OK, "%s %s: status %s", cases[i].code,
-	    fit_method_name(m), fit_status_name(res.status));
+	CHECK(res.status == IMPFIT_OK, "%s %s: status %s", cases[i].code,
+	    impfit_method_name(m), impfit_status_name(res.status));
 	for (j = 0; j < res.nparams; j++) {
 		rel = fabs(res.params[j] / cases[i].p[j] - 1);
 		worst = fmax(worst, rel);
 		CHECK(rel < tol, "%s %s %s: %s = %.10g, want %.10g",
-		    cases[i].code, fit_method_name(m), fit_weighting_name(w),
-		    fit_circuit_param_name(c, j), res.params[j],
+		    cases[i].code, impfit_method_name(m), impfit_weighting_name(w),
+		    impfit_circuit_param_name(c, j), res.params[j],
 		    cases[i].p[j]);
 	}
 	printf("noiseless %-12s %-19s %-12s worst relative error %.2g, "
-	    "chi2 %.3g, %d evaluations\n", cases[i].code, fit_method_name(m),
-	    fit_weighting_name(w), worst, res.chi_square, res.evaluations);
-	fit_workspace_free(ws);
-	fit_circuit_free(c);
+	    "chi2 %.3g, %d evaluations\n", cases[i].code, impfit_method_name(m),
+	    impfit_weighting_name(w), worst, res.chi_square, res.evaluations);
+	impfit_workspace_free(ws);
+	impfit_circuit_free(c);
 }
 
 static void
 test_noisy(int i)
 {
-	struct fit_circuit	*c;
-	struct fit_workspace	*ws;
-	struct fit_options	 o;
-	struct fit_result	 res;
+	struct impfit_circuit	*c;
+	struct impfit_workspace	*ws;
+	struct impfit_options	 o;
+	struct impfit_result	 res;
 	char			 err[128];
 	double			 f[NPTS], zr[NPTS], zi[NPTS], z, worst = 0;
 	unsigned long long	 seed;
 	int			 j;
 
-	c = fit_circuit_parse(cases[i].code, err, sizeof err);
-	ws = fit_workspace_new(NPTS, fit_circuit_nparams(c));
-	fit_options_default(&o);
+	c = impfit_circuit_parse(cases[i].code, err, sizeof err);
+	ws = impfit_workspace_new(NPTS, impfit_circuit_nparams(c));
+	impfit_options_default(&o);
 	for (seed = 1; seed <= 3; seed++) {
-		fit_simulate(c, cases[i].p, 0.1, 1e5, NPTS, 0.01, seed, f, zr,
+		impfit_simulate(c, cases[i].p, 0.1, 1e5, NPTS, 0.01, seed, f, zr,
 		    zi);
-		fit_run(c, f, zr, zi, NPTS, &o, ws, &res);
-		CHECK(res.status == FIT_OK, "%s noisy: %s", cases[i].code,
-		    fit_status_name(res.status));
+		impfit_run(c, f, zr, zi, NPTS, &o, ws, &res);
+		CHECK(res.status == IMPFIT_OK, "%s noisy: %s", cases[i].code,
+		    impfit_status_name(res.status));
 		/* chi_square is the documented sum, and the reported one. */
-		z = fit_chi_square(c, res.params, f, zr, zi, NPTS,
-		    FIT_WEIGHT_MODULUS);
+		z = impfit_chi_square(c, res.params, f, zr, zi, NPTS,
+		    IMPFIT_WEIGHT_MODULUS);
 		CHECK(fabs(z / res.chi_square - 1) < 1e-9, "%s chi2 %g vs %g",
 		    cases[i].code, z, res.chi_square);
 		for (j = 0; j < res.nparams; j++) {
@@ -108,14 +108,14 @@ test_noisy(int i)
 			worst = fmax(worst, z);
 			CHECK(z < 5, "%s seed %llu: %s = %.6g +/- %.3g, true "
 			    "%.6g", cases[i].code, seed,
-			    fit_circuit_param_name(c, j), res.params[j],
+			    impfit_circuit_param_name(c, j), res.params[j],
 			    res.std_errors[j], cases[i].p[j]);
 		}
 	}
 	printf("1%% noise  %-12s worst |p - true| = %.2f standard errors\n",
 	    cases[i].code, worst);
-	fit_workspace_free(ws);
-	fit_circuit_free(c);
+	impfit_workspace_free(ws);
+	impfit_circuit_free(c);
 }
 
 int
@@ -124,13 +124,13 @@ main(void)
 	int	i, n = sizeof cases / sizeof cases[0];
 
 	for (i = 0; i < n; i++)
-		test_noiseless(i, FIT_METHOD_LM, FIT_WEIGHT_MODULUS, 1e-6);
+		test_noiseless(i, IMPFIT_METHOD_LM, IMPFIT_WEIGHT_MODULUS, 1e-6);
 	for (i = 0; i < n; i++)
 		test_noisy(i);
 	/* The other weightings, and Nelder-Mead (a slower, looser method). */
-	test_noiseless(1, FIT_METHOD_LM, FIT_WEIGHT_UNITY, 1e-6);
-	test_noiseless(1, FIT_METHOD_LM, FIT_WEIGHT_PROPORTIONAL, 1e-6);
-	test_noiseless(0, FIT_METHOD_NM, FIT_WEIGHT_MODULUS, 1e-5);
-	test_noiseless(1, FIT_METHOD_NM, FIT_WEIGHT_MODULUS, 1e-5);
+	test_noiseless(1, IMPFIT_METHOD_LM, IMPFIT_WEIGHT_UNITY, 1e-6);
+	test_noiseless(1, IMPFIT_METHOD_LM, IMPFIT_WEIGHT_PROPORTIONAL, 1e-6);
+	test_noiseless(0, IMPFIT_METHOD_NM, IMPFIT_WEIGHT_MODULUS, 1e-5);
+	test_noiseless(1, IMPFIT_METHOD_NM, IMPFIT_WEIGHT_MODULUS, 1e-5);
 	return (test_done("test-fit-recover"));
 }

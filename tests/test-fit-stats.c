@@ -2,8 +2,8 @@
  * impcore - tests/test-fit-stats.c: the statistics of a fit (issue 15,
  * part 4): Student's t quantiles against published values, and dof, rmse,
  * AIC and BIC against their textbook formulas on a noisy synthetic fit;
- * fit_stats_model equal to fit_stats_compute, and an evaluator's model and
- * elements equal to fit_circuit_eval's and fit_element_eval's, bit for
+ * impfit_stats_model equal to impfit_stats_compute, and an evaluator's model and
+ * elements equal to impfit_circuit_eval's and impfit_element_eval's, bit for
  * bit, as its frequencies change, grow and come back (issue 18: the
  * result JSON is rendered with them).
  */
@@ -25,42 +25,42 @@ evaluator_check(void)
 	static const char *cdcs[] = { "R(RC)", "R(QR)", "R(Q(R(QR)))W",
 	    "RL(C(RW))", "R(QR)O" };
 	static const int ns[] = { 23, 70, 70, 23 };
-	struct fit_evaluator *ev = fit_evaluator_new();
-	struct fit_circuit *c;
-	double f[4][70], p[FIT_MAX_PARAMS], ar[70], ai[70], br[70], bi[70];
+	struct impfit_evaluator *ev = impfit_evaluator_new();
+	struct impfit_circuit *c;
+	double f[4][70], p[IMPFIT_MAX_PARAMS], ar[70], ai[70], br[70], bi[70];
 	char err[128];
 	size_t i, j;
 	int e, k;
 
-	CHECK(ev != NULL, "fit_evaluator_new");
+	CHECK(ev != NULL, "impfit_evaluator_new");
 	for (j = 0; j < 4; j++)
 		for (k = 0; k < 70; k++)
 			f[j][k] = (j == 2 ? 3e5 : 1e5) * pow(10, -6.0 * k / 69);
 	memcpy(f[3], f[0], sizeof f[0]);
 	for (i = 0; i < sizeof cdcs / sizeof cdcs[0]; i++) {
-		c = fit_circuit_parse(cdcs[i], err, sizeof err);
+		c = impfit_circuit_parse(cdcs[i], err, sizeof err);
 		CHECK(c != NULL, "parse %s: %s", cdcs[i], err);
 		if (c == NULL)
 			continue;
-		for (k = 0; k < fit_circuit_nparams(c); k++)
+		for (k = 0; k < impfit_circuit_nparams(c); k++)
 			p[k] = k % 3 == 1 ? 0.8 : 10.0 * (k + 1);
 		for (j = 0; j < 4; j++)
-			for (e = -1; e < fit_circuit_nelements(c); e++) {
+			for (e = -1; e < impfit_circuit_nelements(c); e++) {
 				if (e < 0)
-					fit_circuit_eval(c, p, f[j], ns[j], ar, ai);
+					impfit_circuit_eval(c, p, f[j], ns[j], ar, ai);
 				else
-					fit_element_eval(c, e, p, f[j], ns[j], ar,
+					impfit_element_eval(c, e, p, f[j], ns[j], ar,
 					    ai);
-				fit_evaluator_eval(ev, c, e, p, f[j], ns[j], br,
+				impfit_evaluator_eval(ev, c, e, p, f[j], ns[j], br,
 				    bi);
 				CHECK(memcmp(ar, br, sizeof *ar * ns[j]) == 0 &&
 				    memcmp(ai, bi, sizeof *ai * ns[j]) == 0,
 				    "%s element %d, frequencies %zu: evaluator "
 				    "differs", cdcs[i], e, j);
 			}
-		fit_circuit_free(c);
+		impfit_circuit_free(c);
 	}
-	fit_evaluator_free(ev);
+	impfit_evaluator_free(ev);
 }
 
 int
@@ -73,11 +73,11 @@ main(void)
 		{ 5, 2.570581835636314 }, { 10, 2.228138851986274 },
 		{ 30, 2.042272456301238 }, { 57, 2.002465459291 },
 	};
-	struct fit_circuit	*c;
-	struct fit_workspace	*ws;
-	struct fit_options	 o;
-	struct fit_result	 r;
-	struct fit_stats	 st;
+	struct impfit_circuit	*c;
+	struct impfit_workspace	*ws;
+	struct impfit_options	 o;
+	struct impfit_result	 r;
+	struct impfit_stats	 st;
 	double			 f[NPTS], zr[NPTS], zi[NPTS], rre[NPTS];
 	double			 rim[NPTS], mr[NPTS], mi[NPTS];
 	double			 p[3] = { 10, 100, 1e-5 }, ssr, sq, m;
@@ -87,24 +87,24 @@ main(void)
 	int			 k, w;
 
 	for (i = 0; i < sizeof tab / sizeof tab[0]; i++)
-		CHECK(fabs(fit_t95(tab[i].nu) - tab[i].t) <= 1e-9 * tab[i].t,
+		CHECK(fabs(impfit_t95(tab[i].nu) - tab[i].t) <= 1e-9 * tab[i].t,
 		    "t95(%d) = %.15g, want %.15g", tab[i].nu,
-		    fit_t95(tab[i].nu), tab[i].t);
-	CHECK(isnan(fit_t95(0)), "t95(0) is not NaN");
+		    impfit_t95(tab[i].nu), tab[i].t);
+	CHECK(isnan(impfit_t95(0)), "t95(0) is not NaN");
 
-	c = fit_circuit_parse("R(RC)", err, sizeof err);
-	ws = fit_workspace_new(NPTS, 3);
-	fit_simulate(c, p, 0.1, 1e5, NPTS, 0.01, 7, f, zr, zi);
+	c = impfit_circuit_parse("R(RC)", err, sizeof err);
+	ws = impfit_workspace_new(NPTS, 3);
+	impfit_simulate(c, p, 0.1, 1e5, NPTS, 0.01, 7, f, zr, zi);
 	for (w = 0; w < 3; w++) {
-		fit_options_default(&o);
+		impfit_options_default(&o);
 		o.weighting = w;
-		fit_run(c, f, zr, zi, NPTS, &o, ws, &r);
-		CHECK(r.status == FIT_OK, "weighting %d: status %d", w,
+		impfit_run(c, f, zr, zi, NPTS, &o, ws, &r);
+		CHECK(r.status == IMPFIT_OK, "weighting %d: status %d", w,
 		    r.status);
-		CHECK(fit_stats_compute(c, r.params, 3, f, zr, zi, NPTS, w,
-		    rre, rim, &st) == 0, "fit_stats_compute");
+		CHECK(impfit_stats_compute(c, r.params, 3, f, zr, zi, NPTS, w,
+		    rre, rim, &st) == 0, "impfit_stats_compute");
 		/* the textbook formulas, from the model directly */
-		fit_circuit_eval(c, r.params, f, NPTS, mr, mi);
+		impfit_circuit_eval(c, r.params, f, NPTS, mr, mi);
 		ssr = sq = 0;
 		for (k = 0; k < NPTS; k++) {
 			mag = hypot(zr[k], zi[k]);
@@ -112,10 +112,10 @@ main(void)
 			    fabs(rim[k] - (zi[k] - mi[k]) / mag) < 1e-12,
 			    "residual %d", k);
 			sq += pow(zr[k] - mr[k], 2) + pow(zi[k] - mi[k], 2);
-			if (w == FIT_WEIGHT_MODULUS)
+			if (w == IMPFIT_WEIGHT_MODULUS)
 				ssr += pow((zr[k] - mr[k]) / mag, 2) +
 				    pow((zi[k] - mi[k]) / mag, 2);
-			else if (w == FIT_WEIGHT_UNITY)
+			else if (w == IMPFIT_WEIGHT_UNITY)
 				ssr += pow(zr[k] - mr[k], 2) +
 				    pow(zi[k] - mi[k], 2);
 			else
@@ -137,25 +137,25 @@ main(void)
 		    "want %.12g", st.aic, aic);
 		CHECK(fabs(st.bic - bic) <= 1e-9 * fabs(bic), "bic %.12g, "
 		    "want %.12g", st.bic, bic);
-		CHECK(fabs(st.t95 - fit_t95(st.dof)) == 0, "t95");
+		CHECK(fabs(st.t95 - impfit_t95(st.dof)) == 0, "t95");
 		{
 			/* the same from the model, over the model */
-			struct fit_stats sm;
+			struct impfit_stats sm;
 			double qr[NPTS], qi[NPTS];
 
-			fit_circuit_eval(c, r.params, f, NPTS, qr, qi);
-			fit_stats_model(qr, qi, 3, zr, zi, NPTS, w,
-			    fit_t95(2 * NPTS - 3), qr, qi, &sm);
+			impfit_circuit_eval(c, r.params, f, NPTS, qr, qi);
+			impfit_stats_model(qr, qi, 3, zr, zi, NPTS, w,
+			    impfit_t95(2 * NPTS - 3), qr, qi, &sm);
 			CHECK(sm.dof == st.dof && sm.ssr == st.ssr &&
 			    sm.rmse == st.rmse && sm.aic == st.aic &&
 			    sm.bic == st.bic && sm.t95 == st.t95 &&
 			    memcmp(qr, rre, sizeof rre) == 0 &&
 			    memcmp(qi, rim, sizeof rim) == 0,
-			    "fit_stats_model is fit_stats_compute");
+			    "impfit_stats_model is impfit_stats_compute");
 		}
 		/* one parameter held: one more degree of freedom, and the
 		 * penalties shrink by one parameter's */
-		fit_stats_compute(c, r.params, 2, f, zr, zi, NPTS, w, NULL,
+		impfit_stats_compute(c, r.params, 2, f, zr, zi, NPTS, w, NULL,
 		    NULL, &st);
 		CHECK(st.dof == 2 * NPTS - 2, "dof with a constant %d",
 		    st.dof);
@@ -164,8 +164,8 @@ main(void)
 		CHECK(fabs(st.bic - (bic - log(m))) <= 1e-9 * fabs(bic),
 		    "bic with a constant");
 	}
-	fit_workspace_free(ws);
-	fit_circuit_free(c);
+	impfit_workspace_free(ws);
+	impfit_circuit_free(c);
 	evaluator_check();
 	return (test_done("test-fit-stats"));
 }

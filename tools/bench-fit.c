@@ -84,10 +84,10 @@ int
 main(int argc, char **argv)
 {
 	const struct bench_case	*bc;
-	struct fit_circuit	*c;
-	struct fit_workspace	*ws;
-	struct fit_options	 o;
-	struct fit_result	 res;
+	struct impfit_circuit	*c;
+	struct impfit_workspace	*ws;
+	struct impfit_options	 o;
+	struct impfit_result	 res;
 	const char		*reffit = getenv("IMP_REFFIT"), *only = NULL;
 	char			 err[256], path[] = "/tmp/bench-fit.XXXXXX";
 	double			 f[BENCH_MAXPTS], zr[BENCH_MAXPTS];
@@ -135,16 +135,16 @@ main(int argc, char **argv)
 		bc = &bench_cases[k];
 		if (only != NULL && strcmp(only, bc->code) != 0)
 			continue;
-		if ((c = fit_circuit_parse(bc->code, err, sizeof err)) == NULL) {
+		if ((c = impfit_circuit_parse(bc->code, err, sizeof err)) == NULL) {
 			fprintf(stderr, "bench-fit: %s: %s\n", bc->code, err);
 			return (1);
 		}
-		fit_simulate(c, bc->p, 0.1, 1e5, npts, 0.01, k + 1, f,
+		impfit_simulate(c, bc->p, 0.1, 1e5, npts, 0.01, k + 1, f,
 		    zr, zi);
-		ws = fit_workspace_new(npts, fit_circuit_nparams(c));
-		fit_options_default(&o);
+		ws = impfit_workspace_new(npts, impfit_circuit_nparams(c));
+		impfit_options_default(&o);
 		for (i = 0; i < nfit; i++) {
-			fit_run(c, f, zr, zi, npts, &o, ws, &res);
+			impfit_run(c, f, zr, zi, npts, &o, ws, &res);
 			t[i] = res.seconds;
 		}
 		qsort(t, nfit, sizeof *t, bench_cmp);
@@ -173,13 +173,13 @@ main(int argc, char **argv)
 		    "%14.8g %s%s\n", bc->code, med * 1e6, 1 / med, res.starts,
 		    res.iterations, res.evaluations, rsec * 1e3,
 		    rsec / med,
-		    res.chi_square, rchi, fit_status_name(res.status),
+		    res.chi_square, rchi, impfit_status_name(res.status),
 		    res.chi_square > rchi * 1.0001 ? " WORSE" : "");
 		fflush(stdout);
 		if (res.chi_square > rchi * 1.0001 || rsec / med < 200)
 			worst = 1;
-		fit_workspace_free(ws);
-		fit_circuit_free(c);
+		impfit_workspace_free(ws);
+		impfit_circuit_free(c);
 	}
 	free(t);
 	return (noref ? 0 : worst);

@@ -4,7 +4,7 @@
  * Builds the load generator's batch (tools/impload: 12 spectra x 23 points
  * of R(RC), magnitude, phase and impedance, reals with 12 digits), parses it
  * with the worker's own wrk_parse_batch() many times, then fits the parsed
- * spectra with fit_run() as a worker does, and prints microseconds per
+ * spectra with impfit_run() as a worker does, and prints microseconds per
  * spectrum for both and their ratio.  Each figure is the median of -r
  * rounds; run it pinned to one core (tools/bench-parse.sh does).
  *
@@ -36,17 +36,17 @@
 struct wrk		wrk;
 static struct cfg	bp_cfg;
 
-const struct fit_circuit *
+const struct impfit_circuit *
 wrk_circuit(const char *code, char *err, size_t len)
 {
-	static struct fit_circuit *c;
+	static struct impfit_circuit *c;
 	static char last[RTAB_CIRCUIT_MAX + 1];
 
 	/* one code in this benchmark: a cache of one, as cheap as the worker's */
 	if (c != NULL && strcmp(last, code) == 0)
 		return (c);
-	fit_circuit_free(c);
-	c = fit_circuit_parse(code, err, len);
+	impfit_circuit_free(c);
+	c = impfit_circuit_parse(code, err, len);
 	snprintf(last, sizeof last, "%s", code);
 	return (c);
 }
@@ -118,9 +118,9 @@ main(int argc, char **argv)
 {
 	struct shm_geom g = { .queue_size = 4096, .results = 4096,
 	    .max_points = 1000 };
-	struct fit_workspace *ws;
-	struct fit_options o;
-	struct fit_result res;
+	struct impfit_workspace *ws;
+	struct impfit_options o;
+	struct impfit_result res;
 	struct wrk_batch b;
 	struct wrk_err e;
 	char dir[] = "/tmp/bench-parse.XXXXXX", *cause = NULL, *body, path[64];
@@ -151,7 +151,7 @@ main(int argc, char **argv)
 	}
 	wrk.cfg = &bp_cfg;
 	wrk.max_points = g.max_points;
-	wrk.def_method = FIT_METHOD_LM;
+	wrk.def_method = IMPFIT_METHOD_LM;
 	snprintf(wrk.def_circuit, sizeof wrk.def_circuit, "R(RC)");
 
 	body = bp_body(nspectra, npoints);
@@ -163,7 +163,7 @@ main(int argc, char **argv)
 			return (1);
 		}
 	}
-	ws = fit_workspace_new(npoints, FIT_MAX_PARAMS);
+	ws = impfit_workspace_new(npoints, IMPFIT_MAX_PARAMS);
 	tp = calloc((size_t)rounds, sizeof *tp);
 	tf = calloc((size_t)rounds, sizeof *tf);
 	if (wrk_parse_batch(body, len, &b, &e) < 0) {
@@ -183,12 +183,12 @@ main(int argc, char **argv)
 		for (i = 0; i < (n + 19) / 20; i++)
 			for (k = 0; k < b.n; k++) {
 				const struct wrk_spectrum *s = &b.spec[k];
-				fit_options_default(&o);
-				o.method = (enum fit_method)s->method;
-				o.weighting = (enum fit_weighting)s->weighting;
+				impfit_options_default(&o);
+				o.method = (enum impfit_method)s->method;
+				o.weighting = (enum impfit_weighting)s->weighting;
 				o.max_iterations = s->max_iterations;
 				o.init = s->ninit > 0 ? s->init : NULL;
-				fit_run(wrk_circuit(s->circuit, NULL, 0), s->freq,
+				impfit_run(wrk_circuit(s->circuit, NULL, 0), s->freq,
 				    s->zre, s->zim, s->n, &o, ws, &res);
 				sum += res.chi_square;
 			}
@@ -207,7 +207,7 @@ main(int argc, char **argv)
 	    tf[0], tf[rounds - 1], b.spec[0].circuit, sum);
 	printf("parse/fit: %.1f%%\n", 100.0 * mp / mf);
 	wrk_batch_free(&b);
-	fit_workspace_free(ws);
+	impfit_workspace_free(ws);
 	free(body);
 	free(tp);
 	free(tf);

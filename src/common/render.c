@@ -155,30 +155,30 @@ render_nfree(const struct rtab_view *v)
 /* The model (elem < 0) or element elem of c at v's frequencies, with
  * rc's evaluator when there is one. */
 static void
-render_eval(struct render_cache *rc, const struct fit_circuit *c, int elem,
+render_eval(struct render_cache *rc, const struct impfit_circuit *c, int elem,
     const struct rtab_view *v, double *zre, double *zim)
 {
 	if (rc != NULL && rc->ev == NULL)
-		rc->ev = fit_evaluator_new();
+		rc->ev = impfit_evaluator_new();
 	if (rc != NULL && rc->ev != NULL)
-		(void)fit_evaluator_eval(rc->ev, c, elem, v->params, v->freq,
+		(void)impfit_evaluator_eval(rc->ev, c, elem, v->params, v->freq,
 		    v->n, zre, zim);
 	else if (elem < 0)
-		fit_circuit_eval(c, v->params, v->freq, v->n, zre, zim);
+		impfit_circuit_eval(c, v->params, v->freq, v->n, zre, zim);
 	else
-		fit_element_eval(c, elem, v->params, v->freq, v->n, zre, zim);
+		impfit_element_eval(c, elem, v->params, v->freq, v->n, zre, zim);
 }
 
 /* v's circuit parsed, from rc when it holds it; NULL when it does not parse. */
-static struct fit_circuit *
+static struct impfit_circuit *
 render_circuit(const struct rtab_view *v, struct render_cache *rc)
 {
-	struct fit_circuit *c;
+	struct impfit_circuit *c;
 	char err[128];
 
 	if (rc != NULL && rc->c != NULL && strcmp(rc->circuit, v->circuit) == 0)
 		return (rc->c);
-	c = fit_circuit_parse(v->circuit, err, sizeof err);
+	c = impfit_circuit_parse(v->circuit, err, sizeof err);
 	if (rc != NULL && c != NULL) {
 		render_cache_free(rc);
 		memcpy(rc->circuit, v->circuit, sizeof rc->circuit);
@@ -191,33 +191,33 @@ render_circuit(const struct rtab_view *v, struct render_cache *rc)
  * The statistics of a fitted result (issue 15, part 4), recomputed from
  * its parameters, standard errors and data rather than stored: residuals
  * relative to |Z|, dof, rmse, aic, bic and the 95 % confidence intervals.
- * zre/zim hold the model at v's frequencies (fit_circuit_eval), and are
+ * zre/zim hold the model at v's frequencies (impfit_circuit_eval), and are
  * overwritten with the residuals.
  */
 static void
 render_stats(struct buf *b, const struct rtab_view *v, double *zre,
     double *zim, struct render_cache *rc)
 {
-	struct fit_stats st;
-	double lo[FIT_MAX_PARAMS], hi[FIT_MAX_PARAMS], h, t95;
+	struct impfit_stats st;
+	double lo[IMPFIT_MAX_PARAMS], hi[IMPFIT_MAX_PARAMS], h, t95;
 	int i, nfree = render_nfree(v), dof = 2 * v->n - nfree;
 
-	if (v->zre == NULL || v->zim == NULL || v->nparams > FIT_MAX_PARAMS)
+	if (v->zre == NULL || v->zim == NULL || v->nparams > IMPFIT_MAX_PARAMS)
 		return;
 	/* the quantile's iteration is as dear as the rest of the statistics,
 	 * and the same for every spectrum of a size */
 	if (rc != NULL && rc->t95_ok && rc->t95_dof == dof)
 		t95 = rc->t95;
 	else {
-		t95 = fit_t95(dof);
+		t95 = impfit_t95(dof);
 		if (rc != NULL) {
 			rc->t95_ok = 1;
 			rc->t95_dof = dof;
 			rc->t95 = t95;
 		}
 	}
-	if (fit_stats_model(zre, zim, nfree, v->zre, v->zim, v->n,
-	    (enum fit_weighting)v->weighting, t95, zre, zim, &st) != 0)
+	if (impfit_stats_model(zre, zim, nfree, v->zre, v->zim, v->n,
+	    (enum impfit_weighting)v->weighting, t95, zre, zim, &st) != 0)
 		return;
 	KEY(b, "residuals_real");
 	num_array(b, zre, v->n);
@@ -248,11 +248,11 @@ void
 render_cache_free(struct render_cache *rc)
 {
 	if (rc->c != NULL)
-		fit_circuit_free(rc->c);
+		impfit_circuit_free(rc->c);
 	rc->c = NULL;
 	rc->circuit[0] = '\0';
 	rc->t95_ok = 0;
-	fit_evaluator_free(rc->ev);
+	impfit_evaluator_free(rc->ev);
 	rc->ev = NULL;
 	imp_free(rc->freq);
 	imp_free(rc->ftext);
@@ -274,7 +274,7 @@ void
 render_result_cached(struct buf *b, const struct rtab_view *v,
     struct render_cache *rc)
 {
-	struct fit_circuit *c = NULL;
+	struct impfit_circuit *c = NULL;
 	char ts[48];
 	uint64_t t;
 	int i, ne, finished;
@@ -293,9 +293,9 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 	KEY(b, "circuit_type");
 	buf_json_str(b, v->circuit);
 	KEY(b, "method");
-	buf_json_str(b, fit_method_name((enum fit_method)v->method));
+	buf_json_str(b, impfit_method_name((enum impfit_method)v->method));
 	KEY(b, "weighting");
-	buf_json_str(b, fit_weighting_name((enum fit_weighting)v->weighting));
+	buf_json_str(b, impfit_weighting_name((enum impfit_weighting)v->weighting));
 	KEY(b, "points");
 	buf_json_int(b, v->n);
 	finished = v->state == RTAB_DONE || v->state == RTAB_FAILED;
@@ -305,7 +305,7 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 	}
 	if (finished) {
 		KEY(b, "fit_status");
-		buf_json_str(b, fit_status_name((enum fit_status)v->fit_status));
+		buf_json_str(b, impfit_status_name((enum impfit_status)v->fit_status));
 	}
 	if (v->state == RTAB_DONE && v->params != NULL) {
 		KEY(b, "chi_square");
@@ -316,7 +316,7 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 		num_array(b, v->std_errors, v->nparams);
 		c = render_circuit(v, rc);
 	}
-	if (c != NULL && fit_circuit_nparams(c) == v->nparams) {
+	if (c != NULL && impfit_circuit_nparams(c) == v->nparams) {
 		/* model impedances: on the stack for the usual spectrum */
 		double zbuf[2 * RENDER_STACK_POINTS], *zre, *zim;
 
@@ -333,7 +333,7 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 		for (i = 0; i < v->nparams; i++) {
 			if (i > 0)
 				buf_addc(b, ',');
-			buf_json_str(b, fit_circuit_param_name(c, i));
+			buf_json_str(b, impfit_circuit_param_name(c, i));
 		}
 		buf_addc(b, ']');
 		KEY(b, "frequencies");
@@ -346,7 +346,7 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 		render_stats(b, v, zre, zim, rc);
 		KEY(b, "element_impedances");
 		buf_addc(b, '[');
-		ne = fit_circuit_nelements(c);
+		ne = impfit_circuit_nelements(c);
 		for (i = 0; i < ne; i++) {
 			struct nmemo mre, mim;
 			int k;
@@ -356,7 +356,7 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 				buf_addc(b, ',');
 			render_eval(rc, c, i, v, zre, zim);
 			ADDLIT(b, "{\"name\":");
-			buf_json_str(b, fit_circuit_element_name(c, i));
+			buf_json_str(b, impfit_circuit_element_name(c, i));
 			ADDLIT(b, ",\"impedances\":[");
 			for (k = 0; k < v->n; k++)
 				complex_obj(b, zre[k], zim[k], k == 0, &mre,
@@ -381,7 +381,7 @@ render_result_cached(struct buf *b, const struct rtab_view *v,
 	if (finished && v->freq != NULL)
 		render_extras(b, v);
 	if (c != NULL && (rc == NULL || rc->c != c))
-		fit_circuit_free(c);
+		impfit_circuit_free(c);
 	buf_addc(b, '}');
 }
 
@@ -395,30 +395,30 @@ static void
 render_extras(struct buf *b, const struct rtab_view *v)
 {
 	const struct rtab_extras *x = &v->extras;
-	struct fit_linkk_options lo;
-	struct fit_linkk_result lr;
-	struct fit_drt_options dopt;
-	struct fit_drt_result dr;
+	struct impfit_linkk_options lo;
+	struct impfit_linkk_result lr;
+	struct impfit_drt_options dopt;
+	struct impfit_drt_result dr;
 	double *blk;
 	int nd;
 
 	if (x->validate != RTAB_VALIDATE_LINKK && !x->drt)
 		return;
-	nd = fit_drt_npoints(v->n);
+	nd = impfit_drt_npoints(v->n);
 	blk = imp_malloc(sizeof *blk * (2 * (size_t)v->n + 2 * (size_t)nd));
 	if (x->validate == RTAB_VALIDATE_LINKK) {
-		fit_linkk_options_default(&lo);
+		impfit_linkk_options_default(&lo);
 		lo.c = x->lk_c;
 		lo.max_m = x->lk_max_m > 0 ? x->lk_max_m : lo.max_m;
 		lo.type = x->lk_type;
 		lo.add_cap = x->lk_add_cap;
 		KEY(b, "linkk");
-		if (fit_linkk(v->freq, v->zre, v->zim, v->n, &lo, &lr, blk,
+		if (impfit_linkk(v->freq, v->zre, v->zim, v->n, &lo, &lr, blk,
 		    blk + v->n) != 0)
 			ADDLIT(b, "{\"error\":\"Lin-KK test failed\"}");
 		else {
 			ADDLIT(b, "{\"fit_type\":");
-			buf_json_str(b, fit_linkk_type_name(lo.type));
+			buf_json_str(b, impfit_linkk_type_name(lo.type));
 			ADDLIT(b, ",\"add_cap\":");
 			buf_adds(b, lo.add_cap ? "true" : "false");
 			ADDLIT(b, ",\"c\":");
@@ -439,12 +439,12 @@ render_extras(struct buf *b, const struct rtab_view *v)
 		}
 	}
 	if (x->drt) {
-		fit_drt_options_default(&dopt);
+		impfit_drt_options_default(&dopt);
 		if (x->drt_lambda > 0)
 			dopt.lambda = x->drt_lambda;
 		KEY(b, "drt");
 		/* tau, gamma after the two impedance arrays */
-		if (fit_drt(v->freq, v->zre, v->zim, v->n, &dopt, &dr,
+		if (impfit_drt(v->freq, v->zre, v->zim, v->n, &dopt, &dr,
 		    blk + 2 * v->n, blk + 2 * v->n + nd, blk, blk + v->n) != 0)
 			ADDLIT(b, "{\"error\":\"DRT failed (fewer than 3 "
 			    "points or one frequency)\"}");

@@ -14,8 +14,8 @@
 #include "common/rtab.h"
 
 struct buf;
-struct fit_circuit;
-struct fit_evaluator;
+struct impfit_circuit;
+struct impfit_evaluator;
 struct rtab_view;
 
 /*
@@ -33,7 +33,7 @@ void render_result(struct buf *b, const struct rtab_view *v);
  */
 struct render_cache {
 	char			circuit[RTAB_CIRCUIT_MAX + 1];
-	struct fit_circuit	*c;
+	struct impfit_circuit	*c;
 	/* Student's t of the last dof (t95_ok: computed) */
 	int			t95_ok, t95_dof;
 	double			t95;
@@ -45,7 +45,7 @@ struct render_cache {
 	size_t			ftext_len;
 	/* the model's and elements' evaluations: scratch, and the last
 	 * frequencies' constants */
-	struct fit_evaluator	*ev;
+	struct impfit_evaluator	*ev;
 };
 void render_result_cached(struct buf *b, const struct rtab_view *v,
     struct render_cache *rc);

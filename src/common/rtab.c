@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
-#include "impfit.h"		/* FIT_BAD_INPUT: a poisoned job's verdict */
+#include "impfit.h"		/* IMPFIT_BAD_INPUT: a poisoned job's verdict */
 #include "common/ctl.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -35,7 +35,7 @@
 #include "common/tim.h"
 
 /* A record holds every parameter a fit can have; CAS words come first. */
-_Static_assert(RTAB_PARAMS_MAX == FIT_MAX_PARAMS, "RTAB_PARAMS_MAX is FIT_MAX_PARAMS");
+_Static_assert(RTAB_PARAMS_MAX == IMPFIT_MAX_PARAMS, "RTAB_PARAMS_MAX is IMPFIT_MAX_PARAMS");
 _Static_assert(offsetof(struct rtab_rec, word) == 0, "a record's state word comes first");
 
 #define NREC(s)		((s)->head->nrecords)
@@ -119,8 +119,8 @@ rec_invalid(const struct shm *s, const struct rtab_rec *r)
 		return ("bad state");
 	if (W_STATE(r->whword) > RTAB_WH_FAILED)
 		return ("bad webhook state");
-	if (r->method > FIT_METHOD_NM || r->weighting > FIT_WEIGHT_PROPORTIONAL ||
-	    r->fit_status < 0 || r->fit_status > FIT_STATUS_LAST)
+	if (r->method > IMPFIT_METHOD_NM || r->weighting > IMPFIT_WEIGHT_PROPORTIONAL ||
+	    r->fit_status < 0 || r->fit_status > IMPFIT_STATUS_LAST)
 		return ("bad method, weighting or fit status");
 	if (memchr(r->circuit, '\0', sizeof r->circuit) == NULL ||
 	    memchr(r->resid, '\0', sizeof r->resid) == NULL ||
@@ -604,7 +604,7 @@ rec_poison(struct shm *s, uint32_t i, uint64_t w)
 	if (r->losses < RTAB_POISON_LOSSES)
 		return (0);
 	copy_str(r->error, RTAB_POISON_ERROR, sizeof r->error);
-	r->fit_status = FIT_BAD_INPUT;
+	r->fit_status = IMPFIT_BAD_INPUT;
 	r->t_finished = tim_real();
 	/* the CAS publishes the error (full barrier) */
 	if (!rec_cas(r, w, W_NEXT(w, RTAB_FAILED, 0)))
@@ -728,7 +728,7 @@ rec_quarantine(struct shm *s, uint32_t i, const char *why)
 	r->n = r->nparams = r->ninit = r->url_len = r->ncons = 0;
 	r->data_unit = r->data_units = 0;
 	r->method = r->weighting = 0;
-	r->fit_status = FIT_BAD_INPUT;
+	r->fit_status = IMPFIT_BAD_INPUT;
 	r->circuit[sizeof r->circuit - 1] = '\0';
 	r->resid[sizeof r->resid - 1] = '\0';
 	r->wh_error[sizeof r->wh_error - 1] = '\0';
@@ -1692,7 +1692,7 @@ rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
 			 * will be, FAILED, with nothing of it followed.
 			 */
 			v->state = RTAB_FAILED;
-			v->fit_status = FIT_BAD_INPUT;
+			v->fit_status = IMPFIT_BAD_INPUT;
 			copy_str(v->error, RTAB_CORRUPT_ERROR, sizeof v->error);
 			v->wh = W_STATE(snap.whword) <= RTAB_WH_FAILED ?
 			    (enum rtab_wh)W_STATE(snap.whword) : RTAB_WH_NONE;

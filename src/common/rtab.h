@@ -42,7 +42,7 @@ struct shm;
 #define RTAB_CIRCUIT_MAX	127	/* circuit code, bytes (canonical form) */
 #define RTAB_RESID_LEN		16	/* result id: 16 lower-case hex digits */
 #define RTAB_ERR_MAX		128	/* error texts, including the NUL */
-#define RTAB_PARAMS_MAX		64	/* = FIT_MAX_PARAMS */
+#define RTAB_PARAMS_MAX		64	/* = IMPFIT_MAX_PARAMS */
 #define RTAB_NONE		UINT32_MAX
 
 enum rtab_state {
@@ -75,7 +75,7 @@ enum rtab_wh {
 #define RTAB_VALIDATE_LINKK	1
 struct rtab_extras {
 	uint8_t		validate;	/* RTAB_VALIDATE_* */
-	uint8_t		lk_type;	/* enum fit_linkk_type */
+	uint8_t		lk_type;	/* enum impfit_linkk_type */
 	uint8_t		lk_add_cap;
 	uint8_t		drt;
 	uint16_t	lk_max_m;	/* 0: 50 */
@@ -92,8 +92,8 @@ struct rtab_spec {
 	const double	*freq, *zre, *zim;
 	const char	*circuit;		/* canonical code, <= RTAB_CIRCUIT_MAX */
 	int		nparams;		/* of the circuit */
-	int		method;			/* enum fit_method */
-	int		weighting;		/* enum fit_weighting */
+	int		method;			/* enum impfit_method */
+	int		weighting;		/* enum impfit_weighting */
 	int		max_iterations;		/* 0: engine default */
 	uint32_t	timeout_ms;		/* fit time budget; 0: the server's default */
 	int		ninit;			/* 0 or nparams */
@@ -176,7 +176,7 @@ struct rtab_job {
 /* What a fit produced. */
 struct rtab_outcome {
 	int		failed;		/* 1: FAILED with error, else DONE */
-	int		fit_status;	/* enum fit_status */
+	int		fit_status;	/* enum impfit_status */
 	int		nparams;
 	const double	*params, *std_errors;
 	double		chi_square;

@@ -156,9 +156,9 @@ fit_data_line(const char *path, size_t lineno, char *line, int *csv,
 
 /* Group rows into spectra by number, in order of first appearance. */
 static int
-fit_data_group(struct fit_rows *rows, struct fit_spectrum **out)
+fit_data_group(struct fit_rows *rows, struct impfit_spectrum **out)
 {
-	struct fit_spectrum	*sp = NULL, *s;
+	struct impfit_spectrum	*sp = NULL, *s;
 	size_t			 i, k, j;
 	int			 ns = 0, last = -1, num;
 
@@ -209,13 +209,13 @@ fit_data_group(struct fit_rows *rows, struct fit_spectrum **out)
 	return (ns);
 
 fail:
-	fit_spectra_free(sp, ns);
+	impfit_spectra_free(sp, ns);
 	return (-1);
 }
 
 /* See impfit.h. */
 int
-fit_spectra_read(const char *path, struct fit_spectrum **out, char *err,
+impfit_spectra_read(const char *path, struct impfit_spectrum **out, char *err,
     size_t errlen)
 {
 	struct fit_rows	 rows = { NULL, 0, 0 };
@@ -264,7 +264,7 @@ done:
 }
 
 void
-fit_spectra_free(struct fit_spectrum *s, int count)
+impfit_spectra_free(struct impfit_spectrum *s, int count)
 {
 	int	i;
 

@@ -37,23 +37,23 @@ drt_now(void)
 	return (ts.tv_sec + ts.tv_nsec * 1e-9);
 }
 
-/* Basis functions for n points: one per point, 10 .. FIT_DRT_MAX_BASIS. */
+/* Basis functions for n points: one per point, 10 .. IMPFIT_DRT_MAX_BASIS. */
 static int
 drt_nbasis(int n)
 {
-	return (n < 10 ? 10 : n > FIT_DRT_MAX_BASIS ? FIT_DRT_MAX_BASIS : n);
+	return (n < 10 ? 10 : n > IMPFIT_DRT_MAX_BASIS ? IMPFIT_DRT_MAX_BASIS : n);
 }
 
 int
-fit_drt_npoints(int n)
+impfit_drt_npoints(int n)
 {
 	return (3 * (drt_nbasis(n) - 1) + 1 + 18);
 }
 
 void
-fit_drt_options_default(struct fit_drt_options *o)
+impfit_drt_options_default(struct impfit_drt_options *o)
 {
-	o->lambda = FIT_DRT_LAMBDA;
+	o->lambda = IMPFIT_DRT_LAMBDA;
 }
 
 /*
@@ -165,8 +165,8 @@ drt_nnls(const double *q, const double *c, int p, double *x, double *w,
 }
 
 int
-fit_drt(const double *freq, const double *zre, const double *zim, int n,
-    const struct fit_drt_options *o, struct fit_drt_result *r, double *tau,
+impfit_drt(const double *freq, const double *zre, const double *zim, int n,
+    const struct impfit_drt_options *o, struct impfit_drt_result *r, double *tau,
     double *gamma, double *zfit_re, double *zfit_im)
 {
 	double	 t0 = drt_now(), fmin, fmax, ylo, yhi, dy, eps, s, wmax, lam;
@@ -177,7 +177,7 @@ fit_drt(const double *freq, const double *zre, const double *zim, int n,
 	int	*idx, *passive, rc;
 
 	memset(r, 0, sizeof *r);
-	lam = o != NULL && o->lambda > 0 ? o->lambda : FIT_DRT_LAMBDA;
+	lam = o != NULL && o->lambda > 0 ? o->lambda : IMPFIT_DRT_LAMBDA;
 	if (n < 3)
 		return (-1);
 	fmin = fmax = freq[0];
@@ -290,7 +290,7 @@ fit_drt(const double *freq, const double *zre, const double *zim, int n,
 		if (zfit_im != NULL)
 			zfit_im[i] = aim * mod[i];
 	}
-	r->npoints = fit_drt_npoints(n);
+	r->npoints = impfit_drt_npoints(n);
 	for (k = 0; k < r->npoints; k++) {
 		/* a spacing and a half beyond the centres: all of the area */
 		y = ylo - 1.5 * dy + k * dy / 3;

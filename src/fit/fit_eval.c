@@ -35,7 +35,7 @@ fit_freqs_set(const double *f, int n, double *w, double *invw, double *lnw,
 
 /* Fill the per-evaluation constants of parameter vector p. */
 void
-fit_prep_set(const struct fit_circuit *c, const double *p,
+fit_prep_set(const struct impfit_circuit *c, const double *p,
     struct fit_prep *pp)
 {
 	const struct fit_elem	*e;
@@ -235,7 +235,7 @@ fit_py_point(int kind, const double *q, double w, double complex *z,
  * (strided by FIT_BLOCK) when deriv is set.
  */
 static inline __attribute__((always_inline)) void
-fit_elem_block(const struct fit_circuit *c, int i, const double *p,
+fit_elem_block(const struct impfit_circuit *c, int i, const double *p,
     const struct fit_prep *pp, const struct fit_fblock *fb, int bl,
     double *restrict zr, double *restrict zi, double *restrict dr,
     double *restrict di, int deriv)
@@ -389,7 +389,7 @@ fit_elem_block(const struct fit_circuit *c, int i, const double *p,
  * in s->dr/di[j].  pp must come from fit_prep_set() with the same p.
  */
 FIT_HOT void
-fit_eval_block(const struct fit_circuit *c, const double *p,
+fit_eval_block(const struct impfit_circuit *c, const double *p,
     const struct fit_prep *pp, const struct fit_fblock *fb, int bl,
     struct fit_scratch *s, int deriv)
 {
@@ -534,7 +534,7 @@ fit_eval_blocks(const double *freq, int n,
 }
 
 struct fit_eval_arg {
-	const struct fit_circuit	*c;
+	const struct impfit_circuit	*c;
 	const double			*p;
 	struct fit_prep			 pp;
 	struct fit_scratch		*s;
@@ -564,7 +564,7 @@ fit_eval_one(void *arg, const struct fit_fblock *fb, int k0, int bl)
 /* The model (elem < 0) or one element at n frequencies; NaN when out of
  * memory. */
 static void
-fit_eval_public(const struct fit_circuit *c, int elem, const double *params,
+fit_eval_public(const struct impfit_circuit *c, int elem, const double *params,
     const double *freq, int n, double *zre, double *zim)
 {
 	struct fit_eval_arg	a;
@@ -575,7 +575,7 @@ fit_eval_public(const struct fit_circuit *c, int elem, const double *params,
 	a.elem = elem;
 	a.zre = zre;
 	a.zim = zim;
-	/* Too big for a thread's stack; not a hot path (fit_run() has its
+	/* Too big for a thread's stack; not a hot path (impfit_run() has its
 	 * own scratch in the workspace). */
 	if ((a.s = malloc(sizeof *a.s)) == NULL) {
 		for (k = 0; k < n; k++)
@@ -588,14 +588,14 @@ fit_eval_public(const struct fit_circuit *c, int elem, const double *params,
 }
 
 void
-fit_circuit_eval(const struct fit_circuit *c, const double *params,
+impfit_circuit_eval(const struct impfit_circuit *c, const double *params,
     const double *freq, int n, double *zre, double *zim)
 {
 	fit_eval_public(c, -1, params, freq, n, zre, zim);
 }
 
 void
-fit_element_eval(const struct fit_circuit *c, int e, const double *params,
+impfit_element_eval(const struct impfit_circuit *c, int e, const double *params,
     const double *freq, int n, double *zre, double *zim)
 {
 	if (e < 0 || e >= c->nelem)
@@ -608,17 +608,17 @@ fit_element_eval(const struct fit_circuit *c, int e, const double *params,
  * frequency constants per call.
  */
 
-struct fit_evaluator {
+struct impfit_evaluator {
 	struct fit_scratch	s;
 	int			n, cap;
 	double			*freq;		/* the n frequencies of w..sqw */
 	double			*w, *invw, *lnw, *sqw;
 };
 
-struct fit_evaluator *
-fit_evaluator_new(void)
+struct impfit_evaluator *
+impfit_evaluator_new(void)
 {
-	struct fit_evaluator *ev = malloc(sizeof *ev);
+	struct impfit_evaluator *ev = malloc(sizeof *ev);
 
 	if (ev != NULL) {
 		ev->n = ev->cap = 0;
@@ -628,7 +628,7 @@ fit_evaluator_new(void)
 }
 
 void
-fit_evaluator_free(struct fit_evaluator *ev)
+impfit_evaluator_free(struct impfit_evaluator *ev)
 {
 	if (ev == NULL)
 		return;
@@ -638,7 +638,7 @@ fit_evaluator_free(struct fit_evaluator *ev)
 
 /* ev's constants for freq; -1 when out of memory. */
 static int
-fit_evaluator_freqs(struct fit_evaluator *ev, const double *freq, int n)
+fit_evaluator_freqs(struct impfit_evaluator *ev, const double *freq, int n)
 {
 	double *blk;
 
@@ -662,7 +662,7 @@ fit_evaluator_freqs(struct fit_evaluator *ev, const double *freq, int n)
 }
 
 int
-fit_evaluator_eval(struct fit_evaluator *ev, const struct fit_circuit *c,
+impfit_evaluator_eval(struct impfit_evaluator *ev, const struct impfit_circuit *c,
     int elem, const double *params, const double *freq, int n, double *zre,
     double *zim)
 {

@@ -35,7 +35,7 @@ struct fit_shape {
 
 /*
  * Measure the spectrum.  idx (n ints) is scratch for the frequency order:
- * fit_run() must not allocate, so the caller lends it.
+ * impfit_run() must not allocate, so the caller lends it.
  */
 static void
 fit_init_shape(const double *freq, const double *zre, const double *zim,
@@ -229,16 +229,16 @@ fit_init_elem(const struct fit_elem *e, const struct fit_shape *sh,
 
 /* Guess generation state (fit_init_guesses()). */
 struct fit_gen {
-	const struct fit_circuit *c;
+	const struct impfit_circuit *c;
 	const struct fit_shape	*sh;
 	int			 ntimed;
-	int			 timed[FIT_MAX_ELEMENTS];	/* elements */
-	int			 partner[FIT_MAX_ELEMENTS];	/* R or -1 */
+	int			 timed[IMPFIT_MAX_ELEMENTS];	/* elements */
+	int			 partner[IMPFIT_MAX_ELEMENTS];	/* R or -1 */
 	int			 ncand;
-	double			 omega[FIT_MAX_ELEMENTS + 2];
-	int			 kind[FIT_MAX_ELEMENTS + 2];
-	char			 used[FIT_MAX_ELEMENTS + 2];
-	int			 assign[FIT_MAX_ELEMENTS];
+	double			 omega[IMPFIT_MAX_ELEMENTS + 2];
+	int			 kind[IMPFIT_MAX_ELEMENTS + 2];
+	char			 used[IMPFIT_MAX_ELEMENTS + 2];
+	int			 assign[IMPFIT_MAX_ELEMENTS];
 	double			 r_top, r_in, r_arc, r_blk;
 	double			*out;
 	int			 g, max;
@@ -250,7 +250,7 @@ struct fit_gen {
  * (R(Q(R(QR))): Q0 -> R1, Q1 -> R2).  -1 when there is none.
  */
 static int
-fit_init_partner(const struct fit_circuit *c, int e)
+fit_init_partner(const struct impfit_circuit *c, int e)
 {
 	int	nd = c->elem[e].node, par = c->node[nd].parent, i, a, le;
 
@@ -281,11 +281,11 @@ fit_init_partner(const struct fit_circuit *c, int e)
 static void
 fit_init_emit(struct fit_gen *gen)
 {
-	const struct fit_circuit *c = gen->c;
+	const struct impfit_circuit *c = gen->c;
 	const struct fit_shape	*sh = gen->sh;
 	const struct fit_elem	*e;
 	double			*p = gen->out + (size_t)gen->g * c->nparam;
-	double			 r_top = gen->r_top, r[FIT_MAX_ELEMENTS], w;
+	double			 r_top = gen->r_top, r[IMPFIT_MAX_ELEMENTS], w;
 	int			 i, k, pr, kind;
 
 	for (k = 0; k < gen->ntimed; k++)
@@ -360,7 +360,7 @@ fit_init_enum(struct fit_gen *gen, int pos, int extras, int want)
  * lowest, blocking, when the data end capacitive).
  */
 int
-fit_init_guesses(const struct fit_circuit *c, const double *freq,
+fit_init_guesses(const struct impfit_circuit *c, const double *freq,
     const double *zre, const double *zim, int n, int *idx, double *out,
     int max_guesses)
 {
@@ -436,7 +436,7 @@ fit_init_guesses(const struct fit_circuit *c, const double *freq,
  * most max vectors were written to out.
  */
 int
-fit_init_reseed(const struct fit_circuit *c, const double *freq,
+fit_init_reseed(const struct impfit_circuit *c, const double *freq,
     const double *zre, const double *zim, int n, int *idx, const double *best,
     double *out, int max)
 {

@@ -1,6 +1,6 @@
 /*
  * impcore - fit_linalg.c: the small dense linear algebra of the fitter
- * (symmetric positive definite systems of at most FIT_MAX_PARAMS unknowns).
+ * (symmetric positive definite systems of at most IMPFIT_MAX_PARAMS unknowns).
  * Matrices are row-major n x n arrays.
  */
 #include <math.h>
@@ -65,7 +65,7 @@ fit_chol_solve(const double *l, int n, const double *b, double *x)
 int
 fit_spd_inverse(const double *a, double *inv, double *l, double *col, int n)
 {
-	double	d[FIT_MAX_PARAMS];
+	double	d[IMPFIT_MAX_PARAMS];
 	int	i, j;
 
 	for (i = 0; i < n; i++) {

@@ -113,7 +113,7 @@ static int
 lk_qr_solve(double *a, int m, int n, double *b, double *x)
 {
 	double	cmax = 0, nrm, alpha, d, beta, *ak, *aj;
-	int	j, k, i, r = 0, col[FIT_LINKK_MAX_M + 3];
+	int	j, k, i, r = 0, col[IMPFIT_LINKK_MAX_M + 3];
 
 	for (j = 0; j < n; j++) {
 		for (d = 0, i = 0; i < m; i++)
@@ -229,7 +229,7 @@ lk_lu_solve(double *a, int n, double *b, double *x)
  * and then the last slot, which is the same slot.
  */
 void
-fit_linkk_taus(const double *freq, int n, int m, double *tau)
+impfit_linkk_taus(const double *freq, int n, int m, double *tau)
 {
 	double	fmin = freq[0], fmax = freq[0], tmin, tmax;
 	int	i, k;
@@ -282,13 +282,13 @@ lk_model(const struct lk_ws *s, const double *x, int m, int cap, int i,
  */
 static double
 lk_fit_m(struct lk_ws *s, const double *freq, const double *zre,
-    const double *zim, int n, int m, const struct fit_linkk_options *o)
+    const double *zim, int n, int m, const struct impfit_linkk_options *o)
 {
 	int	cap = o->add_cap != 0, nc = m + 2 + cap, i, j, k;
 	double	kr, ki, d, pos = 0, neg = 0, zr, zi, sw, swr;
 
 	(void)freq;
-	fit_linkk_taus(freq, n, m, s->tau);
+	impfit_linkk_taus(freq, n, m, s->tau);
 	memset(s->are, 0, sizeof *s->are * n * nc);
 	memset(s->aim, 0, sizeof *s->aim * n * nc);
 	for (i = 0; i < n; i++) {
@@ -306,7 +306,7 @@ lk_fit_m(struct lk_ws *s, const double *freq, const double *zre,
 		}
 	}
 	switch (o->type) {
-	case FIT_LINKK_REAL:
+	case IMPFIT_LINKK_REAL:
 		for (i = 0; i < n; i++)
 			s->rhs[i] = zre[i] / s->mod[i];
 		lk_lsq(s->are, n, nc, s->rhs, s->work, s->bw, s->v, s->x);
@@ -325,7 +325,7 @@ lk_fit_m(struct lk_ws *s, const double *freq, const double *zre,
 			s->x[m + 1] = s->mat[0];
 		s->x[nc - 1] = s->mat[cap];
 		break;
-	case FIT_LINKK_IMAG:
+	case IMPFIT_LINKK_IMAG:
 		for (i = 0; i < n; i++)
 			s->rhs[i] = zim[i] / s->mod[i];
 		lk_lsq(s->aim, n, nc, s->rhs, s->work, s->bw, s->v, s->x);
@@ -342,7 +342,7 @@ lk_fit_m(struct lk_ws *s, const double *freq, const double *zre,
 		}
 		s->x[0] = swr / sw;
 		break;
-	case FIT_LINKK_COMPLEX:
+	case IMPFIT_LINKK_COMPLEX:
 		for (j = 0; j < nc; j++) {
 			for (k = 0; k < j; k++)
 				s->mat[j * nc + k] = s->mat[k * nc + j];
@@ -373,19 +373,19 @@ lk_fit_m(struct lk_ws *s, const double *freq, const double *zre,
 }
 
 int
-fit_linkk_type_parse(const char *s)
+impfit_linkk_type_parse(const char *s)
 {
 	if (strcmp(s, "real") == 0)
-		return (FIT_LINKK_REAL);
+		return (IMPFIT_LINKK_REAL);
 	if (strcmp(s, "imag") == 0)
-		return (FIT_LINKK_IMAG);
+		return (IMPFIT_LINKK_IMAG);
 	if (strcmp(s, "complex") == 0)
-		return (FIT_LINKK_COMPLEX);
+		return (IMPFIT_LINKK_COMPLEX);
 	return (-1);
 }
 
 const char *
-fit_linkk_type_name(enum fit_linkk_type t)
+impfit_linkk_type_name(enum impfit_linkk_type t)
 {
 	static const char *const names[] = { "real", "imag", "complex" };
 
@@ -393,17 +393,17 @@ fit_linkk_type_name(enum fit_linkk_type t)
 }
 
 void
-fit_linkk_options_default(struct fit_linkk_options *o)
+impfit_linkk_options_default(struct impfit_linkk_options *o)
 {
 	o->c = 0.85;
 	o->max_m = 50;
-	o->type = FIT_LINKK_REAL;
+	o->type = IMPFIT_LINKK_REAL;
 	o->add_cap = 0;
 }
 
 int
-fit_linkk(const double *freq, const double *zre, const double *zim, int n,
-    const struct fit_linkk_options *o, struct fit_linkk_result *r,
+impfit_linkk(const double *freq, const double *zre, const double *zim, int n,
+    const struct impfit_linkk_options *o, struct impfit_linkk_result *r,
     double *res_re, double *res_im)
 {
 	struct lk_ws	 s;
@@ -412,7 +412,7 @@ fit_linkk(const double *freq, const double *zre, const double *zim, int n,
 	double		*blk;
 
 	memset(r, 0, sizeof *r);
-	if (n < 1 || mx < 1 || mx > FIT_LINKK_MAX_M || (unsigned)o->type > 2)
+	if (n < 1 || mx < 1 || mx > IMPFIT_LINKK_MAX_M || (unsigned)o->type > 2)
 		return (-1);
 	for (i = 0; i < n; i++)
 		if (!(freq[i] > 0) || !isfinite(freq[i]) ||

@@ -80,7 +80,7 @@ int
 fit_lm(struct fit_problem *pb, double *x, int max_iter, double *cost)
 {
 	double	*r = pb->r, *rt = pb->rt, *jac = pb->jac, *jact = pb->jact;
-	double	 dmax[FIT_MAX_PARAMS], *tmp, f, ft, lambda = 1e-3, nu = 2;
+	double	 dmax[IMPFIT_MAX_PARAMS], *tmp, f, ft, lambda = 1e-3, nu = 2;
 	double	 pred, rho, dd, gd, dnorm, xnorm, dfloor, cosmax;
 	double	 fstall, ftol = FIT_LM_FTOL * pb->loose;
 	double	 xtol = FIT_LM_XTOL * sqrt(pb->loose);
@@ -94,7 +94,7 @@ fit_lm(struct fit_problem *pb, double *x, int max_iter, double *cost)
 	}
 	memset(dmax, 0, sizeof dmax);
 	fstall = f;
-	/* pb->expired: the time budget ran out (fit_run()); x is the best
+	/* pb->expired: the time budget ran out (impfit_run()); x is the best
 	 * point so far, as after max_iter. */
 	while (it < max_iter && !pb->expired) {
 		if (rebuild) {

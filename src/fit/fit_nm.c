@@ -26,7 +26,7 @@ fit_nm_eval(struct fit_problem *pb, const double *x)
 static void
 fit_nm_sort(struct fit_problem *pb)
 {
-	double	v[FIT_MAX_PARAMS], f;
+	double	v[IMPFIT_MAX_PARAMS], f;
 	int	i, j, np = pb->np;
 
 	for (i = 1; i <= np; i++) {

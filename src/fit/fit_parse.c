@@ -3,7 +3,7 @@
  *
  * A code such as "R(Q(R(QR)))" is parsed once into a tree stored in postfix
  * order (children before their group, root last), which fit_eval.c walks
- * once per frequency.  Also the accessors of struct fit_circuit.
+ * once per frequency.  Also the accessors of struct impfit_circuit.
  */
 #include <ctype.h>
 #include <math.h>
@@ -58,7 +58,7 @@ static const struct fit_etype {
 
 /* Parser state: pending children of the open groups, one mark per group. */
 struct fit_pstate {
-	struct fit_circuit	*c;
+	struct impfit_circuit	*c;
 	int			 stack[FIT_MAX_NODES];	/* node indices */
 	int			 sp;
 	int			 gstart[FIT_MAX_NODES];	/* stack mark per group */
@@ -79,7 +79,7 @@ fit_parse_kind(int depth)
 static int
 fit_parse_node(struct fit_pstate *ps, int kind, int elem)
 {
-	struct fit_circuit	*c = ps->c;
+	struct impfit_circuit	*c = ps->c;
 	int			 i;
 
 	if (c->nnode >= FIT_MAX_NODES || ps->sp >= FIT_MAX_NODES)
@@ -97,7 +97,7 @@ fit_parse_node(struct fit_pstate *ps, int kind, int elem)
 static int
 fit_parse_group(struct fit_pstate *ps, int start, int kind)
 {
-	struct fit_circuit	*c = ps->c;
+	struct impfit_circuit	*c = ps->c;
 	int			 i, k, g;
 
 	if (c->nnode >= FIT_MAX_NODES)
@@ -132,19 +132,19 @@ static int
 fit_parse_add(struct fit_pstate *ps, const struct fit_etype *t,
     const char *pyname, int col, char *err, size_t errlen)
 {
-	struct fit_circuit	*c = ps->c;
+	struct impfit_circuit	*c = ps->c;
 	struct fit_elem		*e;
 	char			 name[sizeof e->name];
 	int			 i, j;
 
-	if (c->nelem >= FIT_MAX_ELEMENTS) {
+	if (c->nelem >= IMPFIT_MAX_ELEMENTS) {
 		snprintf(err, errlen, "too many elements (more than %d) at "
-		    "column %d", FIT_MAX_ELEMENTS, col);
+		    "column %d", IMPFIT_MAX_ELEMENTS, col);
 		return (-1);
 	}
-	if (c->nparam + t->np > FIT_MAX_PARAMS) {
+	if (c->nparam + t->np > IMPFIT_MAX_PARAMS) {
 		snprintf(err, errlen, "too many parameters (more than %d) at "
-		    "column %d", FIT_MAX_PARAMS, col);
+		    "column %d", IMPFIT_MAX_PARAMS, col);
 		return (-1);
 	}
 	i = fit_parse_node(ps, FIT_NODE_ELEM, c->nelem);
@@ -488,11 +488,11 @@ fit_code_is_py(const char *code)
  * Parse code into a new circuit.  Returns NULL with a one-line reason in err
  * (columns count characters of code from 1, blanks included).
  */
-struct fit_circuit *
-fit_circuit_parse(const char *code, char *err, size_t errlen)
+struct impfit_circuit *
+impfit_circuit_parse(const char *code, char *err, size_t errlen)
 {
 	struct fit_pstate	 ps;
-	struct fit_circuit	*c;
+	struct impfit_circuit	*c;
 	int			 e, n, rc;
 
 	if (errlen > 0)
@@ -535,31 +535,31 @@ fail:
 }
 
 void
-fit_circuit_free(struct fit_circuit *c)
+impfit_circuit_free(struct impfit_circuit *c)
 {
 	free(c);
 }
 
 int
-fit_circuit_nparams(const struct fit_circuit *c)
+impfit_circuit_nparams(const struct impfit_circuit *c)
 {
 	return (c->nparam);
 }
 
 int
-fit_circuit_nelements(const struct fit_circuit *c)
+impfit_circuit_nelements(const struct impfit_circuit *c)
 {
 	return (c->nelem);
 }
 
 const char *
-fit_circuit_code(const struct fit_circuit *c)
+impfit_circuit_code(const struct impfit_circuit *c)
 {
 	return (c->code);
 }
 
 const char *
-fit_circuit_param_name(const struct fit_circuit *c, int i)
+impfit_circuit_param_name(const struct impfit_circuit *c, int i)
 {
 	if (i < 0 || i >= c->nparam)
 		return (NULL);
@@ -567,7 +567,7 @@ fit_circuit_param_name(const struct fit_circuit *c, int i)
 }
 
 const char *
-fit_circuit_element_name(const struct fit_circuit *c, int e)
+impfit_circuit_element_name(const struct impfit_circuit *c, int e)
 {
 	if (e < 0 || e >= c->nelem)
 		return (NULL);
@@ -576,7 +576,7 @@ fit_circuit_element_name(const struct fit_circuit *c, int e)
 
 /* First parameter of element e (and its count in *count); -1 if no such e. */
 int
-fit_circuit_element_param(const struct fit_circuit *c, int e, int *count)
+impfit_circuit_element_param(const struct impfit_circuit *c, int e, int *count)
 {
 	if (e < 0 || e >= c->nelem) {
 		if (count != NULL)
@@ -589,7 +589,7 @@ fit_circuit_element_param(const struct fit_circuit *c, int e, int *count)
 }
 
 int
-fit_circuit_param_is_exponent(const struct fit_circuit *c, int i)
+impfit_circuit_param_is_exponent(const struct impfit_circuit *c, int i)
 {
 	if (i < 0 || i >= c->nparam)
 		return (0);
@@ -597,7 +597,7 @@ fit_circuit_param_is_exponent(const struct fit_circuit *c, int i)
 }
 
 int
-fit_circuit_param_index(const struct fit_circuit *c, const char *name)
+impfit_circuit_param_index(const struct impfit_circuit *c, const char *name)
 {
 	int	i;
 
@@ -608,7 +608,7 @@ fit_circuit_param_index(const struct fit_circuit *c, const char *name)
 }
 
 int
-fit_bound_check(const struct fit_circuit *c, int i, double lo, double hi,
+impfit_bound_check(const struct impfit_circuit *c, int i, double lo, double hi,
     char *err, size_t errlen)
 {
 	double	top;

@@ -7,7 +7,7 @@
 
 #include "impfit.h"
 
-#define FIT_MAX_NODES		(2 * FIT_MAX_ELEMENTS + 1)
+#define FIT_MAX_NODES		(2 * IMPFIT_MAX_ELEMENTS + 1)
 #define FIT_MAX_CODE		256	/* canonical code, including NUL */
 #define FIT_MAX_NAME		11	/* impedance.py element name, "Zarc12" */
 
@@ -61,14 +61,14 @@ struct fit_elem {
 	char		name[12];	/* "Q0", "CPE1" */
 };
 
-struct fit_circuit {
+struct impfit_circuit {
 	int		nelem;
 	int		nparam;
 	int		nnode;
-	struct fit_elem	elem[FIT_MAX_ELEMENTS];
+	struct fit_elem	elem[IMPFIT_MAX_ELEMENTS];
 	struct fit_node	node[FIT_MAX_NODES];
-	unsigned char	is_exp[FIT_MAX_PARAMS];
-	char		pname[FIT_MAX_PARAMS][16];
+	unsigned char	is_exp[IMPFIT_MAX_PARAMS];
+	char		pname[IMPFIT_MAX_PARAMS][16];
 	char		code[FIT_MAX_CODE];
 };
 
@@ -99,9 +99,9 @@ struct fit_fblock {
 
 /* Per-parameter-vector constants (fit_eval.c): computed once per evaluation. */
 struct fit_prep {
-	double	inv[FIT_MAX_ELEMENTS];	/* 1 / first parameter */
-	double	kr[FIT_MAX_ELEMENTS];	/* element-specific complex factor */
-	double	ki[FIT_MAX_ELEMENTS];
+	double	inv[IMPFIT_MAX_ELEMENTS];	/* 1 / first parameter */
+	double	kr[IMPFIT_MAX_ELEMENTS];	/* element-specific complex factor */
+	double	ki[IMPFIT_MAX_ELEMENTS];
 };
 
 /*
@@ -113,16 +113,16 @@ struct fit_scratch {
 	double	ar[FIT_MAX_NODES][FIT_BLOCK], ai[FIT_MAX_NODES][FIT_BLOCK];
 	double	sr[FIT_MAX_NODES][FIT_BLOCK], si[FIT_MAX_NODES][FIT_BLOCK];
 	/* three spare rows: element code addresses rows p0 + 0..3 */
-	double	dr[FIT_MAX_PARAMS + 3][FIT_BLOCK];
-	double	di[FIT_MAX_PARAMS + 3][FIT_BLOCK];
+	double	dr[IMPFIT_MAX_PARAMS + 3][FIT_BLOCK];
+	double	di[IMPFIT_MAX_PARAMS + 3][FIT_BLOCK];
 };
 
 /* fit_eval.c */
 void	fit_freqs_set(const double *f, int n, double *w, double *invw,
 	    double *lnw, double *sqw);
-void	fit_prep_set(const struct fit_circuit *c, const double *p,
+void	fit_prep_set(const struct impfit_circuit *c, const double *p,
 	    struct fit_prep *pp);
-void	fit_eval_block(const struct fit_circuit *c, const double *p,
+void	fit_eval_block(const struct impfit_circuit *c, const double *p,
 	    const struct fit_prep *pp, const struct fit_fblock *fb, int bl,
 	    struct fit_scratch *s, int deriv);
 
@@ -140,13 +140,13 @@ enum fit_xkind {
 };
 
 struct fit_problem {
-	const struct fit_circuit *c;
+	const struct impfit_circuit *c;
 	int			 n;		/* points */
 	int			 np;		/* free parameters: x has np */
 	/* x[j] is parameter fidx[j]; a held one is pfix[i] (constants) */
-	int			 fidx[FIT_MAX_PARAMS];
-	unsigned char		 kind[FIT_MAX_PARAMS];	/* enum fit_xkind */
-	double			 lo[FIT_MAX_PARAMS], hi[FIT_MAX_PARAMS];
+	int			 fidx[IMPFIT_MAX_PARAMS];
+	unsigned char		 kind[IMPFIT_MAX_PARAMS];	/* enum fit_xkind */
+	double			 lo[IMPFIT_MAX_PARAMS], hi[IMPFIT_MAX_PARAMS];
 	int			 m;		/* residuals: 2 n */
 	const double		*w, *invw, *lnw, *sqw;	/* n each */
 	struct fit_scratch	*scratch;
@@ -165,7 +165,7 @@ struct fit_problem {
 	int			 iterations;
 	int			 starts;	/* local runs begun */
 	/*
-	 * The budget (fit_run()).  The minimisers stop when expired is set;
+	 * The budget (impfit_run()).  The minimisers stop when expired is set;
 	 * the driver gives no start more than max_total - iterations.  The
 	 * clock is read in fit_problem_eval() only when tick_left runs out,
 	 * every tick_every evaluations, a count fit_clock() keeps at about
@@ -204,10 +204,10 @@ int	fit_spd_inverse(const double *a, double *inv, double *l, double *col,
 	    int n);
 
 /* fit_init.c */
-int	fit_init_guesses(const struct fit_circuit *c, const double *freq,
+int	fit_init_guesses(const struct impfit_circuit *c, const double *freq,
 	    const double *zre, const double *zim, int n, int *idx, double *out,
 	    int max_guesses);
-int	fit_init_reseed(const struct fit_circuit *c, const double *freq,
+int	fit_init_reseed(const struct impfit_circuit *c, const double *freq,
 	    const double *zre, const double *zim, int n, int *idx,
 	    const double *best, double *out, int max);
 
@@ -219,6 +219,6 @@ void	fit_rng_seed(struct fit_rng *r, unsigned long long seed);
 double	fit_rng_uniform(struct fit_rng *r);	/* in (0, 1) */
 double	fit_rng_normal(struct fit_rng *r);	/* N(0, 1) */
 
-/* fit_sim.c: fit_simulate() is public (include/impfit.h). */
+/* fit_sim.c: impfit_simulate() is public (include/impfit.h). */
 
 #endif /* FIT_PRIV_H */

@@ -37,7 +37,7 @@
 #define FIT_TICK_FIRST		20000	/* points x nodes of work before the
 					   first read: ~0.1 ms here */
 
-struct fit_workspace {
+struct impfit_workspace {
 	int		 max_points;
 	int		 max_params;
 	double		*w, *invw, *lnw, *sqw;
@@ -64,7 +64,7 @@ struct fit_workspace {
  * start's slot.)
  */
 static inline double *
-fit_start(const struct fit_workspace *ws, const struct fit_problem *pb,
+fit_start(const struct impfit_workspace *ws, const struct fit_problem *pb,
     int s)
 {
 	return (ws->sx + (size_t)s * pb->c->nparam);
@@ -178,13 +178,13 @@ fit_dpdx(const struct fit_problem *pb, const double *x, const double *p,
 
 /*
  * The map of each parameter from o's bounds (NaN: the domain); -1 with
- * res->error when a bound is invalid (fit_bound_check()).
+ * res->error when a bound is invalid (impfit_bound_check()).
  */
 static int
-fit_problem_bounds(struct fit_problem *pb, const struct fit_options *o,
-    struct fit_result *res)
+fit_problem_bounds(struct fit_problem *pb, const struct impfit_options *o,
+    struct impfit_result *res)
 {
-	const struct fit_circuit	*c = pb->c;
+	const struct impfit_circuit	*c = pb->c;
 	double				 lo, hi;
 	int				 i;
 
@@ -193,7 +193,7 @@ fit_problem_bounds(struct fit_problem *pb, const struct fit_options *o,
 		lo = o->lower != NULL && !isnan(o->lower[i]) ? o->lower[i] : 0;
 		hi = o->upper != NULL && !isnan(o->upper[i]) ? o->upper[i] :
 		    (c->is_exp[i] ? 1 : INFINITY);
-		if (fit_bound_check(c, i, lo, hi, res->error,
+		if (impfit_bound_check(c, i, lo, hi, res->error,
 		    sizeof res->error) != 0)
 			return (-1);
 		pb->lo[i] = lo;
@@ -218,7 +218,7 @@ static double
 fit_problem_eval_p(struct fit_problem *pb, const double *p,
     const double *dpdx, double *r, double *jac)
 {
-	const struct fit_circuit	*c = pb->c;
+	const struct impfit_circuit	*c = pb->c;
 	struct fit_scratch		*sc = pb->scratch;
 	struct fit_prep			 pp;
 	struct fit_fblock		 fb;
@@ -271,7 +271,7 @@ double
 fit_problem_eval(struct fit_problem *pb, const double *x, double *r,
     double *jac)
 {
-	double	p[FIT_MAX_PARAMS], dpdx[FIT_MAX_PARAMS];
+	double	p[IMPFIT_MAX_PARAMS], dpdx[IMPFIT_MAX_PARAMS];
 
 	fit_x_to_p(pb, x, p);
 	fit_dpdx(pb, x, p, dpdx);
@@ -283,16 +283,16 @@ fit_problem_eval(struct fit_problem *pb, const double *x, double *r,
  * (a zero the chosen weighting would divide by).
  */
 static void
-fit_weight(enum fit_weighting wt, double zr, double zi, double *wre,
+fit_weight(enum impfit_weighting wt, double zr, double zi, double *wre,
     double *wim)
 {
 	double	m;
 
 	switch (wt) {
-	case FIT_WEIGHT_UNITY:
+	case IMPFIT_WEIGHT_UNITY:
 		*wre = *wim = 1;
 		break;
-	case FIT_WEIGHT_PROPORTIONAL:
+	case IMPFIT_WEIGHT_PROPORTIONAL:
 		*wre = zr != 0 ? 1 / fabs(zr) : 0;
 		*wim = zi != 0 ? 1 / fabs(zi) : 0;
 		break;
@@ -321,14 +321,14 @@ fit_ws_take(char **cur, size_t n)
  * A workspace for spectra of up to max_points points and circuits of up to
  * max_params parameters: one allocation, NULL on failure or bad sizes.
  */
-struct fit_workspace *
-fit_workspace_new(int max_points, int max_params)
+struct impfit_workspace *
+impfit_workspace_new(int max_points, int max_params)
 {
-	struct fit_workspace	*ws;
+	struct impfit_workspace	*ws;
 	size_t			 nd, np, mp, sz;
 	char			*cur;
 
-	if (max_points < 1 || max_params < 1 || max_params > FIT_MAX_PARAMS ||
+	if (max_points < 1 || max_params < 1 || max_params > IMPFIT_MAX_PARAMS ||
 	    max_points > 10000000)
 		return (NULL);
 	if ((ws = calloc(1, sizeof *ws)) == NULL)
@@ -381,7 +381,7 @@ fit_workspace_new(int max_points, int max_params)
 }
 
 void
-fit_workspace_free(struct fit_workspace *ws)
+impfit_workspace_free(struct impfit_workspace *ws)
 {
 	if (ws == NULL)
 		return;
@@ -391,11 +391,11 @@ fit_workspace_free(struct fit_workspace *ws)
 }
 
 void
-fit_options_default(struct fit_options *o)
+impfit_options_default(struct impfit_options *o)
 {
 	memset(o, 0, sizeof *o);
-	o->method = FIT_METHOD_LM;
-	o->weighting = FIT_WEIGHT_MODULUS;
+	o->method = IMPFIT_METHOD_LM;
+	o->weighting = IMPFIT_WEIGHT_MODULUS;
 	o->max_iterations = 0;
 	o->init = NULL;
 	o->restarts = -1;
@@ -408,9 +408,9 @@ fit_options_default(struct fit_options *o)
 
 /* Check the input; returns 0, or -1 with res->error set. */
 static int
-fit_check(const struct fit_circuit *c, const double *freq, const double *zre,
-    const double *zim, int n, const struct fit_options *o,
-    const struct fit_workspace *ws, int nfree, struct fit_result *res)
+fit_check(const struct impfit_circuit *c, const double *freq, const double *zre,
+    const double *zim, int n, const struct impfit_options *o,
+    const struct impfit_workspace *ws, int nfree, struct impfit_result *res)
 {
 	char	*e = res->error;
 	size_t	 el = sizeof res->error;
@@ -454,7 +454,7 @@ fit_check(const struct fit_circuit *c, const double *freq, const double *zre,
 		if (wr == 0 || wi == 0 || !isfinite(wr) || !isfinite(wi)) {
 			snprintf(e, el, "point %d cannot be weighted (%s "
 			    "weighting divides by zero)", i + 1,
-			    fit_weighting_name(o->weighting));
+			    impfit_weighting_name(o->weighting));
 			return (-1);
 		}
 	}
@@ -476,8 +476,8 @@ fit_check(const struct fit_circuit *c, const double *freq, const double *zre,
 		snprintf(e, el, "max_seconds is not a number of seconds >= 0");
 		return (-1);
 	}
-	if (fit_method_name(o->method) == NULL ||
-	    fit_weighting_name(o->weighting) == NULL) {
+	if (impfit_method_name(o->method) == NULL ||
+	    impfit_weighting_name(o->weighting) == NULL) {
 		snprintf(e, el, "unknown method or weighting");
 		return (-1);
 	}
@@ -489,7 +489,7 @@ fit_check(const struct fit_circuit *c, const double *freq, const double *zre,
  */
 
 static int
-fit_best(const struct fit_workspace *ws, int nstarts)
+fit_best(const struct impfit_workspace *ws, int nstarts)
 {
 	int	s, b = 0;
 
@@ -511,7 +511,7 @@ fit_best(const struct fit_workspace *ws, int nstarts)
  * (FIT_ZERO per residual) as reached.
  */
 static int
-fit_confirmed(const struct fit_workspace *ws, int nstarts, int rand0, int m)
+fit_confirmed(const struct impfit_workspace *ws, int nstarts, int rand0, int m)
 {
 	double	lim;
 	int	s, b = fit_best(ws, nstarts), hits = 0, rhits = 0;
@@ -569,7 +569,7 @@ fit_white(struct fit_problem *pb, const double *x, const double *freq)
  * the side of more starts.
  */
 static int
-fit_simple(const struct fit_circuit *c)
+fit_simple(const struct impfit_circuit *c)
 {
 	int	i, k = 0;
 
@@ -595,7 +595,7 @@ fit_simple(const struct fit_circuit *c)
  * decades apart did with 1% noise: 1.5% above the best).
  */
 static int
-fit_enough(struct fit_problem *pb, const struct fit_workspace *ws,
+fit_enough(struct fit_problem *pb, const struct impfit_workspace *ws,
     int nstarts, int rand0, const double *freq, int simple, int *tested,
     int *white)
 {
@@ -634,7 +634,7 @@ fit_spent(const struct fit_problem *pb)
 static int
 fit_runaway(const struct fit_problem *pb, const double *x)
 {
-	double	p[FIT_MAX_PARAMS];
+	double	p[IMPFIT_MAX_PARAMS];
 	int	i;
 
 	fit_x_to_p(pb, x, p);
@@ -649,8 +649,8 @@ fit_runaway(const struct fit_problem *pb, const double *x)
  * the budget has fewer left; a start is left as it is when it has none.
  */
 static int
-fit_local(struct fit_problem *pb, const struct fit_options *o,
-    struct fit_workspace *ws, int s, int iter)
+fit_local(struct fit_problem *pb, const struct impfit_options *o,
+    struct impfit_workspace *ws, int s, int iter)
 {
 	double	*x = fit_start(ws, pb, s);
 	int	 b;
@@ -664,7 +664,7 @@ fit_local(struct fit_problem *pb, const struct fit_options *o,
 	b = fit_best(ws, s);
 	pb->abandon = s > 0 && ws->scost[b] > 0 ? ws->scost[b] : INFINITY;
 
-	if (o->method == FIT_METHOD_NM)
+	if (o->method == IMPFIT_METHOD_NM)
 		ws->sstat[s] = fit_nm(pb, x, iter, &ws->scost[s]);
 	else
 		ws->sstat[s] = fit_lm(pb, x, iter, &ws->scost[s]);
@@ -680,7 +680,7 @@ fit_local(struct fit_problem *pb, const struct fit_options *o,
  * are no degrees of freedom.
  */
 static void
-fit_std_errors(struct fit_problem *pb, const double *p, struct fit_result *res)
+fit_std_errors(struct fit_problem *pb, const double *p, struct impfit_result *res)
 {
 	double	cost, s2, se;
 	int	i, np = pb->np;
@@ -721,34 +721,34 @@ fit_std_errors(struct fit_problem *pb, const double *p, struct fit_result *res)
  *  5. the winner is polished at full tolerance.
  * The standard errors follow from the Jacobian there (fit_std_errors()).
  */
-enum fit_status
-fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
-    const double *zim, int n, const struct fit_options *o,
-    struct fit_workspace *ws, struct fit_result *res)
+enum impfit_status
+impfit_run(const struct impfit_circuit *c, const double *freq, const double *zre,
+    const double *zim, int n, const struct impfit_options *o,
+    struct impfit_workspace *ws, struct impfit_result *res)
 {
-	struct fit_options	 dflt;
+	struct impfit_options	 dflt;
 	struct fit_problem	 pb;
 	struct fit_rng		 rng;
-	double			 p[FIT_MAX_PARAMS], *x, sigma, big, t0;
+	double			 p[IMPFIT_MAX_PARAMS], *x, sigma, big, t0;
 	int			 np = c->nparam, nst = 0, ng, nrand, maxit;
 	int			 probe, i, s, b, k, r, expired, nf, conf = 0;
 	int			 rand0, tested = -1, white = 0, simple;
 
 	t0 = fit_mono();
 	if (o == NULL) {
-		fit_options_default(&dflt);
+		impfit_options_default(&dflt);
 		o = &dflt;
 	}
 	memset(res, 0, sizeof *res);
 	res->nparams = np;
 	res->chi_square = NAN;
-	for (i = 0; i < FIT_MAX_PARAMS; i++)
+	for (i = 0; i < IMPFIT_MAX_PARAMS; i++)
 		res->params[i] = res->std_errors[i] = NAN;
 	memset(&pb, 0, sizeof pb);
 	pb.c = c;
 	if (fit_problem_bounds(&pb, o, res) != 0 ||
 	    fit_check(c, freq, zre, zim, n, o, ws, pb.np, res) != 0) {
-		res->status = FIT_BAD_INPUT;
+		res->status = IMPFIT_BAD_INPUT;
 		return (res->status);
 	}
 	pb.n = n;
@@ -800,8 +800,8 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	}
 	simple = fit_simple(c);
 	maxit = o->max_iterations > 0 ? o->max_iterations :
-	    (o->method == FIT_METHOD_NM ? 2000 * (nf + 1) : 100 * (nf + 1));
-	probe = o->method == FIT_METHOD_NM ? 200 * (nf + 1) : FIT_LM_PROBE;
+	    (o->method == IMPFIT_METHOD_NM ? 2000 * (nf + 1) : 100 * (nf + 1));
+	probe = o->method == IMPFIT_METHOD_NM ? 200 * (nf + 1) : FIT_LM_PROBE;
 	if (probe > maxit)
 		probe = maxit;
 	nrand = o->restarts >= 0 ? o->restarts : FIT_DEFAULT_RESTARTS;
@@ -919,7 +919,7 @@ fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	/* Polish the winner at full tolerance: the probes stopped early.  A
 	 * probe's convergence stands when the polish cannot improve on it,
 	 * not when the budget left no iterations for the polish. */
-	if (isfinite(ws->scost[b]) && o->method == FIT_METHOD_LM) {
+	if (isfinite(ws->scost[b]) && o->method == IMPFIT_METHOD_LM) {
 		pb.loose = 1;
 		s = ws->sstat[b];
 		if (fit_local(&pb, o, ws, b, maxit) != FIT_LOCAL_OK)
@@ -934,7 +934,7 @@ report:
 	res->evaluations = pb.evaluations;
 	res->starts = pb.starts;
 	if (!isfinite(ws->scost[b])) {
-		res->status = FIT_DIVERGED;
+		res->status = IMPFIT_DIVERGED;
 		goto done;
 	}
 	fit_x_to_p(&pb, fit_start(ws, &pb, b), p);
@@ -946,13 +946,13 @@ report:
 	res->chi_square = 2 * ws->scost[b] / n;
 	fit_std_errors(&pb, p, res);
 	if (!isfinite(big) || big > FIT_HUGE || !isfinite(res->chi_square))
-		res->status = FIT_DIVERGED;
+		res->status = IMPFIT_DIVERGED;
 	else if (expired)
-		res->status = FIT_TIMEOUT;
+		res->status = IMPFIT_TIMEOUT;
 	else if (ws->sstat[b] != FIT_LOCAL_OK)
-		res->status = FIT_MAX_ITERATIONS;
+		res->status = IMPFIT_MAX_ITERATIONS;
 	else
-		res->status = FIT_OK;
+		res->status = IMPFIT_OK;
 done:
 	res->seconds = fit_mono() - t0;
 	return (res->status);
@@ -960,16 +960,16 @@ done:
 
 /* chi-square of params (DESIGN section 5); NaN or Inf when undefined. */
 double
-fit_chi_square(const struct fit_circuit *c, const double *params,
+impfit_chi_square(const struct impfit_circuit *c, const double *params,
     const double *freq, const double *zre, const double *zim, int n,
-    enum fit_weighting w)
+    enum impfit_weighting w)
 {
 	double	*z, s = 0, wr, wi, dr, di;
 	int	 k;
 
 	if (n < 1 || (z = malloc(2 * n * sizeof *z)) == NULL)
 		return (NAN);
-	fit_circuit_eval(c, params, freq, n, z, z + n);
+	impfit_circuit_eval(c, params, freq, n, z, z + n);
 	for (k = 0; k < n; k++) {
 		fit_weight(w, zre[k], zim[k], &wr, &wi);
 		if (wr == 0 || wi == 0) {
@@ -989,71 +989,71 @@ fit_chi_square(const struct fit_circuit *c, const double *params,
  */
 
 int
-fit_method_parse(const char *s)
+impfit_method_parse(const char *s)
 {
 	if (s == NULL)
 		return (-1);
 	if (strcasecmp(s, "levenberg-marquardt") == 0 ||
 	    strcasecmp(s, "lm") == 0)
-		return (FIT_METHOD_LM);
+		return (IMPFIT_METHOD_LM);
 	if (strcasecmp(s, "nelder-mead") == 0 || strcasecmp(s, "nm") == 0)
-		return (FIT_METHOD_NM);
+		return (IMPFIT_METHOD_NM);
 	return (-1);
 }
 
 const char *
-fit_method_name(enum fit_method m)
+impfit_method_name(enum impfit_method m)
 {
 	switch (m) {
-	case FIT_METHOD_LM:
+	case IMPFIT_METHOD_LM:
 		return ("levenberg-marquardt");
-	case FIT_METHOD_NM:
+	case IMPFIT_METHOD_NM:
 		return ("nelder-mead");
 	}
 	return (NULL);
 }
 
 int
-fit_weighting_parse(const char *s)
+impfit_weighting_parse(const char *s)
 {
 	if (s == NULL)
 		return (-1);
 	if (strcasecmp(s, "modulus") == 0)
-		return (FIT_WEIGHT_MODULUS);
+		return (IMPFIT_WEIGHT_MODULUS);
 	if (strcasecmp(s, "unity") == 0)
-		return (FIT_WEIGHT_UNITY);
+		return (IMPFIT_WEIGHT_UNITY);
 	if (strcasecmp(s, "proportional") == 0)
-		return (FIT_WEIGHT_PROPORTIONAL);
+		return (IMPFIT_WEIGHT_PROPORTIONAL);
 	return (-1);
 }
 
 const char *
-fit_weighting_name(enum fit_weighting w)
+impfit_weighting_name(enum impfit_weighting w)
 {
 	switch (w) {
-	case FIT_WEIGHT_MODULUS:
+	case IMPFIT_WEIGHT_MODULUS:
 		return ("modulus");
-	case FIT_WEIGHT_UNITY:
+	case IMPFIT_WEIGHT_UNITY:
 		return ("unity");
-	case FIT_WEIGHT_PROPORTIONAL:
+	case IMPFIT_WEIGHT_PROPORTIONAL:
 		return ("proportional");
 	}
 	return (NULL);
 }
 
 const char *
-fit_status_name(enum fit_status s)
+impfit_status_name(enum impfit_status s)
 {
 	switch (s) {
-	case FIT_OK:
+	case IMPFIT_OK:
 		return ("ok");
-	case FIT_MAX_ITERATIONS:
+	case IMPFIT_MAX_ITERATIONS:
 		return ("max_iterations");
-	case FIT_DIVERGED:
+	case IMPFIT_DIVERGED:
 		return ("diverged");
-	case FIT_BAD_INPUT:
+	case IMPFIT_BAD_INPUT:
 		return ("bad_input");
-	case FIT_TIMEOUT:
+	case IMPFIT_TIMEOUT:
 		return ("timeout");
 	}
 	return ("unknown");

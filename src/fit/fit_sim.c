@@ -11,7 +11,7 @@
  * params, plus noise * |Z| * N(0, 1) on each of Z' and Z'' (seeded).
  */
 void
-fit_simulate(const struct fit_circuit *c, const double *params, double fmin,
+impfit_simulate(const struct impfit_circuit *c, const double *params, double fmin,
     double fmax, int n, double noise, unsigned long long seed, double *freq,
     double *zre, double *zim)
 {
@@ -22,7 +22,7 @@ fit_simulate(const struct fit_circuit *c, const double *params, double fmin,
 	for (i = 0; i < n; i++)
 		freq[i] = n > 1 ? exp(log(fmax) + (log(fmin) - log(fmax)) *
 		    i / (n - 1.0)) : fmax;
-	fit_circuit_eval(c, params, freq, n, zre, zim);
+	impfit_circuit_eval(c, params, freq, n, zre, zim);
 	if (noise <= 0)
 		return;
 	fit_rng_seed(&rng, seed);

@@ -61,7 +61,7 @@ fit_t_pdf(double t, int nu)
  * the root and the iterates rise to it.  Closed forms for nu = 1, 2.
  */
 double
-fit_t95(int nu)
+impfit_t95(int nu)
 {
 	double	t, g;
 	int	i;
@@ -88,10 +88,10 @@ fit_t95(int nu)
  * spectrum (freq, zre, zim) of n points under weighting w; see impfit.h.
  */
 int
-fit_stats_compute(const struct fit_circuit *c, const double *params,
+impfit_stats_compute(const struct impfit_circuit *c, const double *params,
     int nfree, const double *freq, const double *zre, const double *zim,
-    int n, enum fit_weighting w, double *rre, double *rim,
-    struct fit_stats *st)
+    int n, enum impfit_weighting w, double *rre, double *rim,
+    struct impfit_stats *st)
 {
 	double	*z;
 	int	 rv;
@@ -99,12 +99,12 @@ fit_stats_compute(const struct fit_circuit *c, const double *params,
 	if (n < 1 || (z = malloc(2 * (size_t)n * sizeof *z)) == NULL) {
 		st->dof = 2 * n - nfree;
 		st->ssr = st->rmse = st->aic = st->bic = NAN;
-		st->t95 = fit_t95(st->dof);
+		st->t95 = impfit_t95(st->dof);
 		return (-1);
 	}
-	fit_circuit_eval(c, params, freq, n, z, z + n);
-	rv = fit_stats_model(z, z + n, nfree, zre, zim, n, w,
-	    fit_t95(2 * n - nfree), rre, rim, st);
+	impfit_circuit_eval(c, params, freq, n, z, z + n);
+	rv = impfit_stats_model(z, z + n, nfree, zre, zim, n, w,
+	    impfit_t95(2 * n - nfree), rre, rim, st);
 	free(z);
 	return (rv);
 }
@@ -115,9 +115,9 @@ fit_stats_compute(const struct fit_circuit *c, const double *params,
  * written, so the residuals may go over the model.
  */
 int
-fit_stats_model(const double *zfre, const double *zfim, int nfree,
-    const double *zre, const double *zim, int n, enum fit_weighting w,
-    double t95, double *rre, double *rim, struct fit_stats *st)
+impfit_stats_model(const double *zfre, const double *zfim, int nfree,
+    const double *zre, const double *zim, int n, enum impfit_weighting w,
+    double t95, double *rre, double *rim, struct impfit_stats *st)
 {
 	double	ssr = 0, sq = 0, wr, wi, dr, di, mag, m;
 	int	 k;
@@ -137,10 +137,10 @@ fit_stats_model(const double *zfre, const double *zfim, int nfree,
 		}
 		sq += dr * dr + di * di;
 		switch (w) {
-		case FIT_WEIGHT_UNITY:
+		case IMPFIT_WEIGHT_UNITY:
 			wr = wi = 1;
 			break;
-		case FIT_WEIGHT_PROPORTIONAL:
+		case IMPFIT_WEIGHT_PROPORTIONAL:
 			wr = 1 / fabs(zre[k]);
 			wi = 1 / fabs(zim[k]);
 			break;

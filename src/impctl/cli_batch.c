@@ -193,7 +193,7 @@ cli_view(const struct shm *shm, uint32_t rec, int with_data,
 static void
 cli_batch_params(const struct rtab_view *v, struct buf *b)
 {
-	struct fit_circuit *circ;
+	struct impfit_circuit *circ;
 	char err[128];
 	int i;
 
@@ -203,17 +203,17 @@ cli_batch_params(const struct rtab_view *v, struct buf *b)
 	}
 	if (v->params == NULL || v->state != RTAB_DONE)
 		return;
-	circ = fit_circuit_parse(v->circuit, err, sizeof err);
+	circ = impfit_circuit_parse(v->circuit, err, sizeof err);
 	for (i = 0; i < v->nparams; i++) {
-		if (circ != NULL && i < fit_circuit_nparams(circ))
+		if (circ != NULL && i < impfit_circuit_nparams(circ))
 			buf_printf(b, "%s%s=%.6g", i ? " " : "",
-			    fit_circuit_param_name(circ, i), v->params[i]);
+			    impfit_circuit_param_name(circ, i), v->params[i]);
 		else
 			buf_printf(b, "%sp%d=%.6g", i ? " " : "", i,
 			    v->params[i]);
 	}
 	if (circ != NULL)
-		fit_circuit_free(circ);
+		impfit_circuit_free(circ);
 }
 
 static void
@@ -263,7 +263,7 @@ cli_batch_table(const struct shm *shm, const struct rtab_batch_info *bi,
 		printf("%4d %5d %-16s %-9s %-14s %-10s %12s %6d %9s %-10s %7s %s\n",
 		    i, v.iteration, v.result_id, rtab_state_name(v.state),
 		    v.state == RTAB_DONE ?
-		    fit_status_name((enum fit_status)v.fit_status) : "-",
+		    impfit_status_name((enum impfit_status)v.fit_status) : "-",
 		    v.circuit, chi, v.iterations, ms, rtab_wh_name(v.wh),
 		    owner, b.len ? b.p : "");
 		rtab_view_free(&v);

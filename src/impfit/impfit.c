@@ -44,7 +44,7 @@ enum {
 	OPT_HELP
 };
 
-static const struct option impfit_longopts[] = {
+static const struct option cmd_longopts[] = {
 	{ "code", required_argument, NULL, 'c' },
 	{ "file", required_argument, NULL, 'f' },
 	{ "value", required_argument, NULL, 'v' },
@@ -77,7 +77,7 @@ static const struct option impfit_longopts[] = {
 };
 
 static void
-impfit_usage(FILE *fp)
+cmd_usage(FILE *fp)
 {
 	fprintf(fp,
 "usage: impfit -c CODE -f FILE [-v P ...] [-m method] [-w weighting]\n"
@@ -132,7 +132,7 @@ impfit_usage(FILE *fp)
 }
 
 static void
-impfit_die(const char *fmt, const char *arg)
+cmd_die(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "impfit: ");
 	fprintf(stderr, fmt, arg);
@@ -141,7 +141,7 @@ impfit_die(const char *fmt, const char *arg)
 }
 
 static double
-impfit_number(const char *opt, const char *s)
+cmd_number(const char *opt, const char *s)
 {
 	char	*end;
 	double	 v;
@@ -157,56 +157,56 @@ impfit_number(const char *opt, const char *s)
 
 /* Append the comma-separated values of s to v[*n]. */
 static void
-impfit_values(const char *s, double *v, int *n)
+cmd_values(const char *s, double *v, int *n)
 {
 	char	buf[1024], *tok, *save;
 
 	if (strlen(s) >= sizeof buf)
-		impfit_die("-v: '%s' is too long", s);
+		cmd_die("-v: '%s' is too long", s);
 	strcpy(buf, s);
 	for (tok = strtok_r(buf, ",; ", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",; ", &save)) {
-		if (*n >= FIT_MAX_PARAMS)
-			impfit_die("-v: more than %s values", "64");
-		v[(*n)++] = impfit_number("-v", tok);
+		if (*n >= IMPFIT_MAX_PARAMS)
+			cmd_die("-v: more than %s values", "64");
+		v[(*n)++] = cmd_number("-v", tok);
 	}
 }
 
 /* --fix and --bound as given, resolved once the circuit is parsed. */
-struct impfit_cons {
+struct cmd_cons {
 	char	name[32];
 	double	lo, hi;
 };
-static struct impfit_cons	impfit_cons[FIT_MAX_PARAMS];
-static int			impfit_ncons;
+static struct cmd_cons	cmd_cons[IMPFIT_MAX_PARAMS];
+static int			cmd_ncons;
 
 /* Record --fix NAME=VALUE (fix) or --bound NAME=LO:HI. */
 static void
-impfit_cons_add(const char *arg, int fix)
+cmd_cons_add(const char *arg, int fix)
 {
-	struct impfit_cons	*k;
+	struct cmd_cons	*k;
 	const char		*eq = strchr(arg, '=');
 	char			 buf[128], *colon;
 
-	if (impfit_ncons >= FIT_MAX_PARAMS)
-		impfit_die("too many --fix/--bound: '%s'", arg);
+	if (cmd_ncons >= IMPFIT_MAX_PARAMS)
+		cmd_die("too many --fix/--bound: '%s'", arg);
 	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof k->name ||
 	    strlen(eq + 1) >= sizeof buf)
-		impfit_die(fix ? "--fix: '%s' is not NAME=VALUE" :
+		cmd_die(fix ? "--fix: '%s' is not NAME=VALUE" :
 		    "--bound: '%s' is not NAME=LO:HI", arg);
-	k = &impfit_cons[impfit_ncons++];
+	k = &cmd_cons[cmd_ncons++];
 	memcpy(k->name, arg, eq - arg);
 	k->name[eq - arg] = '\0';
 	strcpy(buf, eq + 1);
 	if (fix) {
-		k->lo = k->hi = impfit_number("--fix", buf);
+		k->lo = k->hi = cmd_number("--fix", buf);
 		return;
 	}
 	if ((colon = strchr(buf, ':')) == NULL)
-		impfit_die("--bound: '%s' is not NAME=LO:HI", arg);
+		cmd_die("--bound: '%s' is not NAME=LO:HI", arg);
 	*colon = '\0';
-	k->lo = impfit_number("--bound", buf);
-	k->hi = colon[1] == '\0' ? INFINITY : impfit_number("--bound",
+	k->lo = cmd_number("--bound", buf);
+	k->hi = colon[1] == '\0' ? INFINITY : cmd_number("--bound",
 	    colon + 1);
 }
 
@@ -216,26 +216,26 @@ impfit_cons_add(const char *arg, int fix)
  * parameters.
  */
 static int
-impfit_cons_apply(const struct fit_circuit *c, double *lo, double *hi)
+cmd_cons_apply(const struct impfit_circuit *c, double *lo, double *hi)
 {
 	char	err[160];
-	int	i, j, np = fit_circuit_nparams(c), nfree = np;
+	int	i, j, np = impfit_circuit_nparams(c), nfree = np;
 
 	for (i = 0; i < np; i++)
 		lo[i] = hi[i] = NAN;
-	for (j = 0; j < impfit_ncons; j++) {
-		if ((i = fit_circuit_param_index(c, impfit_cons[j].name)) < 0) {
+	for (j = 0; j < cmd_ncons; j++) {
+		if ((i = impfit_circuit_param_index(c, cmd_cons[j].name)) < 0) {
 			fprintf(stderr, "impfit: %s has no parameter '%s'\n",
-			    fit_circuit_code(c), impfit_cons[j].name);
+			    impfit_circuit_code(c), cmd_cons[j].name);
 			exit(IMPFIT_EXIT_USAGE);
 		}
-		if (fit_bound_check(c, i, impfit_cons[j].lo, impfit_cons[j].hi,
+		if (impfit_bound_check(c, i, cmd_cons[j].lo, cmd_cons[j].hi,
 		    err, sizeof err) != 0)
-			impfit_die("%s", err);
+			cmd_die("%s", err);
 		if (lo[i] == hi[i] && !isnan(lo[i]))
 			nfree++;
-		lo[i] = impfit_cons[j].lo;
-		hi[i] = impfit_cons[j].hi;
+		lo[i] = cmd_cons[j].lo;
+		hi[i] = cmd_cons[j].hi;
 		if (lo[i] == hi[i])
 			nfree--;
 	}
@@ -248,7 +248,7 @@ impfit_cons_apply(const struct fit_circuit *c, double *lo, double *hi)
  * 0.99389377752579211), or null when it is not finite.
  */
 static void
-impfit_json_num(double v)
+cmd_json_num(double v)
 {
 	char num[BUF_NUM_MAX + 1];
 
@@ -262,7 +262,7 @@ impfit_json_num(double v)
 /* A JSON string of our own making (codes, names: no escapes needed, but
  * escape anyway so that nothing can break the line). */
 static void
-impfit_json_str(const char *s)
+cmd_json_str(const char *s)
 {
 	putchar('"');
 	for (; *s != '\0'; s++) {
@@ -278,14 +278,14 @@ impfit_json_str(const char *s)
 
 /* A JSON array of n numbers. */
 static void
-impfit_json_array(const char *key, const double *v, int n)
+cmd_json_array(const char *key, const double *v, int n)
 {
 	int	i;
 
 	printf(",\"%s\":[", key);
 	for (i = 0; i < n; i++) {
 		printf("%s", i ? "," : "");
-		impfit_json_num(v[i]);
+		cmd_json_num(v[i]);
 	}
 	printf("]");
 }
@@ -295,103 +295,103 @@ impfit_json_array(const char *key, const double *v, int n)
  * residuals relative to |Z|, dof, rmse, aic, bic, 95 % intervals.
  */
 static void
-impfit_print_stats(const struct fit_circuit *c, const struct fit_options *o,
-    const struct fit_result *r, const struct fit_spectrum *sp, int nfree)
+cmd_print_stats(const struct impfit_circuit *c, const struct impfit_options *o,
+    const struct impfit_result *r, const struct impfit_spectrum *sp, int nfree)
 {
-	struct fit_stats	 st;
-	double			*rre, *rim, lo[FIT_MAX_PARAMS];
-	double			 hi[FIT_MAX_PARAMS];
-	int			 i, np = fit_circuit_nparams(c);
+	struct impfit_stats	 st;
+	double			*rre, *rim, lo[IMPFIT_MAX_PARAMS];
+	double			 hi[IMPFIT_MAX_PARAMS];
+	int			 i, np = impfit_circuit_nparams(c);
 
 	if ((rre = calloc(2 * (size_t)sp->n, sizeof *rre)) == NULL)
-		impfit_die("%s", "out of memory");
+		cmd_die("%s", "out of memory");
 	rim = rre + sp->n;
-	if (fit_stats_compute(c, r->params, nfree, sp->freq, sp->zre, sp->zim,
+	if (impfit_stats_compute(c, r->params, nfree, sp->freq, sp->zre, sp->zim,
 	    sp->n, o->weighting, rre, rim, &st) == 0) {
-		impfit_json_array("residuals_real", rre, sp->n);
-		impfit_json_array("residuals_imag", rim, sp->n);
+		cmd_json_array("residuals_real", rre, sp->n);
+		cmd_json_array("residuals_imag", rim, sp->n);
 		printf(",\"dof\":%d,\"rmse\":", st.dof);
-		impfit_json_num(st.rmse);
+		cmd_json_num(st.rmse);
 		printf(",\"aic\":");
-		impfit_json_num(st.aic);
+		cmd_json_num(st.aic);
 		printf(",\"bic\":");
-		impfit_json_num(st.bic);
+		cmd_json_num(st.bic);
 		for (i = 0; i < np; i++) {
 			lo[i] = r->params[i] - st.t95 * r->std_errors[i];
 			hi[i] = r->params[i] + st.t95 * r->std_errors[i];
 		}
-		impfit_json_array("ci95_low", lo, np);
-		impfit_json_array("ci95_high", hi, np);
+		cmd_json_array("ci95_low", lo, np);
+		cmd_json_array("ci95_high", hi, np);
 	}
 	free(rre);
 }
 
 static void
-impfit_print_json(const struct fit_circuit *c, const struct fit_options *o,
-    const struct fit_result *r, const struct fit_spectrum *sp, int nfree)
+cmd_print_json(const struct impfit_circuit *c, const struct impfit_options *o,
+    const struct impfit_result *r, const struct impfit_spectrum *sp, int nfree)
 {
-	int	i, np = fit_circuit_nparams(c), number = sp->number;
+	int	i, np = impfit_circuit_nparams(c), number = sp->number;
 	int	points = sp->n;
 
 	printf("{\"spectrum\":%d,\"circuit_type\":", number);
-	impfit_json_str(fit_circuit_code(c));
+	cmd_json_str(impfit_circuit_code(c));
 	printf(",\"method\":\"%s\",\"weighting\":\"%s\",\"points\":%d,"
-	    "\"element_names\":[", fit_method_name(o->method),
-	    fit_weighting_name(o->weighting), points);
+	    "\"element_names\":[", impfit_method_name(o->method),
+	    impfit_weighting_name(o->weighting), points);
 	for (i = 0; i < np; i++) {
 		printf("%s", i ? "," : "");
-		impfit_json_str(fit_circuit_param_name(c, i));
+		cmd_json_str(impfit_circuit_param_name(c, i));
 	}
 	printf("],\"parameters\":[");
 	for (i = 0; i < np; i++) {
 		printf("%s", i ? "," : "");
-		impfit_json_num(r->params[i]);
+		cmd_json_num(r->params[i]);
 	}
 	printf("],\"std_errors\":[");
 	for (i = 0; i < np; i++) {
 		printf("%s", i ? "," : "");
-		impfit_json_num(r->std_errors[i]);
+		cmd_json_num(r->std_errors[i]);
 	}
 	printf("],\"chi_square\":");
-	impfit_json_num(r->chi_square);
-	if (r->status != FIT_BAD_INPUT && r->status != FIT_DIVERGED)
-		impfit_print_stats(c, o, r, sp, nfree);
+	cmd_json_num(r->chi_square);
+	if (r->status != IMPFIT_BAD_INPUT && r->status != IMPFIT_DIVERGED)
+		cmd_print_stats(c, o, r, sp, nfree);
 	printf(",\"iterations\":%d,\"evaluations\":%d,\"fit_status\":\"%s\","
 	    "\"fit_ms\":", r->iterations, r->evaluations,
-	    fit_status_name(r->status));
-	impfit_json_num(r->seconds * 1e3);
-	if (r->status == FIT_BAD_INPUT) {
+	    impfit_status_name(r->status));
+	cmd_json_num(r->seconds * 1e3);
+	if (r->status == IMPFIT_BAD_INPUT) {
 		printf(",\"error\":");
-		impfit_json_str(r->error);
+		cmd_json_str(r->error);
 	}
 	printf("}\n");
 }
 
 static void
-impfit_print_text(const struct fit_circuit *c, const struct fit_options *o,
-    const struct fit_result *r, int number, int points)
+cmd_print_text(const struct impfit_circuit *c, const struct impfit_options *o,
+    const struct impfit_result *r, int number, int points)
 {
-	int	i, np = fit_circuit_nparams(c);
+	int	i, np = impfit_circuit_nparams(c);
 
 	printf("spectrum %d: %s, %d points, %s, %s weighting\n", number,
-	    fit_circuit_code(c), points, fit_method_name(o->method),
-	    fit_weighting_name(o->weighting));
-	if (r->status == FIT_BAD_INPUT) {
+	    impfit_circuit_code(c), points, impfit_method_name(o->method),
+	    impfit_weighting_name(o->weighting));
+	if (r->status == IMPFIT_BAD_INPUT) {
 		printf("  fit_status bad_input: %s\n", r->error);
 		return;
 	}
 	for (i = 0; i < np; i++)
 		printf("  %-10s %15.8g  +/- %.3g\n",
-		    fit_circuit_param_name(c, i), r->params[i],
+		    impfit_circuit_param_name(c, i), r->params[i],
 		    r->std_errors[i]);
 	printf("  chi_square %.8g  iterations %d  evaluations %d  "
 	    "fit_status %s  fit_ms %.3f\n", r->chi_square, r->iterations,
-	    r->evaluations, fit_status_name(r->status), r->seconds * 1e3);
+	    r->evaluations, impfit_status_name(r->status), r->seconds * 1e3);
 }
 
 /* A JSON array of n numbers. */
 static void
-impfit_json_arr(const double *v, int n)
+cmd_json_arr(const double *v, int n)
 {
 	int	i;
 
@@ -399,20 +399,20 @@ impfit_json_arr(const double *v, int n)
 	for (i = 0; i < n; i++) {
 		if (i)
 			putchar(',');
-		impfit_json_num(v[i]);
+		cmd_json_num(v[i]);
 	}
 	putchar(']');
 }
 
 /* --linkk: the test of one spectrum, residuals into rr, ri.  0 or exit code. */
 static int
-impfit_linkk(const struct fit_spectrum *sp, const struct fit_linkk_options *lo,
+cmd_linkk(const struct impfit_spectrum *sp, const struct impfit_linkk_options *lo,
     int json, double *rr, double *ri)
 {
-	struct fit_linkk_result	 r;
+	struct impfit_linkk_result	 r;
 	int			 k;
 
-	if (fit_linkk(sp->freq, sp->zre, sp->zim, sp->n, lo, &r, rr, ri) != 0) {
+	if (impfit_linkk(sp->freq, sp->zre, sp->zim, sp->n, lo, &r, rr, ri) != 0) {
 		fprintf(stderr, "impfit: spectrum %d: Lin-KK failed\n",
 		    sp->number);
 		return (IMPFIT_EXIT_FIT);
@@ -420,24 +420,24 @@ impfit_linkk(const struct fit_spectrum *sp, const struct fit_linkk_options *lo,
 	if (json) {
 		printf("{\"spectrum\":%d,\"points\":%d,\"fit_type\":\"%s\","
 		    "\"add_cap\":%s,\"c\":", sp->number, sp->n,
-		    fit_linkk_type_name(lo->type), lo->add_cap ? "true" : "false");
-		impfit_json_num(lo->c);
+		    impfit_linkk_type_name(lo->type), lo->add_cap ? "true" : "false");
+		cmd_json_num(lo->c);
 		printf(",\"max_m\":%d,\"M\":%d,\"mu\":", lo->max_m, r.m);
-		impfit_json_num(r.mu);
+		cmd_json_num(r.mu);
 		printf(",\"pseudo_chi_square\":");
-		impfit_json_num(r.pseudo_chi_square);
+		cmd_json_num(r.pseudo_chi_square);
 		printf(",\"residuals_real\":");
-		impfit_json_arr(rr, sp->n);
+		cmd_json_arr(rr, sp->n);
 		printf(",\"residuals_imag\":");
-		impfit_json_arr(ri, sp->n);
+		cmd_json_arr(ri, sp->n);
 		printf(",\"linkk_ms\":");
-		impfit_json_num(r.seconds * 1e3);
+		cmd_json_num(r.seconds * 1e3);
 		printf("}\n");
 		return (0);
 	}
 	printf("spectrum %d: Lin-KK %s%s, %d points: M %d  mu %.6f  "
 	    "pseudo_chi_square %.6g  linkk_ms %.3f\n", sp->number,
-	    fit_linkk_type_name(lo->type), lo->add_cap ? " +C" : "", sp->n,
+	    impfit_linkk_type_name(lo->type), lo->add_cap ? " +C" : "", sp->n,
 	    r.m, r.mu, r.pseudo_chi_square, r.seconds * 1e3);
 	printf("  %14s %12s %12s\n", "freq_Hz", "res_real_%", "res_imag_%");
 	for (k = 0; k < sp->n; k++)
@@ -451,7 +451,7 @@ impfit_linkk(const struct fit_spectrum *sp, const struct fit_linkk_options *lo,
  * OUT-<number>.svg (number: Spectrum_Number).  Returns 0 or an exit code.
  */
 static int
-impfit_plot(const char *out, const struct plot_data *pd, int number, int ns)
+cmd_plot(const char *out, const struct plot_data *pd, int number, int ns)
 {
 	char	 path[4096];
 	size_t	 len, l = strlen(out);
@@ -481,7 +481,7 @@ impfit_plot(const char *out, const struct plot_data *pd, int number, int ns)
 
 /* --simulate: the spectrum of c at v on stdout. */
 static int
-impfit_simulate(const struct fit_circuit *c, const double *v, double fmin,
+cmd_simulate(const struct impfit_circuit *c, const double *v, double fmin,
     double fmax, int points, double noise, unsigned long long seed)
 {
 	double	*f, *zr, *zi;
@@ -491,8 +491,8 @@ impfit_simulate(const struct fit_circuit *c, const double *v, double fmin,
 	zr = calloc(points, sizeof *zr);
 	zi = calloc(points, sizeof *zi);
 	if (f == NULL || zr == NULL || zi == NULL)
-		impfit_die("%s", "out of memory");
-	fit_simulate(c, v, fmin, fmax, points, noise, seed, f, zr, zi);
+		cmd_die("%s", "out of memory");
+	impfit_simulate(c, v, fmin, fmax, points, noise, seed, f, zr, zi);
 	for (i = 0; i < points; i++)
 		printf("%.10g\t%.10g\t%.10g\n", f[i], zr[i], zi[i]);
 	free(f);
@@ -502,17 +502,17 @@ impfit_simulate(const struct fit_circuit *c, const double *v, double fmin,
 }
 
 /* What to do beside (or instead of) a fit. */
-struct impfit_xopts {
+struct cmd_xopts {
 	int				linkk, drt, json;
-	struct fit_linkk_options	lo;
-	struct fit_drt_options		dro;
+	struct impfit_linkk_options	lo;
+	struct impfit_drt_options		dro;
 	const char			*plot;
 };
 
 /* --drt: the DRT of one spectrum into tau, gam.  0 or exit code. */
 static int
-impfit_drt(const struct fit_spectrum *sp, const struct fit_drt_options *o,
-    int json, struct fit_drt_result *r, double *tau, double *gam)
+cmd_drt(const struct impfit_spectrum *sp, const struct impfit_drt_options *o,
+    int json, struct impfit_drt_result *r, double *tau, double *gam)
 {
 	double	*zr, *zi;
 	int	 k, rc;
@@ -520,30 +520,30 @@ impfit_drt(const struct fit_spectrum *sp, const struct fit_drt_options *o,
 	zr = calloc(sp->n, sizeof *zr);
 	zi = calloc(sp->n, sizeof *zi);
 	if (zr == NULL || zi == NULL)
-		impfit_die("%s", "out of memory");
-	rc = fit_drt(sp->freq, sp->zre, sp->zim, sp->n, o, r, tau, gam, zr, zi);
+		cmd_die("%s", "out of memory");
+	rc = impfit_drt(sp->freq, sp->zre, sp->zim, sp->n, o, r, tau, gam, zr, zi);
 	if (rc != 0)
 		fprintf(stderr, "impfit: spectrum %d: DRT failed\n", sp->number);
 	else if (json) {
 		printf("{\"spectrum\":%d,\"points\":%d,\"lambda\":", sp->number,
 		    sp->n);
-		impfit_json_num(r->lambda);
+		cmd_json_num(r->lambda);
 		printf(",\"R_inf\":");
-		impfit_json_num(r->r_inf);
+		cmd_json_num(r->r_inf);
 		printf(",\"L\":");
-		impfit_json_num(r->l);
+		cmd_json_num(r->l);
 		printf(",\"R_pol\":");
-		impfit_json_num(r->r_pol);
+		cmd_json_num(r->r_pol);
 		printf(",\"tau\":");
-		impfit_json_arr(tau, r->npoints);
+		cmd_json_arr(tau, r->npoints);
 		printf(",\"gamma\":");
-		impfit_json_arr(gam, r->npoints);
+		cmd_json_arr(gam, r->npoints);
 		printf(",\"real_impedance\":");
-		impfit_json_arr(zr, sp->n);
+		cmd_json_arr(zr, sp->n);
 		printf(",\"imaginary_impedance\":");
-		impfit_json_arr(zi, sp->n);
+		cmd_json_arr(zi, sp->n);
 		printf(",\"drt_ms\":");
-		impfit_json_num(r->seconds * 1e3);
+		cmd_json_num(r->seconds * 1e3);
 		printf("}\n");
 	} else {
 		printf("spectrum %d: DRT, %d points, lambda %g: R_inf %.6g  L "
@@ -563,11 +563,11 @@ impfit_drt(const struct fit_spectrum *sp, const struct fit_drt_options *o,
  * picture, as asked.  Returns 0 or an exit code.
  */
 static int
-impfit_extras(const struct fit_spectrum *s, int ns, const struct fit_circuit *c,
-    const struct fit_result *res, const struct impfit_xopts *xo)
+cmd_extras(const struct impfit_spectrum *s, int ns, const struct impfit_circuit *c,
+    const struct impfit_result *res, const struct cmd_xopts *xo)
 {
 	struct plot_data	 pd;
-	struct fit_drt_result	 dr;
+	struct impfit_drt_result	 dr;
 	double			*rr, *ri, *tau = NULL, *gam = NULL;
 	char			 title[160];
 	int			 rc = 0, linkk = xo->linkk, json = xo->json;
@@ -577,16 +577,16 @@ impfit_extras(const struct fit_spectrum *s, int ns, const struct fit_circuit *c,
 	rr = calloc(s->n, sizeof *rr);
 	ri = calloc(s->n, sizeof *ri);
 	if (rr == NULL || ri == NULL)
-		impfit_die("%s", "out of memory");
-	if (linkk && (rc = impfit_linkk(s, &xo->lo, json, rr, ri)) != 0)
+		cmd_die("%s", "out of memory");
+	if (linkk && (rc = cmd_linkk(s, &xo->lo, json, rr, ri)) != 0)
 		linkk = 0;
 	if (xo->drt) {
-		ndrt = fit_drt_npoints(s->n);
+		ndrt = impfit_drt_npoints(s->n);
 		tau = calloc(ndrt, sizeof *tau);
 		gam = calloc(ndrt, sizeof *gam);
 		if (tau == NULL || gam == NULL)
-			impfit_die("%s", "out of memory");
-		if (impfit_drt(s, &xo->dro, json, &dr, tau, gam) != 0) {
+			cmd_die("%s", "out of memory");
+		if (cmd_drt(s, &xo->dro, json, &dr, tau, gam) != 0) {
 			ndrt = 0;
 			rc = IMPFIT_EXIT_FIT;
 		}
@@ -600,7 +600,7 @@ impfit_extras(const struct fit_spectrum *s, int ns, const struct fit_circuit *c,
 		pd.freq = s->freq;
 		pd.zre = s->zre;
 		pd.zim = s->zim;
-		if (c != NULL && res->status != FIT_DIVERGED) {
+		if (c != NULL && res->status != IMPFIT_DIVERGED) {
 			pd.circuit = c;
 			pd.params = res->params;
 			pd.chi_square = res->chi_square;
@@ -612,7 +612,7 @@ impfit_extras(const struct fit_spectrum *s, int ns, const struct fit_circuit *c,
 		pd.ndrt = ndrt;
 		pd.tau = tau;
 		pd.gamma = gam;
-		if (impfit_plot(plot, &pd, s->number, ns) != 0)
+		if (cmd_plot(plot, &pd, s->number, ns) != 0)
 			rc = IMPFIT_EXIT_USAGE;
 	}
 	free(rr);
@@ -624,27 +624,27 @@ impfit_extras(const struct fit_spectrum *s, int ns, const struct fit_circuit *c,
 
 /* ==== Files of any format (src/data) ================================== */
 
-static const char	*impfit_format;	/* --format; NULL: detected */
+static const char	*cmd_format;	/* --format; NULL: detected */
 
 /*
  * The spectra of file through the readers of src/data, as the engine's
- * struct fit_spectrum (free with fit_spectra_free).  Returns their count,
+ * struct impfit_spectrum (free with impfit_spectra_free).  Returns their count,
  * or -1 with the reader's message in err.
  */
 static int
-impfit_spectra_read(const char *file, struct fit_spectrum **out, char *err,
+cmd_spectra_read(const char *file, struct impfit_spectrum **out, char *err,
     size_t errlen)
 {
 	struct dat_set		*ds;
-	struct fit_spectrum	*sp;
+	struct impfit_spectrum	*sp;
 	int			 i, n;
 	size_t			 sz;
 
-	if (dat_read_file(file, impfit_format, NULL, &ds, err, errlen) !=
+	if (dat_read_file(file, cmd_format, NULL, &ds, err, errlen) !=
 	    DAT_OK)
 		return (-1);
 	if ((sp = calloc((size_t)ds->nspec, sizeof *sp)) == NULL)
-		impfit_die("%s", "out of memory");
+		cmd_die("%s", "out of memory");
 	for (i = 0; i < ds->nspec; i++) {
 		n = ds->spec[i].n;
 		sz = (size_t)n * sizeof(double);
@@ -653,7 +653,7 @@ impfit_spectra_read(const char *file, struct fit_spectrum **out, char *err,
 		if ((sp[i].freq = malloc(sz)) == NULL ||
 		    (sp[i].zre = malloc(sz)) == NULL ||
 		    (sp[i].zim = malloc(sz)) == NULL)
-			impfit_die("%s", "out of memory");
+			cmd_die("%s", "out of memory");
 		memcpy(sp[i].freq, ds->spec[i].freq, sz);
 		memcpy(sp[i].zre, ds->spec[i].zre, sz);
 		memcpy(sp[i].zim, ds->spec[i].zim, sz);
@@ -666,7 +666,7 @@ impfit_spectra_read(const char *file, struct fit_spectrum **out, char *err,
 
 /* The shortest text that reads back as v (dtoa_shortest), at o. */
 static char *
-impfit_num(char *o, double v)
+cmd_num(char *o, double v)
 {
 	char		 d[24] = { 0 };
 	uint64_t	 m;
@@ -708,13 +708,13 @@ impfit_num(char *o, double v)
 
 /* --read FILE: what the readers read, as CSV on stdout. */
 static int
-impfit_read_csv(const char *file)
+cmd_read_csv(const char *file)
 {
 	struct dat_set	*ds;
 	char		 err[512], line[160], *o;
 	int		 i, j;
 
-	if (dat_read_file(file, impfit_format, NULL, &ds, err, sizeof err) !=
+	if (dat_read_file(file, cmd_format, NULL, &ds, err, sizeof err) !=
 	    DAT_OK) {
 		fprintf(stderr, "impfit: %s\n", err);
 		return (IMPFIT_EXIT_USAGE);
@@ -722,11 +722,11 @@ impfit_read_csv(const char *file)
 	printf("Frequency_Hz,Z_real,Z_imag,Spectrum_Number\n");
 	for (i = 0; i < ds->nspec; i++)
 		for (j = 0; j < ds->spec[i].n; j++) {
-			o = impfit_num(line, ds->spec[i].freq[j]);
+			o = cmd_num(line, ds->spec[i].freq[j]);
 			*o++ = ',';
-			o = impfit_num(o, ds->spec[i].zre[j]);
+			o = cmd_num(o, ds->spec[i].zre[j]);
 			*o++ = ',';
-			o = impfit_num(o, ds->spec[i].zim[j]);
+			o = cmd_num(o, ds->spec[i].zim[j]);
 			o += sprintf(o, ",%d\n", ds->spec[i].number);
 			fwrite(line, 1, (size_t)(o - line), stdout);
 		}
@@ -738,48 +738,48 @@ impfit_read_csv(const char *file)
 
 /* No circuit: --linkk and/or --plot of the spectra of file. */
 static int
-impfit_nofit(const char *file, const struct impfit_xopts *xo)
+cmd_nofit(const char *file, const struct cmd_xopts *xo)
 {
-	struct fit_spectrum	*sp;
+	struct impfit_spectrum	*sp;
 	char			 err[256];
 	int			 ns, i, r, rc = 0;
 
-	if ((ns = impfit_spectra_read(file, &sp, err, sizeof err)) < 0) {
+	if ((ns = cmd_spectra_read(file, &sp, err, sizeof err)) < 0) {
 		fprintf(stderr, "impfit: %s\n", err);
 		return (IMPFIT_EXIT_USAGE);
 	}
 	for (i = 0; i < ns; i++)
-		if ((r = impfit_extras(&sp[i], ns, NULL, NULL, xo)) != 0 &&
+		if ((r = cmd_extras(&sp[i], ns, NULL, NULL, xo)) != 0 &&
 		    rc == 0)
 			rc = r;
 	fflush(stdout);
-	fit_spectra_free(sp, ns);
+	impfit_spectra_free(sp, ns);
 	return (rc);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct fit_options	 o;
-	struct fit_result	 res;
-	struct fit_circuit	*c;
-	struct fit_workspace	*ws;
-	struct fit_spectrum	*sp;
+	struct impfit_options	 o;
+	struct impfit_result	 res;
+	struct impfit_circuit	*c;
+	struct impfit_workspace	*ws;
+	struct impfit_spectrum	*sp;
 	const char		*code = NULL, *file = NULL, *sim = NULL;
 	char			 err[256];
-	double			 v[FIT_MAX_PARAMS], fmin = 0.1, fmax = 1e5;
-	double			 noise = 0, d, lo[FIT_MAX_PARAMS];
-	double			 hi[FIT_MAX_PARAMS];
+	double			 v[IMPFIT_MAX_PARAMS], fmin = 0.1, fmax = 1e5;
+	double			 noise = 0, d, lo[IMPFIT_MAX_PARAMS];
+	double			 hi[IMPFIT_MAX_PARAMS];
 	unsigned long long	 seed = 0;
 	int			 nv = 0, json = 0, points = 50, ch, i, i2, ns, np;
 	int			 maxn = 0, rc = 0, nfree, readonly = 0;
-	struct impfit_xopts	 xo;
+	struct cmd_xopts	 xo;
 
-	fit_options_default(&o);
+	impfit_options_default(&o);
 	memset(&xo, 0, sizeof xo);
-	fit_linkk_options_default(&xo.lo);
-	fit_drt_options_default(&xo.dro);
-	while ((ch = getopt_long(argc, argv, "c:f:v:m:w:t:h", impfit_longopts,
+	impfit_linkk_options_default(&xo.lo);
+	impfit_drt_options_default(&xo.dro);
+	while ((ch = getopt_long(argc, argv, "c:f:v:m:w:t:h", cmd_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -789,64 +789,64 @@ main(int argc, char **argv)
 			file = optarg;
 			break;
 		case 'v':
-			impfit_values(optarg, v, &nv);
+			cmd_values(optarg, v, &nv);
 			break;
 		case 'm':
-			if ((i = fit_method_parse(optarg)) < 0)
-				impfit_die("unknown method '%s'", optarg);
+			if ((i = impfit_method_parse(optarg)) < 0)
+				cmd_die("unknown method '%s'", optarg);
 			o.method = i;
 			break;
 		case 'w':
-			if ((i = fit_weighting_parse(optarg)) < 0)
-				impfit_die("unknown weighting '%s'", optarg);
+			if ((i = impfit_weighting_parse(optarg)) < 0)
+				cmd_die("unknown weighting '%s'", optarg);
 			o.weighting = i;
 			break;
 		case OPT_MAXIT:
-			d = impfit_number("--max-iterations", optarg);
+			d = cmd_number("--max-iterations", optarg);
 			if (d < 1 || d > 1e8)
-				impfit_die("--max-iterations: bad value '%s'",
+				cmd_die("--max-iterations: bad value '%s'",
 				    optarg);
 			o.max_iterations = d;
 			break;
 		case 't':
-			d = impfit_number("--timeout", optarg);
+			d = cmd_number("--timeout", optarg);
 			if (d <= 0 || d > 1e9)
-				impfit_die("--timeout: bad value '%s'", optarg);
+				cmd_die("--timeout: bad value '%s'", optarg);
 			o.max_seconds = d;
 			break;
 		case OPT_RESTARTS:
-			d = impfit_number("--restarts", optarg);
+			d = cmd_number("--restarts", optarg);
 			if (d < 0 || d > 1000)
-				impfit_die("--restarts: bad value '%s'", optarg);
+				cmd_die("--restarts: bad value '%s'", optarg);
 			o.restarts = d;
 			break;
 		case OPT_LINKK:
 			xo.linkk = 1;
 			break;
 		case OPT_LK_C:
-			xo.lo.c = impfit_number("--c", optarg);
+			xo.lo.c = cmd_number("--c", optarg);
 			if (xo.lo.c >= 1)
-				impfit_die("--c: bad value '%s'", optarg);
+				cmd_die("--c: bad value '%s'", optarg);
 			break;
 		case OPT_LK_MAXM:
-			d = impfit_number("--max-m", optarg);
-			if (d < 1 || d > FIT_LINKK_MAX_M || d != (int)d)
-				impfit_die("--max-m: bad value '%s' (1 .. 200)",
+			d = cmd_number("--max-m", optarg);
+			if (d < 1 || d > IMPFIT_LINKK_MAX_M || d != (int)d)
+				cmd_die("--max-m: bad value '%s' (1 .. 200)",
 				    optarg);
 			xo.lo.max_m = d;
 			break;
 		case OPT_LK_TYPE:
-			if ((i = fit_linkk_type_parse(optarg)) < 0)
-				impfit_die("unknown --fit-type '%s'", optarg);
+			if ((i = impfit_linkk_type_parse(optarg)) < 0)
+				cmd_die("unknown --fit-type '%s'", optarg);
 			xo.lo.type = i;
 			break;
 		case OPT_DRT:
 			xo.drt = 1;
 			break;
 		case OPT_LAMBDA:
-			d = impfit_number("--lambda", optarg);
+			d = cmd_number("--lambda", optarg);
 			if (!(d > 0) || d > 1e6)
-				impfit_die("--lambda: bad value '%s'", optarg);
+				cmd_die("--lambda: bad value '%s'", optarg);
 			xo.dro.lambda = d;
 			break;
 		case OPT_PLOT:
@@ -860,120 +860,120 @@ main(int argc, char **argv)
 			break;
 		case OPT_FIX:
 		case OPT_BOUND:
-			impfit_cons_add(optarg, ch == OPT_FIX);
+			cmd_cons_add(optarg, ch == OPT_FIX);
 			break;
 		case OPT_SIMULATE:
 			sim = optarg;
 			break;
 		case OPT_FMIN:
-			fmin = impfit_number("--fmin", optarg);
+			fmin = cmd_number("--fmin", optarg);
 			break;
 		case OPT_FMAX:
-			fmax = impfit_number("--fmax", optarg);
+			fmax = cmd_number("--fmax", optarg);
 			break;
 		case OPT_POINTS:
-			d = impfit_number("--points", optarg);
+			d = cmd_number("--points", optarg);
 			if (d < 1 || d > 1e7)
-				impfit_die("--points: bad value '%s'", optarg);
+				cmd_die("--points: bad value '%s'", optarg);
 			points = d;
 			break;
 		case OPT_NOISE:
-			noise = impfit_number("--noise", optarg);
+			noise = cmd_number("--noise", optarg);
 			break;
 		case OPT_SEED:
-			seed = impfit_number("--seed", optarg);
+			seed = cmd_number("--seed", optarg);
 			break;
 		case OPT_READ:
 			file = optarg;
 			readonly = 1;
 			break;
 		case OPT_FORMAT:
-			impfit_format = optarg;
+			cmd_format = optarg;
 			break;
 		case 'h':
 		case OPT_HELP:
-			impfit_usage(stdout);
+			cmd_usage(stdout);
 			return (0);
 		default:
-			impfit_usage(stderr);
+			cmd_usage(stderr);
 			return (IMPFIT_EXIT_USAGE);
 		}
 	}
 	if (optind < argc)
-		impfit_die("unexpected argument '%s'", argv[optind]);
+		cmd_die("unexpected argument '%s'", argv[optind]);
 	if (readonly)
-		return (impfit_read_csv(file));
+		return (cmd_read_csv(file));
 	if (sim != NULL)
 		code = sim;
 	if ((code == NULL && !xo.linkk && !xo.drt && xo.plot == NULL) ||
 	    (sim == NULL && file == NULL)) {
-		impfit_usage(stderr);
+		cmd_usage(stderr);
 		return (IMPFIT_EXIT_USAGE);
 	}
 	xo.json = json;
 	if (code == NULL)
-		return (impfit_nofit(file, &xo));
-	if ((c = fit_circuit_parse(code, err, sizeof err)) == NULL) {
+		return (cmd_nofit(file, &xo));
+	if ((c = impfit_circuit_parse(code, err, sizeof err)) == NULL) {
 		fprintf(stderr, "impfit: circuit '%s': %s\n", code, err);
 		return (IMPFIT_EXIT_USAGE);
 	}
-	np = fit_circuit_nparams(c);
+	np = impfit_circuit_nparams(c);
 	if ((nv > 0 || sim != NULL) && nv != np) {
 		fprintf(stderr, "impfit: %s has %d parameters, -v gave %d\n",
-		    fit_circuit_code(c), np, nv);
-		fit_circuit_free(c);
+		    impfit_circuit_code(c), np, nv);
+		impfit_circuit_free(c);
 		return (IMPFIT_EXIT_USAGE);
 	}
 	if (sim != NULL) {
 		for (i = 0; i < np; i++)
-			if (!(v[i] > 0) || (fit_circuit_param_is_exponent(c,
+			if (!(v[i] > 0) || (impfit_circuit_param_is_exponent(c,
 			    i) && v[i] > 1))
-				impfit_die("-v: value of %s out of range",
-				    fit_circuit_param_name(c, i));
+				cmd_die("-v: value of %s out of range",
+				    impfit_circuit_param_name(c, i));
 		if (!(fmin > 0) || !(fmax > 0))
-			impfit_die("%s", "--fmin and --fmax must be positive");
-		rc = impfit_simulate(c, v, fmin, fmax, points, noise, seed);
-		fit_circuit_free(c);
+			cmd_die("%s", "--fmin and --fmax must be positive");
+		rc = cmd_simulate(c, v, fmin, fmax, points, noise, seed);
+		impfit_circuit_free(c);
 		return (rc);
 	}
 	if (nv > 0)
 		o.init = v;
-	nfree = impfit_cons_apply(c, lo, hi);
+	nfree = cmd_cons_apply(c, lo, hi);
 	o.lower = lo;
 	o.upper = hi;
 
-	if ((ns = impfit_spectra_read(file, &sp, err, sizeof err)) < 0) {
+	if ((ns = cmd_spectra_read(file, &sp, err, sizeof err)) < 0) {
 		fprintf(stderr, "impfit: %s\n", err);
-		fit_circuit_free(c);
+		impfit_circuit_free(c);
 		return (IMPFIT_EXIT_USAGE);
 	}
 	for (i = 0; i < ns; i++)
 		if (sp[i].n > maxn)
 			maxn = sp[i].n;
-	if ((ws = fit_workspace_new(maxn, np)) == NULL)
-		impfit_die("%s", "out of memory");
+	if ((ws = impfit_workspace_new(maxn, np)) == NULL)
+		cmd_die("%s", "out of memory");
 	for (i = 0; i < ns; i++) {
-		fit_run(c, sp[i].freq, sp[i].zre, sp[i].zim, sp[i].n, &o, ws,
+		impfit_run(c, sp[i].freq, sp[i].zre, sp[i].zim, sp[i].n, &o, ws,
 		    &res);
 		/* number: Spectrum_Number of the CSV layout, else 0 */
 		if (json)
-			impfit_print_json(c, &o, &res, &sp[i], nfree);
+			cmd_print_json(c, &o, &res, &sp[i], nfree);
 		else
-			impfit_print_text(c, &o, &res, sp[i].number, sp[i].n);
-		if (res.status == FIT_BAD_INPUT) {
+			cmd_print_text(c, &o, &res, sp[i].number, sp[i].n);
+		if (res.status == IMPFIT_BAD_INPUT) {
 			fprintf(stderr, "impfit: %s: spectrum %d: %s\n", file,
 			    sp[i].number, res.error);
 			rc = IMPFIT_EXIT_USAGE;
 			continue;
-		} else if (res.status == FIT_DIVERGED && rc == 0)
+		} else if (res.status == IMPFIT_DIVERGED && rc == 0)
 			rc = IMPFIT_EXIT_FIT;
-		if ((i2 = impfit_extras(&sp[i], ns, c, &res, &xo)) != 0 &&
+		if ((i2 = cmd_extras(&sp[i], ns, c, &res, &xo)) != 0 &&
 		    rc == 0)
 			rc = i2;
 	}
 	fflush(stdout);
-	fit_workspace_free(ws);
-	fit_spectra_free(sp, ns);
-	fit_circuit_free(c);
+	impfit_workspace_free(ws);
+	impfit_spectra_free(sp, ns);
+	impfit_circuit_free(c);
 	return (rc);
 }

@@ -237,18 +237,18 @@ static int
 cfg_check(const struct cfg *c, char **cause)
 {
 	char err[160];
-	struct fit_circuit *fc;
+	struct impfit_circuit *fc;
 
-	if (fit_method_parse(c->method) < 0) {
+	if (impfit_method_parse(c->method) < 0) {
 		imp_asprintf(cause, "-method: unknown method '%s'", c->method);
 		return (-1);
 	}
-	fc = fit_circuit_parse(c->code, err, sizeof err);
+	fc = impfit_circuit_parse(c->code, err, sizeof err);
 	if (fc == NULL) {
 		imp_asprintf(cause, "-code: bad circuit '%s': %s", c->code, err);
 		return (-1);
 	}
-	fit_circuit_free(fc);
+	impfit_circuit_free(fc);
 	if (strlen(c->code) > RTAB_CIRCUIT_MAX) {
 		imp_asprintf(cause, "-code: circuit code too long");
 		return (-1);

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-struct fit_circuit;
+struct impfit_circuit;
 
 #define PLOT_NYQUIST	0x01u
 #define PLOT_BODE	0x02u
@@ -21,7 +21,7 @@ struct plot_data {
 	const char		*title;		/* NULL: none */
 	int			 n;		/* measured points */
 	const double		*freq, *zre, *zim;
-	const struct fit_circuit *circuit;	/* the fit, or NULL */
+	const struct impfit_circuit *circuit;	/* the fit, or NULL */
 	const double		*params;
 	double			 chi_square;
 	const double		*lk_re, *lk_im;	/* Lin-KK residuals, or NULL */

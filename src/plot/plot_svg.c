@@ -325,7 +325,7 @@ fit_legend(struct pic *pc, int with_chi)
 	    d->n);
 	if (d->circuit == NULL)
 		return;
-	xml_esc(code, sizeof code, fit_circuit_code(d->circuit));
+	xml_esc(code, sizeof code, impfit_circuit_code(d->circuit));
 	pc->leg[pc->nlegend].kind = 1;
 	pc->leg[pc->nlegend].color = C_FIT;
 	snprintf(pc->leg[pc->nlegend++].label, 96, "fit %s", code);
@@ -592,7 +592,7 @@ plot_svg(const struct plot_data *d, unsigned kinds, size_t *len)
 		for (i = 0; i < DENSE; i++)
 			pc.df[i] = exp(log(fmax) + (log(fmin) - log(fmax)) * i /
 			    (DENSE - 1.0));
-		fit_circuit_eval(d->circuit, d->params, pc.df, DENSE, pc.dre,
+		impfit_circuit_eval(d->circuit, d->params, pc.df, DENSE, pc.dre,
 		    pc.dim);
 		for (i = 0; i < DENSE; i++) {
 			pc.dnim[i] = -pc.dim[i];
@@ -601,7 +601,7 @@ plot_svg(const struct plot_data *d, unsigned kinds, size_t *len)
 		}
 		pc.rre = pc.mph + d->n;
 		pc.rim = pc.rre + d->n;
-		fit_circuit_eval(d->circuit, d->params, d->freq, d->n, pc.rre,
+		impfit_circuit_eval(d->circuit, d->params, d->freq, d->n, pc.rre,
 		    pc.rim);
 		for (i = 0; i < d->n; i++) {
 			m = pc.mmod[i] > 0 ? 100 / pc.mmod[i] : NAN;

@@ -16,8 +16,8 @@ char *
 plot_view_svg(const struct rtab_view *v, unsigned kinds, size_t *len)
 {
 	struct plot_data	 pd = { 0 };
-	struct fit_drt_result	 dr;
-	struct fit_circuit	*c = NULL;
+	struct impfit_drt_result	 dr;
+	struct impfit_circuit	*c = NULL;
 	char			 title[200], err[128];
 	double			*tau = NULL, *gam = NULL;
 	char			*svg;
@@ -32,17 +32,17 @@ plot_view_svg(const struct rtab_view *v, unsigned kinds, size_t *len)
 	pd.zre = v->zre;
 	pd.zim = v->zim;
 	if (v->state == RTAB_DONE && v->params != NULL && v->nparams > 0 &&
-	    (c = fit_circuit_parse(v->circuit, err, sizeof err)) != NULL &&
-	    fit_circuit_nparams(c) == v->nparams) {
+	    (c = impfit_circuit_parse(v->circuit, err, sizeof err)) != NULL &&
+	    impfit_circuit_nparams(c) == v->nparams) {
 		pd.circuit = c;
 		pd.params = v->params;
 		pd.chi_square = v->chi_square;
 	}
 	if ((kinds & PLOT_DRT) && v->n >= 3) {
-		pd.ndrt = fit_drt_npoints(v->n);
+		pd.ndrt = impfit_drt_npoints(v->n);
 		tau = calloc(pd.ndrt, sizeof *tau);
 		gam = calloc(pd.ndrt, sizeof *gam);
-		if (tau == NULL || gam == NULL || fit_drt(v->freq, v->zre,
+		if (tau == NULL || gam == NULL || impfit_drt(v->freq, v->zre,
 		    v->zim, v->n, NULL, &dr, tau, gam, NULL, NULL) != 0)
 			pd.ndrt = 0;
 		pd.tau = tau;
@@ -52,6 +52,6 @@ plot_view_svg(const struct rtab_view *v, unsigned kinds, size_t *len)
 	free(tau);
 	free(gam);
 	if (c != NULL)
-		fit_circuit_free(c);
+		impfit_circuit_free(c);
 	return (svg);
 }

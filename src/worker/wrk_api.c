@@ -437,7 +437,7 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	    "\"defaults\":{\"circuit\":");
 	buf_json_str(&b, wrk.def_circuit);
 	buf_adds(&b, ",\"method\":");
-	buf_json_str(&b, fit_method_name((enum fit_method)wrk.def_method));
+	buf_json_str(&b, impfit_method_name((enum impfit_method)wrk.def_method));
 	buf_adds(&b, ",\"webhook_mode\":");
 	buf_json_str(&b, wrk.cfg->webhook_mode != NULL ? wrk.cfg->webhook_mode :
 	    "spectrum");
@@ -1127,7 +1127,7 @@ batch_post_parsed(struct hreq *r, struct wrk_rq *q, struct bpost *bp)
 /*
  * POST /eis-data: parsed here; fitted, stored (when it has a webhook) and
  * rendered by the fitting thread (single_fitted), so that its Lin-KK and
- * DRT (a few ms for 100 points, tens with FIT_LINKK_MAX_M RCs) and the
+ * DRT (a few ms for 100 points, tens with IMPFIT_LINKK_MAX_M RCs) and the
  * statistics of its answer never hold this thread; answered by
  * single_done here.
  */
@@ -1146,11 +1146,11 @@ single_fitted(struct wrk_sync *j)
 {
 	struct single *sg = (struct single *)(void *)j;
 	struct wrk_spectrum *s = &j->s;
-	struct fit_result *res = &j->res;
+	struct impfit_result *res = &j->res;
 	struct rtab_view v;
 
 	sg->rc = RTAB_OK;
-	if (res->status == FIT_BAD_INPUT)
+	if (res->status == IMPFIT_BAD_INPUT)
 		return;
 	memset(&v, 0, sizeof v);
 	v.state = RTAB_DONE;
@@ -1204,7 +1204,7 @@ single_done(struct wrk_sync *j)
 	struct hreq *r = sg->r;
 	struct wrk_rq *q = &sg->q;
 
-	if (j->res.status == FIT_BAD_INPUT)
+	if (j->res.status == IMPFIT_BAD_INPUT)
 		reply_error(r, q, 400, NULL, "the fitting engine refused the "
 		    "spectrum: %s", j->res.error);
 	else if (sg->rc != RTAB_OK)

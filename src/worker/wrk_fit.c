@@ -50,7 +50,7 @@
 
 static __thread struct {
 	char			code[RTAB_CIRCUIT_MAX + 1];
-	struct fit_circuit	*c;
+	struct impfit_circuit	*c;
 	uint64_t		used;
 } wrk_circ[WRK_NCIRC];
 static __thread uint64_t	wrk_circ_clock;
@@ -62,24 +62,24 @@ wrk_circuit_flush(void)
 
 	for (i = 0; i < WRK_NCIRC; i++)
 		if (wrk_circ[i].c != NULL) {
-			fit_circuit_free(wrk_circ[i].c);
+			impfit_circuit_free(wrk_circ[i].c);
 			wrk_circ[i].c = NULL;
 		}
 }
 
-const struct fit_circuit *
+const struct impfit_circuit *
 wrk_circuit(const char *code, char *err, size_t len)
 {
 	char e[160];
 	int i, victim = 0;
-	struct fit_circuit *c;
+	struct impfit_circuit *c;
 
 	for (i = 0; i < WRK_NCIRC; i++)
 		if (wrk_circ[i].c != NULL && strcmp(wrk_circ[i].code, code) == 0) {
 			wrk_circ[i].used = ++wrk_circ_clock;
 			return (wrk_circ[i].c);
 		}
-	c = fit_circuit_parse(code, e, sizeof e);
+	c = impfit_circuit_parse(code, e, sizeof e);
 	if (c == NULL) {
 		if (err != NULL)
 			snprintf(err, len, "%s", e);
@@ -87,7 +87,7 @@ wrk_circuit(const char *code, char *err, size_t len)
 	}
 	if (strlen(code) > RTAB_CIRCUIT_MAX) {
 		/* not cacheable; callers reject long codes before asking */
-		fit_circuit_free(c);
+		impfit_circuit_free(c);
 		if (err != NULL)
 			snprintf(err, len, "circuit code too long");
 		return (NULL);
@@ -96,7 +96,7 @@ wrk_circuit(const char *code, char *err, size_t len)
 		if (wrk_circ[i].used < wrk_circ[victim].used)
 			victim = i;
 	if (wrk_circ[victim].c != NULL)
-		fit_circuit_free(wrk_circ[victim].c);
+		impfit_circuit_free(wrk_circ[victim].c);
 	snprintf(wrk_circ[victim].code, sizeof wrk_circ[victim].code, "%s", code);
 	wrk_circ[victim].c = c;
 	wrk_circ[victim].used = ++wrk_circ_clock;
@@ -111,11 +111,11 @@ long	wrk_test_delay_us;
  * into res, which must outlive out.
  */
 void
-wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
+wrk_outcome(struct rtab_outcome *out, const struct impfit_result *res,
     uint64_t fit_ns)
 {
 	memset(out, 0, sizeof *out);
-	out->failed = res->status == FIT_BAD_INPUT;
+	out->failed = res->status == IMPFIT_BAD_INPUT;
 	out->fit_status = res->status;
 	out->nparams = res->nparams;
 	out->params = res->params;
@@ -155,13 +155,13 @@ wrk_tasks(uint64_t now)
 }
 
 static void
-wrk_account(const struct fit_result *res, uint64_t ns)
+wrk_account(const struct impfit_result *res, uint64_t ns)
 {
-	if (res->status == FIT_BAD_INPUT)
+	if (res->status == IMPFIT_BAD_INPUT)
 		STAT_INC(spectra_failed);
 	else
 		STAT_INC(spectra_fitted);
-	if (res->status == FIT_TIMEOUT)
+	if (res->status == IMPFIT_TIMEOUT)
 		STAT_INC(fit_timeouts);
 	STAT_ADD(fit_ns, ns);
 	STAT_ADD(fit_iterations, (uint64_t)(res->iterations > 0 ? res->iterations : 0));
@@ -225,7 +225,7 @@ wrk_spectrum_log(uint64_t fit_ns, int64_t mem_delta)
 
 static void
 wrk_bench(const char *batch, int iteration, int n, const char *circuit,
-    int method, uint64_t wait_ns, uint64_t fit_ns, const struct fit_result *res)
+    int method, uint64_t wait_ns, uint64_t fit_ns, const struct impfit_result *res)
 {
 	char line[512], ts[48];
 	int len;
@@ -234,9 +234,9 @@ wrk_bench(const char *batch, int iteration, int n, const char *circuit,
 		return;
 	len = snprintf(line, sizeof line, "%s,%d,%d,%s,%d,%s,%s,%.6f,%.6f,%d,%.9g,%s\n",
 	    tim_rfc3339(tim_real(), 1, ts, sizeof ts), wrk.index, (int)wrk.pid,
-	    batch, iteration, circuit, fit_method_name((enum fit_method)method),
+	    batch, iteration, circuit, impfit_method_name((enum impfit_method)method),
 	    (double)fit_ns / 1e6, (double)wait_ns / 1e6, n,
-	    res->chi_square, fit_status_name(res->status));
+	    res->chi_square, impfit_status_name(res->status));
 	/* one write(2) per line: O_APPEND keeps lines whole across workers */
 	if (len > 0 && write(wrk.bench_fd, line, (size_t)len) < 0)
 		log_syserr("write(benchmark csv)");
@@ -252,17 +252,17 @@ wrk_fit_budget(uint64_t asked_ns)
 static uint64_t	fit_t0;		/* tim_mono() at the running fit's start; 0: none (atomic) */
 
 static void
-wrk_fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
+wrk_fit_run(const struct impfit_circuit *c, const double *freq, const double *zre,
     const double *zim, int n, int method, int weighting, int max_it,
     uint64_t budget_ns, const double *init, const double *lower,
-    const double *upper, struct fit_result *res, uint64_t *ns)
+    const double *upper, struct impfit_result *res, uint64_t *ns)
 {
-	struct fit_options o;
+	struct impfit_options o;
 	uint64_t t0;
 
-	fit_options_default(&o);
-	o.method = (enum fit_method)method;
-	o.weighting = (enum fit_weighting)weighting;
+	impfit_options_default(&o);
+	o.method = (enum impfit_method)method;
+	o.weighting = (enum impfit_weighting)weighting;
 	o.max_iterations = max_it;
 	o.init = init;
 	o.lower = lower;	/* constants and bounds (issue 15, part 3) */
@@ -271,7 +271,7 @@ wrk_fit_run(const struct fit_circuit *c, const double *freq, const double *zre,
 	shm_proc_set_busy(wrk.proc, 1);
 	t0 = tim_mono();
 	__atomic_store_n(&fit_t0, t0, __ATOMIC_RELAXED);
-	fit_run(c, freq, zre, zim, n, &o, wrk.ws, res);
+	impfit_run(c, freq, zre, zim, n, &o, wrk.ws, res);
 	*ns = tim_mono() - t0;
 	/* test knob: slow fits down so tests can kill workers mid-job */
 	if (wrk_test_delay_us > 0)
@@ -294,8 +294,8 @@ wrk_fit_next(void)
 {
 	struct rtab_job job;
 	struct rtab_outcome out;
-	struct fit_result res;
-	const struct fit_circuit *c;
+	struct impfit_result res;
+	const struct impfit_circuit *c;
 	char err[160];
 	uint64_t ns = 0, t_start = tim_real();
 	int64_t mem0 = mem_in_use();
@@ -305,9 +305,9 @@ wrk_fit_next(void)
 		return (0);
 	memset(&res, 0, sizeof res);
 	c = wrk_circuit(job.circuit, err, sizeof err);
-	if (c == NULL || fit_circuit_nparams(c) != job.nparams ||
+	if (c == NULL || impfit_circuit_nparams(c) != job.nparams ||
 	    job.n > (int)wrk.max_points) {
-		res.status = FIT_BAD_INPUT;
+		res.status = IMPFIT_BAD_INPUT;
 		snprintf(res.error, sizeof res.error, "%.120s", c == NULL ? err :
 		    "spectrum does not match its circuit");
 	} else
@@ -335,17 +335,17 @@ wrk_fit_next(void)
 
 /* Fit a POST /eis-data spectrum; counted and logged like a queued job. */
 static void
-wrk_fit_sync(const struct wrk_spectrum *s, struct fit_result *res,
+wrk_fit_sync(const struct wrk_spectrum *s, struct impfit_result *res,
     uint64_t *fit_ns)
 {
-	const struct fit_circuit *c;
+	const struct impfit_circuit *c;
 	char err[160];
 
 	memset(res, 0, sizeof *res);
 	*fit_ns = 0;
 	c = wrk_circuit(s->circuit, err, sizeof err);
 	if (c == NULL) {
-		res->status = FIT_BAD_INPUT;
+		res->status = IMPFIT_BAD_INPUT;
 		snprintf(res->error, sizeof res->error, "%.120s", err);
 		return;
 	}

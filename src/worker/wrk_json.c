@@ -311,7 +311,7 @@ struct opts {
 	int		method, weighting, max_iterations;
 	uint64_t	timeout_ns;
 	int		ninit;
-	double		init[FIT_MAX_PARAMS];
+	double		init[IMPFIT_MAX_PARAMS];
 	char		init_field[256];
 	const char	*url;		/* borrowed from the tokens' strings or cfg */
 	int		own_url;
@@ -385,7 +385,7 @@ static int
 opts_cons_resolve(const struct opts *o, struct wrk_spectrum *s,
     struct wrk_err *e)
 {
-	const struct fit_circuit *c;
+	const struct impfit_circuit *c;
 	const struct opt_cons *oc;
 	struct path pf;
 	char why[160];
@@ -404,10 +404,10 @@ opts_cons_resolve(const struct opts *o, struct wrk_spectrum *s,
 			snprintf(pf.b, sizeof pf.b, "%.100s.%s",
 			    o->cons_field[k], oc->name);
 			pf.len = strlen(pf.b);
-			if ((j = fit_circuit_param_index(c, oc->name)) < 0)
+			if ((j = impfit_circuit_param_index(c, oc->name)) < 0)
 				return (fail(e, 400, &pf, "circuit %s has no "
 				    "parameter %s", o->circuit, oc->name));
-			if (fit_bound_check(c, j, oc->lo, oc->hi, why,
+			if (impfit_bound_check(c, j, oc->lo, oc->hi, why,
 			    sizeof why) != 0)
 				return (fail(e, 400, &pf, "%s", why));
 			s->lower[j] = oc->lo;
@@ -421,7 +421,7 @@ static int
 opts_circuit(struct opts *o, const char *code, const struct path *p,
     struct wrk_err *e)
 {
-	const struct fit_circuit *c;
+	const struct impfit_circuit *c;
 	char err[160];
 
 	if (strlen(code) > RTAB_CIRCUIT_MAX)
@@ -430,8 +430,8 @@ opts_circuit(struct opts *o, const char *code, const struct path *p,
 	c = wrk_circuit(code, err, sizeof err);
 	if (c == NULL)
 		return (fail(e, 400, p, "bad circuit '%s': %s", code, err));
-	snprintf(o->circuit, sizeof o->circuit, "%s", fit_circuit_code(c));
-	o->nparams = fit_circuit_nparams(c);
+	snprintf(o->circuit, sizeof o->circuit, "%s", impfit_circuit_code(c));
+	o->nparams = impfit_circuit_nparams(c);
 	snprintf(o->circuit_field, sizeof o->circuit_field, "%s", p->b);
 	return (0);
 }
@@ -506,16 +506,16 @@ opts_extras(int obj, struct path *p, struct opts *o, struct wrk_err *e)
 	if (present(v = jtok_get(jt, obj, "linkk_max_m"))) {
 		old = path_key(p, "linkk_max_m");
 		if (jtok_type(jt, v) != JT_INTEGER || jtok_int(jt, v) < 1 ||
-		    jtok_int(jt, v) > FIT_LINKK_MAX_M)
+		    jtok_int(jt, v) > IMPFIT_LINKK_MAX_M)
 			return (fail(e, 400, p, "must be an integer from 1 to %d",
-			    FIT_LINKK_MAX_M));
+			    IMPFIT_LINKK_MAX_M));
 		x->lk_max_m = (uint16_t)jtok_int(jt, v);
 		path_pop(p, old);
 	}
 	if (present(v = jtok_get(jt, obj, "linkk_fit_type"))) {
 		old = path_key(p, "linkk_fit_type");
 		if (jtok_type(jt, v) != JT_STRING ||
-		    (t = fit_linkk_type_parse(s = jtok_str(jt, v))) < 0)
+		    (t = impfit_linkk_type_parse(s = jtok_str(jt, v))) < 0)
 			return (fail(e, 400, p, "must be \"real\", \"imag\" or "
 			    "\"complex\""));
 		x->lk_type = (uint8_t)t;
@@ -575,7 +575,7 @@ opts_parse(int obj, struct path *p, struct opts *o, struct wrk_err *e)
 		if (jtok_type(jt, v) != JT_STRING)
 			return (fail(e, 400, p, "must be a string, not %s", type_name(v)));
 		s = jtok_str(jt, v);
-		m = fit_method_parse(s);
+		m = impfit_method_parse(s);
 		if (m < 0)
 			return (fail(e, 400, p, "unknown method '%s' (use "
 			    "levenberg-marquardt or nelder-mead)", s));
@@ -588,7 +588,7 @@ opts_parse(int obj, struct path *p, struct opts *o, struct wrk_err *e)
 		if (jtok_type(jt, v) != JT_STRING)
 			return (fail(e, 400, p, "must be a string, not %s", type_name(v)));
 		s = jtok_str(jt, v);
-		m = fit_weighting_parse(s);
+		m = impfit_weighting_parse(s);
 		if (m < 0)
 			return (fail(e, 400, p, "unknown weighting '%s' (use "
 			    "modulus, unity or proportional)", s));
@@ -625,7 +625,7 @@ opts_parse(int obj, struct path *p, struct opts *o, struct wrk_err *e)
 			return (fail(e, 400, p, "must be an array of numbers, not %s",
 			    type_name(v)));
 		n = jtok_len(jt, v);
-		if (n > FIT_MAX_PARAMS)
+		if (n > IMPFIT_MAX_PARAMS)
 			return (fail(e, 400, p, "too many values (%zu)", (size_t)n));
 		o->ninit = n;
 		for (i = 0, x = jtok_first(jt, v); i < (size_t)n;
@@ -691,7 +691,7 @@ opts_defaults(struct opts *o)
 	o->extras.lk_c = 0.85;
 	o->extras.lk_max_m = 50;
 	o->method = wrk.def_method;
-	o->weighting = FIT_WEIGHT_MODULUS;
+	o->weighting = IMPFIT_WEIGHT_MODULUS;
 	o->url = wrk.cfg->webhook_url;
 }
 
@@ -943,16 +943,16 @@ spectrum_parse(int outer, struct path *po, int imp, struct path *pi,
 		    "parameters", o.ninit, o.circuit, o.nparams));
 	}
 	if (o.ninit > 0) {
-		const struct fit_circuit *c = wrk_circuit(o.circuit, NULL, 0);
+		const struct impfit_circuit *c = wrk_circuit(o.circuit, NULL, 0);
 		for (k = 0; k < o.ninit; k++)
-			if (c != NULL && fit_circuit_param_is_exponent(c, k) &&
+			if (c != NULL && impfit_circuit_param_is_exponent(c, k) &&
 			    o.init[k] > 1) {
 				struct path pf;
 				snprintf(pf.b, sizeof pf.b, "%.200s[%d]", o.init_field, k);
 				pf.len = strlen(pf.b);
 				return (fail(e, 400, &pf, "%s is an exponent: it "
 				    "must be in (0, 1]",
-				    fit_circuit_param_name(c, k)));
+				    impfit_circuit_param_name(c, k)));
 			}
 		memcpy(s->init, o.init, sizeof(double) * (size_t)o.ninit);
 	}

@@ -150,15 +150,15 @@ wrk_main(struct child_ctx *ctx)
 	wrk.max_points = wrk.cfg->max_points < g.max_points ?
 	    wrk.cfg->max_points : g.max_points;
 	snprintf(wrk.def_circuit, sizeof wrk.def_circuit, "%s", wrk.cfg->code);
-	m = fit_method_parse(wrk.cfg->method);
-	wrk.def_method = m < 0 ? FIT_METHOD_LM : m;
+	m = impfit_method_parse(wrk.cfg->method);
+	wrk.def_method = m < 0 ? IMPFIT_METHOD_LM : m;
 	wrk_allow_init(wrk.cfg->webhook_allow);
 	/* polled results are kept -retention, not evicted for room */
 	rtab_set_retention(wrk.cfg->retention);
 	rtab_arena_random(wrk.shm);
-	wrk.ws = fit_workspace_new((int)wrk.max_points, FIT_MAX_PARAMS);
+	wrk.ws = impfit_workspace_new((int)wrk.max_points, IMPFIT_MAX_PARAMS);
 	if (wrk.ws == NULL) {
-		log_err("fit_workspace_new(%u points) failed", wrk.max_points);
+		log_err("impfit_workspace_new(%u points) failed", wrk.max_points);
 		return (1);
 	}
 	if (wrk.cfg->benchmark) {
@@ -237,7 +237,7 @@ wrk_main(struct child_ctx *ctx)
 	if (wrk.ev_ctl != NULL)
 		event_free(wrk.ev_ctl);
 	event_base_free(wrk.base);
-	fit_workspace_free(wrk.ws);
+	impfit_workspace_free(wrk.ws);
 	if (wrk.bench_fd >= 0)
 		close(wrk.bench_fd);
 	return (0);

@@ -50,7 +50,7 @@ struct wrk {
 	struct hsrv		*http;
 	struct event		*ev_ctl, *ev_tick, *ev_drain, *ev_admit;
 	struct event		*ev_sig[4];
-	struct fit_workspace	*ws;		/* the fitting thread's */
+	struct impfit_workspace	*ws;		/* the fitting thread's */
 	uint32_t		max_points;	/* min(-max-points, the state file's) */
 	int			def_method;
 	char			def_circuit[RTAB_CIRCUIT_MAX + 1];
@@ -80,11 +80,11 @@ struct wrk_spectrum {
 	int		method, weighting, max_iterations;
 	uint64_t	timeout_ns;		/* the fit's time budget; 0: not given */
 	int		ninit;
-	double		init[FIT_MAX_PARAMS];
+	double		init[IMPFIT_MAX_PARAMS];
 	/* constants and bounds (issue 15, part 3): 0 or nparams each, NaN
 	 * where none, lower == upper a constant */
 	int		ncons;
-	double		lower[FIT_MAX_PARAMS], upper[FIT_MAX_PARAMS];
+	double		lower[IMPFIT_MAX_PARAMS], upper[IMPFIT_MAX_PARAMS];
 	char		*webhook_url;		/* own or inherited; NULL none */
 	int		own_url;		/* webhook_url set on the spectrum itself */
 	struct rtab_extras extras;		/* validate, drt (issue 16) */
@@ -125,7 +125,7 @@ int wrk_file_batch(struct hreq *r, struct wrk_batch *b, struct wrk_err *e);
 /* --- wrk_fit.c: the fitting thread ---------------------------------------- */
 
 /* Parsed circuit for a canonical code (a small per-thread cache); NULL + err when invalid. */
-const struct fit_circuit *wrk_circuit(const char *code, char *err, size_t len);
+const struct impfit_circuit *wrk_circuit(const char *code, char *err, size_t len);
 /* Free this thread's parsed circuits (at thread exit). */
 void wrk_circuit_flush(void);
 
@@ -133,7 +133,7 @@ void wrk_circuit_flush(void);
 struct wrk_sync {
 	struct wrk_sync		*next;
 	struct wrk_spectrum	s;
-	struct fit_result	res;
+	struct impfit_result	res;
 	uint64_t		fit_ns;
 	int64_t			mem0;	/* mem_in_use() when the request came */
 	/* runs in the fitting thread after the fit (the answer's heavy
@@ -164,7 +164,7 @@ uint64_t wrk_fit_running_ns(uint64_t now);
 /* The budget of a fit: the request's timeout, capped by -fit-timeout (ns). */
 uint64_t wrk_fit_budget(uint64_t asked_ns);
 /* res as the result table stores it (pointers into res). */
-void wrk_outcome(struct rtab_outcome *out, const struct fit_result *res,
+void wrk_outcome(struct rtab_outcome *out, const struct impfit_result *res,
     uint64_t fit_ns);
 /* IMPCORE_TEST_FIT_DELAY_US: tests only, a pause after each fit. */
 extern long	wrk_test_delay_us;
