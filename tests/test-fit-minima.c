@@ -113,10 +113,10 @@ static const struct mcase {
 
 static double	f[MAXPTS], zr[MAXPTS], zi[MAXPTS];
 
-/* The spectrum of case i in f, zr, zi; its point count, 0 when absent. */
+/* The spectrum of case i in fq, re, im; its point count, 0 when absent. */
 static int
-load_case(const struct mcase *mc, const struct impfit_circuit *c, double *f,
-    double *zr, double *zi)
+load_case(const struct mcase *mc, const struct impfit_circuit *c, double *fq,
+    double *re, double *im)
 {
 	struct impfit_spectrum	*sp;
 	const char		*dir;
@@ -125,7 +125,7 @@ load_case(const struct mcase *mc, const struct impfit_circuit *c, double *f,
 
 	if (mc->file == NULL) {
 		impfit_simulate(c, mc->p, 0.1, 1e5, NPTS, mc->noise, mc->seed,
-		    f, zr, zi);
+		    fq, re, im);
 		return (NPTS);
 	}
 	if (strncmp(mc->file, "impedancepy/", 12) == 0) {
@@ -141,9 +141,9 @@ load_case(const struct mcase *mc, const struct impfit_circuit *c, double *f,
 		return (0);
 	n = sp[0].n < MAXPTS ? sp[0].n : MAXPTS;
 	for (k = 0; k < n; k++) {
-		f[k] = sp[0].freq[k];
-		zr[k] = sp[0].zre[k];
-		zi[k] = sp[0].zim[k];
+		fq[k] = sp[0].freq[k];
+		re[k] = sp[0].zre[k];
+		im[k] = sp[0].zim[k];
 	}
 	impfit_spectra_free(sp, 1);
 	return (n);
@@ -154,8 +154,8 @@ load_case(const struct mcase *mc, const struct impfit_circuit *c, double *f,
  * automatic start and from random initial values (seeded).
  */
 static double
-search_best(const struct impfit_circuit *c, const double *f, const double *zr,
-    const double *zi, int n, struct impfit_workspace *ws, const double *dflt)
+search_best(const struct impfit_circuit *c, const double *fq, const double *re,
+    const double *im, int n, struct impfit_workspace *ws, const double *dflt)
 {
 	struct impfit_options	 o;
 	struct impfit_result	 res;
@@ -165,7 +165,7 @@ search_best(const struct impfit_circuit *c, const double *f, const double *zr,
 
 	impfit_options_default(&o);
 	o.restarts = 1000;	/* the engine caps it */
-	impfit_run(c, f, zr, zi, n, &o, ws, &res);
+	impfit_run(c, fq, re, im, n, &o, ws, &res);
 	best = res.chi_square;
 	fit_rng_seed(&rng, 12345);
 	o.init = init;
@@ -180,7 +180,7 @@ search_best(const struct impfit_circuit *c, const double *f, const double *zr,
 				init[i] = pow(10, 14 * fit_rng_uniform(&rng) -
 				    9);
 		}
-		impfit_run(c, f, zr, zi, n, &o, ws, &res);
+		impfit_run(c, fq, re, im, n, &o, ws, &res);
 		if (res.chi_square < best)
 			best = res.chi_square;
 	}

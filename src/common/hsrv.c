@@ -509,8 +509,10 @@ parse_head(struct hreq *r, const char **msg)
 	if (strncasecmp(target, "http://", 7) == 0 ||
 	    strncasecmp(target, "https://", 8) == 0) {
 		/* absolute form: keep the path */
+		static char root[] = "/";	/* read only: it has no '?' */
 		char *slash = strchr(strstr(target, "//") + 2, '/');
-		target = slash != NULL ? slash : (char *)"/";
+
+		target = slash != NULL ? slash : root;
 	}
 	if (*target != '/' && strcmp(target, "*") != 0) {
 		*msg = "bad request target";

@@ -345,13 +345,14 @@ prof_heap_hook(void *p, size_t size, int is_free)
 static void
 heap_add_range(void *fn)
 {
-	const ElfW(Sym) *sym = NULL;
+	const ElfW(Sym) *sym;
 	Dl_info info;
+	void *symp = NULL;
 
 	if (heap_nranges >= HEAP_NRANGES)
 		return;
-	if (dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) == 0 ||
-	    sym == NULL || info.dli_saddr != fn || sym->st_size == 0)
+	if (dladdr1(fn, &info, &symp, RTLD_DL_SYMENT) == 0 ||
+	    (sym = symp) == NULL || info.dli_saddr != fn || sym->st_size == 0)
 		return;
 	heap_range_lo[heap_nranges] = (uintptr_t)fn;
 	heap_range_hi[heap_nranges] = (uintptr_t)fn + sym->st_size;

@@ -147,8 +147,7 @@ prom_procs(const struct shm *shm, struct prom_proc *out)
 		memset(&out[i], 0, sizeof out[i]);
 		out[i].pi = pi;
 		out[i].stat_ok = prom_proc_stat(&out[i]) == 0;
-		/* the accessor is not const, but only reads here */
-		sb = shm_proc_stats((struct shm *)shm, slot);
+		sb = shm_proc_stats(shm, slot);
 		if (sb != NULL && CMM_LOAD_SHARED(sb->magic) == STAT_BLOCK_MAGIC) {
 			uint64_t a = CMM_LOAD_SHARED(sb->c[STAT_heap_alloc_bytes]);
 			uint64_t f = CMM_LOAD_SHARED(sb->c[STAT_heap_freed_bytes]);

@@ -971,7 +971,7 @@ shm_proc(struct shm *s, int slot)
 }
 
 struct stat_block *
-shm_proc_stats(struct shm *s, int slot)
+shm_proc_stats(const struct shm *s, int slot)
 {
 	if (slot < 0 || slot >= SHM_NPROC || s->procs[slot].magic != SHM_PROC_MAGIC)
 		return (NULL);

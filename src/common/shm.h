@@ -144,7 +144,7 @@ void shm_proc_set_pid(struct shm *shm, int slot, pid_t pid);
 void shm_proc_set_dead(struct shm *shm, int slot);
 
 struct shm_proc *shm_proc(struct shm *shm, int slot);
-struct stat_block *shm_proc_stats(struct shm *shm, int slot);
+struct stat_block *shm_proc_stats(const struct shm *shm, int slot);
 int shm_proc_get(const struct shm *shm, int slot, struct shm_proc_info *pi);
 /* Live processes (STARTING, RUNNING or DRAINING) of a role (NONE: any). */
 int shm_proc_count(const struct shm *shm, enum shm_role role);

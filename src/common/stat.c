@@ -112,7 +112,7 @@ stat_sum(const struct shm *shm, enum stat_id id)
 	int i;
 
 	for (i = 0; i < SHM_NPROC; i++) {
-		struct stat_block *b = shm_proc_stats((struct shm *)shm, i);
+		struct stat_block *b = shm_proc_stats(shm, i);
 		if (b == NULL || b->magic != STAT_BLOCK_MAGIC)
 			continue;
 		s += CMM_LOAD_SHARED(b->c[id]);
@@ -127,7 +127,7 @@ stat_sum_all(const struct shm *shm, uint64_t out[STAT__N])
 
 	memset(out, 0, sizeof(uint64_t) * STAT__N);
 	for (i = 0; i < SHM_NPROC; i++) {
-		struct stat_block *b = shm_proc_stats((struct shm *)shm, i);
+		struct stat_block *b = shm_proc_stats(shm, i);
 		if (b == NULL || b->magic != STAT_BLOCK_MAGIC)
 			continue;
 		for (j = 0; j < STAT__N; j++)
@@ -142,7 +142,7 @@ stat_hist_total(const struct shm *shm, enum stat_hist h)
 	int i;
 
 	for (i = 0; i < SHM_NPROC; i++) {
-		struct stat_block *b = shm_proc_stats((struct shm *)shm, i);
+		struct stat_block *b = shm_proc_stats(shm, i);
 		if (b == NULL || b->magic != STAT_BLOCK_MAGIC)
 			continue;
 		s += CMM_LOAD_SHARED(b->hsum[h]);
@@ -158,7 +158,7 @@ stat_hist_sum(const struct shm *shm, enum stat_hist h,
 
 	memset(out, 0, sizeof(uint64_t) * STAT_HIST_BUCKETS);
 	for (i = 0; i < SHM_NPROC; i++) {
-		struct stat_block *b = shm_proc_stats((struct shm *)shm, i);
+		struct stat_block *b = shm_proc_stats(shm, i);
 		if (b == NULL || b->magic != STAT_BLOCK_MAGIC)
 			continue;
 		for (j = 0; j < STAT_HIST_BUCKETS; j++)

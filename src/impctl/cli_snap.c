@@ -34,8 +34,7 @@ cli_snap_take(const struct shm *shm, struct cli_snap *s)
 	memset(s, 0, sizeof *s);
 	s->t_mono = tim_mono();
 	for (slot = 0; slot < SHM_NPROC; slot++) {
-		/* the accessor is not const, but only reads here */
-		b = shm_proc_stats((struct shm *)shm, slot);
+		b = shm_proc_stats(shm, slot);
 		/* a block of another counter table cannot be summed by name */
 		if (b == NULL || CMM_LOAD_SHARED(b->magic) != STAT_BLOCK_MAGIC ||
 		    CMM_LOAD_SHARED(b->ncounters) != STAT__N)

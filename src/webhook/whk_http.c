@@ -299,8 +299,12 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 	if (d->content == NULL || d->len <= d->prefix)
 		return ("could not render the result");
 
-#define HDR(s)	(d->hdr[nh++].data = (char *)(s))
-	HDR("Content-Type: application/json");
+	/* curl_slist's data is not const; curl only reads these */
+	static char ctype[] = "Content-Type: application/json";
+	static char noexpect[] = "Expect:";
+
+#define HDR(s)	(d->hdr[nh++].data = (s))
+	HDR(ctype);
 	HDR(whk_hdr_line(d->hdr_id, "webhook-id: ", 12, d->resid, idlen));
 	HDR(whk_hdr_line(d->hdr_ts, "webhook-timestamp: ", 19, tsb, tslen));
 	if (w->key != NULL) {
@@ -310,7 +314,7 @@ whk_prepare(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 		    strlen(sig)));
 	}
 	/* no "Expect: 100-continue" round trip before larger bodies */
-	HDR("Expect:");
+	HDR(noexpect);
 #undef HDR
 	for (i = 0; i < nh; i++)
 		d->hdr[i].next = i + 1 < nh ? &d->hdr[i + 1] : NULL;

@@ -35,6 +35,7 @@ struct whk_key {
 static EVP_MAC_CTX *
 whk_mac_new(const struct whk_key *k)
 {
+	static char sha256[] = "SHA256";	/* OpenSSL wants it writable */
 	OSSL_PARAM params[2];
 	EVP_MAC_CTX *ctx = NULL;
 	EVP_MAC *mac;
@@ -48,7 +49,7 @@ whk_mac_new(const struct whk_key *k)
 	if (ctx == NULL)
 		return (NULL);
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
+	    sha256, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if (!EVP_MAC_init(ctx, k->bytes, (size_t)k->len, params)) {
 		EVP_MAC_CTX_free(ctx);

@@ -478,9 +478,9 @@ struct rc_ent {
 	char		*json;
 };
 
-static struct rc_ent	rc[RC_SLOTS];
+static struct rc_ent	rc_slot[RC_SLOTS];
 /* the circuit, quantile and frequencies of the last result rendered here:
- * a batch's results share them (the HTTP thread's, like rc) */
+ * a batch's results share them (the HTTP thread's, like rc_slot) */
 static struct render_cache	wrk_rcache;
 static size_t		rc_bytes;
 static unsigned		rc_hand;
@@ -498,7 +498,7 @@ rc_drop(struct rc_ent *e)
 static const struct rc_ent *
 rc_get(uint32_t ri, uint64_t word)
 {
-	struct rc_ent *e = &rc[ri % RC_SLOTS];
+	struct rc_ent *e = &rc_slot[ri % RC_SLOTS];
 
 	if (e->json == NULL || e->ri != ri || e->word != word)
 		return (NULL);
@@ -509,13 +509,13 @@ rc_get(uint32_t ri, uint64_t word)
 static void
 rc_put(uint32_t ri, uint64_t word, const char *json, size_t len)
 {
-	struct rc_ent *e = &rc[ri % RC_SLOTS], *f;
+	struct rc_ent *e = &rc_slot[ri % RC_SLOTS], *f;
 
 	if (len > RC_BYTES / 64)
 		return;
 	rc_drop(e);
 	while (rc_bytes + len > RC_BYTES) {
-		f = &rc[rc_hand++ % RC_SLOTS];
+		f = &rc_slot[rc_hand++ % RC_SLOTS];
 		if (f->ref)
 			f->ref = 0;
 		else
