@@ -3,15 +3,17 @@
  * /debug/pprof/symbol.
  *
  * dladdr() only knows exported symbols (-rdynamic exports our non-static
- * functions); our static functions are in the executable's own .symtab,
- * which we read once from /proc/self/exe (we build with -g and do not
- * strip).  Libraries fall back to dladdr: Debian strips their .symtab.
+ * functions); our static functions are in the .symtab of the executable
+ * and of libimpfit.so (the engine: hidden visibility, so dladdr names none
+ * of it), which we read once, with every other loaded object that has a
+ * .symtab (we build with -g and do not strip).  Objects without one fall
+ * back to dladdr: Debian strips its libraries' .symtab.
  * Every server process is forked from one master without exec, so one
  * process's layout names the addresses of all.
  *
  * prf_sym_frames adds what the profile.proto profiles carry (prf_pb.c,
  * issue 17 item 7): the source file and line of an address and the
- * functions inlined there, from our DWARF through libdw.  go tool pprof
+ * functions inlined there, from each object's DWARF through libdw.  go tool pprof
  * cannot name a target_clones variant or some static functions from the
  * DWARF alone, so the function an address is in is named from .symtab
  * (fit_eval_block.avx2), its inlined callees from DWARF.
@@ -36,20 +38,28 @@
 
 struct prf_fsym {
 	uintptr_t	lo, hi;		/* runtime addresses */
-	const char	*name;		/* in prf_sym_str */
+	const char	*name;		/* in its object's str, or prf_plt_str */
 };
 
+/* FUNC symbols of every object read, sorted by address */
 static struct prf_fsym	*prf_syms;
 static size_t		prf_nsyms;
-static char		*prf_sym_str;
-static char		*prf_plt_str;	/* "name@plt" names */
+static char		*prf_plt_str;	/* the executable's "name@plt" names */
 static int		prf_sym_loaded;
-static uintptr_t	prf_exe_lo, prf_exe_hi;
-static uintptr_t	prf_exe_bias_v;	/* runtime address - link address */
 
-/* DWARF of /proc/self/exe (libdw), NULL when it has none */
-static Dwarf		*prf_dw;
-static int		prf_dw_fd = -1;
+/*
+ * The objects whose .symtab was read: the executable first, then the
+ * shared objects that have one (libimpfit.so; not Debian's stripped libs).
+ */
+#define PRF_MAX_MODS	32
+static struct prf_mod {
+	uintptr_t	lo, hi;		/* runtime addresses its symbols cover */
+	uintptr_t	bias;		/* runtime address - link address */
+	char		*str;		/* its .strtab, which names point into */
+	Dwarf		*dw;		/* its DWARF (libdw), NULL when none */
+	int		fd;
+} prf_mods[PRF_MAX_MODS];
+static int		prf_nmods;
 
 /* Normalised source paths, by the libdw string they were made from. */
 #define PRF_MAX_FILES	1024
@@ -67,13 +77,31 @@ prf_fsym_cmp(const void *a, const void *b)
 	return (x->lo < y->lo ? -1 : x->lo > y->lo);
 }
 
+/* The loaded objects' files and load biases, from dl_iterate_phdr. */
+struct prf_objs {
+	int		n;
+	char		path[PRF_MAX_MODS][512];
+	uintptr_t	bias[PRF_MAX_MODS];
+};
+
 static int
-prf_exe_bias(struct dl_phdr_info *info, size_t size, void *arg)
+prf_obj_add(struct dl_phdr_info *info, size_t size, void *arg)
 {
+	struct prf_objs *o = arg;
+	const char *name = info->dlpi_name;
+
 	(void)size;
-	/* the first object is the executable; dlpi_addr is its load bias */
-	*(uintptr_t *)arg = (uintptr_t)info->dlpi_addr;
-	return (1);
+	if (o->n == PRF_MAX_MODS)
+		return (1);
+	/* the first object is the executable, with an empty name; the
+	 * vDSO has no file */
+	if (o->n == 0 && (name == NULL || *name == '\0'))
+		name = "/proc/self/exe";
+	if (name == NULL || *name != '/')
+		return (0);
+	snprintf(o->path[o->n], sizeof o->path[o->n], "%s", name);
+	o->bias[o->n++] = (uintptr_t)info->dlpi_addr;
+	return (0);
 }
 
 #define PRF_MAX_PLT	4096	/* PLT entries and small code sections named */
@@ -173,28 +201,26 @@ prf_sym_plt(const uint8_t *map, size_t size, const Elf64_Ehdr *eh,
 	return (n);
 }
 
-/* Read the FUNC symbols of /proc/self/exe's .symtab; quietly nothing on error. */
+/*
+ * Add the FUNC symbols of path's .symtab (runtime addresses: bias added),
+ * with the PLT names when it is the executable, and open its DWARF; quietly
+ * nothing when it has no .symtab or is not a readable 64-bit ELF file.
+ */
 static void
-prf_sym_load(void)
+prf_sym_load_obj(const char *path, uintptr_t bias, int exe)
 {
 	const Elf64_Ehdr *eh;
 	const Elf64_Shdr *sh, *symsh = NULL, *strsh;
 	const Elf64_Sym *sym;
-	uintptr_t bias = 0;
+	struct prf_mod *m = &prf_mods[prf_nmods];
+	struct prf_fsym *ns;
 	struct stat st;
 	uint8_t *map;
-	size_t i, n, k = 0;
+	size_t i, n, k, first = prf_nsyms;
 	int fd;
 
-	prf_sym_loaded = 1;
-	prf_dw_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (prf_dw_fd >= 0 &&
-	    (prf_dw = dwarf_begin(prf_dw_fd, DWARF_C_READ)) == NULL) {
-		close(prf_dw_fd);
-		prf_dw_fd = -1;
-	}
-	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (prf_nmods == PRF_MAX_MODS ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return;
 	if (fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof *eh) {
 		close(fd);
@@ -220,14 +246,18 @@ prf_sym_load(void)
 	    strsh->sh_offset + strsh->sh_size > (uint64_t)st.st_size ||
 	    strsh->sh_size == 0)
 		goto out;
-	dl_iterate_phdr(prf_exe_bias, &bias);
-	prf_exe_bias_v = bias;
 	n = symsh->sh_size / sizeof *sym;
 	sym = (const Elf64_Sym *)(map + symsh->sh_offset);
-	prf_syms = imp_calloc(n + PRF_MAX_PLT + 1, sizeof *prf_syms);
-	prf_sym_str = imp_malloc(strsh->sh_size + 1);
-	memcpy(prf_sym_str, map + strsh->sh_offset, strsh->sh_size);
-	prf_sym_str[strsh->sh_size] = '\0';
+	ns = imp_realloc(prf_syms, (prf_nsyms + n + (exe ? PRF_MAX_PLT : 0) +
+	    1) * sizeof *prf_syms);
+	prf_syms = ns;
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	m->bias = bias;
+	m->str = imp_malloc(strsh->sh_size + 1);
+	memcpy(m->str, map + strsh->sh_offset, strsh->sh_size);
+	m->str[strsh->sh_size] = '\0';
+	k = prf_nsyms;
 	for (i = 0; i < n; i++) {
 		if (ELF64_ST_TYPE(sym[i].st_info) != STT_FUNC ||
 		    sym[i].st_size == 0 || sym[i].st_name >= strsh->sh_size ||
@@ -235,20 +265,57 @@ prf_sym_load(void)
 			continue;
 		prf_syms[k].lo = bias + sym[i].st_value;
 		prf_syms[k].hi = prf_syms[k].lo + sym[i].st_size;
-		prf_syms[k].name = prf_sym_str + sym[i].st_name;
+		prf_syms[k].name = m->str + sym[i].st_name;
 		k++;
 	}
-	k += prf_sym_plt(map, (size_t)st.st_size, eh, bias, prf_syms + k);
-	for (i = 0; i < k; i++) {
-		if (i == 0 || prf_syms[i].lo < prf_exe_lo)
-			prf_exe_lo = prf_syms[i].lo;
-		if (prf_syms[i].hi > prf_exe_hi)
-			prf_exe_hi = prf_syms[i].hi;
+	if (exe)
+		k += prf_sym_plt(map, (size_t)st.st_size, eh, bias,
+		    prf_syms + k);
+	for (i = first; i < k; i++) {
+		if (i == first || prf_syms[i].lo < m->lo)
+			m->lo = prf_syms[i].lo;
+		if (prf_syms[i].hi > m->hi)
+			m->hi = prf_syms[i].hi;
 	}
 	prf_nsyms = k;
-	qsort(prf_syms, prf_nsyms, sizeof *prf_syms, prf_fsym_cmp);
+	/* its DWARF, for file:line and inlined frames */
+	if ((m->fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 &&
+	    (m->dw = dwarf_begin(m->fd, DWARF_C_READ)) == NULL) {
+		close(m->fd);
+		m->fd = -1;
+	}
+	prf_nmods++;
 out:
 	munmap(map, (size_t)st.st_size);
+}
+
+/* Read the symbols of every loaded object that has them, once. */
+static void
+prf_sym_load(void)
+{
+	struct prf_objs *o;
+	int i;
+
+	prf_sym_loaded = 1;
+	o = imp_calloc(1, sizeof *o);
+	dl_iterate_phdr(prf_obj_add, o);
+	for (i = 0; i < o->n; i++)
+		prf_sym_load_obj(o->path[i], o->bias[i], i == 0);
+	imp_free(o);
+	if (prf_nsyms > 0)
+		qsort(prf_syms, prf_nsyms, sizeof *prf_syms, prf_fsym_cmp);
+}
+
+/* The object whose symbols cover pc, or NULL. */
+static const struct prf_mod *
+prf_mod_of(uintptr_t pc)
+{
+	int i;
+
+	for (i = 0; i < prf_nmods; i++)
+		if (pc >= prf_mods[i].lo && pc < prf_mods[i].hi)
+			return (&prf_mods[i]);
+	return (NULL);
 }
 
 const char *
@@ -269,7 +336,7 @@ prf_sym_name(uintptr_t pc, uintptr_t *off, const char **module)
 		snprintf(modbuf, sizeof modbuf, "%s", m != NULL ? m + 1 : info.dli_fname);
 		*module = modbuf;
 	}
-	if (pc >= prf_exe_lo && pc < prf_exe_hi) {
+	if (prf_mod_of(pc) != NULL) {
 		hi = prf_nsyms;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
@@ -377,6 +444,7 @@ prf_die_file(Dwarf_Die *cu, Dwarf_Die *die, int at)
 int
 prf_sym_frames(uintptr_t pc, struct prf_frame *f, int max)
 {
+	const struct prf_mod *m;
 	Dwarf_Die cu, *scopes = NULL;
 	Dwarf_Line *ln;
 	Dwarf_Addr addr;
@@ -389,8 +457,8 @@ prf_sym_frames(uintptr_t pc, struct prf_frame *f, int max)
 	if (!prf_sym_loaded)
 		prf_sym_load();
 	name = prf_sym_name(pc, &off, NULL);
-	if (prf_dw == NULL || pc < prf_exe_lo || pc >= prf_exe_hi ||
-	    dwarf_addrdie(prf_dw, addr = pc - prf_exe_bias_v, &cu) == NULL)
+	if ((m = prf_mod_of(pc)) == NULL || m->dw == NULL ||
+	    dwarf_addrdie(m->dw, addr = pc - m->bias, &cu) == NULL)
 		goto outer;
 	if ((ln = dwarf_getsrc_die(&cu, addr)) != NULL) {
 		const char *raw = dwarf_linesrc(ln, NULL, NULL);
@@ -437,18 +505,18 @@ prf_sym_free(void)
 	for (i = 0; i < prf_nfiles; i++)
 		imp_free(prf_files[i].path);
 	prf_nfiles = 0;
-	if (prf_dw != NULL)
-		dwarf_end(prf_dw);
-	prf_dw = NULL;
-	if (prf_dw_fd >= 0)
-		close(prf_dw_fd);
-	prf_dw_fd = -1;
+	for (i = 0; i < prf_nmods; i++) {
+		if (prf_mods[i].dw != NULL)
+			dwarf_end(prf_mods[i].dw);
+		if (prf_mods[i].fd >= 0)
+			close(prf_mods[i].fd);
+		imp_free(prf_mods[i].str);
+	}
+	prf_nmods = 0;
 	imp_free(prf_syms);
-	imp_free(prf_sym_str);
 	imp_free(prf_plt_str);
 	prf_plt_str = NULL;
 	prf_syms = NULL;
-	prf_sym_str = NULL;
 	prf_nsyms = 0;
 	prf_sym_loaded = 0;
 }
