@@ -34,7 +34,7 @@ if [ "$unnamed" -eq 0 ]; then
 	ok "no unnamed [impsolverd] or [libimpfit.so] frame"
 else
 	fail "$unnamed unnamed frames"
-	grep -E '\[impsolverd\]|0x[0-9a-f]+$' "$T/cpu.rows" | head
+	grep -E '\[(impsolverd|libimpfit[^]]*)\]|0x[0-9a-f]+$' "$T/cpu.rows" | head
 	# the locations without a function, to name them
 	go tool pprof -raw "$T/cpu.pb" 2>&1 | sed -n '/^Locations/,/^Mappings/p' |
 	    grep -E '^ +[0-9]+: 0x[0-9a-f]+ M=1 *$' | head

@@ -44,7 +44,6 @@ struct prf_fsym {
 /* FUNC symbols of every object read, sorted by address */
 static struct prf_fsym	*prf_syms;
 static size_t		prf_nsyms;
-static char		*prf_plt_str;	/* the executable's "name@plt" names */
 static int		prf_sym_loaded;
 
 /*
@@ -56,6 +55,7 @@ static struct prf_mod {
 	uintptr_t	lo, hi;		/* runtime addresses its symbols cover */
 	uintptr_t	bias;		/* runtime address - link address */
 	char		*str;		/* its .strtab, which names point into */
+	char		*plt;		/* its "name@plt" names */
 	Dwarf		*dw;		/* its DWARF (libdw), NULL when none */
 	int		fd;
 } prf_mods[PRF_MAX_MODS];
@@ -135,7 +135,7 @@ prf_section(const uint8_t *map, size_t size, const Elf64_Ehdr *eh,
  */
 static size_t
 prf_sym_plt(const uint8_t *map, size_t size, const Elf64_Ehdr *eh,
-    uintptr_t bias, struct prf_fsym *s)
+    uintptr_t bias, char **plts, struct prf_fsym *s)
 {
 	static const char *const small[] = { ".init", ".fini", ".plt.got" };
 	const Elf64_Shdr *sh = (const Elf64_Shdr *)(map + eh->e_shoff);
@@ -183,7 +183,7 @@ prf_sym_plt(const uint8_t *map, size_t size, const Elf64_Ehdr *eh,
 			len += strlen((const char *)map + dstr->sh_offset +
 			    ds[si].st_name) + 5;
 	}
-	w = prf_plt_str = imp_malloc(len + 1);
+	w = *plts = imp_malloc(len + 1);
 	for (i = 0; i < nrel; i++) {
 		size_t si = ELF64_R_SYM(r[i].r_info);
 
@@ -203,11 +203,11 @@ prf_sym_plt(const uint8_t *map, size_t size, const Elf64_Ehdr *eh,
 
 /*
  * Add the FUNC symbols of path's .symtab (runtime addresses: bias added),
- * with the PLT names when it is the executable, and open its DWARF; quietly
+ * with its PLT names, and open its DWARF; quietly
  * nothing when it has no .symtab or is not a readable 64-bit ELF file.
  */
 static void
-prf_sym_load_obj(const char *path, uintptr_t bias, int exe)
+prf_sym_load_obj(const char *path, uintptr_t bias)
 {
 	const Elf64_Ehdr *eh;
 	const Elf64_Shdr *sh, *symsh = NULL, *strsh;
@@ -248,8 +248,8 @@ prf_sym_load_obj(const char *path, uintptr_t bias, int exe)
 		goto out;
 	n = symsh->sh_size / sizeof *sym;
 	sym = (const Elf64_Sym *)(map + symsh->sh_offset);
-	ns = imp_realloc(prf_syms, (prf_nsyms + n + (exe ? PRF_MAX_PLT : 0) +
-	    1) * sizeof *prf_syms);
+	ns = imp_realloc(prf_syms, (prf_nsyms + n + PRF_MAX_PLT + 1) *
+	    sizeof *prf_syms);
 	prf_syms = ns;
 	memset(m, 0, sizeof *m);
 	m->fd = -1;
@@ -268,9 +268,9 @@ prf_sym_load_obj(const char *path, uintptr_t bias, int exe)
 		prf_syms[k].name = m->str + sym[i].st_name;
 		k++;
 	}
-	if (exe)
-		k += prf_sym_plt(map, (size_t)st.st_size, eh, bias,
-		    prf_syms + k);
+	/* every object's: libimpfit's calls into libm go through its own */
+	k += prf_sym_plt(map, (size_t)st.st_size, eh, bias, &m->plt,
+	    prf_syms + k);
 	for (i = first; i < k; i++) {
 		if (i == first || prf_syms[i].lo < m->lo)
 			m->lo = prf_syms[i].lo;
@@ -300,7 +300,7 @@ prf_sym_load(void)
 	o = imp_calloc(1, sizeof *o);
 	dl_iterate_phdr(prf_obj_add, o);
 	for (i = 0; i < o->n; i++)
-		prf_sym_load_obj(o->path[i], o->bias[i], i == 0);
+		prf_sym_load_obj(o->path[i], o->bias[i]);
 	imp_free(o);
 	if (prf_nsyms > 0)
 		qsort(prf_syms, prf_nsyms, sizeof *prf_syms, prf_fsym_cmp);
@@ -511,11 +511,10 @@ prf_sym_free(void)
 		if (prf_mods[i].fd >= 0)
 			close(prf_mods[i].fd);
 		imp_free(prf_mods[i].str);
+		imp_free(prf_mods[i].plt);
 	}
 	prf_nmods = 0;
 	imp_free(prf_syms);
-	imp_free(prf_plt_str);
-	prf_plt_str = NULL;
 	prf_syms = NULL;
 	prf_nsyms = 0;
 	prf_sym_loaded = 0;
