@@ -42,8 +42,11 @@ fi
 # a target_clones variant or a static function of the engine, by its
 # own name (the legacy path left both unnamed)
 clone=$(awk '$NF ~ /^fit_[a-z_]+\.[a-z0-9_]+$/ { print $NF; exit }' "$T/cpu.rows")
+# (a local symbol of the engine: it lives in libimpfit.so, behind libtool's
+# wrapper scripts in the build tree; dladdr cannot name it)
+engine=$(ls "$IMP_BUILDDIR"/src/fit/.libs/libimpfit.so.*.*.* 2>/dev/null | head -n 1)
 static=$(awk '$NF ~ /^(fit|cdc|lm|nm)_[a-z_]+$/ { print $NF }' "$T/cpu.rows" | while read -r f; do
-	nm "$IMP_BUILDDIR/src/master/impsolverd" | grep -q " t ${f}$" && { echo "$f"; break; }
+	nm "${engine:-/dev/null}" 2>/dev/null | grep -q " t ${f}$" && { echo "$f"; break; }
 done)
 if [ -n "$clone" ] || [ -n "$static" ]; then
 	ok "named: target_clones variant '${clone:-none}', static function '${static:-none}'"

@@ -38,7 +38,7 @@
 
 struct prf_fsym {
 	uintptr_t	lo, hi;		/* runtime addresses */
-	const char	*name;		/* in its object's str, or prf_plt_str */
+	const char	*name;		/* in its object's str or plt */
 };
 
 /* FUNC symbols of every object read, sorted by address */
