@@ -683,6 +683,31 @@ reply_head(struct evbuffer *out, const struct hreq *r, int status, int keep,
 		evbuffer_add(out, body, blen);
 }
 
+/*
+ * The connection r is answered on, detached from r (one answer pending the
+ * fewer); NULL when there is none to answer on: the server went away under
+ * an async handler, or the connection died meanwhile (freed here).  r is
+ * freed then too.
+ */
+static struct hconn *
+req_detach(struct hreq *r)
+{
+	struct hconn *c = r->c;
+
+	if (c == NULL) {
+		req_free(r);
+		return (NULL);
+	}
+	c->s->npending--;
+	c->req = NULL;
+	if (c->dead) {
+		req_free(r);
+		conn_free(c);
+		return (NULL);
+	}
+	return (c);
+}
+
 void
 hreq_reply(struct hreq *r, int status, const char *body, size_t len)
 {
@@ -693,24 +718,14 @@ void
 hreq_reply_lines(struct hreq *r, int status, const char *lines, size_t llen,
     const char *body, size_t len)
 {
-	struct hconn *c = r->c;
+	struct hconn *c;
 	struct hsrv *s;
 	struct evbuffer *out;
 	int keep;
 
-	if (c == NULL) {
-		/* the server went away under an async handler */
-		req_free(r);
+	if ((c = req_detach(r)) == NULL)
 		return;
-	}
 	s = c->s;
-	s->npending--;
-	c->req = NULL;
-	if (c->dead) {
-		req_free(r);
-		conn_free(c);
-		return;
-	}
 	keep = r->keepalive && !c->close_after && !s->draining;
 	if (!keep)
 		c->close_after = 1;
@@ -803,24 +818,15 @@ hreq_reply_stream(struct hreq *r, int status, const char *lines, size_t llen,
     const char *first, size_t flen, hsrv_fill_fn *fill, hsrv_fini_fn *fini,
     void *arg)
 {
-	struct hconn *c = r->c;
+	struct hconn *c;
 	struct hsrv *s;
 	int keep;
 
-	if (c == NULL) {
-		req_free(r);
+	if ((c = req_detach(r)) == NULL) {
 		fini(arg);
 		return;
 	}
 	s = c->s;
-	s->npending--;
-	c->req = NULL;
-	if (c->dead) {
-		req_free(r);
-		conn_free(c);
-		fini(arg);
-		return;
-	}
 	/* without chunked (HTTP/1.0), the end of the body is the close */
 	c->schunked = r->minor >= 1;
 	keep = r->keepalive && !c->close_after && !s->draining && c->schunked;

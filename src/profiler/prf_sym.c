@@ -213,7 +213,6 @@ prf_sym_load_obj(const char *path, uintptr_t bias)
 	const Elf64_Shdr *sh, *symsh = NULL, *strsh;
 	const Elf64_Sym *sym;
 	struct prf_mod *m = &prf_mods[prf_nmods];
-	struct prf_fsym *ns;
 	struct stat st;
 	uint8_t *map;
 	size_t i, n, k, first = prf_nsyms;
@@ -248,9 +247,9 @@ prf_sym_load_obj(const char *path, uintptr_t bias)
 		goto out;
 	n = symsh->sh_size / sizeof *sym;
 	sym = (const Elf64_Sym *)(map + symsh->sh_offset);
-	ns = imp_realloc(prf_syms, (prf_nsyms + n + PRF_MAX_PLT + 1) *
+	/* imp_realloc never returns NULL: it ends the process instead */
+	prf_syms = imp_realloc(prf_syms, (prf_nsyms + n + PRF_MAX_PLT + 1) *
 	    sizeof *prf_syms);
-	prf_syms = ns;
 	memset(m, 0, sizeof *m);
 	m->fd = -1;
 	m->bias = bias;
