@@ -88,9 +88,9 @@ EOF
 
 # every counter of the table, by its name, in -1, --json and the table
 names=$(sed -n -e 's/^C(\([a-z0-9_]*\),.*/\1/p' \
-    -e 's/CS(\([0-9]*\))/http_status_\1\n/gp' "$IMP_SRCDIR/src/common/counters.def" |
+    -e 's/CS(\([0-9]*\))/http_status_\1\n/gp' "$IMP_SRCDIR/src/lib/counters.def" |
     sed -n 's/^ *\([a-z0-9_]*\).*/\1/p' | grep .)
-hists=$(sed -n 's/^H(\([a-z0-9_]*\),.*/\1/p' "$IMP_SRCDIR/src/common/counters.def")
+hists=$(sed -n 's/^H(\([a-z0-9_]*\),.*/\1/p' "$IMP_SRCDIR/src/lib/counters.def")
 ctl stats -1 >"$T/one" || fail "stats -1 exit status"
 ctl stats >"$T/table" || fail "stats exit status"
 missing=
@@ -109,7 +109,7 @@ else
 	fail "missing from impctl stats:$missing"
 fi
 # the description printed is the table's
-help=$(sed -n 's/^C(spectra_fitted,.*"\(.*\)")$/\1/p' "$IMP_SRCDIR/src/common/counters.def")
+help=$(sed -n 's/^C(spectra_fitted,.*"\(.*\)")$/\1/p' "$IMP_SRCDIR/src/lib/counters.def")
 grep -qF "spectra_fitted 13 $help" "$T/one" && ok "-1 line: spectra_fitted 13 $help" ||
     fail "-1 has no 'spectra_fitted 13 $help'"
 grep -q '^worker\.[01]\.[0-9]*\.spectra_fitted [0-9]' "$T/one" &&

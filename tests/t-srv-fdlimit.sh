@@ -1,7 +1,7 @@
 #!/bin/sh
 # impsolverd out of file descriptors: a worker (API port) and the profiler
 # (debug port) whose accept() fails with EMFILE pause their listener
-# (common/lpause.c) instead of calling accept() again at once forever:
+# (net/lpause.c) instead of calling accept() again at once forever:
 # without the pause a worker spun at full CPU and logged a million lines in
 # three seconds.  Checked: little CPU and one log line per process while
 # the connections are held, the pauses counted, and both ports serve again

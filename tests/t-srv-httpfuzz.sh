@@ -1,5 +1,5 @@
 #!/bin/sh
-# impsolverd's HTTP parser (common/hsrv.c) under random requests on raw
+# impsolverd's HTTP parser (net/hsrv.c) under random requests on raw
 # sockets: mutated request lines and headers, odd Content-Lengths, chunked
 # bodies with bad sizes and extensions, pipelined requests, writes split at
 # random places, connections closed early.  Every answer must be HTTP/1.x

@@ -1,5 +1,5 @@
 /*
- * impcore - buf_json_num (src/common/buf.c, digits from Dragonbox) against
+ * impcore - buf_json_num (src/lib/buf.c, digits from Dragonbox) against
  * libc's exact printf/strtod as the oracle, for millions of random doubles
  * and the edge cases (zeros, subnormals, extremes, integers, powers of ten
  * and their neighbours, short decimals): every output is a JSON number in
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/buf.h"
+#include "lib/buf.h"
 
 static long	nfail, nchecked;
 

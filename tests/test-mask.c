@@ -1,5 +1,5 @@
 /*
- * impcore - common/mask.c: URL passwords and query values masked in free
+ * impcore - lib/mask.c: URL passwords and query values masked in free
  * text (log lines, impctl, /debug/info, cmdline), in place for argv, and
  * which keys name secrets.
  */
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/mask.h"
+#include "lib/mask.h"
 
 static int	nfail, nchecked;
 

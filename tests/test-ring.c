@@ -1,5 +1,5 @@
 /*
- * impcore - the lock-free ring (src/common/ring.c) between processes, with
+ * impcore - the lock-free ring (src/state/ring.c) between processes, with
  * kill -9 of producers and consumers in the middle of their operations.
  *
  * Producers push distinct values, consumers pop and count each value in
@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
-#include "common/ring.h"
+#include "state/ring.h"
 
 #define NPROD	4
 #define NCONS	4

@@ -1,5 +1,5 @@
 /*
- * impcore - the state file and result table (src/common/shm.c, rtab.c)
+ * impcore - the state file and result table (src/state/shm.c, rtab.c)
  * without the daemon: all-or-nothing submit and the queue limit, the job
  * path, eviction of delivered results only, the robust mutex repaired
  * after its holder died mid-submit (EOWNERDEAD), leases of a dead pid
@@ -16,13 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/mem.h"
-#include "common/phist.h"
-#include "common/ring.h"
-#include "common/rtab.h"
-#include "common/rtab_priv.h"
-#include "common/shm.h"
-#include "common/shm_priv.h"
+#include "lib/mem.h"
+#include "state/phist.h"
+#include "state/ring.h"
+#include "state/rtab.h"
+#include "state/rtab_priv.h"
+#include "state/shm.h"
+#include "state/shm_priv.h"
 
 static int	fails;
 

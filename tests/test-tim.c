@@ -1,5 +1,5 @@
 /*
- * impcore - tim_rfc3339 (src/common/tim.c, civil date computed by hand)
+ * impcore - tim_rfc3339 (src/lib/tim.c, civil date computed by hand)
  * against gmtime_r + strftime as the oracle: random instants from 1970 to
  * past 9999 (where the libc path takes over), every day boundary of the
  * leap years around 2000 and 2100, with and without the ns digits, and a
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/tim.h"
+#include "lib/tim.h"
 
 static long	nfail, nchecked;
 

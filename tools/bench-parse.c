@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "impfit.h"
-#include "common/cfg.h"
-#include "common/shm.h"
+#include "daemon/cfg.h"
+#include "state/shm.h"
 #include "worker/wrk_priv.h"
 
 #define BP_TRUE_R0	10.0

@@ -3,7 +3,7 @@
  * parameters, standard errors and data (issue 15, part 4): residuals
  * relative to |Z|, degrees of freedom, RMSE, AIC, BIC and the Student's t
  * factor of 95 % confidence intervals.  Nothing here is stored: the server
- * recomputes them when it renders a result (src/common/render.c).
+ * recomputes them when it renders a result (src/render/render.c).
  */
 #include <math.h>
 #include <stdlib.h>

@@ -13,12 +13,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "common/buf.h"
-#include "common/mask.h"
-#include "common/mem.h"
-#include "common/render.h"
-#include "common/rtab.h"
-#include "common/tim.h"
+#include "lib/buf.h"
+#include "lib/mask.h"
+#include "lib/mem.h"
+#include "render/render.h"
+#include "state/rtab.h"
+#include "lib/tim.h"
 #include "impctl/impctl.h"
 #include "impfit.h"
 #include "plot/plot.h"

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/buf.h"
-#include "common/mem.h"
-#include "common/phist.h"
-#include "common/shm.h"
-#include "common/tim.h"
+#include "lib/buf.h"
+#include "lib/mem.h"
+#include "state/phist.h"
+#include "state/shm.h"
+#include "lib/tim.h"
 #include "impctl/impctl.h"
 
 static int	cli_history_exec(struct cli_ctx *, int, char **);

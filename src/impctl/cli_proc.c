@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/shm.h"
+#include "state/shm.h"
 #include "impctl/impctl.h"
 
 /*

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/shm.h"
-#include "common/tim.h"
+#include "state/shm.h"
+#include "lib/tim.h"
 #include "impctl/impctl.h"
 
 static int	cli_signal_exec(struct cli_ctx *, int, char **);

@@ -7,14 +7,14 @@
 #include <string.h>
 #include <urcu/system.h>
 
-#include "common/shm.h"
-#include "common/stat.h"
-#include "common/tim.h"
+#include "state/shm.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
 #include "impctl/impctl.h"
 
 const char *const cli_hist_unit[STAT_H__N] = {
 #define H(name, unit, help)	#unit,
-#include "common/counters.def"
+#include "lib/counters.def"
 };
 
 int

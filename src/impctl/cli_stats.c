@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/buf.h"
-#include "common/mem.h"
-#include "common/shm.h"
-#include "common/stat.h"
+#include "lib/buf.h"
+#include "lib/mem.h"
+#include "state/shm.h"
+#include "lib/stat.h"
 #include "impctl/impctl.h"
 
 static int	cli_stats_exec(struct cli_ctx *, int, char **);

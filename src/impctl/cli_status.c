@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/buf.h"
-#include "common/rtab.h"
-#include "common/shm.h"
-#include "common/tim.h"
+#include "lib/buf.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "lib/tim.h"
 #include "impctl/impctl.h"
 
 static int	cli_status_exec(struct cli_ctx *, int, char **);

@@ -25,12 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/buf.h"
-#include "common/mem.h"
-#include "common/rtab.h"
-#include "common/shm.h"
-#include "common/stat.h"
-#include "common/tim.h"
+#include "lib/buf.h"
+#include "lib/mem.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
 #include "impctl/impctl.h"
 
 static int	cli_top_exec(struct cli_ctx *, int, char **);

@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/mask.h"
-#include "common/buf.h"
-#include "common/mem.h"
-#include "common/rtab.h"
-#include "common/shm.h"
-#include "common/tim.h"
+#include "lib/mask.h"
+#include "lib/buf.h"
+#include "lib/mem.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "lib/tim.h"
 #include "impctl/impctl.h"
 
 static int	cli_webhooks_exec(struct cli_ctx *, int, char **);

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/mem.h"
-#include "common/shm.h"
+#include "lib/mem.h"
+#include "state/shm.h"
 #include "impctl/impctl.h"
 
 #define CLI_DEFAULT_DIR		"/var/lib/impsolverd"

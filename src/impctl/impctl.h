@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common/shm.h"
-#include "common/stat.h"
+#include "state/shm.h"
+#include "lib/stat.h"
 
 /* Exit statuses (documented in impctl.1). */
 #define CLI_EXIT_OK		0

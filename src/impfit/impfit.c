@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/buf.h"
+#include "lib/buf.h"
 #include "impdata.h"
 #include "impfit.h"
-#include "common/dtoa.h"
+#include "lib/dtoa.h"
 #include "plot/plot.h"
 
 #define IMPFIT_EXIT_FIT		1	/* a fit diverged */

@@ -19,16 +19,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/cfg.h"
-#include "common/ctl.h"
-#include "common/log.h"
-#include "common/mem.h"
-#include "common/prof.h"	/* profiler: prof_enable */
-#include "common/rtab.h"
-#include "common/shm.h"
-#include "common/stat.h"
-#include "common/tim.h"
-#include "master/children.h"
+#include "daemon/cfg.h"
+#include "state/ctl.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "prof/prof.h"	/* profiler: prof_enable */
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
+#include "daemon/children.h"
 #include "master/mst_priv.h"
 
 /*==================================================================

@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/mem.h"
+#include "lib/mem.h"
 #include "master/mst_priv.h"
 
 int

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common/cfg.h"
+#include "daemon/cfg.h"
 
 struct shm;
 

@@ -36,7 +36,7 @@ struct plot_data {
  */
 char *plot_svg(const struct plot_data *d, unsigned kinds, size_t *len);
 /*
- * The picture of a record view taken with its data (common/rtab.h): the
+ * The picture of a record view taken with its data (state/rtab.h): the
  * measured spectrum, the fit once the record is done, the DRT when kinds
  * has PLOT_DRT.  As plot_svg(); NULL also when the view has no data.
  */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "impfit.h"
-#include "common/rtab.h"
+#include "state/rtab.h"
 #include "plot/plot.h"
 
 char *

@@ -7,7 +7,7 @@
  * /debug/stats (prf_info.c), /metrics
  * (prf_metrics.c).  It samples /proc of every server process once a second
  * into a bounded history (prf_proc.c) and drives the samplers inside the
- * other processes with ctl commands (prf_collect.c, common/prof.h).
+ * other processes with ctl commands (prf_collect.c, prof/prof.h).
  */
 #ifndef IMP_PRF_H
 #define IMP_PRF_H
@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common/phist.h"
-#include "common/shm.h"
-#include "common/stat.h"
+#include "state/phist.h"
+#include "state/shm.h"
+#include "lib/stat.h"
 
 struct buf;
 struct cfg;
@@ -50,7 +50,7 @@ struct prf {
 	uint64_t		session;	/* last dump session number */
 	int			cpu_busy;	/* a CPU profile is running */
 	int			stopping;
-	/* history ring: in the state file (common/phist.h), NULL if unusable */
+	/* history ring: in the state file (state/phist.h), NULL if unusable */
 	struct phist		*hist;
 	/* processes told to enable sampling: pid per slot */
 	pid_t			enabled[SHM_NPROC];

@@ -2,7 +2,7 @@
  * impcore - run one profiling command in every other server process.
  *
  * ctl_send() posts the command to each live process's slot and wakes it;
- * each answers from its own event loop (common/prof_ctl.c) by writing a
+ * each answers from its own event loop (daemon/prof_ctl.c) by writing a
  * dump file and acknowledging.  We poll the acks from a timer, so our loop
  * keeps serving while a worker finishes a fit, and give up on a process
  * after the timeout (a process that died counts as answered: ctl_acked).
@@ -17,14 +17,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/buf.h"
-#include "common/ctl.h"
-#include "common/log.h"
-#include "common/mem.h"
-#include "common/prof.h"
-#include "common/shm.h"
-#include "common/tim.h"
-#include "master/children.h"
+#include "lib/buf.h"
+#include "state/ctl.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "prof/prof.h"
+#include "state/shm.h"
+#include "lib/tim.h"
+#include "daemon/children.h"
 #include "profiler/prf.h"
 
 #define PRF_JOB_POLL_US		2000	/* first poll; doubles up to 20 ms */

@@ -18,12 +18,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/buf.h"
-#include "common/cfg.h"
-#include "common/log.h"
-#include "common/mem.h"
-#include "common/shm.h"
-#include "master/children.h"
+#include "lib/buf.h"
+#include "daemon/cfg.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "state/shm.h"
+#include "daemon/children.h"
 #include "profiler/prf.h"
 
 typedef void prf_route_fn(struct prf *prf, struct evhttp_request *req);

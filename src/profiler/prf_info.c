@@ -4,7 +4,7 @@
  * Everything here reads the state file (process table, counters) and the
  * profiler's history of /proc samples.  Secrets never leave: the config
  * comes from cfg_foreach (secrets as "(set)") and is masked again by key
- * name, and URLs are masked too (common/mask.h: passwords, query values).
+ * name, and URLs are masked too (lib/mask.h: passwords, query values).
  */
 #include "config.h"
 
@@ -22,17 +22,17 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "common/buf.h"
-#include "common/cfg.h"
-#include "common/log.h"
-#include "common/mask.h"
-#include "common/mem.h"
-#include "common/prof.h"
-#include "common/rtab.h"
-#include "common/shm.h"
-#include "common/stat.h"
-#include "common/tim.h"
-#include "master/children.h"
+#include "lib/buf.h"
+#include "daemon/cfg.h"
+#include "lib/log.h"
+#include "lib/mask.h"
+#include "lib/mem.h"
+#include "prof/prof.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
+#include "daemon/children.h"
 #include "profiler/prf.h"
 
 /* ==== /debug/info ========================================================== */

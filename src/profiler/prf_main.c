@@ -24,15 +24,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/cfg.h"
-#include "common/ctl.h"
-#include "common/log.h"
-#include "common/lpause.h"
-#include "common/mem.h"
-#include "common/prof.h"
-#include "common/shm.h"
-#include "common/tim.h"
-#include "master/children.h"
+#include "daemon/cfg.h"
+#include "state/ctl.h"
+#include "lib/log.h"
+#include "net/lpause.h"
+#include "lib/mem.h"
+#include "prof/prof.h"
+#include "state/shm.h"
+#include "lib/tim.h"
+#include "daemon/children.h"
 #include "profiler/prf.h"
 
 /* How long a SIGTERM waits for a running profile or stream to wind up. */

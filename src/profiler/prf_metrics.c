@@ -1,13 +1,13 @@
 /*
  * impcore - /metrics on -profile-port: the same exposition a worker serves
- * on the API port (common/prom.c), so the two never disagree.
+ * on the API port (render/prom.c), so the two never disagree.
  */
 #include "config.h"
 
 #include <event2/http.h>
 
-#include "common/buf.h"
-#include "common/prom.h"
+#include "lib/buf.h"
+#include "render/prom.h"
 #include "profiler/prf.h"
 
 void

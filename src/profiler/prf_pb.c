@@ -21,8 +21,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "common/buf.h"
-#include "common/mem.h"
+#include "lib/buf.h"
+#include "lib/mem.h"
 #include "profiler/prf.h"
 
 /* ---- protobuf wire format (varints and length-delimited fields) ---------- */

@@ -26,18 +26,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/buf.h"
-#include "common/cfg.h"
-#include "common/ctl.h"
-#include "common/log.h"
-#include "common/mask.h"
-#include "common/mem.h"
-#include "common/phist.h"
-#include "common/prof.h"
-#include "common/prof_cont.h"
-#include "common/shm.h"
-#include "common/tim.h"
-#include "master/children.h"
+#include "lib/buf.h"
+#include "daemon/cfg.h"
+#include "state/ctl.h"
+#include "lib/log.h"
+#include "lib/mask.h"
+#include "lib/mem.h"
+#include "state/phist.h"
+#include "prof/prof.h"
+#include "prof/prof_cont.h"
+#include "state/shm.h"
+#include "lib/tim.h"
+#include "daemon/children.h"
 #include "profiler/prf.h"
 
 #define PRF_DUMP_TIMEOUT_MS	3000	/* a busy worker answers between two fits */

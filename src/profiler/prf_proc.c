@@ -4,7 +4,7 @@
  * /proc/<pid>/stat (state, CPU, threads), statm (RSS), status (peak RSS,
  * swap, context switches) and io (where readable) of each live process of
  * the table, with its counter block, into a ring of PHIST_LEN samples in
- * the state file (common/phist.h): it outlives the profiler, and impctl
+ * the state file (state/phist.h): it outlives the profiler, and impctl
  * history shows it after the server died.  /debug/stats, /debug/info,
  * /metrics and the memory line read it.
  */
@@ -17,12 +17,12 @@
 #include <unistd.h>
 #include <urcu/system.h>
 
-#include "common/ctl.h"
-#include "common/mem.h"
-#include "common/rtab.h"
-#include "common/shm.h"
-#include "common/stat.h"
-#include "common/tim.h"
+#include "state/ctl.h"
+#include "lib/mem.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
 #include "profiler/prf.h"
 
 /* Read a small file (a /proc one) into buf, NUL-terminated; bytes read or -1. */

@@ -33,7 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/mem.h"
+#include "lib/mem.h"
 #include "profiler/prf.h"
 
 struct prf_fsym {

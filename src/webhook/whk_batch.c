@@ -21,12 +21,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/buf.h"
-#include "common/mem.h"
-#include "common/render.h"
-#include "common/rtab.h"
-#include "common/stat.h"
-#include "common/tim.h"
+#include "lib/buf.h"
+#include "lib/mem.h"
+#include "render/render.h"
+#include "state/rtab.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
 #include "webhook/whk_priv.h"
 
 /* The envelope before the results ("part"/"parts" only when split). */

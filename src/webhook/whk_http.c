@@ -13,7 +13,7 @@
  * Redirects (-webhook-redirects=N) are followed here, hop by hop, not by
  * libcurl: on a 301/302/303/307/308 we read the resolved Location
  * (CURLINFO_REDIRECT_URL), check it against the same rule the workers
- * apply to a request's webhook_url (common/urlallow.c) and only then send
+ * apply to a request's webhook_url (net/urlallow.c) and only then send
  * the POST again, on the same easy handle.  Why not CURLOPT_FOLLOWLOCATION
  * with a CURLOPT_PREREQFUNCTION check: that callback runs once the
  * connection to the next hop is made (TLS handshake included), so a
@@ -30,14 +30,14 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "common/buf.h"
-#include "common/log.h"
-#include "common/mem.h"
-#include "common/render.h"
-#include "common/rtab.h"
-#include "common/stat.h"
-#include "common/tim.h"
-#include "common/urlallow.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "render/render.h"
+#include "state/rtab.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
+#include "net/urlallow.h"
 #include "webhook/whk_priv.h"
 #include "webhook/whk_sign.h"
 

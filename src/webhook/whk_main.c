@@ -27,15 +27,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/cfg.h"
-#include "common/ctl.h"
-#include "common/log.h"
-#include "common/mem.h"
-#include "common/shm.h"
-#include "common/stat.h"
-#include "common/tim.h"
-#include "common/urlallow.h"
-#include "master/children.h"
+#include "daemon/cfg.h"
+#include "state/ctl.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "state/shm.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
+#include "net/urlallow.h"
+#include "daemon/children.h"
 #include "webhook/whk_priv.h"
 #include "webhook/whk_sign.h"
 

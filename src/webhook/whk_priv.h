@@ -19,9 +19,9 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
-#include "common/buf.h"
-#include "common/render.h"
-#include "common/rtab.h"
+#include "lib/buf.h"
+#include "render/render.h"
+#include "state/rtab.h"
 
 struct shm;
 struct child_ctx;

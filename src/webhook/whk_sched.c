@@ -20,15 +20,15 @@
 
 #include <curl/curl.h>
 
-#include "common/log.h"
-#include "common/mem.h"
-#include "common/prof_cont.h"	/* profiler: queue waits */
-#include "common/ring.h"
-#include "common/rtab.h"
-#include "common/shm.h"
-#include "common/stat.h"
-#include "common/tim.h"
-#include "master/children.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "prof/prof_cont.h"	/* profiler: queue waits */
+#include "state/ring.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
+#include "daemon/children.h"
 #include "webhook/whk_priv.h"
 
 #define WHK_HBUCKETS	256u		/* target hash buckets (power of two) */

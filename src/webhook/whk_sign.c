@@ -18,7 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "common/mem.h"
+#include "lib/mem.h"
 #include "webhook/whk_sign.h"
 
 #define WHK_KEY_MAGIC	0x574b4559u	/* "WKEY" */

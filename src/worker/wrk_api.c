@@ -20,19 +20,19 @@
 
 #include "impfit.h"
 
-#include "common/buf.h"
-#include "common/cfg.h"
-#include "common/ctl.h"
-#include "common/hsrv.h"
-#include "common/log.h"
-#include "common/mem.h"
-#include "common/prom.h"
-#include "common/render.h"
-#include "common/rtab.h"
-#include "common/shm.h"
-#include "common/stat.h"
-#include "common/tim.h"
-#include "master/children.h"
+#include "lib/buf.h"
+#include "daemon/cfg.h"
+#include "state/ctl.h"
+#include "net/hsrv.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "render/prom.h"
+#include "render/render.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
+#include "daemon/children.h"
 #include "plot/plot.h"
 #include "worker/wrk_priv.h"
 
@@ -1458,7 +1458,7 @@ h_debug(struct hreq *r, struct wrk_rq *q, int cmd)
 }
 
 /*
- * GET /metrics: the profiler's exposition (common/prom.c), from the state
+ * GET /metrics: the profiler's exposition (render/prom.c), from the state
  * file, without -profile: scraping must not need the profiler running.
  */
 static void

@@ -18,10 +18,10 @@
 
 #include "impdata.h"
 
-#include "common/buf.h"
-#include "common/hsrv.h"
-#include "common/mem.h"
-#include "common/shm.h"
+#include "lib/buf.h"
+#include "net/hsrv.h"
+#include "lib/mem.h"
+#include "state/shm.h"
 #include "worker/wrk_priv.h"
 
 #define WRK_FILE_NAME_MAX	256

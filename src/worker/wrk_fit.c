@@ -30,15 +30,15 @@
 
 #include "impfit.h"
 
-#include "common/cfg.h"
-#include "common/hsrv.h"
-#include "common/log.h"
-#include "common/mem.h"
-#include "common/rtab.h"
-#include "common/shm.h"
-#include "common/stat.h"
-#include "common/tim.h"
-#include "master/children.h"
+#include "daemon/cfg.h"
+#include "net/hsrv.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
+#include "daemon/children.h"
 #include "worker/wrk_priv.h"
 
 /*

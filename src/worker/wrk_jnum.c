@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/mem.h"
+#include "lib/mem.h"
 #include "worker/wrk_jnum.h"
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')

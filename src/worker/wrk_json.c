@@ -29,13 +29,13 @@
 
 #include "impfit.h"
 
-#include "common/cfg.h"
-#include "common/log.h"
-#include "common/mem.h"
-#include "common/rtab.h"
-#include "common/tim.h"
-#include "common/urlallow.h"
-#include "master/children.h"
+#include "daemon/cfg.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "state/rtab.h"
+#include "lib/tim.h"
+#include "net/urlallow.h"
+#include "daemon/children.h"
 #include "worker/wrk_jtok.h"
 #include "worker/wrk_priv.h"
 
@@ -1179,7 +1179,7 @@ wrk_parse_single(const char *body, size_t len, struct wrk_spectrum *s,
 /*==================================================================
  * Webhook allow-list: scheme, host, port and path prefix, compared on the
  * parsed URL (never as strings: "http://good.example@evil.example/" must not
- * pass for "http://good.example").  The matcher is common/urlallow.c, shared
+ * pass for "http://good.example").  The matcher is net/urlallow.c, shared
  * with the webhook process (which checks redirect hops with it).
  */
 

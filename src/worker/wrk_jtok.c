@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "common/mem.h"
+#include "lib/mem.h"
 #include "worker/wrk_jnum.h"
 #include "worker/wrk_jtok.h"
 

@@ -20,14 +20,14 @@
 
 #include "impfit.h"
 
-#include "common/cfg.h"
-#include "common/ctl.h"
-#include "common/hsrv.h"
-#include "common/log.h"
-#include "common/mem.h"
-#include "common/shm.h"
-#include "common/tim.h"
-#include "master/children.h"
+#include "daemon/cfg.h"
+#include "state/ctl.h"
+#include "net/hsrv.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "state/shm.h"
+#include "lib/tim.h"
+#include "daemon/children.h"
 #include "worker/wrk_priv.h"
 
 struct wrk	wrk;

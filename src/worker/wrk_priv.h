@@ -22,7 +22,7 @@
 #include <sys/types.h>
 
 #include "impfit.h"
-#include "common/rtab.h"
+#include "state/rtab.h"
 
 struct cfg;
 struct child_ctx;

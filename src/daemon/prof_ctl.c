@@ -1,0 +1,198 @@
+/*
+ * impcore - the profiler's ctl commands, as run in each server process.
+ *
+ * A constructor registers the handlers, so the master has them before its
+ * first fork and every child inherits them (ctl.h); it also warms up the
+ * unwinder there, which the SIGPROF handler relies on.  Each handler runs
+ * in the process's event loop, writes its dump file and reports
+ * res[0] = 0 or an errno, res[1] = records written.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prof/prof.h"
+#include "prof/prof_cont.h"
+#include "prof/prof_priv.h"
+#include "state/shm.h"
+
+static int	prof_on;
+
+int
+prof_dump_path(const struct shm *shm, const char *kind, uint64_t session,
+    pid_t pid, char *buf, size_t len)
+{
+	const char *path = shm_path(shm), *slash;
+	int dirlen, n;
+
+	if (path == NULL)
+		return (-1);
+	slash = strrchr(path, '/');
+	dirlen = slash == NULL ? 1 : (int)(slash - path);
+	n = snprintf(buf, len, "%.*s/%s/%s.%llu.%ld", dirlen,
+	    slash == NULL ? "." : path, PROF_DIR, kind,
+	    (unsigned long long)session, (long)pid);
+	if (n < 0 || (size_t)n >= len)
+		return (-1);
+	return (n);
+}
+
+void
+prof_enable(uint64_t rate)
+{
+	const char *env;
+
+	if (rate == 0) {
+		rate = PROF_HEAP_RATE;
+		/* tests may want denser samples, benchmarks none ("off") */
+		env = getenv("IMPCORE_HEAP_RATE");
+		if (env != NULL && strtoull(env, NULL, 10) > 0)
+			rate = strtoull(env, NULL, 10);
+		else if (env != NULL && strcmp(env, "off") == 0)
+			rate = UINT64_MAX;
+	}
+	if (rate != UINT64_MAX)
+		prof_heap_start(rate);
+	prof_cont_start();
+	prof_on = 1;
+}
+
+int
+prof_enabled(void)
+{
+	return (prof_on);
+}
+
+int __attribute__((noinline))
+prof_stack_dump(const char *path, int skip, uint64_t *nrec)
+{
+	uintptr_t pcs[PROF_MAX_DEPTH];
+	struct prof_out o;
+	Dl_info info;
+	int n, i;
+
+	*nrec = 0;
+	n = prof_backtrace(pcs, PROF_MAX_DEPTH, skip + 1);
+	if (prof_out_open(&o, path) != 0)
+		return (o.err);
+	for (i = 0; i < n; i++) {
+		const char *mod = "?";
+
+		if (dladdr((void *)pcs[i], &info) == 0) {
+			prof_out_printf(&o, "%#lx ? (?)\n", (unsigned long)pcs[i]);
+			continue;
+		}
+		if (info.dli_fname != NULL) {
+			mod = strrchr(info.dli_fname, '/');
+			mod = mod != NULL ? mod + 1 : info.dli_fname;
+		}
+		if (info.dli_sname != NULL)
+			prof_out_printf(&o, "%#lx %s+%#lx (%s)\n",
+			    (unsigned long)pcs[i], info.dli_sname,
+			    (unsigned long)(pcs[i] - (uintptr_t)info.dli_saddr),
+			    mod);
+		else
+			prof_out_printf(&o, "%#lx ? (%s)\n",
+			    (unsigned long)pcs[i], mod);
+	}
+	*nrec = (uint64_t)n;
+	return (prof_out_close(&o));
+}
+
+/* ---- handlers ---------------------------------------------------------------- */
+
+static void __attribute__((noinline))
+prof_ctl_dump(struct shm *shm, int cmd, uint64_t session, uint64_t *res)
+{
+	static const char *const kinds[] = {
+		[PROF_CMD_CPU_STOP - CTL_CMD_EXT] = PROF_KIND_CPU,
+		[PROF_CMD_HEAP_DUMP - CTL_CMD_EXT] = PROF_KIND_HEAP,
+		[PROF_CMD_BLOCK_DUMP - CTL_CMD_EXT] = PROF_KIND_BLOCK,
+		[PROF_CMD_MUTEX_DUMP - CTL_CMD_EXT] = PROF_KIND_MUTEX,
+		[PROF_CMD_STACK - CTL_CMD_EXT] = PROF_KIND_STACK,
+	};
+	char path[4096];
+	uint64_t nrec = 0;
+	int err;
+
+	if (prof_dump_path(shm, kinds[cmd - CTL_CMD_EXT], session, getpid(),
+	    path, sizeof path) < 0) {
+		res[0] = ENAMETOOLONG;
+		return;
+	}
+	switch (cmd) {
+	case PROF_CMD_CPU_STOP:
+		err = prof_cpu_stop(path, &nrec);
+		break;
+	case PROF_CMD_HEAP_DUMP:
+		err = prof_heap_rate() != 0 ? prof_heap_dump(path, &nrec) : ENOENT;
+		break;
+	case PROF_CMD_BLOCK_DUMP:
+		err = prof_cont_dump(PROF_BLOCK, path, &nrec);
+		break;
+	case PROF_CMD_MUTEX_DUMP:
+		err = prof_cont_dump(PROF_MUTEX, path, &nrec);
+		break;
+	default:
+		/* the stack of the loop that ran us: from ctl_dispatch down */
+		err = prof_stack_dump(path, 2, &nrec);
+		break;
+	}
+	res[0] = (uint64_t)err;
+	res[1] = nrec;
+}
+
+static void __attribute__((noinline))
+prof_ctl_handler(struct shm *shm, int slot, int cmd, uint64_t arg,
+    uint64_t *res, void *priv)
+{
+	(void)slot;
+	(void)priv;
+	switch (cmd) {
+	case PROF_CMD_ENABLE:
+		prof_enable(arg);
+		res[0] = 0;
+		res[1] = prof_heap_rate();
+		break;
+	case PROF_CMD_CPU_START:
+		res[0] = (uint64_t)prof_cpu_start((int)(arg >> 32),
+		    (int)(arg & 0xffffffffu));
+		res[1] = 0;
+		break;
+	default:
+		prof_ctl_dump(shm, cmd, arg, res);
+		break;
+	}
+}
+
+void
+prof_setup(void)
+{
+	static int done;
+	static const char *const names[] = {
+		"prof-enable", "prof-cpu-start", "prof-cpu-stop",
+		"prof-heap-dump", "prof-block-dump", "prof-mutex-dump",
+		"prof-stack"
+	};
+	int cmd;
+
+	if (done)
+		return;
+	done = 1;
+	prof_backtrace_init();
+	for (cmd = PROF_CMD_ENABLE; cmd < PROF_CMD__END; cmd++)
+		(void)ctl_register(cmd, names[cmd - CTL_CMD_EXT],
+		    prof_ctl_handler, NULL);
+}
+
+/* Before main(): the master then forks children that all have the handlers. */
+static void __attribute__((constructor))
+prof_ctl_init(void)
+{
+	prof_setup();
+}
