@@ -9,19 +9,17 @@
  */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/prof_ctl.h"
 #include "prof/prof.h"
 #include "prof/prof_cont.h"
-#include "prof/prof_priv.h"
+#include "state/ctl.h"
 #include "state/shm.h"
-
-static int	prof_on;
 
 int
 prof_dump_path(const struct shm *shm, const char *kind, uint64_t session,
@@ -40,68 +38,6 @@ prof_dump_path(const struct shm *shm, const char *kind, uint64_t session,
 	if (n < 0 || (size_t)n >= len)
 		return (-1);
 	return (n);
-}
-
-void
-prof_enable(uint64_t rate)
-{
-	const char *env;
-
-	if (rate == 0) {
-		rate = PROF_HEAP_RATE;
-		/* tests may want denser samples, benchmarks none ("off") */
-		env = getenv("IMPCORE_HEAP_RATE");
-		if (env != NULL && strtoull(env, NULL, 10) > 0)
-			rate = strtoull(env, NULL, 10);
-		else if (env != NULL && strcmp(env, "off") == 0)
-			rate = UINT64_MAX;
-	}
-	if (rate != UINT64_MAX)
-		prof_heap_start(rate);
-	prof_cont_start();
-	prof_on = 1;
-}
-
-int
-prof_enabled(void)
-{
-	return (prof_on);
-}
-
-int __attribute__((noinline))
-prof_stack_dump(const char *path, int skip, uint64_t *nrec)
-{
-	uintptr_t pcs[PROF_MAX_DEPTH];
-	struct prof_out o;
-	Dl_info info;
-	int n, i;
-
-	*nrec = 0;
-	n = prof_backtrace(pcs, PROF_MAX_DEPTH, skip + 1);
-	if (prof_out_open(&o, path) != 0)
-		return (o.err);
-	for (i = 0; i < n; i++) {
-		const char *mod = "?";
-
-		if (dladdr((void *)pcs[i], &info) == 0) {
-			prof_out_printf(&o, "%#lx ? (?)\n", (unsigned long)pcs[i]);
-			continue;
-		}
-		if (info.dli_fname != NULL) {
-			mod = strrchr(info.dli_fname, '/');
-			mod = mod != NULL ? mod + 1 : info.dli_fname;
-		}
-		if (info.dli_sname != NULL)
-			prof_out_printf(&o, "%#lx %s+%#lx (%s)\n",
-			    (unsigned long)pcs[i], info.dli_sname,
-			    (unsigned long)(pcs[i] - (uintptr_t)info.dli_saddr),
-			    mod);
-		else
-			prof_out_printf(&o, "%#lx ? (%s)\n",
-			    (unsigned long)pcs[i], mod);
-	}
-	*nrec = (uint64_t)n;
-	return (prof_out_close(&o));
 }
 
 /* ---- handlers ---------------------------------------------------------------- */

@@ -14,6 +14,7 @@
 
 #include "state/shm.h"
 #include "lib/stat.h"
+#include "state/stat_read.h"
 
 /* Exit statuses (documented in impctl.1). */
 #define CLI_EXIT_OK		0

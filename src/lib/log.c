@@ -76,6 +76,8 @@ log_set_role(const char *role, int index)
 	log_role_index = index;
 	/* every child sets its role right after fork: the pid is new then */
 	log_pid = (int)getpid();
+	/* mem sits below us: it reports running out of memory through this */
+	mem_oom_report = log_from_handler;
 }
 
 int

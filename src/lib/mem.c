@@ -8,9 +8,6 @@
  */
 #include "config.h"
 
-#include <curl/curl.h>
-#include <event2/event.h>
-#include <jansson.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,11 +15,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/stat.h"
 
 mem_hook_fn *volatile mem_hook;
+
+/* stderr, unformatted: until log_init() installs its own (mem sits below log) */
+static void
+mem_oom_plain(const char *msg)
+{
+	size_t l = strlen(msg);
+
+	if (write(STDERR_FILENO, msg, l) < 0 || write(STDERR_FILENO, "\n", 1) < 0)
+		return;
+}
+
+mem_oom_fn *volatile mem_oom_report = mem_oom_plain;
 
 static void __attribute__((noreturn))
 mem_oom(size_t size)
@@ -31,7 +39,7 @@ mem_oom(size_t size)
 
 	/* no allocation here: we are out of memory */
 	snprintf(msg, sizeof msg, "out of memory (%zu bytes)", size);
-	log_from_handler(msg);
+	mem_oom_report(msg);
 	abort();
 }
 
@@ -147,54 +155,6 @@ imp_asprintf(char **out, const char *fmt, ...)
 	vsnprintf(*out, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return (n);
-}
-
-/* libcurl wants its own signatures. */
-static void *
-mem_curl_malloc(size_t size)
-{
-	return (imp_malloc(size));
-}
-
-static void
-mem_curl_free(void *p)
-{
-	imp_free(p);
-}
-
-static void *
-mem_curl_realloc(void *p, size_t size)
-{
-	return (imp_realloc(p, size));
-}
-
-static char *
-mem_curl_strdup(const char *s)
-{
-	return (imp_strdup(s));
-}
-
-static void *
-mem_curl_calloc(size_t n, size_t size)
-{
-	return (imp_calloc(n, size));
-}
-
-void
-mem_install_lib_hooks(void)
-{
-	static int done;
-
-	if (done)
-		return;
-	done = 1;
-	json_set_alloc_funcs(imp_malloc, imp_free);
-	event_set_mem_functions(imp_malloc, imp_realloc, imp_free);
-	/* curl_global_init* is once per process; children never inherit one */
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, mem_curl_malloc,
-	    mem_curl_free, mem_curl_realloc, mem_curl_strdup,
-	    mem_curl_calloc) != CURLE_OK)
-		log_warn("curl_global_init_mem() failed");
 }
 
 uint64_t

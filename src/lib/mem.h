@@ -1,11 +1,10 @@
 /*
  * impcore - allocator wrapper with per-process byte counters.
  *
- * All project code allocates with imp_*; mem_install_lib_hooks() routes
- * jansson, libevent and libcurl through the same functions (call it once
- * per process, in the child right after fork, before those libraries
- * allocate anything of their own).  Allocation failure is fatal (sizes are
- * bounded by the configured limits before we allocate).
+ * All project code allocates with imp_*; daemon/hooks.h routes jansson,
+ * libevent and libcurl through the same functions (mem itself links none
+ * of them: impctl does not need them).  Allocation failure is fatal (sizes
+ * are bounded by the configured limits before we allocate).
  */
 #ifndef IMP_MEM_H
 #define IMP_MEM_H
@@ -21,9 +20,6 @@ char *imp_strdup(const char *s);
 char *imp_strndup(const char *s, size_t n);
 int imp_asprintf(char **out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-/* Route jansson, libevent and libcurl allocations through imp_*. */
-void mem_install_lib_hooks(void);
 
 /* This process: bytes allocated and freed so far (heap_*_bytes counters). */
 uint64_t mem_allocated(void);
@@ -45,5 +41,13 @@ int mem_trim(void);
  */
 typedef void mem_hook_fn(void *p, size_t size, int is_free);
 extern mem_hook_fn *volatile mem_hook;
+
+/*
+ * How the out-of-memory line is written before abort(): plain to stderr
+ * until log.c installs its own formatter (log sits above mem, so mem cannot
+ * call it).  Must be async-signal-safe and must not allocate.
+ */
+typedef void mem_oom_fn(const char *msg);
+extern mem_oom_fn *volatile mem_oom_report;
 
 #endif /* IMP_MEM_H */

@@ -1,5 +1,7 @@
 /*
- * impcore - counters: tables generated from counters.def, summing readers.
+ * impcore - counters: tables generated from counters.def, this process's
+ * writer side.  The summing readers are state/stat_read.c (they walk the
+ * state file's process table, a layer above).
  */
 #include "config.h"
 
@@ -7,7 +9,6 @@
 #include <string.h>
 #include <urcu/system.h>
 
-#include "state/shm.h"
 #include "lib/stat.h"
 
 #define STAT_KIND_counter	STAT_COUNTER
@@ -103,67 +104,6 @@ stat_hist_add(enum stat_hist h, uint64_t v)
 	__atomic_fetch_add(&stat_self->h[h][stat_hist_bucket(v)], 1,
 	    __ATOMIC_RELAXED);
 	__atomic_fetch_add(&stat_self->hsum[h], v, __ATOMIC_RELAXED);
-}
-
-uint64_t
-stat_sum(const struct shm *shm, enum stat_id id)
-{
-	uint64_t s = 0;
-	int i;
-
-	for (i = 0; i < SHM_NPROC; i++) {
-		struct stat_block *b = shm_proc_stats(shm, i);
-		if (b == NULL || b->magic != STAT_BLOCK_MAGIC)
-			continue;
-		s += CMM_LOAD_SHARED(b->c[id]);
-	}
-	return (s);
-}
-
-void
-stat_sum_all(const struct shm *shm, uint64_t out[STAT__N])
-{
-	int i, j;
-
-	memset(out, 0, sizeof(uint64_t) * STAT__N);
-	for (i = 0; i < SHM_NPROC; i++) {
-		struct stat_block *b = shm_proc_stats(shm, i);
-		if (b == NULL || b->magic != STAT_BLOCK_MAGIC)
-			continue;
-		for (j = 0; j < STAT__N; j++)
-			out[j] += CMM_LOAD_SHARED(b->c[j]);
-	}
-}
-
-uint64_t
-stat_hist_total(const struct shm *shm, enum stat_hist h)
-{
-	uint64_t s = 0;
-	int i;
-
-	for (i = 0; i < SHM_NPROC; i++) {
-		struct stat_block *b = shm_proc_stats(shm, i);
-		if (b == NULL || b->magic != STAT_BLOCK_MAGIC)
-			continue;
-		s += CMM_LOAD_SHARED(b->hsum[h]);
-	}
-	return (s);
-}
-
-void
-stat_hist_sum(const struct shm *shm, enum stat_hist h,
-    uint64_t out[STAT_HIST_BUCKETS])
-{
-	int i, j;
-
-	memset(out, 0, sizeof(uint64_t) * STAT_HIST_BUCKETS);
-	for (i = 0; i < SHM_NPROC; i++) {
-		struct stat_block *b = shm_proc_stats(shm, i);
-		if (b == NULL || b->magic != STAT_BLOCK_MAGIC)
-			continue;
-		for (j = 0; j < STAT_HIST_BUCKETS; j++)
-			out[j] += CMM_LOAD_SHARED(b->h[h][j]);
-	}
 }
 
 double

@@ -1,5 +1,6 @@
 /*
- * impcore - counters: per-process blocks in the state file, summing readers.
+ * impcore - counters: per-process blocks in the state file (the summing
+ * readers are state/stat_read.h).
  *
  * The table is counters.def.  A process gets a block when the master gives
  * it a process slot (shm.h); until then stat_self points to a private block,
@@ -11,8 +12,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-struct shm;
 
 enum stat_kind { STAT_COUNTER, STAT_GAUGE };
 enum stat_unit { STAT_UNIT_COUNT, STAT_UNIT_BYTES, STAT_UNIT_NS };
@@ -97,16 +96,6 @@ enum stat_id stat_status_id(int status);
 int stat_hist_bucket(uint64_t v);
 void stat_hist_add(enum stat_hist h, uint64_t v);
 
-/*
- * Reader side (any process, impctl included; read-only mappings work).
- * Sums over every process slot that ever had a block.
- */
-uint64_t stat_sum(const struct shm *shm, enum stat_id id);
-void stat_sum_all(const struct shm *shm, uint64_t out[STAT__N]);
-void stat_hist_sum(const struct shm *shm, enum stat_hist h,
-    uint64_t out[STAT_HIST_BUCKETS]);
-/* The sum of the values recorded in histogram h, all processes. */
-uint64_t stat_hist_total(const struct shm *shm, enum stat_hist h);
 /* Value below which a fraction q (0..1) of the samples fall; 0 if none. */
 double stat_hist_quantile(const uint64_t b[STAT_HIST_BUCKETS], double q);
 

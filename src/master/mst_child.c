@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
+#include "daemon/hooks.h"
 #include "state/ctl.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -114,7 +115,7 @@ child_run(const struct mst_kind *k, int index, int slot)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1 || getppid() != (pid_t)shm_master_pid(mst.shm))
 		_exit(0);
-	mem_install_lib_hooks();
+	hooks_install();
 	/* profiler: sample the heap and waits from the first allocation on */
 	if (mst.cfg.profile)
 		prof_enable(0);

@@ -34,6 +34,7 @@
 #include "daemon/sdnotify.h"
 #include "state/shm.h"
 #include "lib/stat.h"
+#include "state/stat_read.h"
 #include "lib/tim.h"
 #include "net/urlallow.h"
 #include "daemon/children.h"

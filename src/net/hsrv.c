@@ -1321,7 +1321,7 @@ conn_read(struct bufferevent *bev, void *arg)
 		case C_CHUNK_SIZE:
 			/*
 			 * evbuffer_readln allocates with libevent's allocator,
-			 * imp_malloc in every child (mem_install_lib_hooks): so
+			 * imp_malloc in every child (hooks_install): so
 			 * imp_free, or heap_freed_bytes never sees the line and
 			 * a sampled one stays live in the heap profile.
 			 */

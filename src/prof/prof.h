@@ -4,10 +4,10 @@
  * The profiler process (src/profiler) drives the samplers of the other
  * processes with ctl commands (ctl.h); each process writes what it sampled
  * to a dump file in <state-dir>/prof/ and acknowledges; the profiler merges
- * the files into what go tool pprof reads (../shared/PPROF.md).  The handlers
- * are registered by a constructor in prof_ctl.c, so every child forked by
- * the master has them.  Contention recording for other modules is in
- * prof_cont.h.
+ * the files into what go tool pprof reads (../shared/PPROF.md).  This layer
+ * is the samplers alone (it sits below the state file: the result table
+ * records its mutex waits through prof_cont.h); the ctl commands and their
+ * handlers are daemon/prof_ctl.h.
  */
 #ifndef IMP_PROF_H
 #define IMP_PROF_H
@@ -15,26 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#include "state/ctl.h"
-
-struct shm;
-
-/*
- * ctl commands (numbers from CTL_CMD_EXT on).  arg is the profiler's
- * session number; dump files are <state-dir>/prof/<kind>.<session>.<pid>.
- * res[0] is 0 or an errno, res[1] the number of records written.
- */
-enum prof_cmd {
-	PROF_CMD_ENABLE = CTL_CMD_EXT,	/* arg: heap sample rate (bytes); starts heap + contention sampling */
-	PROF_CMD_CPU_START,		/* arg: hz << 32 | max seconds: arm the SIGPROF sampler */
-	PROF_CMD_CPU_STOP,		/* disarm; write "cpu" dump */
-	PROF_CMD_HEAP_DUMP,		/* write "heap" dump */
-	PROF_CMD_BLOCK_DUMP,		/* write "block" dump */
-	PROF_CMD_MUTEX_DUMP,		/* write "mutex" dump */
-	PROF_CMD_STACK,			/* write "stack" dump: a symbolized backtrace */
-	PROF_CMD__END
-};
 
 #define PROF_CPU_HZ		100		/* SIGPROF per CPU second */
 #define PROF_CPU_MAX_SECONDS	60		/* longest CPU profile */
@@ -49,13 +29,6 @@ enum prof_cmd {
 #define PROF_KIND_STACK		"stack"
 
 /*
- * Master, before the first fork (also run by a constructor, so calling it
- * is optional): registers the ctl handlers and warms the unwinder up (its
- * first call loads libgcc_s, which is not async-signal-safe).
- */
-void prof_setup(void);
-
-/*
  * In a process: start heap sampling (mem_hook, mean one sample every rate
  * bytes) and contention recording.  Idempotent.  rate 0: PROF_HEAP_RATE,
  * or $IMPCORE_HEAP_RATE when set ("off": no heap sampling).
@@ -63,15 +36,10 @@ void prof_setup(void);
 void prof_enable(uint64_t rate);
 int prof_enabled(void);
 uint64_t prof_heap_rate(void);
+/* Warm the unwinder up (loads libgcc_s): before forking, never in a handler. */
+void prof_backtrace_init(void);
 /* Which unwinder takes the samplers' stacks: "libunwind" or "libgcc". */
 const char *prof_unwinder(void);
-
-/*
- * "<state-dir>/prof/<kind>.<session>.<pid>" for the state file of shm.
- * Returns the length (like snprintf), -1 when it does not fit.
- */
-int prof_dump_path(const struct shm *shm, const char *kind, uint64_t session,
-    pid_t pid, char *buf, size_t len);
 
 /*
  * The dumps of this process, written to path (the profiler calls these for

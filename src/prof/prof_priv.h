@@ -25,9 +25,6 @@ int prof_backtrace(uintptr_t *pcs, int max, int skip);
  */
 int prof_backtrace_signal(void *uc, uintptr_t *pcs, int max);
 
-/* Warm the unwinder up (loads libgcc_s): before forking, never in a handler. */
-void prof_backtrace_init(void);
-
 /* FNV-1a over a stack: table keys. */
 static inline uint64_t
 prof_stack_hash(const uintptr_t *pcs, int n, uint64_t seed)

@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "prof/prof.h"
+#include "daemon/prof_ctl.h"
 #include "state/shm.h"
 #include "lib/tim.h"
 #include "daemon/children.h"

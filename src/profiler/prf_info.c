@@ -31,6 +31,7 @@
 #include "state/rtab.h"
 #include "state/shm.h"
 #include "lib/stat.h"
+#include "state/stat_read.h"
 #include "lib/tim.h"
 #include "daemon/children.h"
 #include "profiler/prf.h"

@@ -26,10 +26,12 @@
 
 #include "daemon/cfg.h"
 #include "state/ctl.h"
+#include "daemon/ctl_event.h"
 #include "lib/log.h"
 #include "net/lpause.h"
 #include "lib/mem.h"
 #include "prof/prof.h"
+#include "daemon/prof_ctl.h"
 #include "state/shm.h"
 #include "lib/tim.h"
 #include "daemon/children.h"

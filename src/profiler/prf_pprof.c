@@ -34,6 +34,7 @@
 #include "lib/mem.h"
 #include "state/phist.h"
 #include "prof/prof.h"
+#include "daemon/prof_ctl.h"
 #include "prof/prof_cont.h"
 #include "state/shm.h"
 #include "lib/tim.h"

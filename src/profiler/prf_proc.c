@@ -22,6 +22,7 @@
 #include "state/rtab.h"
 #include "state/shm.h"
 #include "lib/stat.h"
+#include "state/stat_read.h"
 #include "lib/tim.h"
 #include "profiler/prf.h"
 

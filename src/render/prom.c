@@ -26,6 +26,7 @@
 #include "state/rtab.h"
 #include "state/shm.h"
 #include "lib/stat.h"
+#include "state/stat_read.h"
 
 /* One live process as the per-process families show it. */
 struct prom_proc {

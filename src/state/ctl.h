@@ -24,8 +24,6 @@
 #include <stdint.h>
 
 struct shm;
-struct event;
-struct event_base;
 
 enum ctl_cmd {
 	CTL_CMD_NONE = 0,
@@ -75,16 +73,10 @@ int ctl_acked(struct shm *shm, int slot, int cmd, uint64_t ack);
 
 /*
  * In the target: read the eventfd, run pending commands of our slot.  Returns
- * the number of commands run.  Called by the event made by ctl_event_new.
+ * the number of commands run.  Called by the event made by ctl_event_new
+ * (daemon/ctl_event.h).
  */
 int ctl_dispatch(struct shm *shm, int slot);
-
-/*
- * An event on our slot's eventfd that dispatches commands and then calls
- * wake(arg) (may be NULL).  Persistent; free with event_free().
- */
-struct event *ctl_event_new(struct event_base *base, struct shm *shm,
-    int slot, void (*wake)(void *arg), void *arg);
 
 /*
  * Register the built-in commands (TRIM, MEMLOG).  The master calls it before

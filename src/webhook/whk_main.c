@@ -29,6 +29,7 @@
 
 #include "daemon/cfg.h"
 #include "state/ctl.h"
+#include "daemon/ctl_event.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "state/shm.h"

@@ -22,6 +22,7 @@
 
 #include "daemon/cfg.h"
 #include "state/ctl.h"
+#include "daemon/ctl_event.h"
 #include "net/hsrv.h"
 #include "lib/log.h"
 #include "lib/mem.h"
