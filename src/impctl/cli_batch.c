@@ -22,6 +22,7 @@
 #include "impctl/impctl.h"
 #include "impfit.h"
 #include "plot/plot.h"
+#include "render/plot_view.h"
 
 static int	cli_batches_exec(struct cli_ctx *, int, char **);
 static int	cli_batch_exec(struct cli_ctx *, int, char **);

@@ -35,13 +35,6 @@ struct plot_data {
  * NULL when out of memory or there is nothing to draw.
  */
 char *plot_svg(const struct plot_data *d, unsigned kinds, size_t *len);
-/*
- * The picture of a record view taken with its data (state/rtab.h): the
- * measured spectrum, the fit once the record is done, the DRT when kinds
- * has PLOT_DRT.  As plot_svg(); NULL also when the view has no data.
- */
-struct rtab_view;
-char *plot_view_svg(const struct rtab_view *v, unsigned kinds, size_t *len);
 /* "nyquist", "bode", "residuals", "drt", "all" -> PLOT_*; 0 when unknown. */
 unsigned plot_kind_parse(const char *s);
 

@@ -34,6 +34,7 @@
 #include "lib/tim.h"
 #include "daemon/children.h"
 #include "plot/plot.h"
+#include "render/plot_view.h"
 #include "worker/wrk_priv.h"
 
 /* What a request needs to remember for its answer (profiling headers). */

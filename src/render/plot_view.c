@@ -11,6 +11,7 @@
 #include "impfit.h"
 #include "state/rtab.h"
 #include "plot/plot.h"
+#include "render/plot_view.h"
 
 char *
 plot_view_svg(const struct rtab_view *v, unsigned kinds, size_t *len)
