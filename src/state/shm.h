@@ -4,7 +4,7 @@
  * <state-dir>/impsolverd.state is mapped MAP_SHARED by every process.  The
  * master creates (or validates and recovers) it before forking; children
  * inherit the mapping; impctl maps it read-only with shm_open_ro().  The
- * layout is in shm_priv.h and README.md; nothing outside src/common reads
+ * layout is in shm_priv.h and README.md; nothing outside src/state reads
  * it directly.
  */
 #ifndef IMP_SHM_H

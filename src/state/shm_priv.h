@@ -1,6 +1,6 @@
 /*
  * impcore - state file layout.  NB: THIS IS NOT A PUBLIC API: only
- * src/common/ files include it; everybody else goes through shm.h/rtab.h.
+ * src/state/ files include it; everybody else goes through shm.h/rtab.h.
  * Changing anything here means bumping SHM_LAYOUT_VERSION.
  */
 #ifndef IMP_SHM_PRIV_H
