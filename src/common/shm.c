@@ -145,9 +145,9 @@ shm_layout(struct shm_head *h, const struct shm_geom *g)
 	h->off_procs = off;
 	off = shm_round(off + (uint64_t)SHM_NPROC * sizeof(struct shm_proc));
 	h->off_job_ring = off;
-	off = shm_round(off + ring_bytes(h->job_ring_cap));
+	off = shm_round(off + RING_BYTES(h->job_ring_cap));
 	h->off_wh_ring = off;
-	off = shm_round(off + ring_bytes(h->wh_ring_cap));
+	off = shm_round(off + RING_BYTES(h->wh_ring_cap));
 	h->off_rtab = off;
 	off = shm_round(off + sizeof(struct rtab_head));
 	h->off_records = off;
