@@ -414,6 +414,41 @@ main(void)
 		CHECK(state_open_ro(dir, &s, &cause) == 0, "opens again");
 		shm_close(s);
 	}
+	/*
+	 * Another geometry and nothing pending: recreated, laid out for the
+	 * new one, its sections initialised (state_open decides, shm.c
+	 * lays out), and then kept as it is.
+	 */
+	{
+		char dir2[] = "/tmp/test-shm.XXXXXX";
+		struct shm_geom g2 = { 10, 20, 64, 0 }, h;
+		uint32_t cap;
+
+		CHECK(mkdtemp(dir2) != NULL, "second directory");
+		CHECK(state_open(dir2, &g2, &s, &rec, &cause) == 0 && rec == 0,
+		    "new state file");
+		shm_close(s);
+		g2.queue_size = 40;
+		g2.results = 30;
+		CHECK(state_open(dir2, &g2, &s, &rec, &cause) == 0 && rec == 0,
+		    "idle file of another geometry: recreated (recovered %d)", rec);
+		shm_geom_get(s, &h);
+		cap = ring_capacity(shm_job_ring(s));
+		CHECK(h.queue_size == 40 && h.results == 30 && cap >= 80 &&
+		    rtab_pending(s) == 0 && phist_last(s->phist, 0) == NULL,
+		    "laid out anew: queue-size %u, results %u, job ring %u",
+		    h.queue_size, h.results, cap);
+		shm_close(s);
+		CHECK(state_open(dir2, &g2, &s, &rec, &cause) == 0 && rec == 1,
+		    "the same geometry again: kept");
+		shm_close(s);
+		{
+			char cmd[256];
+			snprintf(cmd, sizeof cmd, "rm -rf %s", dir2);
+			if (system(cmd) != 0)
+				return (1);
+		}
+	}
 	{
 		char cmd[256];
 		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
