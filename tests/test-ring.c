@@ -108,7 +108,7 @@ run(int kills, unsigned seed)
 	uint32_t v, i, twice = 0, missing = 0, indoubt = 0;
 	void *mem;
 
-	mem = mmap(NULL, sizeof *sh + ring_bytes(CAP), PROT_READ | PROT_WRITE,
+	mem = mmap(NULL, sizeof *sh + RING_BYTES(CAP), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED) {
 		perror("mmap");
@@ -214,7 +214,7 @@ run(int kills, unsigned seed)
 			printf("pop %u: got %u\n", i, v);
 			return (1);
 		}
-	munmap(mem, sizeof *sh + ring_bytes(CAP));
+	munmap(mem, sizeof *sh + RING_BYTES(CAP));
 	return (0);
 }
 

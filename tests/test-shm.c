@@ -23,6 +23,7 @@
 #include "state/rtab_priv.h"
 #include "state/shm.h"
 #include "state/shm_priv.h"
+#include "state/state.h"
 
 static int	fails;
 
@@ -112,7 +113,7 @@ main(void)
 	}
 	if (mkdtemp(dir) == NULL)
 		return (1);
-	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 0,
+	CHECK(state_open(dir, &g, &s, &rec, &cause) == 0 && rec == 0,
 	    "new state file (%s)", cause ? cause : "");
 
 	/* the task count: live slots only, up to the high-water mark */
@@ -273,7 +274,7 @@ main(void)
 		gen = W_GEN(s->recs[r0].word);
 		s->recs[r0].word = W_MAKE(RTAB_FILLING, gen, 0);
 		shm_close(s);
-		CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1 &&
+		CHECK(state_open(dir, &g, &s, &rec, &cause) == 0 && rec == 1 &&
 		    rtab_state_of(s, r0, NULL) == RTAB_DONE,
 		    "at start too: DONE (%s)",
 		    rtab_state_name(rtab_state_of(s, r0, NULL)));
@@ -284,7 +285,7 @@ main(void)
 	/* everything dies: jobs running and queued come back at the next start */
 	CHECK(rtab_job_take(s, 555555, &j) == 0, "a job left RUNNING by pid 555555");
 	shm_close(s);
-	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1, "state file recovered");
+	CHECK(state_open(dir, &g, &s, &rec, &cause) == 0 && rec == 1, "state file recovered");
 	CHECK(rtab_queue_depth(s) == 2, "2 jobs queued again (%u)", rtab_queue_depth(s));
 	CHECK(run_all(s) == 2, "and fitted");
 
@@ -296,11 +297,11 @@ main(void)
 	CHECK(submit(s, "pp", 1, "http://127.0.0.1:9/h", 10) == RTAB_OK, "pp accepted");
 	CHECK(rtab_job_take(s, 666666, &j) == 0, "pp RUNNING at the first death");
 	shm_close(s);
-	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1,
+	CHECK(state_open(dir, &g, &s, &rec, &cause) == 0 && rec == 1,
 	    "recovered: pp queued again");
 	CHECK(rtab_job_take(s, 666667, &j) == 0, "pp RUNNING at the second death");
 	shm_close(s);
-	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 && rec == 1 &&
+	CHECK(state_open(dir, &g, &s, &rec, &cause) == 0 && rec == 1 &&
 	    rtab_queue_depth(s) == 1, "recovered: pp queued again, not poisoned");
 	CHECK(rtab_job_take(s, 666668, &j) == 0 &&
 	    rtab_reclaim_pid(s, 666668, 0) == 1, "killed from outside: requeued");
@@ -348,13 +349,13 @@ main(void)
 		CHECK(pwrite(fd, &hd, sizeof hd, 0) == sizeof hd, "another build's "
 		    "descriptor written");
 		cause = NULL;
-		CHECK(shm_create(dir, &g, &s, &rec, &cause) < 0 && cause != NULL &&
+		CHECK(state_open(dir, &g, &s, &rec, &cause) < 0 && cause != NULL &&
 		    strstr(cause, "another build") != NULL &&
 		    strstr(cause, "pending") != NULL, "refused: %s",
 		    cause != NULL ? cause : "(opened)");
 		imp_free(cause);
 		cause = NULL;
-		CHECK(shm_open_ro(dir, &s, &cause) < 0, "impctl's open refuses it "
+		CHECK(state_open_ro(dir, &s, &cause) < 0, "impctl's open refuses it "
 		    "too: %s", cause != NULL ? cause : "(opened)");
 		imp_free(cause);
 		cause = NULL;
@@ -362,7 +363,7 @@ main(void)
 		hd.pre.pending = 0;
 		CHECK(pwrite(fd, &hd, sizeof hd, 0) == sizeof hd, "descriptor back");
 		close(fd);
-		CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0 &&
+		CHECK(state_open(dir, &g, &s, &rec, &cause) == 0 &&
 		    rtab_batch_find(s, "e", &bi, NULL) == 0 && bi.done == 10,
 		    "opens again, batch e intact");
 		shm_close(s);
@@ -370,16 +371,84 @@ main(void)
 
 	/* another geometry: kept while work is pending */
 	g.queue_size = 12;
-	CHECK(shm_create(dir, &g, &s, &rec, &cause) == 0, "reopen with a new geometry");
+	CHECK(state_open(dir, &g, &s, &rec, &cause) == 0, "reopen with a new geometry");
 	{
 		struct shm_geom h;
 		shm_geom_get(s, &h);
 		CHECK(h.queue_size == 10, "pending webhooks: geometry kept (%u)", h.queue_size);
 	}
 	shm_close(s);
-	CHECK(shm_open_ro(dir, &s, &cause) == 0, "read-only open");
+	CHECK(state_open_ro(dir, &s, &cause) == 0, "read-only open");
 	CHECK(rtab_batch_find(s, "e", &bi, NULL) == 0, "read-only batch lookup");
 	shm_close(s);
+	/*
+	 * impctl's opens check the rings too (state.c, above shm.c): a ring
+	 * whose head is garbage is refused, never indexed.
+	 */
+	{
+		struct shm_head hd;
+		char path[256];
+		uint32_t magic, bad = 0xdeadbeef;
+		int fd;
+
+		snprintf(path, sizeof path, "%s/%s", dir, SHM_FILE);
+		fd = open(path, O_RDWR);
+		CHECK(fd >= 0 && pread(fd, &hd, sizeof hd, 0) == sizeof hd &&
+		    pread(fd, &magic, sizeof magic, (off_t)hd.off_wh_ring) ==
+		    sizeof magic && pwrite(fd, &bad, sizeof bad,
+		    (off_t)hd.off_wh_ring) == sizeof bad, "webhook ring spoilt");
+		cause = NULL;
+		CHECK(state_open_ro(dir, &s, &cause) < 0 && cause != NULL &&
+		    strstr(cause, "rings are corrupt") != NULL, "read-only open "
+		    "refuses it: %s", cause != NULL ? cause : "(opened)");
+		imp_free(cause);
+		cause = NULL;
+		CHECK(state_open_rw(dir, &s, &cause) < 0 && cause != NULL &&
+		    strstr(cause, "rings are corrupt") != NULL, "read-write open "
+		    "refuses it: %s", cause != NULL ? cause : "(opened)");
+		imp_free(cause);
+		cause = NULL;
+		CHECK(pwrite(fd, &magic, sizeof magic, (off_t)hd.off_wh_ring) ==
+		    sizeof magic, "ring mended");
+		close(fd);
+		CHECK(state_open_ro(dir, &s, &cause) == 0, "opens again");
+		shm_close(s);
+	}
+	/*
+	 * Another geometry and nothing pending: recreated, laid out for the
+	 * new one, its sections initialised (state_open decides, shm.c
+	 * lays out), and then kept as it is.
+	 */
+	{
+		char dir2[] = "/tmp/test-shm.XXXXXX";
+		struct shm_geom g2 = { 10, 20, 64, 0 }, h;
+		uint32_t cap;
+
+		CHECK(mkdtemp(dir2) != NULL, "second directory");
+		CHECK(state_open(dir2, &g2, &s, &rec, &cause) == 0 && rec == 0,
+		    "new state file");
+		shm_close(s);
+		g2.queue_size = 40;
+		g2.results = 30;
+		CHECK(state_open(dir2, &g2, &s, &rec, &cause) == 0 && rec == 0,
+		    "idle file of another geometry: recreated (recovered %d)", rec);
+		shm_geom_get(s, &h);
+		cap = ring_capacity(shm_job_ring(s));
+		CHECK(h.queue_size == 40 && h.results == 30 && cap >= 80 &&
+		    rtab_pending(s) == 0 && phist_last(s->phist, 0) == NULL,
+		    "laid out anew: queue-size %u, results %u, job ring %u",
+		    h.queue_size, h.results, cap);
+		shm_close(s);
+		CHECK(state_open(dir2, &g2, &s, &rec, &cause) == 0 && rec == 1,
+		    "the same geometry again: kept");
+		shm_close(s);
+		{
+			char cmd[256];
+			snprintf(cmd, sizeof cmd, "rm -rf %s", dir2);
+			if (system(cmd) != 0)
+				return (1);
+		}
+	}
 	{
 		char cmd[256];
 		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

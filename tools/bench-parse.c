@@ -26,6 +26,7 @@
 #include "impfit.h"
 #include "daemon/cfg.h"
 #include "state/shm.h"
+#include "state/state.h"
 #include "worker/wrk_priv.h"
 
 #define BP_TRUE_R0	10.0
@@ -143,7 +144,7 @@ main(int argc, char **argv)
 	if (nspectra < 1 || npoints < 2 || n < 1 || rounds < 1 ||
 	    npoints > (int)g.max_points || nspectra > (int)g.queue_size)
 		bp_usage();
-	if (mkdtemp(dir) == NULL || shm_create(dir, &g, &wrk.shm, &rec,
+	if (mkdtemp(dir) == NULL || state_open(dir, &g, &wrk.shm, &rec,
 	    &cause) < 0) {
 		fprintf(stderr, "bench-parse: state file in %s: %s\n", dir,
 		    cause != NULL ? cause : "mkdtemp failed");

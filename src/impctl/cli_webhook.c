@@ -3,7 +3,7 @@
  * flight or given up, and putting given-up ones back in the queue.
  *
  * webhook-retry is the one command that writes to the state file: it maps
- * it read-write (shm_open_rw, which neither locks nor recovers anything)
+ * it read-write (state_open_rw, which neither locks nor recovers anything)
  * and moves each FAILED webhook word to PENDING with rtab_wh_retry_now(), a
  * CAS that cannot disturb the server.  impctl holds no eventfd to wake the
  * webhook process; that process rescans the table for due deliveries every
@@ -15,12 +15,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/mask.h"
 #include "lib/buf.h"
+#include "lib/mask.h"
 #include "lib/mem.h"
+#include "lib/tim.h"
 #include "state/rtab.h"
 #include "state/shm.h"
-#include "lib/tim.h"
+#include "state/state.h"
 #include "impctl/impctl.h"
 
 static int	cli_webhooks_exec(struct cli_ctx *, int, char **);
@@ -302,7 +303,7 @@ cli_webhook_retry_exec(struct cli_ctx *ctx, int argc, char **argv)
 	if (all ? optind != argc : optind != argc - 1)
 		return (cli_usage(ctx));
 
-	if (shm_open_rw(ctx->state_dir, &ctx->shm, &cause) != 0) {
+	if (state_open_rw(ctx->state_dir, &ctx->shm, &cause) != 0) {
 		cli_err("%s", cause != NULL ? cause : "cannot open the state file");
 		imp_free(cause);
 		return (CLI_EXIT_USAGE);

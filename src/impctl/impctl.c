@@ -18,6 +18,7 @@
 
 #include "lib/mem.h"
 #include "state/shm.h"
+#include "state/state.h"
 #include "impctl/impctl.h"
 
 #define CLI_DEFAULT_DIR		"/var/lib/impsolverd"
@@ -256,7 +257,7 @@ main(int argc, char **argv)
 	}
 
 	if (ctx.cmd->map == CLI_MAP_RO &&
-	    shm_open_ro(ctx.state_dir, &ctx.shm, &cause) != 0) {
+	    state_open_ro(ctx.state_dir, &ctx.shm, &cause) != 0) {
 		cli_err("%s", cause != NULL ? cause : "cannot open the state file");
 		imp_free(cause);
 		return (CLI_EXIT_USAGE);

@@ -26,18 +26,19 @@
 #include "impfit.h"
 
 #include "daemon/cfg.h"
-#include "state/ctl.h"
+#include "daemon/children.h"
+#include "daemon/sdnotify.h"
 #include "lib/log.h"
 #include "lib/mask.h"
 #include "lib/mem.h"
-#include "state/rtab.h"
-#include "daemon/sdnotify.h"
-#include "state/shm.h"
 #include "lib/stat.h"
-#include "state/stat_read.h"
 #include "lib/tim.h"
 #include "net/urlallow.h"
-#include "daemon/children.h"
+#include "state/ctl.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "state/stat_read.h"
+#include "state/state.h"
 #include "master/mst_priv.h"
 
 struct mst	mst;
@@ -531,14 +532,14 @@ main(int argc, char **argv)
 	}
 	shm_set_lock_wait((mst.cfg.drain_timeout ? mst.cfg.drain_timeout :
 	    30 * TIM_SEC) + 5 * TIM_SEC);
-	if (shm_create(mst.cfg.state_dir, &g, &mst.shm, &recovered, &cause) < 0)
+	if (state_open(mst.cfg.state_dir, &g, &mst.shm, &recovered, &cause) < 0)
 		log_fatalx("state file: %s", cause);
 	shm_geom_get(mst.shm, &g);
 	/*
 	 * Listen only now, holding the state file's lock: the children of a
 	 * master killed alone still hold the listening sockets while they
 	 * drain, and bind() failed on them ("Address already in use").  They
-	 * hold the lock as long, so shm_create waited for them to go.
+	 * hold the lock as long, so state_open waited for them to go.
 	 */
 	mst.api_fd = mst_listen(mst.cfg.bind, mst.cfg.port, &mst.api_port, &cause);
 	if (mst.api_fd < 0)

@@ -32,15 +32,12 @@ struct ring {
 	uint64_t	cell[] __attribute__((aligned(64)));
 };
 
+/* the state file's layout counts on it (RING_BYTES in ring.h) */
+_Static_assert(sizeof(struct ring) == RING_HEAD_BYTES, "ring head size");
+
 #define CELL(seq, val)	(((uint64_t)(seq) << 32) | (uint64_t)(val))
 #define C_SEQ(c)	((uint32_t)((c) >> 32))
 #define C_VAL(c)	((uint32_t)(c))
-
-size_t
-ring_bytes(uint32_t capacity)
-{
-	return (sizeof(struct ring) + (size_t)capacity * sizeof(uint64_t));
-}
 
 void
 ring_init(struct ring *r, uint32_t capacity)
@@ -64,7 +61,7 @@ ring_check(const struct ring *r, size_t bytes)
 		return (-1);
 	if (r->cap < 2 || (r->cap & (r->cap - 1)) != 0 || r->mask != r->cap - 1)
 		return (-1);
-	if (ring_bytes(r->cap) > bytes)
+	if (RING_BYTES(r->cap) > bytes)
 		return (-1);
 	return (0);
 }

@@ -21,8 +21,14 @@ struct ring;
 
 #define RING_VALUE_MAX	0xfffffffeu
 
-/* Bytes needed for a ring of capacity cells (a power of two >= 2). */
-size_t ring_bytes(uint32_t capacity);
+/*
+ * Bytes needed for a ring of capacity cells (a power of two >= 2).  A
+ * macro, not a call: the state file's layout (shm.c) sizes its rings
+ * without linking the ring's code.  ring.c asserts the head's size.
+ */
+#define RING_HEAD_BYTES	192
+#define RING_BYTES(capacity) \
+	((size_t)RING_HEAD_BYTES + (size_t)(capacity) * sizeof(uint64_t))
 /* Initialise (or rebuild: empties it) a ring.  Nobody else may use it meanwhile. */
 void ring_init(struct ring *r, uint32_t capacity);
 /* Check magic and capacity against the bytes available; 0 ok, -1 bad. */

@@ -24,14 +24,13 @@
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
 #include "state/phist.h"
 #include "state/ring.h"
-#include "state/rtab.h"
 #include "state/rtab_priv.h"
 #include "state/shm.h"
 #include "state/shm_priv.h"
-#include "lib/stat.h"
-#include "lib/tim.h"
 
 static uint32_t
 shm_pow2(uint64_t v)
@@ -145,9 +144,9 @@ shm_layout(struct shm_head *h, const struct shm_geom *g)
 	h->off_procs = off;
 	off = shm_round(off + (uint64_t)SHM_NPROC * sizeof(struct shm_proc));
 	h->off_job_ring = off;
-	off = shm_round(off + ring_bytes(h->job_ring_cap));
+	off = shm_round(off + RING_BYTES(h->job_ring_cap));
 	h->off_wh_ring = off;
-	off = shm_round(off + ring_bytes(h->wh_ring_cap));
+	off = shm_round(off + RING_BYTES(h->wh_ring_cap));
 	h->off_rtab = off;
 	off = shm_round(off + sizeof(struct rtab_head));
 	h->off_records = off;
@@ -298,7 +297,10 @@ shm_unmap(struct shm *s)
 	s->head = NULL;
 }
 
-/* Initialise a fresh file's head, process table and rings. */
+/*
+ * Initialise a fresh file's head and process table.  Its other sections
+ * (rings, result table, history) are their modules' (state.c).
+ */
 static void
 shm_init_fresh(struct shm *s, const struct shm_head *h)
 {
@@ -313,9 +315,6 @@ shm_init_fresh(struct shm *s, const struct shm_head *h)
 		p->magic = SHM_PROC_MAGIC;
 		stat_block_init(&p->stats);
 	}
-	ring_init(s->job_ring, h->job_ring_cap);
-	ring_init(s->wh_ring, h->wh_ring_cap);
-	phist_init(s->phist);
 	salt = tim_real() ^ ((uint64_t)getpid() << 32);
 	{
 		int rfd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -553,19 +552,16 @@ shm_refuse_or_aside(int dfd, const char *dir, const char *path,
 	return (shm_aside(dfd, dir, kind, cause));
 }
 
-int
-shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
-    int *recovered, char **cause)
+/*
+ * Make the state directory if missing and open it, checked (the links
+ * we follow and the files we rename are in it).  The fd, or -1 with
+ * *cause.
+ */
+static int
+shm_dir_open(const char *dir, char **cause)
 {
-	struct shm_head want, hd;
-	struct shm *s = NULL;
-	struct stat st;
-	char *path, *why = NULL, kind[32];
-	uint64_t size;
-	int dfd, fd, fresh, round;
+	int dfd;
 
-	*out = NULL;
-	*recovered = 0;
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
 		imp_asprintf(cause, "mkdir(%s): %s", dir, strerror(errno));
 		return (-1);
@@ -579,163 +575,212 @@ shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
 		close(dfd);
 		return (-1);
 	}
-	imp_asprintf(&path, "%s/%s", dir, SHM_FILE);
-	size = shm_layout(&want, g);
+	return (dfd);
+}
 
-	/* at most: set one file aside, then take the new one */
-	for (round = 0; ; round++) {
-		struct shm_prefix pre;
-		ssize_t n;
+/*
+ * Check the prefix and head of an existing file, read with pread: it is
+ * not mapped yet, and a file shorter than its head says would SIGBUS.
+ * 0: usable, *hd holds its head; 1: unusable and set aside (try the
+ * name again); -1 with *cause: refused, as it may hold work.
+ */
+static int
+shm_check_file(int dfd, const char *dir, const char *path, int fd,
+    struct shm_head *hd, char **cause)
+{
+	struct shm_prefix pre;
+	char *why = NULL, kind[32];
+	ssize_t n;
 
-		fresh = 1;
-		if (round == 3) {
-			imp_asprintf(cause, "%s: cannot settle on a state file", path);
-			goto fail;
-		}
-		if ((fd = shm_open_locked(dfd, path, cause)) < 0)
-			goto fail;
-		s = shm_handle(path, fd, 0);
-		if (fstat(fd, &st) < 0) {
-			imp_asprintf(cause, "fstat(%s): %s", path, strerror(errno));
-			goto fail;
-		}
-		if (st.st_size == 0)
-			break;		/* new */
-		memset(&pre, 0, sizeof pre);
-		n = pread(fd, &pre, sizeof pre, 0);
-		if (n == (ssize_t)sizeof pre && pre.magic != SHM_MAGIC) {
-			imp_asprintf(cause, "%s is not an impcore state file; "
-			    "move it away", path);
-			goto fail;
-		}
-		if (n != (ssize_t)sizeof pre) {
-			/* a few bytes: nothing of it can be read */
-			if (shm_refuse_or_aside(dfd, dir, path, "truncated to "
-			    "less than its header", 0, "corrupt", cause) < 0)
-				goto fail;
-			shm_close(s);
-			s = NULL;
-			continue;
-		}
-		if (pre.layout_version != SHM_LAYOUT_VERSION) {
-			char w[96];
-
-			snprintf(w, sizeof w, "layout version %u (this program: "
-			    "%u)", pre.layout_version, SHM_LAYOUT_VERSION);
-			snprintf(kind, sizeof kind, "layout%u", pre.layout_version);
-			if (shm_refuse_or_aside(dfd, dir, path, w, pre.pending,
-			    kind, cause) < 0)
-				goto fail;
-			shm_close(s);
-			s = NULL;
-			continue;
-		}
-		memset(&hd, 0, sizeof hd);
-		if (pread(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd ||
-		    shm_check(&hd, hd.pre.file_size, &why) < 0) {
-			char w[256];
-
-			snprintf(w, sizeof w, "header %s", why != NULL ? why :
-			    "truncated");
-			imp_free(why);
-			why = NULL;
-			/* pending as the prefix says: the rest cannot be read */
-			if (shm_refuse_or_aside(dfd, dir, path, w, pre.pending,
-			    "corrupt", cause) < 0)
-				goto fail;
-			shm_close(s);
-			s = NULL;
-			continue;
-		}
-		if ((uint64_t)st.st_size < hd.pre.file_size) {
-			/*
-			 * Truncated (a full disk, a bad copy): today's records
-			 * up to where it ends are read, never the file thrown
-			 * away.  The original is kept aside as it is.
-			 */
-			int nfd;
-
-			log_warn("%s: truncated (%ju of %ju bytes): salvaging "
-			    "what it holds", path, (uintmax_t)st.st_size,
-			    (uintmax_t)hd.pre.file_size);
-			if (shm_aside(dfd, dir, "corrupt", cause) < 0)
-				goto fail;
-			nfd = shm_salvage_copy(dfd, fd, (uint64_t)st.st_size,
-			    hd.pre.file_size, path, cause);
-			if (nfd < 0)
-				goto fail;
-			close(fd);
-			s->fd = fd = nfd;
-			s->salvage_size = (uint64_t)st.st_size;
-		}
-		if (shm_map(s, hd.pre.file_size, cause) < 0)
-			goto fail;
-		if (shm_check(s->head, s->size, cause) < 0)
-			goto fail;	/* changed under the lock: cannot be */
-		shm_pointers(s);
-		fresh = 0;
-		break;
+	memset(&pre, 0, sizeof pre);
+	n = pread(fd, &pre, sizeof pre, 0);
+	if (n == (ssize_t)sizeof pre && pre.magic != SHM_MAGIC) {
+		imp_asprintf(cause, "%s is not an impcore state file; "
+		    "move it away", path);
+		return (-1);
 	}
-	if (!fresh) {
-		struct shm_head *h = s->head;
-
-		/* rebuild everything derived from the records */
-		if (rtab_recover(s, 0, cause) < 0) {
-			char *c = *cause;
-			imp_asprintf(cause, "%s: %s (move it away to start "
-			    "afresh)", path, c);
-			imp_free(c);
-			goto fail;
-		}
-		s->salvage_size = 0;
-		if (h->queue_size == g->queue_size && h->results == g->results &&
-		    h->max_points == g->max_points &&
-		    h->arena_units == want.arena_units)
-			goto done;
-		if (rtab_pending(s) != 0) {
-			log_warn("%s: holds pending work: keeping its geometry "
-			    "(queue-size %u, results %u, max-points %u) until "
-			    "it is drained", path, h->queue_size, h->results,
-			    h->max_points);
-			goto done;
-		}
-		/* a new geometry, and nothing would be lost */
-		log_info("%s: new geometry (queue-size %u, results %u, "
-		    "max-points %u): recreating it", path, g->queue_size,
-		    g->results, g->max_points);
-		shm_unmap(s);
+	if (n != (ssize_t)sizeof pre) {
+		/* a few bytes: nothing of it can be read */
+		if (shm_refuse_or_aside(dfd, dir, path, "truncated to "
+		    "less than its header", 0, "corrupt", cause) < 0)
+			return (-1);
+		return (1);
 	}
+	if (pre.layout_version != SHM_LAYOUT_VERSION) {
+		char w[96];
 
-	/* fresh file, fully allocated: a sparse file would SIGBUS on ENOSPC */
-	if (ftruncate(fd, 0) < 0) {
-		imp_asprintf(cause, "ftruncate(%s): %s", path, strerror(errno));
+		snprintf(w, sizeof w, "layout version %u (this program: "
+		    "%u)", pre.layout_version, SHM_LAYOUT_VERSION);
+		snprintf(kind, sizeof kind, "layout%u", pre.layout_version);
+		if (shm_refuse_or_aside(dfd, dir, path, w, pre.pending,
+		    kind, cause) < 0)
+			return (-1);
+		return (1);
+	}
+	memset(hd, 0, sizeof *hd);
+	if (pread(fd, hd, sizeof *hd, 0) != (ssize_t)sizeof *hd ||
+	    shm_check(hd, hd->pre.file_size, &why) < 0) {
+		char w[256];
+
+		snprintf(w, sizeof w, "header %s", why != NULL ? why :
+		    "truncated");
+		imp_free(why);
+		why = NULL;
+		/* pending as the prefix says: the rest cannot be read */
+		if (shm_refuse_or_aside(dfd, dir, path, w, pre.pending,
+		    "corrupt", cause) < 0)
+			return (-1);
+		return (1);
+	}
+	return (0);
+}
+
+/*
+ * Truncated (a full disk, a bad copy): today's records up to where it
+ * ends are read, never the file thrown away.  The original is kept
+ * aside as it is; the handle takes a full-size copy of what it held.
+ * 0 ok, -1 with *cause.
+ */
+static int
+shm_salvage(int dfd, const char *dir, struct shm *s, uint64_t have,
+    uint64_t size, char **cause)
+{
+	int nfd;
+
+	log_warn("%s: truncated (%ju of %ju bytes): salvaging "
+	    "what it holds", s->path, (uintmax_t)have, (uintmax_t)size);
+	if (shm_aside(dfd, dir, "corrupt", cause) < 0)
+		return (-1);
+	nfd = shm_salvage_copy(dfd, s->fd, have, size, s->path, cause);
+	if (nfd < 0)
+		return (-1);
+	close(s->fd);
+	s->fd = nfd;
+	s->salvage_size = have;
+	return (0);
+}
+
+/*
+ * One try at the file that has the name now: open and lock it, check it,
+ * map it.  0: *out holds it, mapped and validated (*kept 1), or empty and
+ * unmapped (*kept 0: new); 1: it was set aside, try again; -1 with
+ * *cause.
+ */
+static int
+shm_take(int dfd, const char *dir, const char *path, struct shm **out,
+    int *kept, char **cause)
+{
+	struct shm_head hd;
+	struct shm *s;
+	struct stat st;
+	int fd, rc;
+
+	*out = NULL;
+	*kept = 0;
+	if ((fd = shm_open_locked(dfd, path, cause)) < 0)
+		return (-1);
+	s = shm_handle(path, fd, 0);
+	if (fstat(fd, &st) < 0) {
+		imp_asprintf(cause, "fstat(%s): %s", path, strerror(errno));
 		goto fail;
 	}
-	{
-		int rc = posix_fallocate(fd, 0, (off_t)size);
-		if (rc != 0) {
-			imp_asprintf(cause, "posix_fallocate(%s, %ju bytes): %s",
-			    path, (uintmax_t)size, strerror(rc));
-			goto fail;
-		}
+	if (st.st_size == 0) {
+		*out = s;	/* new */
+		return (0);
 	}
-	if (shm_map(s, size, cause) < 0)
+	if ((rc = shm_check_file(dfd, dir, path, fd, &hd, cause)) != 0) {
+		shm_close(s);	/* and its lock: the next try takes the name's */
+		return (rc);
+	}
+	if ((uint64_t)st.st_size < hd.pre.file_size &&
+	    shm_salvage(dfd, dir, s, (uint64_t)st.st_size, hd.pre.file_size,
+	    cause) < 0)
 		goto fail;
-	shm_init_fresh(s, &want);
-	if (rtab_recover(s, 1, cause) < 0)
+	if (shm_map(s, hd.pre.file_size, cause) < 0)
 		goto fail;
-	fresh = 1;
-done:
-	*recovered = !fresh;
+	if (shm_check(s->head, s->size, cause) < 0)
+		goto fail;	/* changed under the lock: cannot be */
+	shm_pointers(s);
 	*out = s;
-	close(dfd);
-	imp_free(path);
+	*kept = 1;
 	return (0);
 fail:
 	shm_close(s);
+	return (-1);
+}
+
+int
+shm_geom_is(const struct shm *s, const struct shm_geom *g)
+{
+	struct shm_head want;
+	const struct shm_head *h = s->head;
+
+	shm_layout(&want, g);
+	return (h->queue_size == g->queue_size && h->results == g->results &&
+	    h->max_points == g->max_points &&
+	    h->arena_units == want.arena_units);
+}
+
+int
+shm_recreate(struct shm *s, const struct shm_geom *g, char **cause)
+{
+	struct shm_head want;
+	uint64_t size;
+	int rc;
+
+	size = shm_layout(&want, g);
+	shm_unmap(s);
+	/* fresh file, fully allocated: a sparse file would SIGBUS on ENOSPC */
+	if (ftruncate(s->fd, 0) < 0) {
+		imp_asprintf(cause, "ftruncate(%s): %s", s->path,
+		    strerror(errno));
+		return (-1);
+	}
+	rc = posix_fallocate(s->fd, 0, (off_t)size);
+	if (rc != 0) {
+		imp_asprintf(cause, "posix_fallocate(%s, %ju bytes): %s",
+		    s->path, (uintmax_t)size, strerror(rc));
+		return (-1);
+	}
+	if (shm_map(s, size, cause) < 0)
+		return (-1);
+	shm_init_fresh(s, &want);
+	return (0);
+}
+
+int
+shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
+    int *kept, char **cause)
+{
+	struct shm *s = NULL;
+	char *path;
+	int dfd, rc, round;
+
+	*out = NULL;
+	*kept = 0;
+	if ((dfd = shm_dir_open(dir, cause)) < 0)
+		return (-1);
+	imp_asprintf(&path, "%s/%s", dir, SHM_FILE);
+	/* at most: set one file aside, then take the new one */
+	for (round = 0; ; round++) {
+		if (round == 3) {
+			imp_asprintf(cause, "%s: cannot settle on a state file",
+			    path);
+			rc = -1;
+			break;
+		}
+		if ((rc = shm_take(dfd, dir, path, &s, kept, cause)) != 1)
+			break;
+	}
+	if (rc == 0 && !*kept && shm_recreate(s, g, cause) < 0) {
+		shm_close(s);
+		rc = -1;
+	}
+	if (rc == 0)
+		*out = s;
 	close(dfd);
 	imp_free(path);
-	return (-1);
+	return (rc);
 }
 
 /*
@@ -787,11 +832,6 @@ shm_open_tool(const char *dir, int ro, struct shm **out, char **cause)
 		goto fail;
 	}
 	shm_pointers(s);
-	if (ring_check(s->job_ring, s->head->off_wh_ring - s->head->off_job_ring) < 0 ||
-	    ring_check(s->wh_ring, s->head->off_rtab - s->head->off_wh_ring) < 0) {
-		imp_asprintf(cause, "%s: rings are corrupt", s->path);
-		goto fail;
-	}
 	*out = s;
 	return (0);
 fail:

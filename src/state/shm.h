@@ -2,10 +2,10 @@
  * impcore - the shared state file: mapping, layout, process table.
  *
  * <state-dir>/impsolverd.state is mapped MAP_SHARED by every process.  The
- * master creates (or validates and recovers) it before forking; children
- * inherit the mapping; impctl maps it read-only with shm_open_ro().  The
- * layout is in shm_priv.h and README.md; nothing outside src/state reads
- * it directly.
+ * master creates (or validates and recovers) it before forking with
+ * state_open() (state.h); children inherit the mapping; impctl maps it
+ * read-only with state_open_ro().  The layout is in shm_priv.h and
+ * README.md; nothing outside src/state reads it directly.
  */
 #ifndef IMP_SHM_H
 #define IMP_SHM_H
@@ -66,21 +66,10 @@ struct shm_proc_info {
 	char		last_words[SHM_LAST_WORDS];
 };
 
-/* --- opening -------------------------------------------------------------- */
+/* --- opening: state.h (state_open, state_open_ro, state_open_rw) --------- */
 
 /*
- * Master only.  Open <dir>/impsolverd.state if it exists and matches (magic,
- * layout version, geometry); else create it, sized for g and fully
- * allocated (posix_fallocate).  A file of another layout or geometry that
- * still holds pending work is refused (-1, *cause says why); one without
- * pending work is recreated.  *recovered is 1 when an existing file was
- * kept: the caller then runs rtab_recover().  On error returns -1 with an
- * imp_malloc'd *cause.
- */
-int shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
-    int *recovered, char **cause);
-/*
- * Master, before shm_create: the uid of the -user the master will drop to
+ * Master, before state_open: the uid of the -user the master will drop to
  * (besides its own) that may own the state file and directory.  The file
  * is opened without following links and must be a regular file with one
  * link owned by us or that user; the directory must not be writable by
@@ -88,24 +77,11 @@ int shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
  */
 void shm_set_owner(uid_t uid);
 /*
- * Master, before shm_create: how long to wait for the lock of a file still
+ * Master, before state_open: how long to wait for the lock of a file still
  * held by the draining children of a master that died (default 10 s).
  */
 void shm_set_lock_wait(uint64_t ns);
 int shm_fchown(struct shm *shm, uid_t uid, gid_t gid);
-
-/*
- * Read-only open (impctl, post-mortem included).  Errors, in *cause:
- * missing file, not an impcore state file (bad magic), incompatible layout
- * version, truncated file, offsets out of bounds.
- */
-int shm_open_ro(const char *dir, struct shm **out, char **cause);
-/*
- * Read-write open of an existing file for impctl webhook-retry: the same
- * checks, no lock, nothing created or recovered; the server keeps running.
- * Only CAS-based rtab functions that need no mutex may be used on it.
- */
-int shm_open_rw(const char *dir, struct shm **out, char **cause);
 
 void shm_close(struct shm *shm);
 

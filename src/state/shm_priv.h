@@ -124,4 +124,43 @@ struct shm {
 	uint64_t		salvage_size;
 };
 
+/*
+ * Opening, for state.c only: it opens with these, then initialises or
+ * recovers the sections above the head and process table (rings, result
+ * table, history), which shm.c neither calls nor links.  Everybody else
+ * opens with state.h.  (Functions, not layout: no version bump here.)
+ */
+
+/*
+ * Master only.  Open and lock <dir>/impsolverd.state, created when
+ * missing.  An existing file of this layout and build is validated and
+ * mapped (*kept 1: its sections are to be recovered); a truncated one is
+ * set aside and salvaged into a full-size copy (salvage_size).  A file of
+ * another layout or build, or corrupt, that still holds pending work is
+ * refused; one without is set aside (renamed, never deleted).  A new file
+ * is laid out for g, fully allocated, head and process table written
+ * (*kept 0: its sections are to be initialised).  -1 with an imp_malloc'd
+ * *cause.
+ */
+int shm_create(const char *dir, const struct shm_geom *g, struct shm **out,
+    int *kept, char **cause);
+/* Master: the open file was laid out for g (sizes and arena). */
+int shm_geom_is(const struct shm *shm, const struct shm_geom *g);
+/*
+ * Master: lay the open file out afresh for g, as shm_create does a new
+ * one (what it held is gone: only when nothing is pending).  -1 with
+ * *cause.
+ */
+int shm_recreate(struct shm *shm, const struct shm_geom *g, char **cause);
+/*
+ * Tools (impctl): map an existing file without locking, creating or
+ * recovering anything; the head and every offset are checked against the
+ * file size.  Read-only, or read-write for impctl webhook-retry's few CAS
+ * on the live file.  Errors, in *cause: missing file, not an impcore state
+ * file (bad magic), incompatible layout version, truncated file, offsets
+ * out of bounds.
+ */
+int shm_open_ro(const char *dir, struct shm **out, char **cause);
+int shm_open_rw(const char *dir, struct shm **out, char **cause);
+
 #endif /* IMP_SHM_PRIV_H */
