@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The dependency graph of impcore's libraries, read off the built objects.
 
-Usage: tools/depgraph.py [BUILDDIR] [--modules]
+Usage: tools/depgraph.py [BUILDDIR] [--modules] [--check]
 
 For every archive of the layers (src/lib, prof, state, net, render, daemon)
 and the other internal libraries (fit, data, plot), nm lists what each
@@ -9,7 +9,8 @@ object defines and what it needs; an edge A -> B means an object of A needs
 a symbol an object of B defines.  Prints the layer graph (and with
 --modules the module graph: one line per object), so a review can see at a
 glance what calls what.  The build itself refuses upward calls
-(src/layercheck.c); this shows the shape.
+(src/layercheck.c); this shows the shape, and --check compares it with
+ALLOWED (src/README.md's stack): exit 1 on an edge the stack does not have.
 """
 import collections
 import glob
@@ -22,6 +23,21 @@ ARCHIVES = ["src/lib/libimplib.a", "src/prof/libimpprof.a",
             "src/state/libimpstate.a", "src/net/libimpnet.a",
             "src/render/libimprender.a", "src/daemon/libimpdaemon.a",
             "src/data/libimpdata.a", "src/plot/libimpplot.a"]
+
+
+# What each library may use (src/README.md); everything else is upward.
+ALLOWED = {
+    "lib": set(),
+    "fit": set(),
+    "data": set(),
+    "prof": {"lib"},
+    "plot": {"fit"},
+    "state": {"lib", "prof"},
+    "net": {"lib"},
+    "render": {"lib", "prof", "state", "plot", "fit"},
+    "daemon": {"lib", "prof", "state", "net", "render", "plot", "fit",
+               "data"},
+}
 
 
 def nm(path):
@@ -74,12 +90,25 @@ def main():
     print("layers:")
     for l in sorted(set(layer_of.values())):
         print("  %-7s -> %s" % (l, " ".join(sorted(lg[l])) or "(none)"))
+    bad = 0
+    if "--check" in sys.argv:
+        for l in sorted(lg):
+            for d in sorted(lg[l] - ALLOWED.get(l, set())):
+                culprits = sorted("%s -> %s" % (m, x) for m, xs in mg.items()
+                                  if layer_of[m] == l for x in xs
+                                  if layer_of[x] == d)
+                print("upward: %s -> %s (%s)" % (l, d, ", ".join(culprits)))
+                bad = 1
+        if len(layer_of) == 0:
+            print("no archives under %s" % builddir)
+            bad = 1
     if "--modules" in sys.argv:
         print("modules:")
         for m in sorted(layer_of, key=lambda m: (layer_of[m], m)):
             print("  %s/%-12s -> %s" % (layer_of[m], m,
                                        " ".join(sorted(mg[m])) or "(none)"))
+    return bad
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
