@@ -111,7 +111,7 @@ rec_run_ok(const struct shm *s, const struct rtab_rec *r)
  * never fields re-read from the file.
  */
 static const char *
-rec_invalid(const struct shm *s, const struct rtab_rec *r)
+rtab_rec_invalid(const struct shm *s, const struct rtab_rec *r)
 {
 	if (r->magic != RTAB_REC_MAGIC)
 		return ("bad magic");
@@ -195,13 +195,13 @@ rtab_unlock(struct shm *s)
  */
 
 static int
-bm_get(const struct shm *s, uint32_t u)
+rtab_bm_get(const struct shm *s, uint32_t u)
 {
 	return ((s->bitmap[u >> 6] >> (u & 63)) & 1);
 }
 
 static void
-bm_run(struct shm *s, uint32_t u, uint32_t k, int set)
+rtab_bm_run(struct shm *s, uint32_t u, uint32_t k, int set)
 {
 	uint32_t i;
 
@@ -218,7 +218,7 @@ bm_run(struct shm *s, uint32_t u, uint32_t k, int set)
 }
 
 static uint32_t
-arena_alloc_locked(struct shm *s, uint32_t k)
+rtab_arena_alloc_locked(struct shm *s, uint32_t k)
 {
 	uint32_t total = s->head->arena_units, u, start = 0, run = 0;
 	uint64_t scanned = 0;
@@ -248,13 +248,13 @@ arena_alloc_locked(struct shm *s, uint32_t k)
 				continue;
 			}
 		}
-		if (bm_get(s, u))
+		if (rtab_bm_get(s, u))
 			run = 0;
 		else {
 			if (run == 0)
 				start = u;
 			if (++run == k) {
-				bm_run(s, start, k, 1);
+				rtab_bm_run(s, start, k, 1);
 				s->rt->arena_cursor = start + k;
 				return (start);
 			}
@@ -266,10 +266,10 @@ arena_alloc_locked(struct shm *s, uint32_t k)
 }
 
 static void
-arena_free_locked(struct shm *s, uint32_t u, uint32_t k)
+rtab_arena_free_locked(struct shm *s, uint32_t u, uint32_t k)
 {
 	if (k > 0 && (uint64_t)u + k <= s->head->arena_units)
-		bm_run(s, u, k, 0);
+		rtab_bm_run(s, u, k, 0);
 }
 
 void
@@ -314,7 +314,7 @@ hash_str(const char *p)
 
 /* Find batch by id (works without the lock: bounded, validated). */
 static uint32_t
-hash_find(const struct shm *s, const char *id)
+rtab_hash_find(const struct shm *s, const char *id)
 {
 	uint32_t mask = s->head->nhash - 1, i, n, v;
 	const struct rtab_batch *b;
@@ -335,7 +335,7 @@ hash_find(const struct shm *s, const char *id)
 }
 
 static void
-hash_insert_locked(struct shm *s, uint32_t bi)
+rtab_hash_insert_locked(struct shm *s, uint32_t bi)
 {
 	uint32_t mask = s->head->nhash - 1, i, v;
 
@@ -354,7 +354,7 @@ hash_insert_locked(struct shm *s, uint32_t bi)
 }
 
 static void
-hash_rebuild_locked(struct shm *s)
+rtab_hash_rebuild_locked(struct shm *s)
 {
 	uint32_t i;
 
@@ -362,7 +362,7 @@ hash_rebuild_locked(struct shm *s)
 	s->rt->hash_used = s->rt->hash_tombs = 0;
 	for (i = 0; i < NBATCH(s); i++)
 		if (s->batches[i].state == RTAB_B_READY)
-			hash_insert_locked(s, i);
+			rtab_hash_insert_locked(s, i);
 }
 
 static void
@@ -385,7 +385,7 @@ hash_delete_locked(struct shm *s, uint32_t bi)
 	/* keep probe chains short: at 3/4 full with tombstones, rebuild */
 	if ((uint64_t)(s->rt->hash_used + s->rt->hash_tombs) * 4 >
 	    (uint64_t)s->head->nhash * 3)
-		hash_rebuild_locked(s);
+		rtab_hash_rebuild_locked(s);
 }
 
 /*==================================================================
@@ -398,7 +398,7 @@ hash_delete_locked(struct shm *s, uint32_t bi)
  * whole batch table (which, table full, was a scan per new batch).
  */
 static void
-order_append_locked(struct shm *s, uint32_t bi)
+rtab_order_append_locked(struct shm *s, uint32_t bi)
 {
 	struct rtab_head *rt = s->rt;
 	struct rtab_batch *b = &s->batches[bi];
@@ -489,14 +489,14 @@ batch_free_locked(struct shm *s, uint32_t bi)
 		next = rec->next;
 		uatomic_set(&rec->word, W_NEXT(w, RTAB_FREE, 0));
 		uatomic_set(&rec->whword, 0);
-		arena_free_locked(s, rec->data_unit, rec->data_units);
+		rtab_arena_free_locked(s, rec->data_unit, rec->data_units);
 		rec->data_units = 0;
 		rec->batch = RTAB_NONE;
 		rec->next = RTAB_NONE;
 		s->free_recs[s->rt->nfree_recs++] = r;
 		r = next;
 	}
-	arena_free_locked(s, b->url_unit, b->url_units);
+	rtab_arena_free_locked(s, b->url_unit, b->url_units);
 	b->url_units = 0;
 	b->wh_mode = RTAB_WHMODE_SPECTRUM;
 	uatomic_set(&b->whword, 0);
@@ -512,7 +512,7 @@ batch_free_locked(struct shm *s, uint32_t bi)
  * after they were taken, under -retention 24h (issue 13).
  */
 static int
-evict_one_locked(struct shm *s, uint64_t older_than)
+rtab_evict_one_locked(struct shm *s, uint64_t older_than)
 {
 	uint32_t i, best = RTAB_NONE, count, n = 0;
 	uint64_t newest, now = tim_real(), keep = rtab_keep_polled_ns;
@@ -564,7 +564,7 @@ seqidx_cmp(const void *a, const void *b)
 
 /* The READY list from the batches' seqs (after a crash under the lock). */
 static void
-order_rebuild_locked(struct shm *s)
+rtab_order_rebuild_locked(struct shm *s)
 {
 	struct seqidx *v;
 	uint32_t i, n = 0;
@@ -578,7 +578,7 @@ order_rebuild_locked(struct shm *s)
 	qsort(v, n, sizeof *v, seqidx_cmp);
 	s->rt->oldest = s->rt->newest = RTAB_NONE;
 	for (i = 0; i < n; i++)
-		order_append_locked(s, v[i].idx);
+		rtab_order_append_locked(s, v[i].idx);
 	imp_free(v);
 }
 
@@ -594,7 +594,7 @@ order_rebuild_locked(struct shm *s)
  * completes its webhook), 0 when the caller should requeue it.
  */
 static int
-rec_poison(struct shm *s, uint32_t i, uint64_t w)
+rtab_rec_poison(struct shm *s, uint32_t i, uint64_t w)
 {
 	struct rtab_rec *r = &s->recs[i];
 	const char *bid = "?";
@@ -620,7 +620,7 @@ rec_poison(struct shm *s, uint32_t i, uint64_t w)
 
 /* A failed job's webhook: WAITING -> PENDING, due now. */
 static int
-rec_wh_complete(struct shm *s, uint32_t i, uint64_t now)
+rtab_rec_wh_complete(struct shm *s, uint32_t i, uint64_t now)
 {
 	struct rtab_rec *r = &s->recs[i];
 	uint64_t wh = uatomic_read(&r->whword);
@@ -649,7 +649,7 @@ batch_whmode(const struct shm *s, uint32_t bi)
 
 /* Records of b not final yet, by its chain (bounded). */
 static uint32_t
-batch_unfinished(const struct shm *s, const struct rtab_batch *b)
+rtab_batch_unfinished(const struct shm *s, const struct rtab_batch *b)
 {
 	uint32_t r = b->first, n = 0, left = 0;
 
@@ -668,12 +668,12 @@ batch_unfinished(const struct shm *s, const struct rtab_batch *b)
  * record final may call it; the CAS lets one of them through.
  */
 static int
-batch_wh_ready(struct shm *s, uint32_t bi, uint64_t now)
+rtab_batch_wh_ready(struct shm *s, uint32_t bi, uint64_t now)
 {
 	struct rtab_batch *b = &s->batches[bi];
 	uint64_t wh = uatomic_read(&b->whword);
 
-	if (W_STATE(wh) != RTAB_WH_WAITING || batch_unfinished(s, b) != 0)
+	if (W_STATE(wh) != RTAB_WH_WAITING || rtab_batch_unfinished(s, b) != 0)
 		return (0);
 	b->t_done = now;
 	b->wh_next = now;
@@ -693,7 +693,7 @@ batch_wh_ready(struct shm *s, uint32_t bi, uint64_t now)
  * to be woken.
  */
 static int
-batch_rec_final(struct shm *s, uint32_t bi, int bmode, uint64_t now)
+rtab_batch_rec_final(struct shm *s, uint32_t bi, int bmode, uint64_t now)
 {
 	if (!bmode)
 		return (0);
@@ -701,7 +701,7 @@ batch_rec_final(struct shm *s, uint32_t bi, int bmode, uint64_t now)
 	 * that died in between is caught by rtab_maintain's scan */
 	if (uatomic_add_return(&s->batches[bi].unfinished, -1) != 0)
 		return (0);
-	return (batch_wh_ready(s, bi, now));
+	return (rtab_batch_wh_ready(s, bi, now));
 }
 
 /*==================================================================
@@ -715,7 +715,7 @@ batch_rec_final(struct shm *s, uint32_t bi, int bmode, uint64_t now)
  * webhook it had reports the failure (its batch's URL; its own is lost).
  */
 static void
-rec_quarantine(struct shm *s, uint32_t i, const char *why)
+rtab_rec_quarantine(struct shm *s, uint32_t i, const char *why)
 {
 	struct rtab_rec *r = &s->recs[i];
 	uint64_t wh = uatomic_read(&r->whword);
@@ -826,7 +826,7 @@ bm_any(const struct shm *s, uint32_t u, uint32_t k)
 	uint32_t i;
 
 	for (i = u; i < u + k; i++)
-		if (bm_get(s, i))
+		if (rtab_bm_get(s, i))
 			return (1);
 	return (0);
 }
@@ -856,7 +856,7 @@ batch_recover(struct shm *s, uint32_t bi, uint64_t now)
 	wh = uatomic_read(&b->whword);
 	if (W_STATE(wh) > RTAB_WH_FAILED || W_STATE(wh) == RTAB_WH_NONE)
 		wh = W_MAKE(RTAB_WH_WAITING, 0, 0);
-	b->unfinished = batch_unfinished(s, b);
+	b->unfinished = rtab_batch_unfinished(s, b);
 	if (W_STATE(wh) == RTAB_WH_INFLIGHT ||
 	    (W_STATE(wh) == RTAB_WH_WAITING && b->unfinished == 0)) {
 		if (b->t_done == 0)
@@ -872,7 +872,7 @@ batch_recover(struct shm *s, uint32_t bi, uint64_t now)
 /*
  * Rebuild everything the mutex protects from record and batch states.
  * at_start: nobody else runs; also requeue every QUEUED/RUNNING job,
- * quarantine corrupt records (rec_invalid), rebuild the rings and the
+ * quarantine corrupt records (rtab_rec_invalid), rebuild the rings and the
  * active count.
  */
 static void
@@ -933,8 +933,8 @@ rtab_repair_locked(struct shm *s, int at_start)
 			rec_reset_free(r);
 			continue;
 		}
-		if (at_start && (why = rec_invalid(s, r)) != NULL) {
-			rec_quarantine(s, i, why);
+		if (at_start && (why = rtab_rec_invalid(s, r)) != NULL) {
+			rtab_rec_quarantine(s, i, why);
 			uatomic_set(&r->word, W_NEXT(w, RTAB_FAILED, 0));
 			w = uatomic_read(&r->word);
 		}
@@ -1005,7 +1005,7 @@ rtab_repair_locked(struct shm *s, int at_start)
 			if (bm_any(s, b->url_unit, b->url_units))
 				b->url_units = 0;	/* its URL is lost */
 			else
-				bm_run(s, b->url_unit, b->url_units, 1);
+				rtab_bm_run(s, b->url_unit, b->url_units, 1);
 		}
 	}
 	for (i = 0; i < NREC(s); i++) {
@@ -1015,16 +1015,16 @@ rtab_repair_locked(struct shm *s, int at_start)
 		    (uint64_t)r->data_unit + r->data_units > s->head->arena_units)
 			continue;
 		if (!bm_any(s, r->data_unit, r->data_units))
-			bm_run(s, r->data_unit, r->data_units, 1);
+			rtab_bm_run(s, r->data_unit, r->data_units, 1);
 		else if (at_start) {
 			if (W_STATE(w) == RTAB_QUEUED)
 				active--;
-			rec_quarantine(s, i, "its data overlaps another record's");
+			rtab_rec_quarantine(s, i, "its data overlaps another record's");
 			uatomic_set(&r->word, W_NEXT(w, RTAB_FAILED, 0));
 		}
 	}
-	hash_rebuild_locked(s);
-	order_rebuild_locked(s);
+	rtab_hash_rebuild_locked(s);
+	rtab_order_rebuild_locked(s);
 	if (at_start)
 		uatomic_set(&rt->active, active);
 }
@@ -1139,7 +1139,7 @@ rec_fill(struct shm *s, struct rtab_rec *r, uint32_t bi,
 
 /* Store an outcome into a record we own (lease or FILLING). */
 static void
-rec_outcome(struct shm *s, struct rtab_rec *r, const struct rtab_outcome *o,
+rtab_rec_outcome(struct shm *s, struct rtab_rec *r, const struct rtab_outcome *o,
     uint64_t now)
 {
 	double *d = rec_data(s, r) + 3 * r->n + r->ninit;
@@ -1247,7 +1247,7 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 	int bmode;
 
 	if (in->id != NULL) {
-		bi = hash_find(s, in->id);
+		bi = rtab_hash_find(s, in->id);
 		if (bi != RTAB_NONE) {
 			*batch = bi;
 			copy_str(id, s->batches[bi].id, RTAB_ID_MAX + 1);
@@ -1276,7 +1276,7 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 	if (done == NULL && (uint64_t)rtab_queue_depth(s) + n > in->queue_limit)
 		return (RTAB_FULL);
 	while (rt->nfree_recs < n || rt->nfree_batches < 1)
-		if (evict_one_locked(s, 0) < 0)
+		if (rtab_evict_one_locked(s, 0) < 0)
 			return (RTAB_NOSPACE);
 
 	/* arena runs first: nothing is visible until they all fit */
@@ -1299,8 +1299,8 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 			    sp->webhook_url != NULL ?
 			    (uint32_t)strlen(sp->webhook_url) : 0);
 		}
-		while ((u = arena_alloc_locked(s, k)) == RTAB_NONE)
-			if (evict_one_locked(s, 0) < 0)
+		while ((u = rtab_arena_alloc_locked(s, k)) == RTAB_NONE)
+			if (rtab_evict_one_locked(s, 0) < 0)
 				break;
 		if (u == RTAB_NONE) {
 			rc = RTAB_NOSPACE;
@@ -1315,7 +1315,7 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 	if (rc != RTAB_OK) {
 		for (i = 0; i < n; i++)
 			if (unit[i] != RTAB_NONE)
-				arena_free_locked(s, unit[i], units[i]);
+				rtab_arena_free_locked(s, unit[i], units[i]);
 		imp_free(units);
 		imp_free(unit);
 		return (rc);
@@ -1363,7 +1363,7 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 		uatomic_set(&r->word, W_NEXT(w, RTAB_FILLING, 0));
 		rec_fill(s, r, bi, sp, unit[i], units[i], now);
 		if (done != NULL) {
-			rec_outcome(s, r, done, now);
+			rtab_rec_outcome(s, r, done, now);
 			/* what a repair publishes if we die before we do */
 			r->sync_state = done->failed ? RTAB_FAILED : RTAB_DONE;
 		}
@@ -1380,8 +1380,8 @@ rtab_submit_locked(struct shm *s, const struct rtab_batch_in *in,
 	/* commit point: the batch becomes visible */
 	cmm_smp_wmb();
 	CMM_STORE_SHARED(b->state, RTAB_B_READY);
-	hash_insert_locked(s, bi);
-	order_append_locked(s, bi);
+	rtab_hash_insert_locked(s, bi);
+	rtab_order_append_locked(s, bi);
 	if (done == NULL)
 		uatomic_add(&rt->active, n);
 	for (i = 0; i < n; i++) {
@@ -1510,16 +1510,16 @@ rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
 			continue;
 		}
 		r->t_started = tim_real();
-		if ((why = rec_invalid(s, r)) != NULL) {
+		if ((why = rtab_rec_invalid(s, r)) != NULL) {
 			uint32_t bi = r->batch;
 			int bmode = batch_whmode(s, bi);
 
 			/* ours now: never follow it, fail it for all to see */
-			rec_quarantine(s, ri, why);
+			rtab_rec_quarantine(s, ri, why);
 			if (rec_cas(r, nw, W_NEXT(nw, RTAB_FAILED, 0))) {
 				uatomic_dec(&s->rt->active);
-				if (rec_wh_complete(s, ri, r->t_finished) +
-				    batch_rec_final(s, bi, bmode, r->t_finished))
+				if (rtab_rec_wh_complete(s, ri, r->t_finished) +
+				    rtab_batch_rec_final(s, bi, bmode, r->t_finished))
 					ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 				STAT_INC(spectra_failed);
 			}
@@ -1565,11 +1565,11 @@ rtab_job_finish(struct shm *s, const struct rtab_job *job,
 		STAT_INC(jobs_lost_lease);
 		return (-1);
 	}
-	/* while we hold the lease the batch is there (see batch_rec_final) */
+	/* while we hold the lease the batch is there (see rtab_batch_rec_final) */
 	bi = r->batch;
 	bmode = batch_whmode(s, bi);
-	rec_outcome(s, r, out, now);
-	/* the CAS publishes what rec_outcome wrote (full barrier) */
+	rtab_rec_outcome(s, r, out, now);
+	/* the CAS publishes what rtab_rec_outcome wrote (full barrier) */
 	if (!rec_cas(r, job->lease, W_NEXT(job->lease,
 	    out->failed ? RTAB_FAILED : RTAB_DONE, 0))) {
 		STAT_INC(jobs_lost_lease);
@@ -1584,7 +1584,7 @@ rtab_job_finish(struct shm *s, const struct rtab_job *job,
 			ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 		}
 	}
-	if (batch_rec_final(s, bi, bmode, now))
+	if (rtab_batch_rec_final(s, bi, bmode, now))
 		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 	return (0);
 }
@@ -1685,7 +1685,7 @@ rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
 			b = &s->batches[snap.batch];
 			copy_str(v->batch_id, b->id, sizeof v->batch_id);
 		}
-		if ((why = rec_invalid(s, &snap)) != NULL) {
+		if ((why = rtab_rec_invalid(s, &snap)) != NULL) {
 			/*
 			 * Not ours to repair (a reader; the master does at
 			 * start, the worker that takes it): shown as what it
@@ -1844,7 +1844,7 @@ rtab_batch_find(const struct shm *s, const char *id,
 
 	if (!s->ro)
 		rtab_lock(ws);
-	b = hash_find(s, id);
+	b = rtab_hash_find(s, id);
 	if (b != RTAB_NONE)
 		batch_info(s, b, bi, recs);
 	if (!s->ro)
@@ -1931,7 +1931,7 @@ rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled)
 	int c = 0, wake = 0, bmode;
 
 	rtab_lock(s);
-	bi = hash_find(s, id);
+	bi = rtab_hash_find(s, id);
 	if (bi == RTAB_NONE) {
 		rtab_unlock(s);
 		return (-1);
@@ -1953,7 +1953,7 @@ rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled)
 		if (W_STATE(wh) == RTAB_WH_WAITING)
 			wh_cas(rec, wh, W_MAKE(RTAB_WH_NONE, 0, 0));
 		/* a batch delivery still reports the cancelled spectra */
-		wake |= batch_rec_final(s, bi, bmode, rec->t_finished);
+		wake |= rtab_batch_rec_final(s, bi, bmode, rec->t_finished);
 		c++;
 	}
 	rtab_unlock(s);
@@ -2220,10 +2220,10 @@ rtab_reclaim_pid(struct shm *s, pid_t dead, int blame)
 			uint32_t bi = r->batch;
 			int bmode = batch_whmode(s, bi);
 
-			if (blame && rec_poison(s, i, w)) {
+			if (blame && rtab_rec_poison(s, i, w)) {
 				STAT_INC(jobs_poisoned);
-				nwh += rec_wh_complete(s, i, now);
-				nwh += batch_rec_final(s, bi, bmode, now);
+				nwh += rtab_rec_wh_complete(s, i, now);
+				nwh += rtab_batch_rec_final(s, bi, bmode, now);
 			} else {
 				r->t_queued = now;
 				if (rec_cas(r, w, W_NEXT(w, RTAB_QUEUED, 0))) {
@@ -2354,7 +2354,7 @@ rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
 		if (!batch_whmode(s, i))
 			continue;
 		wh = uatomic_read(&b->whword);
-		if (W_STATE(wh) == RTAB_WH_WAITING && batch_wh_ready(s, i, now)) {
+		if (W_STATE(wh) == RTAB_WH_WAITING && rtab_batch_wh_ready(s, i, now)) {
 			/* a finisher died between its CAS and the count */
 			nwh++;
 			continue;
@@ -2404,7 +2404,7 @@ rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
 		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 	if (retention_ns > 0 && now > retention_ns) {
 		rtab_lock(s);
-		while (evict_one_locked(s, now - retention_ns) == 0)
+		while (rtab_evict_one_locked(s, now - retention_ns) == 0)
 			;
 		rtab_unlock(s);
 	}

@@ -79,7 +79,7 @@ struct rtab_rec {
  * INFLIGHT webhook process, the finisher that makes it PENDING, the
  * master for a dead pid).  unfinished counts the records not yet final
  * and is only a hint: the one who brings it to 0 checks the records
- * (batch_wh_ready); rtab_maintain and recovery check them too.
+ * (rtab_batch_wh_ready); rtab_maintain and recovery check them too.
  */
 struct rtab_batch {
 	uint32_t	magic;
