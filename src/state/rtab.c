@@ -1836,20 +1836,30 @@ batch_info(const struct shm *s, uint32_t bi, struct rtab_batch_info *info,
 }
 
 int
+rtab_batch_find_ro(const struct shm *s, const char *id,
+    struct rtab_batch_info *bi, uint32_t **recs)
+{
+	uint32_t b = rtab_hash_find(s, id);
+
+	if (b != RTAB_NONE)
+		batch_info(s, b, bi, recs);
+	return (b == RTAB_NONE ? -1 : 0);
+}
+
+int
 rtab_batch_find(const struct shm *s, const char *id,
     struct rtab_batch_info *bi, uint32_t **recs)
 {
 	struct shm *ws = (struct shm *)(uintptr_t)s;
-	uint32_t b;
+	int rc;
 
-	if (!s->ro)
-		rtab_lock(ws);
-	b = rtab_hash_find(s, id);
-	if (b != RTAB_NONE)
-		batch_info(s, b, bi, recs);
-	if (!s->ro)
-		rtab_unlock(ws);
-	return (b == RTAB_NONE ? -1 : 0);
+	if (s->ro)
+		return (rtab_batch_find_ro(s, id, bi, recs));
+	/* a batch evicted and its records reused under our walk would mix */
+	rtab_lock(ws);
+	rc = rtab_batch_find_ro(s, id, bi, recs);
+	rtab_unlock(ws);
+	return (rc);
 }
 
 void

@@ -286,11 +286,16 @@ struct rtab_batch_info {
 };
 
 /*
- * Look a batch up by id (read-only ok).  On success fills *bi (with the
- * per-state counts) and, if recs is not NULL, an imp_malloc'd array of its
+ * Look a batch up by id.  On success fills *bi (with the per-state
+ * counts) and, if recs is not NULL, an imp_malloc'd array of its
  * bi->count record indexes in submission order.  0 ok, -1 not found.
+ * rtab_batch_find takes the mutex on a read-write mapping, so the walk
+ * sees no eviction; rtab_batch_find_ro never does (read-only ok: impctl),
+ * its counts may then mix a batch evicted meanwhile with its successor.
  */
 int rtab_batch_find(const struct shm *shm, const char *id,
+    struct rtab_batch_info *bi, uint32_t **recs);
+int rtab_batch_find_ro(const struct shm *shm, const char *id,
     struct rtab_batch_info *bi, uint32_t **recs);
 /* Iterate over batches, oldest first (read-only ok).  fn returns non-zero to stop. */
 void rtab_batch_foreach(const struct shm *shm,
