@@ -1,5 +1,5 @@
 /*
- * impcore - the state file and result table (src/state/shm.c, rtab.c)
+ * impcore - the state file and result table (src/state/shm.c, rtab_*.c)
  * without the daemon: all-or-nothing submit and the queue limit, the job
  * path, eviction of delivered results only, the robust mutex repaired
  * after its holder died mid-submit (EOWNERDEAD), leases of a dead pid

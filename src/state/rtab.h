@@ -147,7 +147,7 @@ enum rtab_rc rtab_submit(struct shm *shm, const struct rtab_batch_in *in,
  */
 void rtab_set_retention(uint64_t ns);
 /* A worker, at start: this process's first touches of arena pages fault
- * them in one page at a time, without readahead (see rtab.c). */
+ * them in one page at a time, without readahead (see rtab_arena.c). */
 void rtab_arena_random(struct shm *shm);
 
 /* Queued + running spectra (read-only ok). */

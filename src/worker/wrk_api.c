@@ -977,7 +977,7 @@ batch_submit(struct bpost *bp, int may_park)
 		if (polled) {
 			/*
 			 * Kept -retention from when each result is done, so
-			 * at least until now + -retention (rtab.c keeps
+			 * at least until now + -retention (rtab_batch.c keeps
 			 * polled results that long, answering 503 instead).
 			 */
 			char ts[48];
