@@ -10,7 +10,6 @@
 #include <string.h>
 #include <urcu/uatomic.h>
 
-#include "state/ctl.h"
 #include "lib/mem.h"
 #include "state/ring.h"
 #include "state/rtab.h"
@@ -280,7 +279,7 @@ rtab_batch_unfinished(const struct shm *s, const struct rtab_batch *b)
 /*
  * Batch bi's delivery becomes due if it is WAITING and all its records
  * are final: WAITING -> PENDING, pushed on the webhook ring.  1 when it
- * did (the caller wakes the webhook process).  Whoever sees the last
+ * did (a delivery became due: rtab's caller wakes the webhook process).  Whoever sees the last
  * record final may call it; the CAS lets one of them through.
  */
 int
@@ -341,11 +340,13 @@ rtab_batch_find(const struct shm *s, const char *id,
 }
 
 int
-rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled)
+rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled,
+    struct rtab_due *due)
 {
 	uint32_t bi, r, n = 0;
-	int c = 0, wake = 0, bmode;
+	int c = 0, bmode;
 
+	memset(due, 0, sizeof *due);
 	rtab_lock(s);
 	bi = rtab_hash_find(s, id);
 	if (bi == RTAB_NONE) {
@@ -369,12 +370,11 @@ rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled)
 		if (W_STATE(wh) == RTAB_WH_WAITING)
 			wh_cas(rec, wh, W_MAKE(RTAB_WH_NONE, 0, 0));
 		/* a batch delivery still reports the cancelled spectra */
-		wake |= rtab_batch_rec_final(s, bi, bmode, rec->t_finished);
+		due->webhooks += rtab_batch_rec_final(s, bi, bmode,
+		    rec->t_finished);
 		c++;
 	}
 	rtab_unlock(s);
-	if (wake)
-		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 	stat_add(STAT_spectra_cancelled, (uint64_t)c);
 	*ncancelled = c;
 	return (0);

@@ -9,7 +9,6 @@
 #include <urcu/uatomic.h>
 
 #include "impfit.h"		/* IMPFIT_BAD_INPUT: a poisoned job's verdict */
-#include "state/ctl.h"
 #include "lib/log.h"
 #include "state/ring.h"
 #include "state/rtab.h"
@@ -75,10 +74,12 @@ rtab_rec_wh_complete(struct shm *s, uint32_t i, uint64_t now)
  */
 
 int
-rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
+rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job,
+    struct rtab_due *due)
 {
 	uint32_t ri;
 
+	memset(due, 0, sizeof *due);
 	while (ring_pop(s->job_ring, &ri) == 0) {
 		struct rtab_rec *r;
 		uint64_t w, nw;
@@ -107,9 +108,9 @@ rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
 			rtab_rec_quarantine(s, ri, why);
 			if (rec_cas(r, nw, W_NEXT(nw, RTAB_FAILED, 0))) {
 				uatomic_dec(&s->rt->active);
-				if (rtab_rec_wh_complete(s, ri, r->t_finished) +
-				    rtab_batch_rec_final(s, bi, bmode, r->t_finished))
-					ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+				due->webhooks += rtab_rec_wh_complete(s, ri,
+				    r->t_finished) + rtab_batch_rec_final(s, bi,
+				    bmode, r->t_finished);
 				STAT_INC(spectra_failed);
 			}
 			continue;
@@ -143,13 +144,14 @@ rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job)
 
 int
 rtab_job_finish(struct shm *s, const struct rtab_job *job,
-    const struct rtab_outcome *out)
+    const struct rtab_outcome *out, struct rtab_due *due)
 {
 	struct rtab_rec *r = &s->recs[job->rec];
 	uint64_t wh, now = tim_real();
 	uint32_t bi;
 	int bmode;
 
+	memset(due, 0, sizeof *due);
 	if (uatomic_read(&r->word) != job->lease) {
 		STAT_INC(jobs_lost_lease);
 		return (-1);
@@ -170,10 +172,9 @@ rtab_job_finish(struct shm *s, const struct rtab_job *job,
 		r->wh_next = now;
 		if (wh_cas(r, wh, W_MAKE(RTAB_WH_PENDING, 0, 0))) {
 			(void)ring_push(s->wh_ring, job->rec);
-			ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+			due->webhooks++;
 		}
 	}
-	if (rtab_batch_rec_final(s, bi, bmode, now))
-		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+	due->webhooks += rtab_batch_rec_final(s, bi, bmode, now);
 	return (0);
 }

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <urcu/uatomic.h>
 
-#include "state/ctl.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "state/ring.h"
@@ -27,7 +26,7 @@
  */
 
 int
-rtab_reclaim_pid(struct shm *s, pid_t dead, int blame)
+rtab_reclaim_pid(struct shm *s, pid_t dead, int blame, struct rtab_due *due)
 {
 	uint32_t i;
 	int n = 0, nwh = 0;
@@ -76,12 +75,10 @@ rtab_reclaim_pid(struct shm *s, pid_t dead, int blame)
 			nwh++;
 		}
 	}
-	if (n > 0) {
+	if (n > 0)
 		stat_add(STAT_jobs_requeued, (uint64_t)n);
-		ctl_wake_workers(s, n);
-	}
-	if (nwh > 0)
-		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+	due->jobs = (uint32_t)n;
+	due->webhooks = (uint32_t)nwh;
 	return (n);
 }
 
@@ -107,7 +104,7 @@ present(const struct presence *p, uint32_t v)
 
 int
 rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
-    uint64_t retention_ns)
+    uint64_t retention_ns, struct rtab_due *due)
 {
 	static uint64_t *jbits, *wbits;
 	struct presence jp, wp;
@@ -217,12 +214,10 @@ rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
 			ndrift = 0;
 		}
 	}
-	if (n > 0) {
+	if (n > 0)
 		stat_add(STAT_jobs_requeued, (uint64_t)n);
-		ctl_wake_workers(s, n);
-	}
-	if (nwh > 0)
-		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
+	due->jobs = (uint32_t)n;
+	due->webhooks = (uint32_t)nwh;
 	if (retention_ns > 0 && now > retention_ns) {
 		rtab_lock(s);
 		while (rtab_evict_one_locked(s, now - retention_ns) == 0)

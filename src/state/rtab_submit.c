@@ -9,7 +9,6 @@
 #include <string.h>
 #include <urcu/uatomic.h>
 
-#include "state/ctl.h"
 #include "lib/mem.h"
 #include "state/ring.h"
 #include "state/rtab.h"
@@ -386,7 +385,6 @@ rtab_store_done(struct shm *s, const struct rtab_spec *spec,
 	if (rc == RTAB_OK) {
 		*rec = r;
 		(void)ring_push(s->wh_ring, r);
-		ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 	}
 	return (rc);
 }

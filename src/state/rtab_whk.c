@@ -10,7 +10,6 @@
 #include <string.h>
 #include <urcu/uatomic.h>
 
-#include "state/ctl.h"
 #include "state/ring.h"
 #include "state/rtab.h"
 #include "state/rtab_priv.h"
@@ -166,6 +165,5 @@ rtab_wh_retry_now(struct shm *s, uint32_t ri)
 	    wh)
 		return (-1);
 	(void)ring_push(s->wh_ring, ri);
-	ctl_wake_role(s, SHM_ROLE_WEBHOOK);
 	return (0);
 }
