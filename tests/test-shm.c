@@ -1,5 +1,5 @@
 /*
- * impcore - the state file and result table (src/state/shm.c, rtab.c)
+ * impcore - the state file and result table (src/state/shm.c, rtab_*.c)
  * without the daemon: all-or-nothing submit and the queue limit, the job
  * path, eviction of delivered results only, the robust mutex repaired
  * after its holder died mid-submit (EOWNERDEAD), leases of a dead pid
@@ -39,6 +39,9 @@ static int	fails;
 } while (0)
 
 static double	freq[20], zre[20], zim[20];
+/* what the last call made due, and the deliveries run_all made due */
+static struct rtab_due due;
+static uint32_t	wh_due;
 
 static void
 spec_init(struct rtab_spec *sp, int it)
@@ -86,9 +89,11 @@ run_all(struct shm *s)
 	o.nparams = 3;
 	o.params = p;
 	o.std_errors = e;
-	while (rtab_job_take(s, getpid(), &j) == 0) {
-		if (rtab_job_finish(s, &j, &o) == 0)
+	wh_due = 0;
+	while (rtab_job_take(s, getpid(), &j, &due) == 0) {
+		if (rtab_job_finish(s, &j, &o, &due) == 0)
 			n++;
+		wh_due += due.webhooks;
 	}
 	return (n);
 }
@@ -177,16 +182,18 @@ main(void)
 	CHECK(rtab_queue_depth(s) == 6, "queue depth 6 (%u)", rtab_queue_depth(s));
 
 	/* a dead worker's lease goes back to the queue */
-	CHECK(rtab_job_take(s, 424242, &j) == 0, "job taken by pid 424242");
-	CHECK(rtab_reclaim_pid(s, 424242, 0) == 1, "its lease reclaimed");
-	CHECK(run_all(s) == 6, "6 jobs fitted once each");
+	CHECK(rtab_job_take(s, 424242, &j, &due) == 0, "job taken by pid 424242");
+	CHECK(rtab_reclaim_pid(s, 424242, 0, &due) == 1 && due.jobs == 1 &&
+	    due.webhooks == 0, "its lease reclaimed: 1 job due (%u)", due.jobs);
+	CHECK(run_all(s) == 6 && wh_due == 0, "6 jobs fitted once each");
 	CHECK(rtab_batch_find(s, "a", &bi, &recs) == 0 && bi.done == 6,
 	    "batch a: %d done", bi.done);
 	imp_free(recs);
 
 	/* records: queue_size + results = 30; undelivered results are never evicted */
 	CHECK(submit(s, "w1", 10, "http://127.0.0.1:9/h", 10) == RTAB_OK, "w1 with webhook");
-	CHECK(run_all(s) == 10, "w1 fitted");
+	CHECK(run_all(s) == 10 && wh_due == 10,
+	    "w1 fitted: its 10 deliveries due (%u)", wh_due);
 	CHECK(submit(s, "c", 10, NULL, 10) == RTAB_OK, "c accepted");
 	CHECK(run_all(s) == 10, "c fitted");
 	CHECK(submit(s, "d", 10, NULL, 10) == RTAB_OK, "d accepted (evicts a)");
@@ -283,7 +290,7 @@ main(void)
 	}
 
 	/* everything dies: jobs running and queued come back at the next start */
-	CHECK(rtab_job_take(s, 555555, &j) == 0, "a job left RUNNING by pid 555555");
+	CHECK(rtab_job_take(s, 555555, &j, &due) == 0, "a job left RUNNING by pid 555555");
 	shm_close(s);
 	CHECK(state_open(dir, &g, &s, &rec, &cause) == 0 && rec == 1, "state file recovered");
 	CHECK(rtab_queue_depth(s) == 2, "2 jobs queued again (%u)", rtab_queue_depth(s));
@@ -295,20 +302,21 @@ main(void)
 	 * crashes of its worker (reclaimed with blame) make it a poison pill.
 	 */
 	CHECK(submit(s, "pp", 1, "http://127.0.0.1:9/h", 10) == RTAB_OK, "pp accepted");
-	CHECK(rtab_job_take(s, 666666, &j) == 0, "pp RUNNING at the first death");
+	CHECK(rtab_job_take(s, 666666, &j, &due) == 0, "pp RUNNING at the first death");
 	shm_close(s);
 	CHECK(state_open(dir, &g, &s, &rec, &cause) == 0 && rec == 1,
 	    "recovered: pp queued again");
-	CHECK(rtab_job_take(s, 666667, &j) == 0, "pp RUNNING at the second death");
+	CHECK(rtab_job_take(s, 666667, &j, &due) == 0, "pp RUNNING at the second death");
 	shm_close(s);
 	CHECK(state_open(dir, &g, &s, &rec, &cause) == 0 && rec == 1 &&
 	    rtab_queue_depth(s) == 1, "recovered: pp queued again, not poisoned");
-	CHECK(rtab_job_take(s, 666668, &j) == 0 &&
-	    rtab_reclaim_pid(s, 666668, 0) == 1, "killed from outside: requeued");
-	CHECK(rtab_job_take(s, 666669, &j) == 0 &&
-	    rtab_reclaim_pid(s, 666669, 1) == 1, "a first crash: requeued");
-	CHECK(rtab_job_take(s, 666670, &j) == 0 &&
-	    rtab_reclaim_pid(s, 666670, 1) == 0, "a second crash: not requeued");
+	CHECK(rtab_job_take(s, 666668, &j, &due) == 0 &&
+	    rtab_reclaim_pid(s, 666668, 0, &due) == 1, "killed from outside: requeued");
+	CHECK(rtab_job_take(s, 666669, &j, &due) == 0 &&
+	    rtab_reclaim_pid(s, 666669, 1, &due) == 1, "a first crash: requeued");
+	CHECK(rtab_job_take(s, 666670, &j, &due) == 0 &&
+	    rtab_reclaim_pid(s, 666670, 1, &due) == 0 && due.jobs == 0 &&
+	    due.webhooks == 1, "a second crash: not requeued, its delivery due");
 	{
 		struct rtab_view v;
 		uint32_t r0;

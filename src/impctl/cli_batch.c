@@ -380,7 +380,7 @@ cli_batch_exec(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return (cli_usage(ctx));
-	if (rtab_batch_find(ctx->shm, argv[optind], &bi, &recs) != 0) {
+	if (rtab_batch_find_ro(ctx->shm, argv[optind], &bi, &recs) != 0) {
 		cli_err("no batch %s in %s", argv[optind], ctx->state_dir);
 		return (CLI_EXIT_FAIL);
 	}

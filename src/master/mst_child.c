@@ -306,6 +306,7 @@ static void
 obituary(struct mst_child *c, int status)
 {
 	struct shm_proc_info pi;
+	struct rtab_due due;
 	char what[96];
 	int expected = c->stopping || mst.stopping;
 	int n;
@@ -331,7 +332,8 @@ obituary(struct mst_child *c, int status)
 			    c->index, (int)c->pid, pi.last_words);
 	}
 	/* whatever it held goes back to the queue (or fails as poison) */
-	n = rtab_reclaim_pid(mst.shm, c->pid, child_blames_fit(c, status));
+	n = rtab_reclaim_pid(mst.shm, c->pid, child_blames_fit(c, status), &due);
+	ctl_wake_due(mst.shm, due.jobs, due.webhooks);
 	if (n > 0)
 		log_warn("requeued %d job%s held by pid %d", n, n == 1 ? "" : "s",
 		    (int)c->pid);

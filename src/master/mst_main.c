@@ -434,10 +434,14 @@ memory_line(void)
 static void
 tick(uint64_t now, uint64_t *last_sec, uint64_t *last_mem)
 {
+	struct rtab_due due;
+
 	if (now - *last_sec >= TIM_SEC) {
 		*last_sec = now;
 		shm_proc_heartbeat(shm_proc(mst.shm, mst.slot));
-		rtab_maintain(mst.shm, tim_real(), TIM_SEC, mst.cfg.retention);
+		rtab_maintain(mst.shm, tim_real(), TIM_SEC, mst.cfg.retention,
+		    &due);
+		ctl_wake_due(mst.shm, due.jobs, due.webhooks);
 		mst_child_check(now);
 	}
 	if (mst.cfg.profile && now - *last_mem >= 30 * TIM_SEC) {
@@ -455,6 +459,7 @@ int
 main(int argc, char **argv)
 {
 	struct shm_geom g;
+	struct rtab_due due;
 	struct pollfd pfd;
 	struct timespec ts;
 	sigset_t blocked, none;
@@ -670,7 +675,8 @@ main(int argc, char **argv)
 			break;
 	}
 
-	rtab_maintain(mst.shm, tim_real(), TIM_SEC, 0);
+	rtab_maintain(mst.shm, tim_real(), TIM_SEC, 0, &due);
+	ctl_wake_due(mst.shm, due.jobs, due.webhooks);
 	log_info("stopped: %u spectra queued for the next start",
 	    rtab_queue_depth(mst.shm));
 	shm_proc_set_dead(mst.shm, mst.slot);

@@ -111,6 +111,15 @@ ctl_wake_role(struct shm *shm, int role)
 			ctl_wake(i);
 }
 
+void
+ctl_wake_due(struct shm *shm, uint32_t jobs, uint32_t webhooks)
+{
+	if (jobs > 0)
+		(void)ctl_wake_workers(shm, (int)jobs);
+	if (webhooks > 0)
+		ctl_wake_role(shm, SHM_ROLE_WEBHOOK);
+}
+
 uint64_t
 ctl_send(struct shm *shm, int slot, int cmd, uint64_t arg)
 {

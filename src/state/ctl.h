@@ -61,6 +61,12 @@ void ctl_wake(int slot);
 int ctl_wake_workers(struct shm *shm, int n);
 /* Wake every live process of a role (the webhook process after a finish). */
 void ctl_wake_role(struct shm *shm, int role);
+/*
+ * What a result table call made due (struct rtab_due): wake up to jobs
+ * idle workers, and the webhook process when webhooks > 0.  The table
+ * itself wakes nobody; its callers do, through this.
+ */
+void ctl_wake_due(struct shm *shm, uint32_t jobs, uint32_t webhooks);
 
 /*
  * Post cmd with arg to slot.  Returns the ack value to wait for (the

@@ -26,7 +26,11 @@
  *
  * Unless noted, functions need a read-write mapping.  Functions marked
  * "read-only ok" work on impctl's PROT_READ mapping, without the mutex,
- * and bound every index they follow.
+ * and bound every index they follow (they are rtab_read.c).
+ *
+ * The table wakes nobody: a function that makes jobs or deliveries due
+ * pushes them on their ring and tells its caller (struct rtab_due, or as
+ * its contract says), and the caller wakes the processes (ctl_wake_due).
  */
 #ifndef IMP_RTAB_H
 #define IMP_RTAB_H
@@ -62,6 +66,17 @@ enum rtab_wh {
 	RTAB_WH_INFLIGHT,	/* a webhook process (pid) is delivering it */
 	RTAB_WH_DELIVERED,
 	RTAB_WH_FAILED		/* given up after -webhook-max-age; kept */
+};
+
+/*
+ * What a call made due: jobs pushed on the job ring (the caller wakes as
+ * many idle workers) and deliveries pushed on the webhook ring (the
+ * caller wakes the webhook process).  Set whole by the functions that
+ * take one, whatever they return.
+ */
+struct rtab_due {
+	uint32_t	jobs;
+	uint32_t	webhooks;
 };
 
 /* --- submitting ------------------------------------------------------------- */
@@ -147,7 +162,7 @@ enum rtab_rc rtab_submit(struct shm *shm, const struct rtab_batch_in *in,
  */
 void rtab_set_retention(uint64_t ns);
 /* A worker, at start: this process's first touches of arena pages fault
- * them in one page at a time, without readahead (see rtab.c). */
+ * them in one page at a time, without readahead (see rtab_arena.c). */
 void rtab_arena_random(struct shm *shm);
 
 /* Queued + running spectra (read-only ok). */
@@ -202,22 +217,27 @@ struct rtab_outcome {
 /*
  * Pop the job ring until a record is QUEUED and our CAS to RUNNING(pid)
  * wins (stale entries are dropped: jobs_stale).  0 with *job filled, -1 when
- * the ring is empty.
+ * the ring is empty.  A corrupt record popped on the way is FAILED, which
+ * may make deliveries due (*due, either way).
  */
-int rtab_job_take(struct shm *shm, pid_t pid, struct rtab_job *job);
+int rtab_job_take(struct shm *shm, pid_t pid, struct rtab_job *job,
+    struct rtab_due *due);
 
 /*
  * Store the outcome and move RUNNING -> DONE/FAILED (webhook WAITING ->
- * PENDING, pushed on the webhook ring).  0 ok; -1 when the lease was lost
- * (the record changed hands: result discarded, jobs_lost_lease).
+ * PENDING, pushed on the webhook ring: *due; so may its batch's delivery
+ * be).  0 ok; -1 when the lease was lost (the record changed hands:
+ * result discarded, jobs_lost_lease).
  */
 int rtab_job_finish(struct shm *shm, const struct rtab_job *job,
-    const struct rtab_outcome *out);
+    const struct rtab_outcome *out, struct rtab_due *due);
 
 /*
  * Synchronous POST /eis-data with a webhook: store an already fitted
  * spectrum as a one-record batch in state DONE/FAILED with its webhook
  * PENDING.  *rec receives the record; its result id is returned in resid.
+ * On RTAB_OK its delivery is due (pushed): the caller wakes the webhook
+ * process.
  */
 enum rtab_rc rtab_store_done(struct shm *shm, const struct rtab_spec *spec,
     const char *webhook_url, const struct rtab_outcome *out, uint32_t *rec,
@@ -286,11 +306,16 @@ struct rtab_batch_info {
 };
 
 /*
- * Look a batch up by id (read-only ok).  On success fills *bi (with the
- * per-state counts) and, if recs is not NULL, an imp_malloc'd array of its
+ * Look a batch up by id.  On success fills *bi (with the per-state
+ * counts) and, if recs is not NULL, an imp_malloc'd array of its
  * bi->count record indexes in submission order.  0 ok, -1 not found.
+ * rtab_batch_find takes the mutex on a read-write mapping, so the walk
+ * sees no eviction; rtab_batch_find_ro never does (read-only ok: impctl),
+ * its counts may then mix a batch evicted meanwhile with its successor.
  */
 int rtab_batch_find(const struct shm *shm, const char *id,
+    struct rtab_batch_info *bi, uint32_t **recs);
+int rtab_batch_find_ro(const struct shm *shm, const char *id,
     struct rtab_batch_info *bi, uint32_t **recs);
 /* Iterate over batches, oldest first (read-only ok).  fn returns non-zero to stop. */
 void rtab_batch_foreach(const struct shm *shm,
@@ -306,9 +331,11 @@ uint32_t rtab_find_result(const struct shm *shm, const char *resid);
 
 /*
  * Cancel the QUEUED spectra of a batch (RUNNING ones finish).  0 with
- * *ncancelled set, -1 unknown batch.
+ * *ncancelled set, -1 unknown batch.  A batch delivery waiting for them
+ * may become due (*due, either way).
  */
-int rtab_batch_cancel(struct shm *shm, const char *id, int *ncancelled);
+int rtab_batch_cancel(struct shm *shm, const char *id, int *ncancelled,
+    struct rtab_due *due);
 
 const char *rtab_state_name(enum rtab_state s);	/* "queued" ... */
 const char *rtab_wh_name(enum rtab_wh w);		/* "none", "pending" ... */
@@ -347,7 +374,11 @@ int rtab_wh_retry(struct shm *shm, uint32_t rec, pid_t pid, uint64_t next,
     const char *err);
 /* INFLIGHT -> FAILED with the error text. */
 int rtab_wh_failed(struct shm *shm, uint32_t rec, pid_t pid, const char *err);
-/* By hand (impctl webhook-retry): FAILED -> PENDING, due now, attempts kept. */
+/*
+ * By hand (impctl webhook-retry): FAILED -> PENDING, due now, attempts
+ * kept; 0 when it is due (pushed on the webhook ring).  impctl holds no
+ * eventfd to wake the webhook process: its periodic scan finds it.
+ */
 int rtab_wh_retry_now(struct shm *shm, uint32_t rec);
 /* The webhook URL of a record (its own, else its batch's); "" when none. */
 int rtab_wh_url(const struct shm *shm, uint32_t rec, char url[RTAB_URL_MAX + 1]);
@@ -368,16 +399,19 @@ int rtab_recover(struct shm *shm, int fresh, char **cause);
  * lost lease on the jobs it held, and at the RTAB_POISON_LOSSES-th a job
  * is FAILED instead (logged, counted in jobs_poisoned, webhook WAITING ->
  * PENDING).  A kill from outside (kill -9, a reload's drain deadline, the
- * whole tree at once) blames no job.  Returns the number of jobs requeued.
+ * whole tree at once) blames no job.  Returns the number of jobs requeued;
+ * *due: those and the deliveries made PENDING (the caller wakes).
  */
-int rtab_reclaim_pid(struct shm *shm, pid_t dead, int blame);
+int rtab_reclaim_pid(struct shm *shm, pid_t dead, int blame,
+    struct rtab_due *due);
 /*
  * Periodic (about 1 s): push QUEUED records missing from the job ring for
  * more than grace_ns, and PENDING webhooks missing from the webhook ring;
  * evict results older than retention_ns (delivered or webhook-less).
- * Returns the number of jobs pushed again.
+ * Returns the number of jobs pushed again; *due: those and the deliveries
+ * pushed again or made due (the caller wakes).
  */
 int rtab_maintain(struct shm *shm, uint64_t now, uint64_t grace_ns,
-    uint64_t retention_ns);
+    uint64_t retention_ns, struct rtab_due *due);
 
 #endif /* IMP_RTAB_H */

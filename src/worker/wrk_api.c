@@ -807,11 +807,14 @@ static void
 h_batch_delete(struct hreq *r, struct wrk_rq *q, const char *id)
 {
 	struct rtab_batch_info bi;
+	struct rtab_due due;
 	struct buf b;
-	int n = 0;
+	int n = 0, found;
 
-	if (rtab_batch_cancel(wrk.shm, id, &n) < 0 ||
-	    rtab_batch_find(wrk.shm, id, &bi, NULL) < 0) {
+	found = rtab_batch_cancel(wrk.shm, id, &n, &due) == 0;
+	/* a batch delivery may have waited for the spectra cancelled */
+	ctl_wake_due(wrk.shm, 0, due.webhooks);
+	if (!found || rtab_batch_find(wrk.shm, id, &bi, NULL) < 0) {
 		reply_error(r, q, 404, NULL, "no batch '%s'", id);
 		return;
 	}
@@ -977,7 +980,7 @@ batch_submit(struct bpost *bp, int may_park)
 		if (polled) {
 			/*
 			 * Kept -retention from when each result is done, so
-			 * at least until now + -retention (rtab.c keeps
+			 * at least until now + -retention (rtab_batch.c keeps
 			 * polled results that long, answering 503 instead).
 			 */
 			char ts[48];
@@ -1188,6 +1191,7 @@ single_fitted(struct wrk_sync *j)
 		    &rec, v.result_id);
 		if (sg->rc != RTAB_OK)
 			return;
+		ctl_wake_due(wrk.shm, 0, 1);	/* its delivery */
 		if (rtab_view_get(wrk.shm, rec, 0, &sv) == 0)
 			snprintf(v.batch_id, sizeof v.batch_id, "%s", sv.batch_id);
 	} else

@@ -34,6 +34,7 @@
 #include "net/hsrv.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "state/ctl.h"
 #include "state/rtab.h"
 #include "state/shm.h"
 #include "lib/stat.h"
@@ -300,8 +301,13 @@ wrk_fit_next(void)
 	uint64_t ns = 0, t_start = tim_real();
 	int64_t mem0 = mem_in_use();
 	struct rtab_view v;
+	struct rtab_due due;
+	int taken;
 
-	if (rtab_job_take(wrk.shm, wrk.pid, &job) < 0)
+	taken = rtab_job_take(wrk.shm, wrk.pid, &job, &due) == 0;
+	/* a corrupt record failed on the way may have made deliveries due */
+	ctl_wake_due(wrk.shm, 0, due.webhooks);
+	if (!taken)
 		return (0);
 	memset(&res, 0, sizeof res);
 	c = wrk_circuit(job.circuit, err, sizeof err);
@@ -317,10 +323,11 @@ wrk_fit_next(void)
 		    job.ninit > 0 ? job.init : NULL, job.lower, job.upper,
 		    &res, &ns);
 	wrk_outcome(&out, &res, ns);
-	if (rtab_job_finish(wrk.shm, &job, &out) < 0) {
+	if (rtab_job_finish(wrk.shm, &job, &out, &due) < 0) {
 		log_warn("job %u: lease lost, result discarded", job.rec);
 		return (1);
 	}
+	ctl_wake_due(wrk.shm, 0, due.webhooks);
 	wrk_account(&res, ns);
 	if (wrk.bench_fd >= 0 && rtab_view_get(wrk.shm, job.rec, 0, &v) == 0) {
 		wrk_bench(v.batch_id, job.iteration, job.n, job.circuit, job.method,
