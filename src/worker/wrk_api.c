@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1256,8 +1257,8 @@ h_single(struct hreq *r, struct wrk_rq *q, const char *id)
 #define R_OPEN	0x01	/* no -api-token needed (the liveness probe) */
 #define R_WAIT	0x02	/* may wait, body unread, for room in the queue */
 
-static int auth_ok(struct hreq *r);
-static int method_is(struct hreq *r, const char *m);
+static bool auth_ok(struct hreq *r);
+static bool method_is(struct hreq *r, const char *m);
 struct wrk_route;
 static const struct wrk_route *route_find(const char *path, size_t pl,
     const char **id, size_t *idlen);
@@ -1297,7 +1298,7 @@ wrk_api_admit_again(void)
 }
 
 /* Room in the queue for a batch like the last one posted here? */
-static int
+static bool
 queue_has_room(void)
 {
 	struct shm_geom g;
@@ -1653,7 +1654,7 @@ route_allow(const struct wrk_route *rt, char *out, size_t len)
 			    o > 0 ? ", " : "", method_names[i]);
 }
 
-static int
+static bool
 method_is(struct hreq *r, const char *m)
 {
 	return (strcmp(hreq_method(r), m) == 0);
@@ -1681,7 +1682,7 @@ pct_decode(const char *in, char *out, size_t len)
 	return (0);
 }
 
-static int
+static bool
 auth_ok(struct hreq *r)
 {
 	const char *h = hreq_header(r, "Authorization");
@@ -1690,9 +1691,9 @@ auth_ok(struct hreq *r)
 	unsigned char diff = 0;
 
 	if (tok == NULL)
-		return (1);
+		return (true);
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return (0);
+		return (false);
 	h += 7;
 	while (*h == ' ')
 		h++;
