@@ -1,8 +1,9 @@
 /*
  * impcore - configuration: Go-style flags and the key = value file.
  *
- * One table drives both: each row names a key (the long flag and the file
- * key), its type and where it goes in struct cfg.
+ * One table drives both, cfg.def: each row names a key (the long flag and
+ * the file key), its type, its field of struct cfg, range, default and
+ * help; cfg_opts[] and cfg_defaults() are expanded from it here.
  */
 #include "config.h"
 
