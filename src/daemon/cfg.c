@@ -1,8 +1,9 @@
 /*
  * impcore - configuration: Go-style flags and the key = value file.
  *
- * One table drives both: each row names a key (the long flag and the file
- * key), its type and where it goes in struct cfg.
+ * One table drives both, cfg.def: each row names a key (the long flag and
+ * the file key), its type, its field of struct cfg, range, default and
+ * help; cfg_opts[] and cfg_defaults() are expanded from it here.
  */
 #include "config.h"
 
@@ -25,98 +26,69 @@
 #define CFG_WEBHOOK_TIMEOUT_MAX	(3600 * TIM_SEC)
 
 enum cfg_type { T_BOOL, T_INT, T_U32, T_STR, T_DUR, T_SIZE, T_SECRET };
+/* cfg.def's empty column: does an empty or 0 value mean the default? */
+enum cfg_empty { Z_KEEP, Z_DFLT };
 
 static const struct cfg_opt {
 	const char	*key;
 	enum cfg_type	type;
 	size_t		off;
 	long		min, max;	/* T_INT/T_U32 */
+	enum cfg_empty	empty;
 	const char	*help;
 } cfg_opts[] = {
-#define O(k, t, f, mn, mx, h) { k, t, offsetof(struct cfg, f), mn, mx, h }
-	O("server", T_BOOL, server, 0, 0, "accepted for compatibility (always on)"),
-	O("threads", T_INT, threads, 1, CFG_THREADS_MAX, "worker processes (default: CPUs)"),
-	O("profile", T_BOOL, profile, 0, 0, "profiling endpoints, headers and logs"),
-	O("port", T_INT, port, 0, 65535, "API port (0: any; written to <state-dir>/impsolverd.port)"),
-	O("bind", T_STR, bind, 0, 0, "API address"),
-	O("profile-port", T_INT, profile_port, 0, 65535, "profiling port"),
-	O("profile-bind", T_STR, profile_bind, 0, 0, "profiling address"),
-	O("code", T_STR, code, 0, 0, "default circuit"),
-	O("method", T_STR, method, 0, 0, "default method: levenberg-marquardt | nelder-mead"),
-	O("webhook-url", T_STR, webhook_url, 0, 0, "default webhook URL"),
-	O("webhook-secret", T_SECRET, webhook_secret, 0, 0, "webhook HMAC secret (whsec_...); ps shows it until the start-up overwrites it: prefer -webhook-secret-file"),
-	O("webhook-secret-file", T_STR, webhook_secret_file, 0, 0, "file whose first line is the webhook secret (re-read on SIGHUP)"),
-	O("webhook-allow", T_STR, webhook_allow, 0, 0, "URL prefixes a request's webhook_url may use"),
-	O("webhook-max-age", T_DUR, webhook_max_age, 0, 0, "how long failing deliveries are retried"),
-	O("webhook-nice", T_INT, webhook_nice, 0, 19, "lower CPU priority of the webhook process (nice increment)"),
-	O("fit-nice", T_INT, fit_nice, 0, 19, "lower CPU priority of the fitting threads than of HTTP (nice increment)"),
-	O("webhook-timeout", T_DUR, webhook_timeout, 0, 0, "longest webhook attempt, redirects included"),
-	O("webhook-connect-timeout", T_DUR, webhook_connect_timeout, 0, 0, "longest webhook connect (at most -webhook-timeout)"),
-	O("webhook-mode", T_STR, webhook_mode, 0, 0, "default webhook delivery: spectrum (one POST per result) | batch (one POST per finished batch)"),
-	O("webhook-batch-max", T_SIZE, webhook_batch_max, 0, 0, "largest batch webhook body before it is sent in parts (e.g. 1M)"),
-	O("webhook-redirects", T_INT, webhook_redirects, 0, CFG_WEBHOOK_REDIRECTS_MAX, "redirects a webhook follows (0: none), each to its target or -webhook-allow"),
-	O("state-dir", T_STR, state_dir, 0, 0, "state file directory"),
-	O("queue-size", T_U32, queue_size, 1, 1 << 24, "spectra queued or running"),
-	O("results", T_U32, results, 1, 1 << 24, "finished results kept"),
-	O("max-points", T_U32, max_points, 1, 1 << 20, "points per spectrum"),
-	O("arena-size", T_SIZE, arena_size, 0, 0, "state file data arena (e.g. 512M; 0: derived)"),
-	O("retention", T_DUR, retention, 0, 0, "how long delivered results stay readable"),
-	O("api-token", T_SECRET, api_token, 0, 0, "bearer token for the API; ps shows it until the start-up overwrites it: prefer -api-token-file"),
-	O("api-token-file", T_STR, api_token_file, 0, 0, "file whose first line is the API token (re-read on SIGHUP)"),
-	O("user", T_STR, user, 0, 0, "drop privileges to this user"),
-	O("config", T_STR, config, 0, 0, "config file"),
-	O("daemon", T_BOOL, daemon, 0, 0, "detach"),
-	O("pidfile", T_STR, pidfile, 0, 0, "pid file"),
-	O("log", T_STR, log, 0, 0, "log file (default stderr)"),
-	O("quiet", T_BOOL, quiet, 0, 0, "no per-request/per-job logs"),
-	O("log-format", T_STR, log_format, 0, 0, "log lines: text | json (JSON lines: time, level, role, index, pid, message, fields)"),
-	O("log-spectra", T_BOOL, log_spectra, 0, 0, "a 🔍 line per spectrum fitted (heavy under load; -profile no longer implies it)"),
-	O("respawn-max-delay", T_DUR, respawn_max_delay, 0, 0, "cap of the restart backoff"),
-	O("benchmark", T_BOOL, benchmark, 0, 0, "per-spectrum timings CSV in the state dir"),
-	O("max-body", T_SIZE, body_max, 0, 0, "largest request body (e.g. 64M)"),
-	O("idle-timeout", T_DUR, idle_timeout, 0, 0, "idle connection timeout"),
-	O("body-timeout", T_DUR, body_timeout, 0, 0, "a request body must arrive whole within this, else 408"),
-	O("drain-timeout", T_DUR, drain_timeout, 0, 0, "longest graceful stop of a child"),
-	O("fit-timeout", T_DUR, fit_timeout, 0, 0, "longest fit (a request's timeout may ask less); then fit_status timeout"),
-	O("queue-wait", T_DUR, queue_wait, 0, 0, "how long a batch POST waits for room in a full queue before 503 (0: none)"),
-#undef O
+#define CFG_OPT(key, type, field, min, max, dflt, empty, help) \
+	{ key, type, offsetof(struct cfg, field), min, max, empty, help },
+#include "daemon/cfg.def"
 };
 #define NOPTS	(sizeof cfg_opts / sizeof cfg_opts[0])
+
+/* -threads' default: the CPUs online, within [1, CFG_THREADS_MAX]. */
+static int
+cfg_ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return (n > 0 ? (int)(n > CFG_THREADS_MAX ? CFG_THREADS_MAX : n) : 1);
+}
+
+/* A string default: a copy of its own, or NULL. */
+static char *
+cfg_dflt_str(const char *s)
+{
+	return (s != NULL ? imp_strdup(s) : NULL);
+}
+
+/* Setting a field to its default, by the row's type. */
+#define CFG_DFLT_T_BOOL(lv, d)		(lv) = (d)
+#define CFG_DFLT_T_INT(lv, d)		(lv) = (d)
+#define CFG_DFLT_T_U32(lv, d)		(lv) = (d)
+#define CFG_DFLT_T_DUR(lv, d)		(lv) = (d)
+#define CFG_DFLT_T_SIZE(lv, d)		(lv) = (d)
+#define CFG_DFLT_T_STR(lv, d)		(lv) = cfg_dflt_str(d)
+#define CFG_DFLT_T_SECRET(lv, d)	(lv) = cfg_dflt_str(d)
 
 static void
 cfg_defaults(struct cfg *c)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
 	c->magic = CFG_MAGIC;
-	c->server = 1;
-	c->threads = n > 0 ? (int)(n > CFG_THREADS_MAX ? CFG_THREADS_MAX : n) : 1;
-	c->port = 8080;
-	c->bind = imp_strdup("0.0.0.0");
-	c->profile_port = 6060;
-	c->profile_bind = imp_strdup("127.0.0.1");
-	c->code = imp_strdup("R(RC)");
-	c->method = imp_strdup("levenberg-marquardt");
-	c->webhook_max_age = 24 * 3600 * TIM_SEC;
-	c->webhook_nice = 10;
-	c->fit_nice = 5;
-	c->webhook_timeout = 30 * TIM_SEC;
-	c->webhook_connect_timeout = 5 * TIM_SEC;
-	c->webhook_mode = imp_strdup("spectrum");
-	c->log_format = imp_strdup("text");
-	c->webhook_batch_max = 1ull << 20;
-	c->state_dir = imp_strdup("/var/lib/impsolverd");
-	c->queue_size = 16384;
-	c->results = 65536;
-	c->max_points = 1024;
-	c->retention = 24 * 3600 * TIM_SEC;
-	c->respawn_max_delay = TIM_SEC;
-	c->body_max = 64ull << 20;
-	c->idle_timeout = 60 * TIM_SEC;
-	c->body_timeout = 30 * TIM_SEC;
-	c->drain_timeout = 30 * TIM_SEC;
-	c->fit_timeout = 10 * TIM_SEC;
-	c->queue_wait = TIM_SEC;
+#define CFG_OPT(key, type, field, min, max, dflt, empty, help) \
+	CFG_DFLT_##type(c->field, dflt);
+#include "daemon/cfg.def"
+}
+
+/*
+ * The rows whose empty column says Z_DFLT: an empty string (NULL) or a 0
+ * after the file and the flags is the default again ("code =" in a file
+ * that a package manager templated).
+ */
+static void
+cfg_empty_defaults(struct cfg *c)
+{
+#define CFG_OPT(key, type, field, min, max, dflt, empty, help)	\
+	if (empty == Z_DFLT && !c->field)				\
+		CFG_DFLT_##type(c->field, dflt);
+#include "daemon/cfg.def"
 }
 
 static int
@@ -490,18 +462,7 @@ cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
 		imp_asprintf(cause, "-state-dir may not be empty");
 		return (-1);
 	}
-	if (c->code == NULL)
-		c->code = imp_strdup("R(RC)");
-	if (c->method == NULL)
-		c->method = imp_strdup("levenberg-marquardt");
-	if (c->bind == NULL)
-		c->bind = imp_strdup("0.0.0.0");
-	if (c->profile_bind == NULL)
-		c->profile_bind = imp_strdup("127.0.0.1");
-	if (c->body_max == 0)
-		c->body_max = 64ull << 20;
-	if (c->idle_timeout == 0)
-		c->idle_timeout = 60 * TIM_SEC;
+	cfg_empty_defaults(c);
 	if (c->fit_timeout < TIM_MS || c->fit_timeout > CFG_FIT_TIMEOUT_MAX) {
 		imp_asprintf(cause, "-fit-timeout: want a duration in [1ms, 24h]");
 		return (-1);
@@ -530,25 +491,18 @@ cfg_load(struct cfg *c, int argc, char *const argv[], char **cause)
 		    d, sizeof d));
 		return (-1);
 	}
-	if (c->log_format == NULL)
-		c->log_format = imp_strdup("text");
 	if (strcmp(c->log_format, "text") != 0 &&
 	    strcmp(c->log_format, "json") != 0) {
 		imp_asprintf(cause, "-log-format: want text or json: %s",
 		    c->log_format);
 		return (-1);
 	}
-	if (c->webhook_mode == NULL)
-		c->webhook_mode = imp_strdup("spectrum");
 	if (strcmp(c->webhook_mode, "spectrum") != 0 &&
 	    strcmp(c->webhook_mode, "batch") != 0) {
 		imp_asprintf(cause, "-webhook-mode: want spectrum or batch: %s",
 		    c->webhook_mode);
 		return (-1);
 	}
-	/* a part holds at least one result, however small the limit */
-	if (c->webhook_batch_max == 0)
-		c->webhook_batch_max = 1ull << 20;
 	/* a connect cannot take longer than the attempt it is part of */
 	if (c->webhook_connect_timeout > c->webhook_timeout)
 		c->webhook_connect_timeout = c->webhook_timeout;

@@ -24,53 +24,21 @@
 #define CFG_QUEUE_WAIT_MAX	(60 * TIM_SEC)	/* -queue-wait */
 #define CFG_BODY_TIMEOUT_MAX	(3600 * TIM_SEC)	/* -body-timeout */
 
+/* The C type of each cfg.def type. */
+#define CFG_CTYPE_T_BOOL	int
+#define CFG_CTYPE_T_INT		int
+#define CFG_CTYPE_T_U32		uint32_t
+#define CFG_CTYPE_T_STR		char *
+#define CFG_CTYPE_T_SECRET	char *		/* never logged */
+#define CFG_CTYPE_T_DUR		uint64_t	/* ns */
+#define CFG_CTYPE_T_SIZE	uint64_t	/* bytes */
+
+/* One field per row of cfg.def, in its order; what each means is there. */
 struct cfg {
 	unsigned	magic;
-	int		server;			/* -server: accepted, no effect */
-	int		threads;		/* worker processes */
-	int		profile;
-	int		port;
-	char		*bind;
-	int		profile_port;
-	char		*profile_bind;
-	char		*code;			/* default circuit */
-	char		*method;		/* default method name */
-	char		*webhook_url;		/* NULL: none */
-	char		*webhook_secret;	/* NULL: none; never logged */
-	char		*webhook_secret_file;	/* its first line is webhook_secret */
-	char		*webhook_allow;		/* comma-separated URL prefixes */
-	uint64_t	webhook_max_age;	/* ns */
-	int		webhook_nice;		/* added to the webhook process's nice */
-	int		fit_nice;		/* added to the fitting threads' nice */
-	uint64_t	webhook_timeout;	/* ns: a whole attempt, hops included */
-	uint64_t	webhook_connect_timeout; /* ns: <= webhook_timeout */
-	int		webhook_redirects;	/* 0: a 3xx is a failed attempt */
-	char		*webhook_mode;		/* "spectrum" | "batch" (issue 18) */
-	uint64_t	webhook_batch_max;	/* bytes of a batch webhook body, then parts */
-	char		*state_dir;
-	uint32_t	queue_size;
-	uint32_t	results;
-	uint32_t	max_points;
-	uint64_t	arena_size;		/* bytes, 0: derived (-arena-size=256M) */
-	uint64_t	retention;		/* ns */
-	char		*api_token;		/* NULL: none; never logged */
-	char		*api_token_file;	/* its first line is api_token */
-	char		*user;
-	char		*config;		/* file read, NULL when none */
-	int		daemon;
-	char		*pidfile;
-	char		*log;
-	int		quiet;
-	char		*log_format;		/* "text" | "json" (issue 17) */
-	int		log_spectra;		/* a 🔍 line per spectrum */
-	uint64_t	respawn_max_delay;	/* ns */
-	int		benchmark;
-	uint64_t	body_max;		/* bytes of a request body, 0: derived */
-	uint64_t	idle_timeout;		/* ns: keep-alive/idle connection timeout */
-	uint64_t	body_timeout;		/* ns: a whole request body, else 408 */
-	uint64_t	drain_timeout;		/* ns: longest graceful stop of a child */
-	uint64_t	fit_timeout;		/* ns: longest fit (requests may ask less) */
-	uint64_t	queue_wait;		/* ns: a batch POST held for room, then 503 */
+#define CFG_OPT(key, type, field, min, max, dflt, empty, help) \
+	CFG_CTYPE_##type field;
+#include "daemon/cfg.def"
 };
 
 /*

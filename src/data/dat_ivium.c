@@ -10,6 +10,7 @@
  * with counts of their own: we read only the points primary_data counts,
  * and each primary_data is a spectrum.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "data/dat_priv.h"
@@ -17,7 +18,7 @@
 #define DAT_IVIUM_MAXPTS	100000000	/* a count past it is no count */
 
 /* Is l, blanks around it aside, word? */
-static int
+static bool
 dat_ivium_is(const struct dat_line *l, const char *word)
 {
 	size_t	n = strlen(word);

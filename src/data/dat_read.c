@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,25 +290,25 @@ fail:
 
 /* ==== Entry ============================================================== */
 
-static int
+static bool
 dat_ext_is(const char *name, const char *exts)
 {
 	const char	*dot, *p;
 	size_t		 n;
 
 	if (name == NULL || (dot = strrchr(name, '.')) == NULL)
-		return (0);
+		return (false);
 	n = strlen(dot);
 	for (p = exts; *p != '\0'; ) {
 		size_t k = strcspn(p, " ");
 
 		if (k == n && strncasecmp(p, dot, n) == 0)
-			return (1);
+			return (true);
 		p += k;
 		while (*p == ' ')
 			p++;
 	}
-	return (0);
+	return (false);
 }
 
 /* See impdata.h. */

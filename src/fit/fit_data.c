@@ -10,6 +10,7 @@
  * them; on well-formed files both read the same points).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ fit_data_number(const char *s, double *v)
 }
 
 /* Field equal to name, ignoring case and surrounding double quotes. */
-static int
+static bool
 fit_data_is(const char *field, const char *name)
 {
 	size_t	len = strlen(field);

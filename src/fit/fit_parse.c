@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,17 +469,17 @@ fit_parse_py(struct fit_pstate *ps, const char *code, char *err,
  * A code with a stray digit elsewhere ("R(QR)1") stays a CDC, so that its
  * error is the one it always was ("unknown element '1' at column 6").
  */
-static int
+static bool
 fit_code_is_py(const char *code)
 {
 	const char	*s = code, *t;
 
 	if (strpbrk(code, "-,") != NULL)
-		return (1);
+		return (true);
 	while (isspace((unsigned char)*s))
 		s++;
 	if (s[0] == 'p' && s[1] == '(')
-		return (1);
+		return (true);
 	for (t = s; isalpha((unsigned char)*t); t++)
 		;
 	return (t != s && isdigit((unsigned char)*t));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +123,7 @@ cli_proc_alive(pid_t pid, uint64_t start_real)
 }
 
 /* comm, or argv[0]'s base name, says impsolverd (a process title may follow). */
-static int
+static bool
 cli_proc_is_impsolverd(pid_t pid, char *comm, size_t len)
 {
 	char buf[256], *base;
@@ -134,9 +135,9 @@ cli_proc_is_impsolverd(pid_t pid, char *comm, size_t len)
 	/* comm is at most 15 characters (TASK_COMM_LEN) */
 	snprintf(comm, len, "%.31s", n > 0 ? buf : "?");
 	if (n > 0 && strncmp(buf, "impsolverd", 10) == 0)
-		return (1);
+		return (true);
 	if (cli_proc_file(pid, "cmdline", buf, sizeof buf) <= 0)
-		return (0);
+		return (false);
 	base = strrchr(buf, '/');
 	base = base != NULL ? base + 1 : buf;
 	return (strncmp(base, "impsolverd", 10) == 0);

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <urcu/system.h>
 
@@ -17,7 +18,7 @@ const char *const cli_hist_unit[STAT_H__N] = {
 #include "lib/counters.def"
 };
 
-int
+bool
 cli_snap_live(const struct cli_snap_proc *p)
 {
 	return (p->pi.state == SHM_P_STARTING || p->pi.state == SHM_P_RUNNING ||

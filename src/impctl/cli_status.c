@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@ const struct cli_cmd cli_status_entry = {
 	.exec = cli_status_exec,
 };
 
-static int
+static bool
 cli_slot_live(enum shm_pstate st)
 {
 	return (st == SHM_P_STARTING || st == SHM_P_RUNNING ||

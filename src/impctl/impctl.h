@@ -9,6 +9,7 @@
 #ifndef IMP_IMPCTL_H
 #define IMP_IMPCTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -95,7 +96,7 @@ extern const char *const	cli_hist_unit[STAT_H__N];
  */
 void cli_snap_take(const struct shm *shm, struct cli_snap *s);
 /* Is process p live in the table (starting, running, draining)? */
-int cli_snap_live(const struct cli_snap_proc *p);
+bool cli_snap_live(const struct cli_snap_proc *p);
 
 /* --- cli_proc.c: processes from /proc -------------------------------------- */
 

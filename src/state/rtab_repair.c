@@ -41,6 +41,10 @@ rtab_lock(struct shm *s)
 		pthread_mutex_consistent(&s->rt->mtx);
 		return;
 	}
+	/*
+	 * XXX library code never exits the process (HACKING): ENOTRECOVERABLE
+	 * (a repair that died half-way) should reach the callers as an error.
+	 */
 	if (rc != 0)
 		log_fatalx("result table: pthread_mutex_lock: %s", strerror(rc));
 }

@@ -28,6 +28,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "lib/buf.h"
@@ -394,7 +395,7 @@ whk_http_start(struct whk *w, struct whk_target *tgt, uint32_t rec)
  */
 
 /* The statuses whose Location is followed (always with the same POST). */
-static int
+static bool
 whk_is_redirect(long code)
 {
 	return (code == 301 || code == 302 || code == 303 || code == 307 ||

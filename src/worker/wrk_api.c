@@ -2,9 +2,10 @@
  * impcore - worker: the HTTP API of DESIGN section 4.
  *
  * Every answer is JSON, errors included; with -profile every answer carries
- * the Go server's X- profiling headers.  Routing is by path first: an
- * unknown path is 404, a known path with a method it does not serve is 405
- * with Allow (whatever the method, also ones no library knows).
+ * the Go server's X- profiling headers.  Routing is by path first, through
+ * one table (wrk_routes[], at the end): an unknown path is 404, a known
+ * path with a method it does not serve is 405 with Allow (whatever the
+ * method, also ones no library knows).
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,12 +276,13 @@ wrk_api_error(struct hreq *r, int status, const char *msg, void *arg)
  */
 
 static void
-h_health(struct hreq *r, struct wrk_rq *q)
+h_health(struct hreq *r, struct wrk_rq *q, const char *id)
 {
 	uint64_t now = tim_real(), start = wrk.ctx->master_start, ms;
 	struct buf b;
 	char *p;
 
+	(void)id;
 	/* the liveness probe of load balancers: by hand, not printf; the
 	 * same text as "...\"uptime_s\":%.3f..." (milliseconds rounded) */
 	ms = now > start ? (now - start + 500000) / 1000000 : 0;
@@ -321,7 +324,7 @@ wrk_api_describe_stats(struct buf *b)
 }
 
 static void
-h_describe(struct hreq *r, struct wrk_rq *q)
+h_describe(struct hreq *r, struct wrk_rq *q, const char *id)
 {
 	static const struct {
 		const char *letter, *name, *params, *z;
@@ -359,6 +362,7 @@ h_describe(struct hreq *r, struct wrk_rq *q)
 	struct shm_geom g;
 	size_t i;
 
+	(void)id;
 	shm_geom_get(wrk.shm, &g);
 	buf_init(&b);
 	buf_printf(&b, "{\"service\":\"impcore\",\"version\":\"%s\","
@@ -1033,13 +1037,14 @@ static void batch_post_parsed(struct hreq *r, struct wrk_rq *q,
     struct bpost *bp);
 
 static void
-h_batch_post(struct hreq *r, struct wrk_rq *q)
+h_batch_post(struct hreq *r, struct wrk_rq *q, const char *id)
 {
 	struct bpost *bp = imp_calloc(1, sizeof *bp);
 	struct wrk_err e;
 	const char *body;
 	size_t len;
 
+	(void)id;
 	body = hreq_body(r, &len);
 	if (wrk_parse_batch(body, len, &bp->wb, &e) < 0) {
 		imp_free(bp);
@@ -1051,11 +1056,12 @@ h_batch_post(struct hreq *r, struct wrk_rq *q)
 
 /* POST /eis-data/file: the file's spectra as a batch (wrk_file.c). */
 static void
-h_file_post(struct hreq *r, struct wrk_rq *q)
+h_file_post(struct hreq *r, struct wrk_rq *q, const char *id)
 {
 	struct bpost *bp = imp_calloc(1, sizeof *bp);
 	struct wrk_err e;
 
+	(void)id;
 	if (wrk_file_batch(r, &bp->wb, &e) < 0) {
 		imp_free(bp);
 		/* a refused input: counted with the 400s (no counter of
@@ -1224,7 +1230,7 @@ single_done(struct wrk_sync *j)
 }
 
 static void
-h_single(struct hreq *r, struct wrk_rq *q)
+h_single(struct hreq *r, struct wrk_rq *q, const char *id)
 {
 	int64_t mem0 = mem_in_use();
 	struct single *sg = imp_calloc(1, sizeof *sg);
@@ -1232,6 +1238,7 @@ h_single(struct hreq *r, struct wrk_rq *q)
 	const char *body;
 	size_t len;
 
+	(void)id;
 	sg->j.mem0 = mem0;
 	body = hreq_body(r, &len);
 	if (wrk_parse_single(body, len, &sg->j.s, &e) < 0) {
@@ -1251,8 +1258,16 @@ h_single(struct hreq *r, struct wrk_rq *q)
  * Admission: before a body is read (hsrv_admit_fn)
  */
 
-static int auth_ok(struct hreq *r);
-static int method_is(struct hreq *r, const char *m);
+/* The route table's flags (Routing, below). */
+#define R_OPEN	0x01	/* no -api-token needed (the liveness probe) */
+#define R_WAIT	0x02	/* may wait, body unread, for room in the queue */
+
+static bool auth_ok(struct hreq *r);
+static bool method_is(struct hreq *r, const char *m);
+struct wrk_route;
+static const struct wrk_route *route_find(const char *path, size_t pl,
+    const char **id, size_t *idlen);
+static unsigned route_flags(const struct wrk_route *rt, struct hreq *r);
 static void admit_tick(evutil_socket_t fd, short what, void *arg);
 
 /* Ask again in WRK_ADMIT_POLL_US (the queue drains at fitting speed). */
@@ -1288,7 +1303,7 @@ wrk_api_admit_again(void)
 }
 
 /* Room in the queue for a batch like the last one posted here? */
-static int
+static bool
 queue_has_room(void)
 {
 	struct shm_geom g;
@@ -1308,13 +1323,15 @@ int
 wrk_api_admit(struct hreq *r, void *arg)
 {
 	struct wrk_rq q;
-	const char *path = hreq_path(r);
-	size_t pl = strlen(path);
+	const char *path = hreq_path(r), *id;
+	size_t pl = strlen(path), idlen;
+	unsigned flags;
 
 	(void)arg;
 	if (pl > 1 && path[pl - 1] == '/')
 		pl--;
-	if (pl == 7 && strncmp(path, "/health", 7) == 0)
+	flags = route_flags(route_find(path, pl, &id, &idlen), r);
+	if (flags & R_OPEN)
 		return (HSRV_ADMIT);
 	if (!auth_ok(r)) {
 		rq_begin(&q, r, "unknown");
@@ -1324,9 +1341,7 @@ wrk_api_admit(struct hreq *r, void *arg)
 		    "(Authorization: Bearer <-api-token>)");
 		return (HSRV_ANSWERED);
 	}
-	if (((pl != 15 || strncmp(path, "/eis-data/batch", 15) != 0) &&
-	    (pl != 14 || strncmp(path, "/eis-data/file", 14) != 0)) ||
-	    !method_is(r, "POST"))
+	if (!(flags & R_WAIT))
 		return (HSRV_ADMIT);
 	/* first come, first served: a newcomer queues behind those waiting */
 	if ((hreq_get_data(r) != NULL ||
@@ -1467,10 +1482,11 @@ h_debug(struct hreq *r, struct wrk_rq *q, int cmd)
  * file, without -profile: scraping must not need the profiler running.
  */
 static void
-h_metrics(struct hreq *r, struct wrk_rq *q)
+h_metrics(struct hreq *r, struct wrk_rq *q, const char *id)
 {
 	struct buf b;
 
+	(void)id;
 	buf_init(&b);
 	prom_render(&b, wrk.shm);
 	hreq_add_header(r, "Content-Type", PROM_CONTENT_TYPE);
@@ -1478,10 +1494,172 @@ h_metrics(struct hreq *r, struct wrk_rq *q)
 }
 
 /*==================================================================
- * Routing
+ * Routing: one row per path, 404, 405 and Allow from the table
  */
 
-static int
+/* The methods a route serves (a GET route lists HEAD: hsrv sends no body). */
+#define M_GET		0x01
+#define M_HEAD		0x02
+#define M_POST		0x04
+#define M_DELETE	0x08
+
+/* In bit order, which is the order of Allow. */
+static const char *const method_names[] = { "GET", "HEAD", "POST", "DELETE" };
+
+/* id: the decoded {id} of the path, NULL on a path without one. */
+typedef void wrk_route_fn(struct hreq *r, struct wrk_rq *q, const char *id);
+
+static void
+r_batch_status(struct hreq *r, struct wrk_rq *q, const char *id)
+{
+	h_batch_get(r, q, id, 0);
+}
+
+static void
+r_debug_gc(struct hreq *r, struct wrk_rq *q, const char *id)
+{
+	(void)id;
+	h_debug(r, q, CTL_CMD_TRIM);
+}
+
+static void
+r_debug_memory(struct hreq *r, struct wrk_rq *q, const char *id)
+{
+	(void)id;
+	h_debug(r, q, CTL_CMD_MEMLOG);
+}
+
+/*
+ * The API.  A path matches exactly, after one trailing '/' is dropped;
+ * "{id}" stands for one non-empty path segment, percent-decoded, at most
+ * RTAB_ID_MAX bytes (else 404 with badid).  The checks run in the order
+ * of the columns: the token (unless R_OPEN), the id, loopback (a row
+ * with a local scope answers loopback clients only, unless -api-token
+ * is set: 403 naming the scope), then the method: the first of m[] that
+ * serves it runs, under its own X-Handler-Name if it has one, and any
+ * other method is 405 with Allow listing the row's methods (DESIGN.md
+ * section 4).  A new route is a row here and a line in t-srv-routes.sh.
+ */
+static const struct wrk_route {
+	const char	*path;
+	const char	*name;		/* X-Handler-Name, also of refusals */
+	unsigned	flags;		/* R_* */
+	const char	*badid;		/* 404 message of an id too long */
+	const char	*local;		/* loopback only: the scope named */
+	struct {
+		unsigned	methods;	/* M_* */
+		const char	*name;		/* NULL: the row's */
+		wrk_route_fn	*fn;
+	} m[2];
+} wrk_routes[] = {
+	{ "/health", "health", R_OPEN, NULL, NULL,
+	    { { M_GET | M_HEAD, NULL, h_health } } },
+	{ "/eis-data", "eis-single", 0, NULL, NULL,
+	    { { M_GET | M_HEAD, "eis-info", h_describe },
+	      { M_POST, NULL, h_single } } },
+	{ "/eis-data/batch", "eis-batch", R_WAIT, NULL, NULL,
+	    { { M_POST, NULL, h_batch_post } } },
+	{ "/eis-data/file", "eis-file", R_WAIT, NULL, NULL,
+	    { { M_POST, NULL, h_file_post } } },
+	{ "/eis-data/batch/{id}/plot.svg", "eis-batch-plot", 0,
+	    "no such batch", NULL,
+	    { { M_GET | M_HEAD, NULL, h_batch_plot } } },
+	{ "/eis-data/batch/{id}", "eis-batch-status", 0,
+	    "no such batch (id too long)", NULL,
+	    { { M_GET | M_HEAD, NULL, r_batch_status },
+	      { M_DELETE, "eis-batch-cancel", h_batch_delete } } },
+	{ "/debug/gc", "debug-gc", 0, NULL, "/debug/*",
+	    { { M_GET | M_HEAD, NULL, r_debug_gc } } },
+	{ "/debug/memory", "debug-memory", 0, NULL, "/debug/*",
+	    { { M_GET | M_HEAD, NULL, r_debug_memory } } },
+	/* as for /debug: scraping is not for everyone */
+	{ "/metrics", "metrics", 0, NULL, "/metrics",
+	    { { M_GET | M_HEAD, NULL, h_metrics } } },
+};
+#define NROUTES	(sizeof wrk_routes / sizeof wrk_routes[0])
+
+/*
+ * The row of path[0..pl) (its trailing '/' already dropped), or NULL;
+ * *id and *idlen: where its {id} segment is, if it has one.
+ */
+static const struct wrk_route *
+route_find(const char *path, size_t pl, const char **id, size_t *idlen)
+{
+	size_t i;
+
+	*id = NULL;
+	*idlen = 0;
+	for (i = 0; i < NROUTES; i++) {
+		const char *p = wrk_routes[i].path, *hole = strstr(p, "{id}");
+		size_t pre, suf;
+
+		if (hole == NULL) {
+			if (strlen(p) == pl && strncmp(path, p, pl) == 0)
+				return (&wrk_routes[i]);
+			continue;
+		}
+		pre = (size_t)(hole - p);
+		suf = strlen(hole + 4);
+		if (pl <= pre + suf || strncmp(path, p, pre) != 0 ||
+		    strncmp(path + pl - suf, hole + 4, suf) != 0 ||
+		    memchr(path + pre, '/', pl - pre - suf) != NULL)
+			continue;
+		*id = path + pre;
+		*idlen = pl - pre - suf;
+		return (&wrk_routes[i]);
+	}
+	return (NULL);
+}
+
+/* The M_* bit of the request's method; 0 for any other. */
+static unsigned
+method_bit(struct hreq *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof method_names / sizeof method_names[0]; i++)
+		if (method_is(r, method_names[i]))
+			return (1u << i);
+	return (0);
+}
+
+/*
+ * The R_* flags of rt for what r asks; R_WAIT only for a method rt
+ * serves (a 405 is answered, not held).  0 for no route.
+ */
+static unsigned
+route_flags(const struct wrk_route *rt, struct hreq *r)
+{
+	unsigned mb = method_bit(r), flags;
+	size_t i;
+
+	if (rt == NULL)
+		return (0);
+	flags = rt->flags & ~(unsigned)R_WAIT;
+	for (i = 0; i < sizeof rt->m / sizeof rt->m[0]; i++)
+		if (rt->m[i].methods & mb)
+			flags |= rt->flags & R_WAIT;
+	return (flags);
+}
+
+/* "GET, HEAD, POST": the methods of rt, for Allow and the 405's error. */
+static void
+route_allow(const struct wrk_route *rt, char *out, size_t len)
+{
+	unsigned all = 0;
+	size_t i, o = 0;
+
+	for (i = 0; i < sizeof rt->m / sizeof rt->m[0]; i++)
+		all |= rt->m[i].methods;
+	out[0] = '\0';
+	for (i = 0; i < sizeof method_names / sizeof method_names[0] &&
+	    o < len; i++)
+		if (all & (1u << i))
+			o += (size_t)snprintf(out + o, len - o, "%s%s",
+			    o > 0 ? ", " : "", method_names[i]);
+}
+
+static bool
 method_is(struct hreq *r, const char *m)
 {
 	return (strcmp(hreq_method(r), m) == 0);
@@ -1509,7 +1687,7 @@ pct_decode(const char *in, char *out, size_t len)
 	return (0);
 }
 
-static int
+static bool
 auth_ok(struct hreq *r)
 {
 	const char *h = hreq_header(r, "Authorization");
@@ -1518,9 +1696,9 @@ auth_ok(struct hreq *r)
 	unsigned char diff = 0;
 
 	if (tok == NULL)
-		return (1);
+		return (true);
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return (0);
+		return (false);
 	h += 7;
 	while (*h == ' ')
 		h++;
@@ -1536,9 +1714,11 @@ void
 wrk_api_request(struct hreq *r, void *arg)
 {
 	struct wrk_rq q;
-	char path[512], id[RTAB_ID_MAX * 3 + 1];
-	const char *allow = NULL;
-	size_t pl;
+	const struct wrk_route *rt;
+	char path[512], seg[512], id[RTAB_ID_MAX * 3 + 1], allow[64];
+	const char *idp;
+	size_t pl, idlen, i;
+	unsigned mb;
 
 	(void)arg;
 	inflight_update();
@@ -1546,128 +1726,51 @@ wrk_api_request(struct hreq *r, void *arg)
 	pl = strlen(path);
 	if (pl > 1 && path[pl - 1] == '/')
 		path[--pl] = '\0';
+	rt = route_find(path, pl, &idp, &idlen);
 
-	if (strcmp(path, "/health") == 0) {
-		rq_begin(&q, r, "health");
-		if (method_is(r, "GET") || method_is(r, "HEAD")) {
-			h_health(r, &q);
+	if (rt != NULL && (rt->flags & R_OPEN))
+		rq_begin(&q, r, rt->name);
+	else {
+		rq_begin(&q, r, "unknown");
+		if (!auth_ok(r)) {
+			hreq_add_header(r, "WWW-Authenticate", "Bearer");
+			reply_error(r, &q, 401, NULL, "missing or wrong bearer "
+			    "token (Authorization: Bearer <-api-token>)");
 			return;
 		}
-		allow = "GET, HEAD";
-		goto not_allowed;
 	}
-	rq_begin(&q, r, "unknown");
-	if (!auth_ok(r)) {
-		hreq_add_header(r, "WWW-Authenticate", "Bearer");
-		reply_error(r, &q, 401, NULL, "missing or wrong bearer token "
-		    "(Authorization: Bearer <-api-token>)");
+	if (rt == NULL) {
+		reply_error(r, &q, 404, NULL, "no such endpoint: %s (see GET "
+		    "/eis-data)", hreq_path(r));
 		return;
 	}
-	if (strcmp(path, "/eis-data") == 0) {
-		q.name = "eis-single";
-		if (method_is(r, "GET") || method_is(r, "HEAD")) {
-			q.name = "eis-info";
-			h_describe(r, &q);
-			return;
-		}
-		if (method_is(r, "POST")) {
-			h_single(r, &q);
-			return;
-		}
-		allow = "GET, HEAD, POST";
-		goto not_allowed;
-	}
-	if (strcmp(path, "/eis-data/batch") == 0) {
-		q.name = "eis-batch";
-		if (method_is(r, "POST")) {
-			h_batch_post(r, &q);
-			return;
-		}
-		allow = "POST";
-		goto not_allowed;
-	}
-	if (strcmp(path, "/eis-data/file") == 0) {
-		q.name = "eis-file";
-		if (method_is(r, "POST")) {
-			h_file_post(r, &q);
-			return;
-		}
-		allow = "POST";
-		goto not_allowed;
-	}
-	if (strncmp(path, "/eis-data/batch/", 16) == 0 && pl > 25 &&
-	    strcmp(path + pl - 9, "/plot.svg") == 0) {
-		q.name = "eis-batch-plot";
-		path[pl - 9] = '\0';
-		if (strchr(path + 16, '/') != NULL ||
-		    pct_decode(path + 16, id, sizeof id) < 0 ||
+	q.name = rt->name;
+	if (idp != NULL) {
+		/* idlen < sizeof seg: a part of path */
+		memcpy(seg, idp, idlen);
+		seg[idlen] = '\0';
+		if (pct_decode(seg, id, sizeof id) < 0 ||
 		    strlen(id) > RTAB_ID_MAX) {
-			reply_error(r, &q, 404, NULL, "no such batch");
+			reply_error(r, &q, 404, NULL, "%s", rt->badid);
 			return;
 		}
-		path[pl - 9] = '/';
-		if (method_is(r, "GET") || method_is(r, "HEAD")) {
-			h_batch_plot(r, &q, id);
-			return;
-		}
-		allow = "GET, HEAD";
-		goto not_allowed;
 	}
-	if (strncmp(path, "/eis-data/batch/", 16) == 0 && path[16] != '\0' &&
-	    strchr(path + 16, '/') == NULL) {
-		q.name = "eis-batch-status";
-		if (pct_decode(path + 16, id, sizeof id) < 0 ||
-		    strlen(id) > RTAB_ID_MAX) {
-			reply_error(r, &q, 404, NULL, "no such batch (id too long)");
-			return;
-		}
-		if (method_is(r, "GET") || method_is(r, "HEAD")) {
-			h_batch_get(r, &q, id, 0);
-			return;
-		}
-		if (method_is(r, "DELETE")) {
-			q.name = "eis-batch-cancel";
-			h_batch_delete(r, &q, id);
-			return;
-		}
-		allow = "GET, HEAD, DELETE";
-		goto not_allowed;
+	if (rt->local != NULL && wrk.cfg->api_token == NULL &&
+	    !hreq_peer_is_loopback(r)) {
+		reply_error(r, &q, 403, NULL, "%s answers loopback clients "
+		    "only (or set -api-token)", rt->local);
+		return;
 	}
-	if (strcmp(path, "/debug/gc") == 0 || strcmp(path, "/debug/memory") == 0) {
-		int gc = strcmp(path, "/debug/gc") == 0;
-		q.name = gc ? "debug-gc" : "debug-memory";
-		if (wrk.cfg->api_token == NULL && !hreq_peer_is_loopback(r)) {
-			reply_error(r, &q, 403, NULL, "/debug/* answers loopback "
-			    "clients only (or set -api-token)");
-			return;
-		}
-		if (method_is(r, "GET") || method_is(r, "HEAD")) {
-			h_debug(r, &q, gc ? CTL_CMD_TRIM : CTL_CMD_MEMLOG);
-			return;
-		}
-		allow = "GET, HEAD";
-		goto not_allowed;
+	mb = method_bit(r);
+	for (i = 0; i < sizeof rt->m / sizeof rt->m[0]; i++) {
+		if (rt->m[i].fn == NULL || !(rt->m[i].methods & mb))
+			continue;
+		if (rt->m[i].name != NULL)
+			q.name = rt->m[i].name;
+		rt->m[i].fn(r, &q, idp != NULL ? id : NULL);
+		return;
 	}
-	if (strcmp(path, "/metrics") == 0) {
-		q.name = "metrics";
-		/* as for /debug: loopback, or anyone with the token */
-		if (wrk.cfg->api_token == NULL && !hreq_peer_is_loopback(r)) {
-			reply_error(r, &q, 403, NULL, "/metrics answers loopback "
-			    "clients only (or set -api-token)");
-			return;
-		}
-		if (method_is(r, "GET") || method_is(r, "HEAD")) {
-			h_metrics(r, &q);
-			return;
-		}
-		allow = "GET, HEAD";
-		goto not_allowed;
-	}
-	reply_error(r, &q, 404, NULL, "no such endpoint: %s (see GET /eis-data)",
-	    hreq_path(r));
-	return;
-
-not_allowed:
+	route_allow(rt, allow, sizeof allow);
 	hreq_add_header(r, "Allow", allow);
 	reply_error(r, &q, 405, NULL, "method %s not allowed on %s (allowed: %s)",
 	    hreq_method(r), path, allow);

@@ -23,6 +23,7 @@
 #include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -700,13 +701,13 @@ opts_defaults(struct opts *o)
  */
 
 /* A finite number in token x (the loops' fast path: no path is built). */
-static inline int
+static inline bool
 num_ok(int x, double *out)
 {
 	enum jt_type t = jtok_type(jt, x);
 
 	if (t != JT_INTEGER && t != JT_REAL)
-		return (0);
+		return (false);
 	*out = jtok_num(jt, x);
 	return (isfinite(*out));
 }
@@ -997,17 +998,17 @@ batch_id_dots(const char *id)
 	return (strcmp(id, ".") == 0 || strcmp(id, "..") == 0);
 }
 
-static int
+static bool
 batch_id_ok(const char *id)
 {
 	size_t n = strlen(id), i;
 
 	if (n == 0 || n > RTAB_ID_MAX)
-		return (0);
+		return (false);
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)id[i]) && strchr("._:-", id[i]) == NULL)
-			return (0);
-	return (1);
+			return (false);
+	return (true);
 }
 
 const char *
