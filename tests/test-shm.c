@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,6 +121,38 @@ main(void)
 		return (1);
 	CHECK(state_open(dir, &g, &s, &rec, &cause) == 0 && rec == 0,
 	    "new state file (%s)", cause ? cause : "");
+
+	/*
+	 * A handle whose magic is wrong (a stale or stray pointer) is refused
+	 * at the entry point: one line naming it, then abort (lib/check.h).
+	 */
+	{
+		struct rlimit nocore = { 0, 0 };
+		char line[512] = "";
+		int fd[2], wst = 0;
+		ssize_t n;
+
+		if (pipe(fd) != 0)
+			return (1);
+		pid = fork();
+		if (pid == 0) {
+			setrlimit(RLIMIT_CORE, &nocore);
+			dup2(fd[1], STDERR_FILENO);
+			s->magic = 0xdeadbeefu;
+			printf("not refused: %s\n", shm_path(s));
+			_exit(0);
+		}
+		close(fd[1]);
+		n = read(fd[0], line, sizeof line - 1);
+		line[n > 0 ? n : 0] = '\0';
+		close(fd[0]);
+		waitpid(pid, &wst, 0);
+		CHECK(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGABRT &&
+		    strstr(line, "bad object s in shm_path") != NULL &&
+		    strstr(line, "magic 0xdeadbeef") != NULL,
+		    "a handle with a wrong magic aborts at shm_path (%s)",
+		    strtok(line, "\n") != NULL ? line : "no line");
+	}
 
 	/* the task count: live slots only, up to the high-water mark */
 	{

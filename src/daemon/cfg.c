@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/check.h"
 #include "daemon/cfg.h"
 #include "lib/mask.h"
 #include "lib/mem.h"
@@ -568,6 +569,8 @@ cfg_free(struct cfg *c)
 {
 	size_t i;
 
+	CHECK_OBJ_NOTNULL(c, CFG_MAGIC);
+
 	for (i = 0; i < NOPTS; i++)
 		if (cfg_opts[i].type == T_STR || cfg_opts[i].type == T_SECRET) {
 			char **p = (char **)(void *)((char *)c + cfg_opts[i].off);
@@ -580,6 +583,8 @@ void
 cfg_copy(struct cfg *dst, const struct cfg *src)
 {
 	size_t i;
+
+	CHECK_OBJ_NOTNULL(src, CFG_MAGIC);
 
 	*dst = *src;
 	for (i = 0; i < NOPTS; i++)
@@ -597,6 +602,8 @@ cfg_foreach(const struct cfg *c,
 	char v[64], *s, *masked;
 	const char *p;
 	size_t i;
+
+	CHECK_OBJ_NOTNULL(c, CFG_MAGIC);
 
 	for (i = 0; i < NOPTS; i++) {
 		const struct cfg_opt *o = &cfg_opts[i];

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "lib/check.h"
 #include "lib/log.h"
 #include "state/rtab.h"
 #include "state/rtab_priv.h"
@@ -21,6 +22,8 @@
 int
 rtab_bm_get(const struct shm *s, uint32_t u)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return ((s->bitmap[u >> 6] >> (u & 63)) & 1);
 }
 
@@ -28,6 +31,8 @@ void
 rtab_bm_run(struct shm *s, uint32_t u, uint32_t k, int set)
 {
 	uint32_t i;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	for (i = u; i < u + k; i++) {
 		if (set)
@@ -46,6 +51,8 @@ rtab_arena_alloc_locked(struct shm *s, uint32_t k)
 {
 	uint32_t total = s->head->arena_units, u, start = 0, run = 0;
 	uint64_t scanned = 0;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (k == 0 || k > s->rt->arena_free)
 		return (RTAB_NONE);
@@ -92,6 +99,8 @@ rtab_arena_alloc_locked(struct shm *s, uint32_t k)
 void
 rtab_arena_free_locked(struct shm *s, uint32_t u, uint32_t k)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	if (k > 0 && (uint64_t)u + k <= s->head->arena_units)
 		rtab_bm_run(s, u, k, 0);
 }
@@ -101,6 +110,8 @@ rtab_arena_random(struct shm *s)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	uintptr_t a = (uintptr_t)s->arena, e;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (pg <= 0 || s->arena == NULL)
 		return;

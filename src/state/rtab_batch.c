@@ -10,6 +10,7 @@
 #include <string.h>
 #include <urcu/uatomic.h>
 
+#include "lib/check.h"
 #include "lib/mem.h"
 #include "state/ring.h"
 #include "state/rtab.h"
@@ -27,6 +28,8 @@ void
 rtab_hash_insert_locked(struct shm *s, uint32_t bi)
 {
 	uint32_t mask = s->head->nhash - 1, i, v;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	i = (uint32_t)hash_str(s->batches[bi].id) & mask;
 	for (;;) {
@@ -46,6 +49,8 @@ void
 rtab_hash_rebuild_locked(struct shm *s)
 {
 	uint32_t i;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	memset(s->hash, 0, (size_t)s->head->nhash * sizeof(uint32_t));
 	s->rt->hash_used = s->rt->hash_tombs = 0;
@@ -91,6 +96,8 @@ rtab_order_append_locked(struct shm *s, uint32_t bi)
 {
 	struct rtab_head *rt = s->rt;
 	struct rtab_batch *b = &s->batches[bi];
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	b->newer = RTAB_NONE;
 	b->older = rt->newest;
@@ -207,6 +214,8 @@ rtab_evict_one_locked(struct shm *s, uint64_t older_than)
 	uint64_t newest, now = tim_real(), keep = rtab_keep_polled_ns;
 	int polled;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	/*
 	 * Oldest first: usually the very first one goes.  For room (not the
 	 * retention sweep), at most RTAB_EVICT_SCAN batches are looked at:
@@ -245,6 +254,8 @@ rtab_order_rebuild_locked(struct shm *s)
 	struct seqidx *v;
 	uint32_t i, n = 0;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	v = imp_calloc(NBATCH(s), sizeof *v);
 	for (i = 0; i < NBATCH(s); i++)
 		if (s->batches[i].state == RTAB_B_READY) {
@@ -268,6 +279,8 @@ rtab_batch_unfinished(const struct shm *s, const struct rtab_batch *b)
 {
 	uint32_t r = b->first, n = 0, left = 0;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	while (r != RTAB_NONE && r < NREC(s) && n++ < b->count) {
 		if (!st_final(W_STATE(CMM_LOAD_SHARED(s->recs[r].word))))
 			left++;
@@ -287,6 +300,8 @@ rtab_batch_wh_ready(struct shm *s, uint32_t bi, uint64_t now)
 {
 	struct rtab_batch *b = &s->batches[bi];
 	uint64_t wh = uatomic_read(&b->whword);
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (W_STATE(wh) != RTAB_WH_WAITING || rtab_batch_unfinished(s, b) != 0)
 		return (0);
@@ -310,6 +325,8 @@ rtab_batch_wh_ready(struct shm *s, uint32_t bi, uint64_t now)
 int
 rtab_batch_rec_final(struct shm *s, uint32_t bi, int bmode, uint64_t now)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	if (!bmode)
 		return (0);
 	/* the last one in checks them all; a count left high by a process
@@ -330,6 +347,8 @@ rtab_batch_find(const struct shm *s, const char *id,
 	struct shm *ws = (struct shm *)(uintptr_t)s;
 	int rc;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	if (s->ro)
 		return (rtab_batch_find_ro(s, id, bi, recs));
 	/* a batch evicted and its records reused under our walk would mix */
@@ -345,6 +364,8 @@ rtab_batch_cancel(struct shm *s, const char *id, int *ncancelled,
 {
 	uint32_t bi, r, n = 0;
 	int c = 0, bmode;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	memset(due, 0, sizeof *due);
 	rtab_lock(s);

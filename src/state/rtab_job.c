@@ -9,6 +9,7 @@
 #include <urcu/uatomic.h>
 
 #include "impfit.h"		/* IMPFIT_BAD_INPUT: a poisoned job's verdict */
+#include "lib/check.h"
 #include "lib/log.h"
 #include "state/ring.h"
 #include "state/rtab.h"
@@ -33,6 +34,8 @@ rtab_rec_poison(struct shm *s, uint32_t i, uint64_t w)
 {
 	struct rtab_rec *r = &s->recs[i];
 	const char *bid = "?";
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (r->losses < UINT8_MAX)
 		r->losses++;
@@ -60,6 +63,8 @@ rtab_rec_wh_complete(struct shm *s, uint32_t i, uint64_t now)
 	struct rtab_rec *r = &s->recs[i];
 	uint64_t wh = uatomic_read(&r->whword);
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	if (W_STATE(wh) != RTAB_WH_WAITING)
 		return (0);
 	r->wh_next = now;
@@ -78,6 +83,8 @@ rtab_job_take(struct shm *s, pid_t pid, struct rtab_job *job,
     struct rtab_due *due)
 {
 	uint32_t ri;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	memset(due, 0, sizeof *due);
 	while (ring_pop(s->job_ring, &ri) == 0) {
@@ -150,6 +157,8 @@ rtab_job_finish(struct shm *s, const struct rtab_job *job,
 	uint64_t wh, now = tim_real();
 	uint32_t bi;
 	int bmode;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	memset(due, 0, sizeof *due);
 	if (uatomic_read(&r->word) != job->lease) {

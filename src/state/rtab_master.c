@@ -11,6 +11,7 @@
 #include <string.h>
 #include <urcu/uatomic.h>
 
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "state/ring.h"
@@ -31,6 +32,8 @@ rtab_reclaim_pid(struct shm *s, pid_t dead, int blame, struct rtab_due *due)
 	uint32_t i;
 	int n = 0, nwh = 0;
 	uint64_t now = tim_real();
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	for (i = 0; i < NREC(s); i++) {
 		struct rtab_rec *r = &s->recs[i];
@@ -115,6 +118,8 @@ rtab_maintain(struct shm *s, uint64_t now, uint64_t grace_ns,
 	uint64_t pending = 0, active = 0;
 	uint32_t i;
 	int n = 0, nwh = 0;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (jbits == NULL) {
 		jbits = imp_calloc(words, sizeof *jbits);

@@ -19,6 +19,7 @@
 #include <urcu/uatomic.h>
 
 #include "impfit.h"		/* the enums a record may name */
+#include "lib/check.h"
 #include "lib/mem.h"
 #include "state/rtab.h"
 #include "state/rtab_priv.h"
@@ -63,6 +64,8 @@ rec_run_ok(const struct shm *s, const struct rtab_rec *r)
 const char *
 rtab_rec_invalid(const struct shm *s, const struct rtab_rec *r)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	if (r->magic != RTAB_REC_MAGIC)
 		return ("bad magic");
 	if (W_STATE(r->word) > RTAB_CANCELLED)
@@ -97,6 +100,8 @@ rtab_hash_find(const struct shm *s, const char *id)
 	uint32_t mask = s->head->nhash - 1, i, n, v;
 	const struct rtab_batch *b;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	i = (uint32_t)hash_str(id) & mask;
 	for (n = 0; n <= mask; n++, i = (i + 1) & mask) {
 		v = CMM_LOAD_SHARED(s->hash[i]);
@@ -117,6 +122,8 @@ rtab_queue_depth(const struct shm *s)
 {
 	int32_t a = (int32_t)CMM_LOAD_SHARED(s->rt->active);
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (a < 0 ? 0 : (uint32_t)a);
 }
 
@@ -125,6 +132,8 @@ rtab_pending(const struct shm *s)
 {
 	uint64_t n = 0;
 	uint32_t i;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	for (i = 0; i < NREC(s); i++) {
 		const struct rtab_rec *r = &s->recs[i];
@@ -220,6 +229,8 @@ rtab_view_get(const struct shm *s, uint32_t ri, int with_data,
 	uint64_t w1;
 	unsigned st;
 	int tries;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	memset(v, 0, sizeof *v);
 	if (ri >= NREC(s))
@@ -399,6 +410,8 @@ rtab_batch_find_ro(const struct shm *s, const char *id,
 {
 	uint32_t b = rtab_hash_find(s, id);
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	if (b != RTAB_NONE)
 		batch_info(s, b, bi, recs);
 	return (b == RTAB_NONE ? -1 : 0);
@@ -411,6 +424,8 @@ rtab_batch_foreach(const struct shm *s,
 	struct seqidx *v;
 	struct rtab_batch_info info;
 	uint32_t i, n = 0;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	v = imp_calloc(NBATCH(s), sizeof *v);
 	for (i = 0; i < NBATCH(s); i++)
@@ -446,6 +461,8 @@ rtab_batch_status(const struct rtab_batch_info *bi)
 uint32_t
 rtab_nrecords(const struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (NREC(s));
 }
 
@@ -453,6 +470,8 @@ enum rtab_state
 rtab_state_of(const struct shm *s, uint32_t ri, pid_t *owner)
 {
 	uint64_t w;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (ri >= NREC(s))
 		return (RTAB_FREE);
@@ -466,6 +485,8 @@ uint32_t
 rtab_find_result(const struct shm *s, const char *resid)
 {
 	uint32_t i;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	for (i = 0; i < NREC(s); i++) {
 		unsigned st = W_STATE(CMM_LOAD_SHARED(s->recs[i].word));
@@ -501,6 +522,8 @@ rtab_wh_name(enum rtab_wh w)
 uint32_t
 rtab_wh_items(const struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (NREC(s) + NBATCH(s));
 }
 
@@ -509,6 +532,8 @@ rtab_wh_due(const struct shm *s, uint64_t now, uint32_t *out, int max)
 {
 	uint32_t i;
 	int n = 0;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	for (i = 0; i < NREC(s) && n < max; i++) {
 		const struct rtab_rec *r = &s->recs[i];
@@ -538,6 +563,8 @@ rtab_wh_batch_recs(const struct shm *s, uint32_t item, uint32_t **recs)
 	const struct rtab_batch *b;
 	uint32_t r, n = 0, *out;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	*recs = NULL;
 	if (item < NREC(s) || item - NREC(s) >= NBATCH(s) ||
 	    !batch_whmode(s, item - NREC(s)))
@@ -556,6 +583,8 @@ int
 rtab_wh_url(const struct shm *s, uint32_t ri, char url[RTAB_URL_MAX + 1])
 {
 	struct rtab_view v;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	url[0] = '\0';
 	if (rtab_view_get(s, ri, 0, &v) < 0)

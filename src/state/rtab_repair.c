@@ -12,6 +12,7 @@
 #include <urcu/uatomic.h>
 
 #include "impfit.h"		/* IMPFIT_BAD_INPUT: a quarantined record's verdict */
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "state/ring.h"
@@ -32,6 +33,8 @@ static void rtab_repair_locked(struct shm *s, int at_start);
 void
 rtab_lock(struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	/* profiler: a contended lock is recorded in the mutex profile */
 	int rc = prof_mutex_lock(&s->rt->mtx);
 
@@ -52,6 +55,8 @@ rtab_lock(struct shm *s)
 void
 rtab_unlock(struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	pthread_mutex_unlock(&s->rt->mtx);
 }
 
@@ -73,6 +78,8 @@ rtab_rec_quarantine(struct shm *s, uint32_t i, const char *why)
 	unsigned whs = W_STATE(wh);
 	int has_url = r->batch < NBATCH(s) && s->batches[r->batch].url_units > 0 &&
 	    s->batches[r->batch].wh_mode != RTAB_WHMODE_BATCH;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	log_warn("result table: record %u is corrupt (%s): quarantined", i, why);
 	r->magic = RTAB_REC_MAGIC;
@@ -386,6 +393,8 @@ rtab_recover(struct shm *s, int fresh, char **cause)
 	struct rtab_head *rt = s->rt;
 	pthread_mutexattr_t ma;
 	uint32_t i;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (!fresh && rt->magic != RTAB_HEAD_MAGIC) {
 		imp_asprintf(cause, "result table: bad magic");

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <urcu/uatomic.h>
 
+#include "lib/check.h"
 #include "lib/mem.h"
 #include "state/ring.h"
 #include "state/rtab.h"
@@ -88,6 +89,8 @@ rtab_rec_outcome(struct shm *s, struct rtab_rec *r, const struct rtab_outcome *o
 {
 	double *d = rec_data(s, r) + 3 * r->n + r->ninit;
 	uint32_t np = r->nparams, i;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	for (i = 0; i < np; i++) {
 		d[i] = (int)i < o->nparams && o->params != NULL ? o->params[i] : 0;
@@ -350,6 +353,8 @@ rtab_submit(struct shm *s, const struct rtab_batch_in *in, uint32_t *batch,
 	enum rtab_rc rc;
 	uint64_t digest;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	digest = rtab_digest(in);	/* outside the mutex: ms for MBs */
 	recs = imp_calloc((size_t)(in->n > 0 ? in->n : 1), sizeof *recs);
 	rtab_lock(s);
@@ -371,6 +376,8 @@ rtab_store_done(struct shm *s, const struct rtab_spec *spec,
 	char id[RTAB_ID_MAX + 1];
 	uint32_t bi, r = RTAB_NONE;
 	enum rtab_rc rc;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	memset(&in, 0, sizeof in);
 	in.webhook_url = webhook_url;

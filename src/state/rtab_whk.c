@@ -10,6 +10,7 @@
 #include <string.h>
 #include <urcu/uatomic.h>
 
+#include "lib/check.h"
 #include "state/ring.h"
 #include "state/rtab.h"
 #include "state/rtab_priv.h"
@@ -63,6 +64,8 @@ rtab_wh_begin(struct shm *s, uint32_t ri, pid_t pid)
 	struct whref x;
 	uint64_t wh, now = tim_real();
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	if (wh_ref(s, ri, &x) != 0)
 		return (-1);
 	wh = uatomic_read(x.word);
@@ -102,6 +105,8 @@ wh_end(struct shm *s, uint32_t ri, pid_t pid, unsigned st, uint64_t next,
 int
 rtab_wh_delivered(struct shm *s, uint32_t ri, pid_t pid)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (wh_end(s, ri, pid, RTAB_WH_DELIVERED, 0, NULL));
 }
 
@@ -109,12 +114,16 @@ int
 rtab_wh_retry(struct shm *s, uint32_t ri, pid_t pid, uint64_t next,
     const char *err)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (wh_end(s, ri, pid, RTAB_WH_PENDING, next, err));
 }
 
 int
 rtab_wh_failed(struct shm *s, uint32_t ri, pid_t pid, const char *err)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (wh_end(s, ri, pid, RTAB_WH_FAILED, 0, err));
 }
 
@@ -123,6 +132,8 @@ rtab_wh_part_done(struct shm *s, uint32_t item, pid_t pid)
 {
 	struct whref x;
 	uint64_t wh;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (wh_ref(s, item, &x) != 0 || x.b == NULL)
 		return (-1);
@@ -148,6 +159,8 @@ rtab_wh_retry_now(struct shm *s, uint32_t ri)
 {
 	struct whref x;
 	uint64_t wh;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (wh_ref(s, ri, &x) != 0)
 		return (-1);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/stat.h"
@@ -433,6 +434,8 @@ shm_file_check(const struct stat *st, const char *path, char **cause)
 int
 shm_fchown(struct shm *s, uid_t uid, gid_t gid)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (fchown(s->fd, uid, gid));
 }
 
@@ -715,6 +718,8 @@ shm_geom_is(const struct shm *s, const struct shm_geom *g)
 	struct shm_head want;
 	const struct shm_head *h = s->head;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	shm_layout(&want, g);
 	return (h->queue_size == g->queue_size && h->results == g->results &&
 	    h->max_points == g->max_points &&
@@ -727,6 +732,8 @@ shm_recreate(struct shm *s, const struct shm_geom *g, char **cause)
 	struct shm_head want;
 	uint64_t size;
 	int rc;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	size = shm_layout(&want, g);
 	shm_unmap(s);
@@ -867,18 +874,24 @@ shm_close(struct shm *s)
 const char *
 shm_path(const struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (s->path);
 }
 
 int
 shm_is_readonly(const struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (s->ro);
 }
 
 void
 shm_geom_get(const struct shm *s, struct shm_geom *g)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	g->queue_size = s->head->queue_size;
 	g->results = s->head->results;
 	g->max_points = s->head->max_points;
@@ -888,30 +901,40 @@ shm_geom_get(const struct shm *s, struct shm_geom *g)
 uint32_t
 shm_layout_version(const struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (s->head->pre.layout_version);
 }
 
 pid_t
 shm_master_pid(const struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return ((pid_t)CMM_LOAD_SHARED(s->head->master_pid));
 }
 
 uint64_t
 shm_birth(const struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (CMM_LOAD_SHARED(s->head->birth));
 }
 
 uint64_t
 shm_size(const struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (s->head->pre.file_size);
 }
 
 void
 shm_set_master(struct shm *s, pid_t pid)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	s->head->master_pid = pid;
 	s->head->birth = tim_real();
 	cmm_smp_mb();
@@ -921,14 +944,19 @@ shm_set_master(struct shm *s, pid_t pid)
 void
 shm_set_pending(struct shm *s, uint64_t pending)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	CMM_STORE_SHARED(s->head->pre.pending, pending);
 }
 
 uint64_t
 shm_next_id(struct shm *s)
 {
-	uint64_t n = uatomic_add_return(&s->head->id_seq, 1);
+	uint64_t n;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
+	n = uatomic_add_return(&s->head->id_seq, 1);
 	/* an odd multiplier is a bijection mod 2^64: unique, not sequential-looking */
 	return ((n * 0x9e3779b97f4a7c15ull) ^ s->head->id_salt);
 }
@@ -936,12 +964,16 @@ shm_next_id(struct shm *s)
 struct ring *
 shm_job_ring(struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (s->job_ring);
 }
 
 struct ring *
 shm_wh_ring(struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (s->wh_ring);
 }
 
@@ -953,6 +985,8 @@ int
 shm_proc_alloc(struct shm *s, enum shm_role role, int index, unsigned generation)
 {
 	int i;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	for (i = 0; i < SHM_NPROC; i++) {
 		struct shm_proc *p = &s->procs[i];
@@ -986,6 +1020,8 @@ shm_proc_alloc(struct shm *s, enum shm_role role, int index, unsigned generation
 void
 shm_proc_set_pid(struct shm *s, int slot, pid_t pid)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	CMM_STORE_SHARED(s->procs[slot].pid, pid);
 }
 
@@ -993,6 +1029,8 @@ void
 shm_proc_set_dead(struct shm *s, int slot)
 {
 	struct shm_proc *p = &s->procs[slot];
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	CMM_STORE_SHARED(p->idle, 0);
 	CMM_STORE_SHARED(p->busy, 0);
@@ -1005,6 +1043,8 @@ shm_proc_set_dead(struct shm *s, int slot)
 struct shm_proc *
 shm_proc(struct shm *s, int slot)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	if (slot < 0 || slot >= SHM_NPROC)
 		return (NULL);
 	return (&s->procs[slot]);
@@ -1013,6 +1053,8 @@ shm_proc(struct shm *s, int slot)
 struct stat_block *
 shm_proc_stats(const struct shm *s, int slot)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	if (slot < 0 || slot >= SHM_NPROC || s->procs[slot].magic != SHM_PROC_MAGIC)
 		return (NULL);
 	return (&s->procs[slot].stats);
@@ -1022,6 +1064,8 @@ int
 shm_proc_get(const struct shm *s, int slot, struct shm_proc_info *pi)
 {
 	const struct shm_proc *p;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (slot < 0 || slot >= SHM_NPROC)
 		return (-1);
@@ -1071,6 +1115,8 @@ shm_tasks_split(const struct shm *s, int *procs, int *requests, int *fits)
 	const struct shm_proc *p;
 	int np = 0, nr = 0, nf = 0;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	for (i = 0; i < end; i++) {
 		p = &s->procs[i];
 		if (shm_live(p)) {
@@ -1091,6 +1137,8 @@ shm_tasks_split(const struct shm *s, int *procs, int *requests, int *fits)
 int
 shm_tasks(const struct shm *s)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return (shm_tasks_split(s, NULL, NULL, NULL));
 }
 
@@ -1099,6 +1147,8 @@ shm_proc_count(const struct shm *s, enum shm_role role)
 {
 	uint32_t i, end = shm_scan_end(s);
 	int n = 0;
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	/* GET /health counts the workers: only the slots ever used */
 	for (i = 0; i < end; i++)
@@ -1113,6 +1163,8 @@ shm_proc_find_pid(const struct shm *s, pid_t pid)
 {
 	int i;
 
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	for (i = 0; i < SHM_NPROC; i++)
 		if (CMM_LOAD_SHARED(s->procs[i].pid) == pid &&
 		    shm_live(&s->procs[i]))
@@ -1123,6 +1175,8 @@ shm_proc_find_pid(const struct shm *s, pid_t pid)
 int
 shm_proc_live(const struct shm *s, int slot)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	if (slot < 0 || slot >= SHM_NPROC)
 		return (0);
 	return (shm_live(&s->procs[slot]));
@@ -1131,6 +1185,8 @@ shm_proc_live(const struct shm *s, int slot)
 enum shm_role
 shm_proc_role(const struct shm *s, int slot)
 {
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
+
 	return ((enum shm_role)s->procs[slot].role);
 }
 
@@ -1181,6 +1237,8 @@ int
 shm_proc_take_idle(struct shm *s, int slot)
 {
 	struct shm_proc *p = &s->procs[slot];
+
+	CHECK_OBJ_NOTNULL(s, SHM_HANDLE_MAGIC);
 
 	if (CMM_LOAD_SHARED(p->idle) == 0)
 		return (0);

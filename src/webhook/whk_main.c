@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/check.h"
 #include "daemon/cfg.h"
 #include "state/ctl.h"
 #include "daemon/ctl_event.h"
@@ -199,6 +200,8 @@ whk_main(struct child_ctx *ctx)
 	struct whk w;
 	char tmo[32], ctmo[32], bo[32], age[32], redir[64];
 	char dst[RTAB_URL_MAX + 16];
+
+	CHECK_OBJ_NOTNULL(ctx, CHILD_CTX_MAGIC);
 
 	memset(&w, 0, sizeof w);
 	w.magic = WHK_MAGIC;

@@ -20,6 +20,7 @@
 
 #include "impfit.h"
 
+#include "lib/check.h"
 #include "daemon/cfg.h"
 #include "state/ctl.h"
 #include "daemon/ctl_event.h"
@@ -131,6 +132,8 @@ wrk_main(struct child_ctx *ctx)
 	struct timeval tv = { 1, 0 };
 	size_t i;
 	int m;
+
+	CHECK_OBJ_NOTNULL(ctx, CHILD_CTX_MAGIC);
 
 	memset(&wrk, 0, sizeof wrk);
 	wrk.magic = WRK_MAGIC;
