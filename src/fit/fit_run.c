@@ -708,6 +708,345 @@ fit_std_errors(struct fit_problem *pb, const double *p, struct impfit_result *re
 }
 
 /*
+ * One multi-start search: what impfit_run()'s phases below share.  The
+ * starts live in ws (fit_start()); nst counts them.
+ */
+struct fit_search {
+	struct fit_problem		*pb;
+	const struct impfit_options	*o;
+	struct impfit_workspace		*ws;
+	const struct impfit_circuit	*c;
+	const double			*freq, *zre, *zim;
+	int				 n;
+	int				 nst;		/* starts so far */
+	int				 maxit;		/* a start's whole run */
+	int				 probe;		/* a start's probe */
+	int				 nrand;		/* random restarts */
+	int				 conf;		/* fit_enough() */
+	int				 tested, white;	/* fit_enough() */
+	int				 simple;	/* fit_simple() */
+};
+
+/* No result yet: NaN parameters, errors and chi-square. */
+static void
+fit_result_init(struct impfit_result *res, int np)
+{
+	int	i;
+
+	memset(res, 0, sizeof *res);
+	res->nparams = np;
+	res->chi_square = NAN;
+	for (i = 0; i < IMPFIT_MAX_PARAMS; i++)
+		res->params[i] = res->std_errors[i] = NAN;
+}
+
+/*
+ * The problem of the spectrum (pb's bounds already set): its scratch
+ * arrays in ws, its budget from o (t0 the start), the frequencies' and
+ * the weights' tables.
+ */
+static void
+fit_problem_setup(struct fit_problem *pb, const struct impfit_options *o,
+    struct impfit_workspace *ws, const double *freq, const double *zre,
+    const double *zim, int n, double t0)
+{
+	int	k;
+
+	pb->n = n;
+	pb->m = 2 * n;
+	pb->w = ws->w;
+	pb->invw = ws->invw;
+	pb->lnw = ws->lnw;
+	pb->sqw = ws->sqw;
+	pb->scratch = ws->scratch;
+	pb->zre = zre;
+	pb->zim = zim;
+	pb->wre = ws->wre;
+	pb->wim = ws->wim;
+	pb->r = ws->r;
+	pb->rt = ws->rt;
+	pb->jac = ws->jac;
+	pb->jact = ws->jact;
+	pb->a = ws->a;
+	pb->l = ws->l;
+	pb->g = ws->g;
+	pb->dg = ws->dg;
+	pb->dx = ws->dx;
+	pb->xt = ws->xt;
+	pb->simplex = ws->simplex;
+	pb->fval = ws->fval;
+	pb->xc = ws->xc;
+	pb->xr = ws->xr;
+	pb->xe = ws->xe;
+	pb->loose = FIT_LOOSE;
+	pb->max_total = o->max_iterations > 0 ? o->max_iterations : INT_MAX;
+	pb->deadline = o->max_seconds > 0 ? t0 + o->max_seconds : 0;
+	pb->ticked = t0;
+	pb->tick_every = FIT_TICK_FIRST / (n * pb->c->nnode) + 1;
+	pb->tick_left = pb->tick_every;
+	fit_freqs_set(freq, n, ws->w, ws->invw, ws->lnw, ws->sqw);
+	for (k = 0; k < n; k++) {
+		fit_weight(o->weighting, zre[k], zim[k], &ws->wre[k],
+		    &ws->wim[k]);
+	}
+}
+
+/* Every parameter held: nothing to fit, only to report start 0. */
+static void
+fit_held(struct fit_problem *pb, struct impfit_workspace *ws)
+{
+	double	p[IMPFIT_MAX_PARAMS];
+
+	fit_x_to_p(pb, ws->x0, p);
+	ws->scost[0] = fit_problem_eval(pb, ws->x0, pb->r, NULL);
+	ws->sstat[0] = FIT_LOCAL_OK;
+	memcpy(ws->sx, ws->x0, sizeof *p);
+}
+
+/* The iterations of a start (maxit, probe) and the random restarts. */
+static void
+fit_search_budget(struct fit_search *fs)
+{
+	const struct impfit_options *o = fs->o;
+	int	nf = fs->pb->np;
+
+	fs->simple = fit_simple(fs->c);
+	fs->maxit = o->max_iterations > 0 ? o->max_iterations :
+	    (o->method == IMPFIT_METHOD_NM ? 2000 * (nf + 1) : 100 * (nf + 1));
+	fs->probe = o->method == IMPFIT_METHOD_NM ? 200 * (nf + 1) : FIT_LM_PROBE;
+	if (fs->probe > fs->maxit)
+		fs->probe = fs->maxit;
+	fs->nrand = o->restarts >= 0 ? o->restarts : FIT_DEFAULT_RESTARTS;
+	if (fs->nrand > FIT_MAX_STARTS - FIT_MAX_GUESSES - FIT_MAX_RESEEDS - 1)
+		fs->nrand = FIT_MAX_STARTS - FIT_MAX_GUESSES - FIT_MAX_RESEEDS - 1;
+}
+
+/*
+ * Starts: the caller's values first, then the automatic guesses; ws->x0
+ * is the first.  A total the caller set shortens the probes.
+ */
+static void
+fit_search_starts(struct fit_search *fs)
+{
+	struct fit_problem *pb = fs->pb;
+	struct impfit_workspace *ws = fs->ws;
+	double	p[IMPFIT_MAX_PARAMS], *x;
+	int	np = fs->c->nparam, ng, s, k;
+
+	if (fs->o->init != NULL)
+		fit_p_to_x(pb, fs->o->init, fit_start(ws, pb, fs->nst++));
+	ng = fit_init_guesses(fs->c, fs->freq, fs->zre, fs->zim, fs->n, ws->idx,
+	    fit_start(ws, pb, fs->nst), FIT_MAX_GUESSES);
+	for (s = fs->nst; s < fs->nst + ng; s++) {
+		x = fit_start(ws, pb, s);
+		memcpy(p, x, np * sizeof *p);
+		fit_p_to_x(pb, p, x);
+	}
+	fs->nst += ng;
+	/* A total the caller set leaves half for the finalists: the probes of
+	 * all starts (the reseeds' count as a third) get the other half. */
+	if (fs->o->max_iterations > 0) {
+		k = fs->o->max_iterations / (2 * (fs->nst + fs->nrand +
+		    FIT_MAX_RESEEDS / 3));
+		if (fs->probe > k)
+			fs->probe = k > 1 ? k : 1;
+	}
+	memcpy(ws->x0, ws->sx, np * sizeof *ws->x0);
+}
+
+/* Probe the starts of fit_search_starts() until fit_enough() says stop. */
+static void
+fit_search_probe(struct fit_search *fs)
+{
+	struct fit_problem *pb = fs->pb;
+	struct impfit_workspace *ws = fs->ws;
+	int	nst = fs->nst, s, k;
+
+	/* Two identical branches in series swapped give the same model: a
+	 * start with the cost of an earlier one is not tried again. */
+	for (s = 0; s < nst; s++) {
+		ws->scost[s] = fit_problem_eval(pb, fit_start(ws, pb, s),
+		    pb->r, NULL);
+		ws->sstat[s] = FIT_LOCAL_MAXITER;
+		for (k = 0; k < s; k++)
+			if (ws->sstat[k] == FIT_LOCAL_MAXITER &&
+			    fabs(ws->scost[k] - ws->scost[s]) <=
+			    1e-12 * ws->scost[s])
+				ws->sstat[s] = FIT_LOCAL_FAILED;
+	}
+	for (s = 0; s < nst; s++) {
+		if (ws->sstat[s] == FIT_LOCAL_FAILED)
+			ws->scost[s] = INFINITY;
+		else if (fs->conf != FIT_GO_ON)
+			ws->scost[s] = INFINITY;
+		else {
+			pb->starts++;
+			fit_local(pb, fs->o, ws, s, fs->probe);
+			fs->conf = fit_enough(pb, ws, s + 1, nst, fs->freq,
+			    fs->simple, &fs->tested, &fs->white);
+		}
+	}
+}
+
+/*
+ * Random restarts, seeded (the same spectrum always gives the same
+ * answer), around the first start and the best point so far in turn: the
+ * first explores, the second refines.
+ */
+static void
+fit_search_random(struct fit_search *fs)
+{
+	struct fit_problem *pb = fs->pb;
+	struct impfit_workspace *ws = fs->ws;
+	struct fit_rng	 rng;
+	double		*x, sigma;
+	int		 nf = pb->np, rand0, b, i, k;
+
+	fit_rng_seed(&rng, FIT_SEED);
+	rand0 = fs->nst;
+	for (k = 0; k < fs->nrand && fs->conf != FIT_STOP && !fit_spent(pb);
+	    k++) {
+		b = fit_best(ws, fs->nst);
+		x = fit_start(ws, pb, fs->nst);
+		for (i = 0; i < nf; i++) {
+			/* A decade or so for scales, less for exponents. */
+			sigma = pb->kind[pb->fidx[i]] == FIT_X_BOX ? 0.3 : 1.5;
+			x[i] = (k % 2 ? fit_start(ws, pb, b)[i] :
+			    ws->x0[i]) + sigma * fit_rng_normal(&rng);
+		}
+		pb->starts++;
+		fit_local(pb, fs->o, ws, fs->nst++, fs->probe);
+		fs->conf = fit_enough(pb, ws, fs->nst, rand0, fs->freq,
+		    fs->simple, &fs->tested, &fs->white);
+	}
+}
+
+/*
+ * Re-seed the idle arcs of the best fit (fit_init_reseed()) where there
+ * are two or more arcs: one alone is what the guesses vary.
+ */
+static void
+fit_search_reseed(struct fit_search *fs)
+{
+	struct fit_problem *pb = fs->pb;
+	struct impfit_workspace *ws = fs->ws;
+	const struct impfit_circuit *c = fs->c;
+	double	p[IMPFIT_MAX_PARAMS], *x;
+	int	np = c->nparam, nst = fs->nst, b, ng, s;
+
+	b = fit_best(ws, nst);
+	if (!isfinite(ws->scost[b]) || fs->conf == FIT_STOP || fit_spent(pb))
+		return;
+	fit_x_to_p(pb, fit_start(ws, pb, b), p);
+	ng = fit_init_reseed(c, fs->freq, fs->zre, fs->zim, fs->n, ws->idx, p,
+	    fit_start(ws, pb, nst), FIT_MAX_RESEEDS);
+	if (c->nelem < 4)	/* R(QR): fewer than two arcs */
+		ng = 0;
+	for (s = nst; s < nst + ng; s++) {
+		/* A start never run has no cost: not a start. */
+		if (fit_spent(pb)) {
+			ng = s - nst;
+			break;
+		}
+		x = fit_start(ws, pb, s);
+		memcpy(p, x, np * sizeof *p);
+		fit_p_to_x(pb, p, x);
+		pb->starts++;
+		/* Most go back to where they came from: a short
+		 * probe, the finalists below may continue them. */
+		fit_local(pb, fs->o, ws, s, fs->probe / 3);
+	}
+	fs->nst += ng;
+}
+
+/*
+ * The rest of the budget for the promising unfinished starts, best
+ * first.
+ */
+static void
+fit_search_finalists(struct fit_search *fs)
+{
+	struct fit_problem *pb = fs->pb;
+	struct impfit_workspace *ws = fs->ws;
+	int	nst = fs->nst, b, k, r, s;
+
+	for (r = 0; r < FIT_FINALISTS && !fit_spent(pb); r++) {
+		b = fit_best(ws, nst);
+		k = -1;
+		for (s = 0; s < nst; s++)
+			if (ws->sstat[s] == FIT_LOCAL_MAXITER &&
+			    ws->scost[s] <= FIT_PROMISING * ws->scost[b] &&
+			    (k < 0 || ws->scost[s] < ws->scost[k]))
+				k = s;
+		if (k < 0)
+			break;
+		if (fit_local(pb, fs->o, ws, k, fs->maxit - fs->probe) ==
+		    FIT_LOCAL_MAXITER)
+			ws->sstat[k] = FIT_LOCAL_SPENT;
+	}
+}
+
+/*
+ * Polish the winner b at full tolerance: the probes stopped early.  A
+ * probe's convergence stands when the polish cannot improve on it, not
+ * when the budget left no iterations for the polish.
+ */
+static void
+fit_search_polish(struct fit_search *fs, int b)
+{
+	struct fit_problem *pb = fs->pb;
+	struct impfit_workspace *ws = fs->ws;
+	int	s;
+
+	if (isfinite(ws->scost[b]) && fs->o->method == IMPFIT_METHOD_LM) {
+		pb->loose = 1;
+		s = ws->sstat[b];
+		if (fit_local(pb, fs->o, ws, b, fs->maxit) != FIT_LOCAL_OK)
+			ws->sstat[b] = s == FIT_LOCAL_OK && !fit_spent(pb) ?
+			    FIT_LOCAL_OK : FIT_LOCAL_MAXITER;
+	}
+}
+
+/*
+ * Report start b, the winner, in res: its parameters, chi-square and
+ * standard errors, and the status.  Returns the status.
+ */
+static enum impfit_status
+fit_report(struct fit_problem *pb, const struct impfit_workspace *ws, int b,
+    struct impfit_result *res)
+{
+	double	p[IMPFIT_MAX_PARAMS], big;
+	int	i, expired, np = pb->c->nparam;
+
+	/* The standard errors' evaluation below may read the clock too. */
+	expired = pb->expired;
+	res->iterations = pb->iterations;
+	res->evaluations = pb->evaluations;
+	res->starts = pb->starts;
+	if (!isfinite(ws->scost[b])) {
+		res->status = IMPFIT_DIVERGED;
+		return (res->status);
+	}
+	fit_x_to_p(pb, fit_start(ws, pb, b), p);
+	big = 0;
+	for (i = 0; i < np; i++) {
+		res->params[i] = p[i];
+		big = fmax(big, fabs(p[i]));
+	}
+	res->chi_square = 2 * ws->scost[b] / pb->n;
+	fit_std_errors(pb, p, res);
+	if (!isfinite(big) || big > FIT_HUGE || !isfinite(res->chi_square))
+		res->status = IMPFIT_DIVERGED;
+	else if (expired)
+		res->status = IMPFIT_TIMEOUT;
+	else if (ws->sstat[b] != FIT_LOCAL_OK)
+		res->status = IMPFIT_MAX_ITERATIONS;
+	else
+		res->status = IMPFIT_OK;
+	return (res->status);
+}
+
+/*
  * Fit c to the spectrum; see impfit.h.  A multi-start search, cheap
  * because most starts are cut short:
  *  1. starts: the caller's values, the automatic guesses of fit_init.c
@@ -728,22 +1067,16 @@ impfit_run(const struct impfit_circuit *c, const double *freq, const double *zre
 {
 	struct impfit_options	 dflt;
 	struct fit_problem	 pb;
-	struct fit_rng		 rng;
-	double			 p[IMPFIT_MAX_PARAMS], *x, sigma, big, t0;
-	int			 np = c->nparam, nst = 0, ng, nrand, maxit;
-	int			 probe, i, s, b, k, r, expired, nf, conf = 0;
-	int			 rand0, tested = -1, white = 0, simple;
+	struct fit_search	 fs;
+	double			 t0;
+	int			 b;
 
 	t0 = fit_mono();
 	if (o == NULL) {
 		impfit_options_default(&dflt);
 		o = &dflt;
 	}
-	memset(res, 0, sizeof *res);
-	res->nparams = np;
-	res->chi_square = NAN;
-	for (i = 0; i < IMPFIT_MAX_PARAMS; i++)
-		res->params[i] = res->std_errors[i] = NAN;
+	fit_result_init(res, c->nparam);
 	memset(&pb, 0, sizeof pb);
 	pb.c = c;
 	if (fit_problem_bounds(&pb, o, res) != 0 ||
@@ -751,209 +1084,32 @@ impfit_run(const struct impfit_circuit *c, const double *freq, const double *zre
 		res->status = IMPFIT_BAD_INPUT;
 		return (res->status);
 	}
-	pb.n = n;
-	nf = pb.np;
-	pb.m = 2 * n;
-	pb.w = ws->w;
-	pb.invw = ws->invw;
-	pb.lnw = ws->lnw;
-	pb.sqw = ws->sqw;
-	pb.scratch = ws->scratch;
-	pb.zre = zre;
-	pb.zim = zim;
-	pb.wre = ws->wre;
-	pb.wim = ws->wim;
-	pb.r = ws->r;
-	pb.rt = ws->rt;
-	pb.jac = ws->jac;
-	pb.jact = ws->jact;
-	pb.a = ws->a;
-	pb.l = ws->l;
-	pb.g = ws->g;
-	pb.dg = ws->dg;
-	pb.dx = ws->dx;
-	pb.xt = ws->xt;
-	pb.simplex = ws->simplex;
-	pb.fval = ws->fval;
-	pb.xc = ws->xc;
-	pb.xr = ws->xr;
-	pb.xe = ws->xe;
-	pb.loose = FIT_LOOSE;
-	pb.max_total = o->max_iterations > 0 ? o->max_iterations : INT_MAX;
-	pb.deadline = o->max_seconds > 0 ? t0 + o->max_seconds : 0;
-	pb.ticked = t0;
-	pb.tick_every = FIT_TICK_FIRST / (n * c->nnode) + 1;
-	pb.tick_left = pb.tick_every;
-	fit_freqs_set(freq, n, ws->w, ws->invw, ws->lnw, ws->sqw);
-	for (k = 0; k < n; k++) {
-		fit_weight(o->weighting, zre[k], zim[k], &ws->wre[k],
-		    &ws->wim[k]);
-	}
+	fit_problem_setup(&pb, o, ws, freq, zre, zim, n, t0);
 	if (pb.np == 0) {
-		/* Every parameter held: nothing to fit, only to report. */
-		fit_x_to_p(&pb, ws->x0, p);
+		fit_held(&pb, ws);
 		b = 0;
-		ws->scost[0] = fit_problem_eval(&pb, ws->x0, pb.r, NULL);
-		ws->sstat[0] = FIT_LOCAL_OK;
-		memcpy(ws->sx, ws->x0, sizeof *p);
-		goto report;
+	} else {
+		memset(&fs, 0, sizeof fs);
+		fs.pb = &pb;
+		fs.o = o;
+		fs.ws = ws;
+		fs.c = c;
+		fs.freq = freq;
+		fs.zre = zre;
+		fs.zim = zim;
+		fs.n = n;
+		fs.conf = FIT_GO_ON;
+		fs.tested = -1;
+		fit_search_budget(&fs);
+		fit_search_starts(&fs);
+		fit_search_probe(&fs);
+		fit_search_random(&fs);
+		fit_search_reseed(&fs);
+		fit_search_finalists(&fs);
+		b = fit_best(ws, fs.nst);
+		fit_search_polish(&fs, b);
 	}
-	simple = fit_simple(c);
-	maxit = o->max_iterations > 0 ? o->max_iterations :
-	    (o->method == IMPFIT_METHOD_NM ? 2000 * (nf + 1) : 100 * (nf + 1));
-	probe = o->method == IMPFIT_METHOD_NM ? 200 * (nf + 1) : FIT_LM_PROBE;
-	if (probe > maxit)
-		probe = maxit;
-	nrand = o->restarts >= 0 ? o->restarts : FIT_DEFAULT_RESTARTS;
-	if (nrand > FIT_MAX_STARTS - FIT_MAX_GUESSES - FIT_MAX_RESEEDS - 1)
-		nrand = FIT_MAX_STARTS - FIT_MAX_GUESSES - FIT_MAX_RESEEDS - 1;
-
-	/* Starts: the caller's values first, then the automatic guesses. */
-	if (o->init != NULL)
-		fit_p_to_x(&pb, o->init, fit_start(ws, &pb, nst++));
-	ng = fit_init_guesses(c, freq, zre, zim, n, ws->idx,
-	    fit_start(ws, &pb, nst), FIT_MAX_GUESSES);
-	for (s = nst; s < nst + ng; s++) {
-		x = fit_start(ws, &pb, s);
-		memcpy(p, x, np * sizeof *p);
-		fit_p_to_x(&pb, p, x);
-	}
-	nst += ng;
-	/* A total the caller set leaves half for the finalists: the probes of
-	 * all starts (the reseeds' count as a third) get the other half. */
-	if (o->max_iterations > 0) {
-		k = o->max_iterations / (2 * (nst + nrand +
-		    FIT_MAX_RESEEDS / 3));
-		if (probe > k)
-			probe = k > 1 ? k : 1;
-	}
-	memcpy(ws->x0, ws->sx, np * sizeof *ws->x0);
-	/* Two identical branches in series swapped give the same model: a
-	 * start with the cost of an earlier one is not tried again. */
-	for (s = 0; s < nst; s++) {
-		ws->scost[s] = fit_problem_eval(&pb, fit_start(ws, &pb, s),
-		    pb.r, NULL);
-		ws->sstat[s] = FIT_LOCAL_MAXITER;
-		for (k = 0; k < s; k++)
-			if (ws->sstat[k] == FIT_LOCAL_MAXITER &&
-			    fabs(ws->scost[k] - ws->scost[s]) <=
-			    1e-12 * ws->scost[s])
-				ws->sstat[s] = FIT_LOCAL_FAILED;
-	}
-	for (s = 0; s < nst; s++) {
-		if (ws->sstat[s] == FIT_LOCAL_FAILED)
-			ws->scost[s] = INFINITY;
-		else if (conf != FIT_GO_ON)
-			ws->scost[s] = INFINITY;
-		else {
-			pb.starts++;
-			fit_local(&pb, o, ws, s, probe);
-			conf = fit_enough(&pb, ws, s + 1, nst, freq, simple,
-			    &tested, &white);
-		}
-	}
-
-	/* Random restarts, seeded (the same spectrum always gives the same
-	 * answer), around the first start and the best point so far in
-	 * turn: the first explores, the second refines. */
-	fit_rng_seed(&rng, FIT_SEED);
-	rand0 = nst;
-	for (k = 0; k < nrand && conf != FIT_STOP && !fit_spent(&pb); k++) {
-		b = fit_best(ws, nst);
-		x = fit_start(ws, &pb, nst);
-		for (i = 0; i < nf; i++) {
-			/* A decade or so for scales, less for exponents. */
-			sigma = pb.kind[pb.fidx[i]] == FIT_X_BOX ? 0.3 : 1.5;
-			x[i] = (k % 2 ? fit_start(ws, &pb, b)[i] :
-			    ws->x0[i]) + sigma * fit_rng_normal(&rng);
-		}
-		pb.starts++;
-		fit_local(&pb, o, ws, nst++, probe);
-		conf = fit_enough(&pb, ws, nst, rand0, freq, simple, &tested,
-		    &white);
-	}
-
-	/* Re-seed the idle arcs of the best fit (fit_init_reseed()) where
-	 * there are two or more arcs: one alone is what the guesses vary. */
-	b = fit_best(ws, nst);
-	if (isfinite(ws->scost[b]) && conf != FIT_STOP && !fit_spent(&pb)) {
-		fit_x_to_p(&pb, fit_start(ws, &pb, b), p);
-		ng = fit_init_reseed(c, freq, zre, zim, n, ws->idx, p,
-		    fit_start(ws, &pb, nst), FIT_MAX_RESEEDS);
-		if (c->nelem < 4)	/* R(QR): fewer than two arcs */
-			ng = 0;
-		for (s = nst; s < nst + ng; s++) {
-			/* A start never run has no cost: not a start. */
-			if (fit_spent(&pb)) {
-				ng = s - nst;
-				break;
-			}
-			x = fit_start(ws, &pb, s);
-			memcpy(p, x, np * sizeof *p);
-			fit_p_to_x(&pb, p, x);
-			pb.starts++;
-			/* Most go back to where they came from: a short
-			 * probe, the finalists below may continue them. */
-			fit_local(&pb, o, ws, s, probe / 3);
-		}
-		nst += ng;
-	}
-
-	/* The rest of the budget for the promising unfinished starts, best
-	 * first. */
-	for (r = 0; r < FIT_FINALISTS && !fit_spent(&pb); r++) {
-		b = fit_best(ws, nst);
-		k = -1;
-		for (s = 0; s < nst; s++)
-			if (ws->sstat[s] == FIT_LOCAL_MAXITER &&
-			    ws->scost[s] <= FIT_PROMISING * ws->scost[b] &&
-			    (k < 0 || ws->scost[s] < ws->scost[k]))
-				k = s;
-		if (k < 0)
-			break;
-		if (fit_local(&pb, o, ws, k, maxit - probe) ==
-		    FIT_LOCAL_MAXITER)
-			ws->sstat[k] = FIT_LOCAL_SPENT;
-	}
-	b = fit_best(ws, nst);
-	/* Polish the winner at full tolerance: the probes stopped early.  A
-	 * probe's convergence stands when the polish cannot improve on it,
-	 * not when the budget left no iterations for the polish. */
-	if (isfinite(ws->scost[b]) && o->method == IMPFIT_METHOD_LM) {
-		pb.loose = 1;
-		s = ws->sstat[b];
-		if (fit_local(&pb, o, ws, b, maxit) != FIT_LOCAL_OK)
-			ws->sstat[b] = s == FIT_LOCAL_OK && !fit_spent(&pb) ?
-			    FIT_LOCAL_OK : FIT_LOCAL_MAXITER;
-	}
-
-report:
-	/* The standard errors' evaluation below may read the clock too. */
-	expired = pb.expired;
-	res->iterations = pb.iterations;
-	res->evaluations = pb.evaluations;
-	res->starts = pb.starts;
-	if (!isfinite(ws->scost[b])) {
-		res->status = IMPFIT_DIVERGED;
-		goto done;
-	}
-	fit_x_to_p(&pb, fit_start(ws, &pb, b), p);
-	big = 0;
-	for (i = 0; i < np; i++) {
-		res->params[i] = p[i];
-		big = fmax(big, fabs(p[i]));
-	}
-	res->chi_square = 2 * ws->scost[b] / n;
-	fit_std_errors(&pb, p, res);
-	if (!isfinite(big) || big > FIT_HUGE || !isfinite(res->chi_square))
-		res->status = IMPFIT_DIVERGED;
-	else if (expired)
-		res->status = IMPFIT_TIMEOUT;
-	else if (ws->sstat[b] != FIT_LOCAL_OK)
-		res->status = IMPFIT_MAX_ITERATIONS;
-	else
-		res->status = IMPFIT_OK;
-done:
+	fit_report(&pb, ws, b, res);
 	res->seconds = fit_mono() - t0;
 	return (res->status);
 }

@@ -452,23 +452,20 @@ tick(uint64_t now, uint64_t *last_sec, uint64_t *last_mem)
 }
 
 /*==================================================================
- * main
+ * Start
  */
 
-int
-main(int argc, char **argv)
+/*
+ * Read the configuration into mst.cfg and check it.  Returns 0 to go on,
+ * or -1 with *code what main() exits with: 0 when it only printed (help,
+ * version), 2 for a bad configuration.
+ */
+static int
+start_config(int argc, char **argv, int *code)
 {
-	struct shm_geom g;
-	struct rtab_due due;
-	struct pollfd pfd;
-	struct timespec ts;
-	sigset_t blocked, none;
-	char *cause = NULL, *dir, txt[64];
-	uint64_t now, last_sec = 0, last_mem;
-	int recovered, rc, ready_fd = -1, ready_sent;
-	char nmsg[64];
+	char *cause = NULL;
+	int rc;
 
-	log_set_role("master", -1);
 	memset(&mst, 0, sizeof mst);
 	mst.api_fd = mst.profile_fd = -1;
 	mst.argc = argc;
@@ -483,25 +480,34 @@ main(int argc, char **argv)
 	if (rc == 1) {
 		cfg_free(&mst.cfg);
 		cfg_argv_free(mst.argv);
-		return (0);
+		*code = 0;
+		return (-1);
 	}
 	if (rc < 0 || cfg_check(&mst.cfg, &cause) < 0) {
 		fprintf(stderr, "impsolverd: %s\n", cause);
 		imp_free(cause);
 		cfg_free(&mst.cfg);
 		cfg_argv_free(mst.argv);
-		return (2);
+		*code = 2;
+		return (-1);
 	}
 	log_set_quiet(mst.cfg.quiet);
 	log_set_format(mst.cfg.log_format);
 	if (getenv("IMPCORE_DEBUG") != NULL)
 		log_set_debug(1);
+	return (0);
+}
 
-	/* an absolute state dir: -daemon changes to / */
+/* Make the state dir (and -log) absolute paths: -daemon changes to /. */
+static int
+start_paths(void)
+{
+	char *dir;
+
 	if (mkdir(mst.cfg.state_dir, 0750) < 0 && errno != EEXIST) {
 		fprintf(stderr, "impsolverd: mkdir(%s): %s\n", mst.cfg.state_dir,
 		    strerror(errno));
-		return (1);
+		return (-1);
 	}
 	dir = realpath(mst.cfg.state_dir, NULL);
 	if (dir != NULL) {
@@ -518,18 +524,22 @@ main(int argc, char **argv)
 			free(cwd);
 		}
 	}
-	if (mst.cfg.daemon)
-		ready_fd = daemonize();
-	if (log_open(mst.cfg.log, &cause) < 0) {
-		log_err("-log: %s", cause);
-		return (1);
-	}
-	raise_nofile();
+	return (0);
+}
 
-	g.queue_size = mst.cfg.queue_size;
-	g.results = mst.cfg.results;
-	g.max_points = mst.cfg.max_points;
-	g.arena_bytes = mst.cfg.arena_size;
+/*
+ * Create or recover the state file, then open the listeners and take the
+ * master's slot in it; *g is the state file's geometry.  Exits on failure.
+ */
+static void
+start_state(struct shm_geom *g, int *recovered)
+{
+	char *cause = NULL;
+
+	g->queue_size = mst.cfg.queue_size;
+	g->results = mst.cfg.results;
+	g->max_points = mst.cfg.max_points;
+	g->arena_bytes = mst.cfg.arena_size;
 	if (mst.cfg.user != NULL && geteuid() == 0) {
 		struct passwd *pw = getpwnam(mst.cfg.user);
 		if (pw != NULL)
@@ -537,9 +547,9 @@ main(int argc, char **argv)
 	}
 	shm_set_lock_wait((mst.cfg.drain_timeout ? mst.cfg.drain_timeout :
 	    30 * TIM_SEC) + 5 * TIM_SEC);
-	if (state_open(mst.cfg.state_dir, &g, &mst.shm, &recovered, &cause) < 0)
+	if (state_open(mst.cfg.state_dir, g, &mst.shm, recovered, &cause) < 0)
 		log_fatalx("state file: %s", cause);
-	shm_geom_get(mst.shm, &g);
+	shm_geom_get(mst.shm, g);
 	/*
 	 * Listen only now, holding the state file's lock: the children of a
 	 * master killed alone still hold the listening sockets while they
@@ -556,8 +566,8 @@ main(int argc, char **argv)
 		if (mst.profile_fd < 0)
 			log_fatalx("profiler listener: %s", cause);
 	}
-	if (mst.cfg.max_points > g.max_points)
-		mst.cfg.max_points = g.max_points;
+	if (mst.cfg.max_points > g->max_points)
+		mst.cfg.max_points = g->max_points;
 	if (ctl_setup(SHM_NPROC, &cause) < 0)
 		log_fatalx("%s", cause);
 	ctl_register_builtin();
@@ -566,6 +576,16 @@ main(int argc, char **argv)
 	shm_proc_set_pid(mst.shm, mst.slot, getpid());
 	shm_set_master(mst.shm, getpid());
 	mst.start_real = shm_birth(mst.shm);
+}
+
+/*
+ * The files beside the state file: the port file, -pidfile (exits if it
+ * cannot be written), and with -benchmark the timing CSV's header.
+ */
+static void
+start_files(void)
+{
+	char txt[64];
 
 	imp_asprintf(&mst.portfile, "%s/impsolverd.port", mst.cfg.state_dir);
 	snprintf(txt, sizeof txt, "%d\n", mst.api_port);
@@ -591,31 +611,100 @@ main(int argc, char **argv)
 		}
 		imp_free(p);
 	}
-	if (drop_privileges(mst.cfg.user) < 0)
-		return (1);
+}
 
+static void
+start_log(const struct shm_geom *g, int recovered)
+{
 	log_info("impsolverd %s: API on %s:%d, %d workers, state %s (%s; "
 	    "queue-size %u, results %u, max-points %u, %.1f MB)%s",
 	    PACKAGE_VERSION, mst.cfg.bind, mst.api_port, mst.cfg.threads,
-	    shm_path(mst.shm), recovered ? "recovered" : "new", g.queue_size,
-	    g.results, g.max_points, (double)shm_size(mst.shm) / 1048576.0,
+	    shm_path(mst.shm), recovered ? "recovered" : "new", g->queue_size,
+	    g->results, g->max_points, (double)shm_size(mst.shm) / 1048576.0,
 	    mst.cfg.profile ? ", profiling on" : "");
 	if (recovered && rtab_queue_depth(mst.shm) > 0)
 		log_info("recovered %u queued spectra", rtab_queue_depth(mst.shm));
 	log_config("configuration");
+}
 
-	signals_setup(&blocked);
-	sigemptyset(&none);
-	now = tim_mono();
-	last_mem = now;
-	mst_child_reconcile(now);
-	if (ready_fd >= 0) {
-		char ok = 0;
-		if (write(ready_fd, &ok, 1) < 0)
-			log_syserr("write(ready pipe)");
-		close(ready_fd);
+/* Tell the parent of -daemon that we started (it exits 0). */
+static void
+start_ready(int ready_fd)
+{
+	char ok = 0;
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &ok, 1) < 0)
+		log_syserr("write(ready pipe)");
+	close(ready_fd);
+}
+
+/*==================================================================
+ * The loop: what each signal's flag asks for
+ */
+
+static void
+on_term(void)
+{
+	mst_sig_term = 0;
+	mst.stopping = 1;
+	mst.stop_at = tim_mono();
+	log_info("stopping: finishing in-flight work");
+	mst_notify("STOPPING=1");
+	shm_proc_set_state(shm_proc(mst.shm, mst.slot), SHM_P_DRAINING);
+	mst_child_stop_all(SIGTERM);
+}
+
+/* Reload unless stopping; READY=1 is due again when it did. */
+static void
+on_hup(int *ready_sent)
+{
+	char nmsg[64];
+
+	mst_sig_hup = 0;
+	if (!mst.stopping) {
+		log_info("SIGHUP: reloading");
+		/* READY=1 again when the new workers all run */
+		snprintf(nmsg, sizeof nmsg,
+		    "RELOADING=1\nMONOTONIC_USEC=%ju",
+		    (uintmax_t)(tim_mono() / 1000));
+		mst_notify(nmsg);
+		reload();
+		*ready_sent = 0;
 	}
+}
 
+static void
+on_ready(int *ready_sent)
+{
+	/*
+	 * The master runs once its workers do: it read
+	 * "starting" for ever in impctl, /debug/info and the
+	 * goroutine labels (issue 17, item 4).  A reload
+	 * leaves it running.
+	 */
+	shm_proc_set_state(shm_proc(mst.shm, mst.slot),
+	    SHM_P_RUNNING);
+	mst_notify("READY=1");
+	*ready_sent = 1;
+}
+
+/*
+ * Supervise until stopped and every child gone; now is when the children
+ * were first started.  Signals are blocked (signals_setup()) except inside
+ * ppoll.
+ */
+static void
+master_loop(uint64_t now)
+{
+	struct pollfd pfd;
+	struct timespec ts;
+	sigset_t none;
+	uint64_t last_sec = 0, last_mem = now;
+	int ready_sent;
+
+	sigemptyset(&none);
 	pfd.fd = ctl_fd(mst.slot);
 	pfd.events = POLLIN;
 	/* READY=1 is sent by the loop once the workers answer */
@@ -630,50 +719,29 @@ main(int argc, char **argv)
 			mst_sig_chld = 0;
 			mst_child_reap();
 		}
-		if (mst_sig_term && !mst.stopping) {
-			mst_sig_term = 0;
-			mst.stopping = 1;
-			mst.stop_at = tim_mono();
-			log_info("stopping: finishing in-flight work");
-			mst_notify("STOPPING=1");
-			shm_proc_set_state(shm_proc(mst.shm, mst.slot), SHM_P_DRAINING);
-			mst_child_stop_all(SIGTERM);
-		}
-		if (mst_sig_hup) {
-			mst_sig_hup = 0;
-			if (!mst.stopping) {
-				log_info("SIGHUP: reloading");
-				/* READY=1 again when the new workers all run */
-				snprintf(nmsg, sizeof nmsg,
-				    "RELOADING=1\nMONOTONIC_USEC=%ju",
-				    (uintmax_t)(tim_mono() / 1000));
-				mst_notify(nmsg);
-				reload();
-				ready_sent = 0;
-			}
-		}
+		if (mst_sig_term && !mst.stopping)
+			on_term();
+		if (mst_sig_hup)
+			on_hup(&ready_sent);
 		if (mst_sig_usr1) {
 			mst_sig_usr1 = 0;
 			log_reopen();
 			mst_child_signal_all(SIGUSR1);
 		}
-		if (!ready_sent && !mst.stopping && mst_workers_ready()) {
-			/*
-			 * The master runs once its workers do: it read
-			 * "starting" for ever in impctl, /debug/info and the
-			 * goroutine labels (issue 17, item 4).  A reload
-			 * leaves it running.
-			 */
-			shm_proc_set_state(shm_proc(mst.shm, mst.slot),
-			    SHM_P_RUNNING);
-			mst_notify("READY=1");
-			ready_sent = 1;
-		}
+		if (!ready_sent && !mst.stopping && mst_workers_ready())
+			on_ready(&ready_sent);
 		now = tim_mono();
 		tick(now, &last_sec, &last_mem);
 		if (mst.stopping && mst_child_count() == 0)
 			break;
 	}
+}
+
+/* After the loop: the queue stays in the state file for the next start. */
+static void
+master_exit(void)
+{
+	struct rtab_due due;
 
 	rtab_maintain(mst.shm, tim_real(), TIM_SEC, 0, &due);
 	ctl_wake_due(mst.shm, due.jobs, due.webhooks);
@@ -692,5 +760,44 @@ main(int argc, char **argv)
 	close(mst.api_fd);
 	if (mst.profile_fd >= 0)
 		close(mst.profile_fd);
+}
+
+/*==================================================================
+ * main
+ */
+
+int
+main(int argc, char **argv)
+{
+	struct shm_geom g;
+	sigset_t blocked;
+	char *cause = NULL;
+	uint64_t now;
+	int code, recovered, ready_fd = -1;
+
+	log_set_role("master", -1);
+	if (start_config(argc, argv, &code) < 0)
+		return (code);
+	if (start_paths() < 0)
+		return (1);
+	if (mst.cfg.daemon)
+		ready_fd = daemonize();
+	if (log_open(mst.cfg.log, &cause) < 0) {
+		log_err("-log: %s", cause);
+		return (1);
+	}
+	raise_nofile();
+	start_state(&g, &recovered);
+	start_files();
+	if (drop_privileges(mst.cfg.user) < 0)
+		return (1);
+	start_log(&g, recovered);
+
+	signals_setup(&blocked);
+	now = tim_mono();
+	mst_child_reconcile(now);
+	start_ready(ready_fd);
+	master_loop(now);
+	master_exit();
 	return (0);
 }

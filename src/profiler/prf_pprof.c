@@ -924,20 +924,148 @@ prf_role_name(const struct shm_proc_info *pi, char *out, size_t len)
 		snprintf(out, len, "%s", shm_role_name(pi->role));
 }
 
+/*
+ * One thread in the debug=2 text: a goroutine header with its state, the
+ * process's labels as a comment, and its stack (the process's dumped one
+ * for its main thread, the pc in its system call for the others).
+ */
+static void
+prf_goroutine_thread_text(struct buf *body, const char *role,
+    const struct shm_proc_info *pi, int slot, const struct prf_thread *t,
+    const struct prf_stack *st)
+{
+	char sym[256];
+	const char *mod;
+	int j, main_thread = t->tid == pi->pid;
+
+	buf_printf(body, "goroutine %ld [%s%s%s]:\n",
+	    (long)t->tid, main_thread ?
+	    prf_task_state(pi) : "thread",
+	    t->syscall[0] ? ", " : "", t->syscall);
+	buf_printf(body, "# %s pid=%ld tid=%ld slot=%d "
+	    "generation=%u state=%s comm=%s inflight=%d "
+	    "busy=%d wchan=%s\n", role, (long)pi->pid,
+	    (long)t->tid, slot, pi->generation,
+	    t->state, t->comm, pi->inflight, pi->busy,
+	    t->wchan[0] ? t->wchan : "-");
+	if (main_thread && st->n > 0) {
+		for (j = 0; j < st->n; j++) {
+			prf_symbolize(st->pc[j] - (j > 0), sym,
+			    sizeof sym, &mod);
+			buf_printf(body, "%s()\n\t%s %#lx\n",
+			    sym, mod, (unsigned long)st->pc[j]);
+		}
+	} else if (t->pc != 0) {
+		prf_symbolize(t->pc, sym, sizeof sym, &mod);
+		buf_printf(body, "%s()\n\t%s %#lx (in %s)\n",
+		    sym, mod, (unsigned long)t->pc,
+		    t->syscall);
+	} else
+		buf_adds(body, "(no stack: not answering "
+		    "control commands)\n");
+	buf_addc(body, '\n');
+}
+
+/*
+ * One thread in the Go count format (debug 0 and 1): "1 @ pcs", its
+ * labels, and with debug=1 the symbolized stack as comments.
+ */
+static void
+prf_goroutine_thread_count(struct buf *body, const char *role,
+    const struct shm_proc_info *pi, const struct prf_thread *t,
+    const struct prf_stack *st, int debug)
+{
+	char sym[256];
+	const char *mod;
+	int j, main_thread = t->tid == pi->pid;
+
+	if (main_thread && st->n > 0) {
+		buf_adds(body, "1 @");
+		for (j = 0; j < st->n; j++)
+			buf_printf(body, " %#lx", (unsigned long)st->pc[j]);
+	} else if (t->pc != 0)
+		buf_printf(body, "1 @ %#lx", (unsigned long)t->pc + 1);
+	else
+		buf_adds(body, "1 @ 0x1");
+	buf_printf(body, "\n# labels: {\"role\":\"%s\", "
+	    "\"pid\":\"%ld\", \"tid\":\"%ld\", \"state\":\"%s\", "
+	    "\"thread\":\"%s\", \"wchan\":\"%s\", \"syscall\":\"%s\"}\n",
+	    role, (long)pi->pid, (long)t->tid,
+	    prf_task_state(pi), t->state,
+	    t->wchan[0] ? t->wchan : "-",
+	    t->syscall[0] ? t->syscall : "-");
+	if (debug >= 1 && main_thread && st->n > 0)
+		for (j = 0; j < st->n; j++) {
+			prf_symbolize(st->pc[j] - 1, sym, sizeof sym, &mod);
+			buf_printf(body, "#\t%#lx\t%s\t%s\n",
+			    (unsigned long)st->pc[j], sym, mod);
+		}
+	buf_addc(body, '\n');
+}
+
+/*
+ * The threads of the process in slot i, in the format of debug, added to
+ * body; self is the profiler's own stack dump.  Returns how many threads
+ * were written: 0 for a free slot or a process gone since the table said
+ * live.
+ */
+static int
+prf_goroutine_proc(struct buf *body, struct prf *prf, struct prf_job *job,
+    int i, const struct buf *self, int debug)
+{
+	struct prf_thread th[64];
+	struct shm_proc_info pi;
+	struct prf_stack st;
+	const struct buf *d = NULL;
+	char role[48];
+	int j, k, nth;
+
+	if (shm_proc_get(prf->shm, i, &pi) != 0 || pi.pid <= 0 ||
+	    !shm_proc_live(prf->shm, i))
+		return (0);
+	for (j = 0; j < prf_job_count(job); j++)
+		if (prf_job_slot(job, j) == i && prf_job_pid(job, j) == pi.pid)
+			d = prf_job_data(job, j);
+	if (i == prf->ctx->slot)
+		d = self;
+	prf_stack_parse(d, &st);
+	prf_role_name(&pi, role, sizeof role);
+	nth = prf_threads(pi.pid, th, 64);
+	for (k = 0; k < nth; k++) {
+		if (debug >= 2)
+			prf_goroutine_thread_text(body, role, &pi, i, &th[k],
+			    &st);
+		else
+			prf_goroutine_thread_count(body, role, &pi, &th[k],
+			    &st, debug);
+	}
+	return (nth);
+}
+
+/*
+ * The profiler's own stack: it answers no control command to itself, so
+ * it dumps it here, through the same file the others write.
+ */
+static void
+prf_goroutine_self(struct prf *prf, struct buf *self)
+{
+	char path[4096];
+	uint64_t nrec, session;
+
+	session = prf_next_session(prf);
+	if (prof_dump_path(prf->shm, PROF_KIND_STACK, session, getpid(), path,
+	    sizeof path) > 0 && prof_stack_dump(path, 0, &nrec) == 0)
+		(void)prf_job_read(prf, session, PROF_KIND_STACK, getpid(), self);
+}
+
 static void
 prf_goroutine_done(struct prf_job *job, void *arg)
 {
 	struct prf_op *op = arg;
 	struct prf *prf = op->prf;
 	struct evhttp_request *req = prf_defer_take(&op->d);
-	struct prf_thread th[64];
-	struct shm_proc_info pi;
-	struct prf_stack st;
 	struct buf b, body, self;
-	char role[48], sym[256], path[4096];
-	const char *mod;
-	int i, j, k, nth, total = 0;
-	uint64_t nrec, session;
+	int i, total = 0;
 
 	if (req == NULL) {
 		prf_op_free(op);
@@ -946,86 +1074,10 @@ prf_goroutine_done(struct prf_job *job, void *arg)
 	buf_init(&b);
 	buf_init(&body);
 	buf_init(&self);
-	session = prf_next_session(prf);
-	if (prof_dump_path(prf->shm, PROF_KIND_STACK, session, getpid(), path,
-	    sizeof path) > 0 && prof_stack_dump(path, 0, &nrec) == 0)
-		(void)prf_job_read(prf, session, PROF_KIND_STACK, getpid(), &self);
-	for (i = 0; i < SHM_NPROC; i++) {
-		const struct buf *d = NULL;
-
-		if (shm_proc_get(prf->shm, i, &pi) != 0 || pi.pid <= 0 ||
-		    !shm_proc_live(prf->shm, i))
-			continue;
-		for (j = 0; j < prf_job_count(job); j++)
-			if (prf_job_slot(job, j) == i && prf_job_pid(job, j) == pi.pid)
-				d = prf_job_data(job, j);
-		if (i == prf->ctx->slot)
-			d = &self;
-		prf_stack_parse(d, &st);
-		prf_role_name(&pi, role, sizeof role);
-		nth = prf_threads(pi.pid, th, 64);
-		if (nth == 0) {
-			/* gone since the table said live */
-			continue;
-		}
-		for (k = 0; k < nth; k++) {
-			int main_thread = th[k].tid == pi.pid;
-
-			total++;
-			if (op->debug >= 2) {
-				buf_printf(&body, "goroutine %ld [%s%s%s]:\n",
-				    (long)th[k].tid, main_thread ?
-				    prf_task_state(&pi) : "thread",
-				    th[k].syscall[0] ? ", " : "", th[k].syscall);
-				buf_printf(&body, "# %s pid=%ld tid=%ld slot=%d "
-				    "generation=%u state=%s comm=%s inflight=%d "
-				    "busy=%d wchan=%s\n", role, (long)pi.pid,
-				    (long)th[k].tid, i, pi.generation,
-				    th[k].state, th[k].comm, pi.inflight, pi.busy,
-				    th[k].wchan[0] ? th[k].wchan : "-");
-				if (main_thread && st.n > 0) {
-					for (j = 0; j < st.n; j++) {
-						prf_symbolize(st.pc[j] - (j > 0), sym,
-						    sizeof sym, &mod);
-						buf_printf(&body, "%s()\n\t%s %#lx\n",
-						    sym, mod, (unsigned long)st.pc[j]);
-					}
-				} else if (th[k].pc != 0) {
-					prf_symbolize(th[k].pc, sym, sizeof sym, &mod);
-					buf_printf(&body, "%s()\n\t%s %#lx (in %s)\n",
-					    sym, mod, (unsigned long)th[k].pc,
-					    th[k].syscall);
-				} else
-					buf_adds(&body, "(no stack: not answering "
-					    "control commands)\n");
-				buf_addc(&body, '\n');
-				continue;
-			}
-			/* debug 0/1: the Go count format, one entry per thread */
-			if (main_thread && st.n > 0) {
-				buf_adds(&body, "1 @");
-				for (j = 0; j < st.n; j++)
-					buf_printf(&body, " %#lx", (unsigned long)st.pc[j]);
-			} else if (th[k].pc != 0)
-				buf_printf(&body, "1 @ %#lx", (unsigned long)th[k].pc + 1);
-			else
-				buf_adds(&body, "1 @ 0x1");
-			buf_printf(&body, "\n# labels: {\"role\":\"%s\", "
-			    "\"pid\":\"%ld\", \"tid\":\"%ld\", \"state\":\"%s\", "
-			    "\"thread\":\"%s\", \"wchan\":\"%s\", \"syscall\":\"%s\"}\n",
-			    role, (long)pi.pid, (long)th[k].tid,
-			    prf_task_state(&pi), th[k].state,
-			    th[k].wchan[0] ? th[k].wchan : "-",
-			    th[k].syscall[0] ? th[k].syscall : "-");
-			if (op->debug >= 1 && main_thread && st.n > 0)
-				for (j = 0; j < st.n; j++) {
-					prf_symbolize(st.pc[j] - 1, sym, sizeof sym, &mod);
-					buf_printf(&body, "#\t%#lx\t%s\t%s\n",
-					    (unsigned long)st.pc[j], sym, mod);
-				}
-			buf_addc(&body, '\n');
-		}
-	}
+	prf_goroutine_self(prf, &self);
+	for (i = 0; i < SHM_NPROC; i++)
+		total += prf_goroutine_proc(&body, prf, job, i, &self,
+		    op->debug);
 	if (op->debug < 2)
 		buf_printf(&b, "goroutine profile: total %d\n", total);
 	if (body.len > 0)
