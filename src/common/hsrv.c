@@ -32,12 +32,12 @@
 
 #include "common/buf.h"
 #include "common/hsrv.h"
+#include "common/hsrv_parse.h"
 #include "common/log.h"
 #include "common/lpause.h"
 #include "common/mem.h"
 #include "common/tim.h"
 
-#define HSRV_MAX_HEADERS	100
 #define HSRV_MAX_WRITE		(1024 * 1024)	/* bytes per writev; the kernel takes less */
 #define HSRV_MAX_DISCARD	(1024 * 1024)	/* refused bodies skipped to keep the connection */
 #define HSRV_WRITE_NOW		(64 * 1024)	/* answers up to this are written at once */
@@ -54,20 +54,13 @@ enum cstate {
 	C_CHUNK_TRAILER, C_HANDLER, C_WRITING, C_LINGER, C_HELD, C_DISCARD
 };
 
-struct hdr {
-	const char	*name, *value;
-};
-
 struct hconn;
 
 struct hreq {
 	unsigned	magic;
 	struct hconn	*c;
 	char		*head;		/* the head block, split in place */
-	const char	*method, *path, *query;
-	int		minor;		/* HTTP/1.x */
-	struct hdr	hdrs[HSRV_MAX_HEADERS];
-	int		nhdrs;
+	struct hsrv_head h;		/* pointers into head */
 	char		*body;
 	size_t		body_len;
 	struct buf	extra;		/* response headers */
@@ -262,9 +255,7 @@ req_new(struct hconn *c)
 
 	r->magic = HREQ_MAGIC;
 	r->c = c;
-	r->method = "";
-	r->path = "";
-	r->minor = 1;
+	hsrv_head_init(&r->h);
 	r->t0 = tim_mono();
 	r->t0real = tim_real();
 	buf_init(&r->extra);
@@ -453,130 +444,6 @@ hsrv_free(struct hsrv *s)
 }
 
 /*==================================================================
- * Parsing
- */
-
-static int
-is_tchar(int ch)
-{
-	return (isalnum(ch) || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL));
-}
-
-/* Split the head block in place.  0 ok, else an HTTP status with *msg. */
-static int
-parse_head(struct hreq *r, const char **msg)
-{
-	char *p = r->head, *eol, *sp, *target, *colon, *v;
-
-	while (*p == '\r' || *p == '\n')
-		p++;
-	eol = strchr(p, '\n');
-	if (eol == NULL) {
-		*msg = "bad request line";
-		return (400);
-	}
-	if (eol > p && eol[-1] == '\r')
-		eol[-1] = '\0';
-	*eol = '\0';
-	/* METHOD SP target SP HTTP/1.x */
-	sp = strchr(p, ' ');
-	if (sp == NULL || sp == p) {
-		*msg = "bad request line";
-		return (400);
-	}
-	*sp = '\0';
-	for (v = p; *v != '\0'; v++)
-		if (!is_tchar((unsigned char)*v)) {
-			*msg = "bad method";
-			return (400);
-		}
-	r->method = p;
-	target = sp + 1;
-	sp = strchr(target, ' ');
-	if (sp == NULL) {
-		*msg = "bad request line";
-		return (400);
-	}
-	*sp = '\0';
-	if (strncmp(sp + 1, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)sp[8]) ||
-	    sp[9] != '\0') {
-		*msg = "unsupported HTTP version";
-		return (400);
-	}
-	/* HTTP/1.2 and up are 1.1 to us (RFC 9112 2.3): we answer as 1.1,
-	 * never with a version we do not speak */
-	r->minor = sp[8] == '0' ? 0 : 1;
-	if (strncasecmp(target, "http://", 7) == 0 ||
-	    strncasecmp(target, "https://", 8) == 0) {
-		/* absolute form: keep the path */
-		static char root[] = "/";	/* read only: it has no '?' */
-		char *slash = strchr(strstr(target, "//") + 2, '/');
-
-		target = slash != NULL ? slash : root;
-	}
-	if (*target != '/' && strcmp(target, "*") != 0) {
-		*msg = "bad request target";
-		return (400);
-	}
-	/* no control bytes: the path goes into logs and answers */
-	for (v = target; *v != '\0'; v++)
-		if ((unsigned char)*v < 0x21 || (unsigned char)*v == 0x7f) {
-			*msg = "bad request target";
-			return (400);
-		}
-	v = strchr(target, '?');
-	if (v != NULL) {
-		*v = '\0';
-		r->query = v + 1;
-	}
-	r->path = target;
-
-	p = eol + 1;
-	while (*p != '\0' && *p != '\r' && *p != '\n') {
-		eol = strchr(p, '\n');
-		if (eol == NULL)
-			eol = p + strlen(p);
-		else {
-			if (eol > p && eol[-1] == '\r')
-				eol[-1] = '\0';
-			*eol++ = '\0';
-		}
-		if (*p == ' ' || *p == '\t') {
-			*msg = "obsolete header folding";
-			return (400);
-		}
-		colon = strchr(p, ':');
-		if (colon == NULL || colon == p) {
-			*msg = "bad header line";
-			return (400);
-		}
-		*colon = '\0';
-		for (v = p; *v != '\0'; v++)
-			if (!is_tchar((unsigned char)*v)) {
-				*msg = "bad header name";
-				return (400);
-			}
-		v = colon + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		{
-			char *e = v + strlen(v);
-			while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
-				*--e = '\0';
-		}
-		if (r->nhdrs == HSRV_MAX_HEADERS) {
-			*msg = "too many headers";
-			return (431);
-		}
-		r->hdrs[r->nhdrs].name = p;
-		r->hdrs[r->nhdrs].value = v;
-		r->nhdrs++;
-		p = eol;
-	}
-	return (0);
-}
-
-/*==================================================================
  * Answers
  */
 
@@ -636,7 +503,7 @@ reply_head(struct evbuffer *out, const struct hreq *r, int status, int keep,
 	size_t tl = strnlen(txt, 64), blen = body != NULL ? len : 0;
 
 	p = BUF_LIT_AT(p, "HTTP/1.");
-	p = buf_int_at(p, r->minor);
+	p = buf_int_at(p, r->h.minor);
 	*p++ = ' ';
 	p = buf_int_at(p, status);
 	*p++ = ' ';
@@ -828,7 +695,7 @@ hreq_reply_stream(struct hreq *r, int status, const char *lines, size_t llen,
 	}
 	s = c->s;
 	/* without chunked (HTTP/1.0), the end of the body is the close */
-	c->schunked = r->minor >= 1;
+	c->schunked = r->h.minor >= 1;
 	keep = r->keepalive && !c->close_after && !s->draining && c->schunked;
 	if (!keep)
 		c->close_after = 1;
@@ -1062,84 +929,31 @@ conn_head_done(struct hconn *c)
 {
 	struct hsrv *s = c->s;
 	struct hreq *r = c->req;
-	const char *te, *cl, *conn, *expect;
-	char *end;
-	unsigned long long n;
-	int i, ncl = 0, nte = 0;
+	struct hsrv_frame f;
+	const char *msg = NULL;
+	int st;
 
-	conn = hreq_header(r, "Connection");
-	if (r->minor >= 1)
-		r->keepalive = conn == NULL || strcasestr(conn, "close") == NULL;
-	else
-		r->keepalive = conn != NULL && strcasestr(conn, "keep-alive") != NULL;
-	r->is_head = strcmp(r->method, "HEAD") == 0;
-	for (i = 0; i < r->nhdrs; i++) {
-		if (strcasecmp(r->hdrs[i].name, "Content-Length") == 0)
-			ncl++;
-		else if (strcasecmp(r->hdrs[i].name, "Transfer-Encoding") == 0)
-			nte++;
-	}
-	te = hreq_header(r, "Transfer-Encoding");
-	cl = hreq_header(r, "Content-Length");
-	/*
-	 * Request smuggling (RFC 9112 6.1, 6.3): where a proxy in front of us
-	 * and we disagree on where a body ends, the rest of it is read as a
-	 * request of its own, which the proxy never saw.  Only the first of
-	 * two Transfer-Encoding headers was read here, and "identity" with a
-	 * Content-Length was taken for none.  Take no guess: the one framing
-	 * we accept besides Content-Length is a single "chunked", alone; any
-	 * other is a 400, and the connection closes after it (conn_error),
-	 * so nothing after the head is ever parsed as a request.
-	 */
-	if (nte > 1) {
-		conn_error(c, 400, "more than one Transfer-Encoding header");
+	st = hsrv_parse_frame(&r->h, s->o.max_body, &f, &msg);
+	r->keepalive = f.keepalive;
+	r->is_head = f.is_head;
+	if (st != 0) {
+		conn_error(c, st, msg);
 		return (-1);
 	}
-	if (te != NULL && cl != NULL) {
-		conn_error(c, 400, "Transfer-Encoding with Content-Length");
-		return (-1);
-	}
-	if (te != NULL) {
-		if (strcasecmp(te, "chunked") != 0) {
-			conn_error(c, 400, "unsupported Transfer-Encoding "
-			    "(only a single \"chunked\" is accepted)");
-			return (-1);
-		}
-		/* RFC 9112 6.1: an HTTP/1.0 message with it is to close */
-		if (r->minor == 0)
-			r->keepalive = 0;
+	switch (f.body) {
+	case HSRV_BODY_CHUNKED:
 		c->st = C_CHUNK_SIZE;
-		c->body = evbuffer_new();
-	} else if (cl != NULL) {
-		if (ncl > 1 || !isdigit((unsigned char)*cl)) {
-			conn_error(c, 400, "bad Content-Length");
-			return (-1);
-		}
-		errno = 0;
-		n = strtoull(cl, &end, 10);
-		if (*end != '\0' || errno != 0) {
-			conn_error(c, 400, "bad Content-Length");
-			return (-1);
-		}
-		if (n > s->o.max_body) {
-			/* answered now: the body is never read */
-			conn_error(c, 413, "request body too large");
-			return (-1);
-		}
-		if (n == 0) {
-			conn_dispatch(c);
-			return (-1);
-		}
-		c->toread = (size_t)n;
+		break;
+	case HSRV_BODY_LENGTH:
+		c->toread = (size_t)f.length;
 		c->st = C_BODY;
-		c->body = evbuffer_new();
-	} else {
+		break;
+	case HSRV_BODY_NONE:
 		conn_dispatch(c);
 		return (-1);
 	}
-	expect = hreq_header(r, "Expect");
-	c->expect100 = expect != NULL && r->minor >= 1 &&
-	    strcasecmp(expect, "100-continue") == 0;
+	c->body = evbuffer_new();
+	c->expect100 = f.expect100;
 	c->body_st = c->st;
 	return (admit_ask(c) == 0 ? 0 : -1);
 }
@@ -1273,11 +1087,7 @@ conn_read(struct bufferevent *bev, void *arg)
 			c->req->head = imp_malloc(n + 1);
 			evbuffer_remove(in, c->req->head, n);
 			c->req->head[n] = '\0';
-			/* a NUL would end header parsing early (smuggling) */
-			st = memchr(c->req->head, '\0', n) != NULL ? 400 :
-			    parse_head(c->req, &msg);
-			if (st == 400 && msg == NULL)
-				msg = "NUL byte in request head";
+			st = hsrv_parse_head(c->req->head, n, &c->req->h, &msg);
 			if (st != 0) {
 				conn_error(c, st, msg);
 				return;
@@ -1332,15 +1142,9 @@ conn_read(struct bufferevent *bev, void *arg)
 				return;
 			}
 			{
-				char *end;
-				unsigned long long sz;
-				errno = 0;
-				sz = strtoull(line, &end, 16);
-				/* strtoull takes blanks, signs and "0x": HTTP does not */
-				if (!isxdigit((unsigned char)line[0]) ||
-				    (line[0] == '0' && (line[1] == 'x' || line[1] == 'X')) ||
-				    end == line || errno != 0 ||
-				    (*end != '\0' && *end != ';' && *end != ' ')) {
+				uint64_t sz;
+
+				if (hsrv_parse_chunk_size(line, &sz) < 0) {
 					imp_free(line);
 					conn_error(c, 400, "bad chunk size");
 					return;
@@ -1533,30 +1337,25 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 const char *
 hreq_method(const struct hreq *r)
 {
-	return (r->method);
+	return (r->h.method);
 }
 
 const char *
 hreq_path(const struct hreq *r)
 {
-	return (r->path);
+	return (r->h.path);
 }
 
 const char *
 hreq_query(const struct hreq *r)
 {
-	return (r->query);
+	return (r->h.query);
 }
 
 const char *
 hreq_header(const struct hreq *r, const char *name)
 {
-	int i;
-
-	for (i = 0; i < r->nhdrs; i++)
-		if (strcasecmp(r->hdrs[i].name, name) == 0)
-			return (r->hdrs[i].value);
-	return (NULL);
+	return (hsrv_head_header(&r->h, name));
 }
 
 const char *
@@ -1594,7 +1393,7 @@ hreq_start_real(const struct hreq *r)
 const char *
 hreq_arg(struct hreq *r, const char *name, char *buf, size_t len)
 {
-	const char *q = r->query, *e;
+	const char *q = r->h.query, *e;
 	size_t nl = strlen(name), vl;
 
 	while (q != NULL && *q != '\0') {
