@@ -999,18 +999,303 @@ conn_recv(struct hconn *c, struct evbuffer *dst, size_t want)
 	return (got);
 }
 
+/*
+ * Reading, one function a state: each takes what it can from in (c's
+ * input) and returns RD_MORE when c's (possibly new) state should read on
+ * now, RD_STOP when it must wait for bytes or c was answered, handed to
+ * the handler or freed.
+ */
+enum { RD_STOP, RD_MORE };
+
+/*
+ * Where the head in in ends (after its blank line), or -1 when it has not
+ * come whole yet.  The head ends at the first blank line, CRLF or bare LF
+ * (tolerated): whichever comes first, or a body holding the other marker
+ * would be read as headers.
+ */
+static ssize_t
+head_end(struct evbuffer *in)
+{
+	struct evbuffer_ptr pos;
+	ssize_t end = -1;
+
+	pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (pos.pos >= 0)
+		end = (ssize_t)pos.pos + 4;
+	pos = evbuffer_search(in, "\n\n", 2, NULL);
+	if (pos.pos >= 0 && (end < 0 || pos.pos + 2 < end))
+		end = (ssize_t)pos.pos + 2;
+	return (end);
+}
+
+/* A head not whole yet (len bytes of it): read more, refuse, or wait. */
+static int
+head_wait(struct hconn *c, struct evbuffer *in, size_t len)
+{
+	struct hsrv *s = c->s;
+
+	/* the bufferevent read 4 KiB at most: more? */
+	if (len <= s->o.max_head &&
+	    conn_recv(c, in, s->o.max_head + 1024 - len) > 0)
+		return (RD_MORE);
+	if (len > s->o.max_head) {
+		conn_error(c, 431, "request head too large");
+		return (RD_STOP);
+	}
+	/*
+	 * The read timeout restarts with every byte: a client sending one a
+	 * minute would hold the connection for ever (slowloris).  The whole
+	 * head gets the idle timeout from its first byte.
+	 */
+	if (c->head_t0 == 0)
+		c->head_t0 = tim_mono();
+	else if (tim_mono() - c->head_t0 >
+	    (uint64_t)s->o.idle_timeout_s * 1000000000u)
+		conn_error(c, 408, "request head not complete within the idle "
+		    "timeout");
+	return (RD_STOP);
+}
+
+/* C_HEAD: the request line and headers, parsed; then how the body comes. */
+static int
+read_head(struct hconn *c, struct evbuffer *in)
+{
+	struct hsrv *s = c->s;
+	const char *msg = NULL;
+	size_t len, n;
+	ssize_t end;
+	int st;
+
+	len = evbuffer_get_length(in);
+	if (len == 0)
+		return (RD_STOP);
+	/*
+	 * Not there yet: wait for more.  (An end offset, not the search's -1:
+	 * once "not found" was mistaken for a bare-LF end near the start, and
+	 * a head that came in two TCP segments was answered 400.)
+	 */
+	if ((end = head_end(in)) < 0)
+		return (head_wait(c, in, len));
+	c->head_t0 = 0;
+	n = (size_t)end;
+	if (n > s->o.max_head + 4) {
+		conn_error(c, 431, "request head too large");
+		return (RD_STOP);
+	}
+	c->req = req_new(c);
+	c->req->head = imp_malloc(n + 1);
+	evbuffer_remove(in, c->req->head, n);
+	c->req->head[n] = '\0';
+	st = hsrv_parse_head(c->req->head, n, &c->req->h, &msg);
+	if (st != 0) {
+		conn_error(c, st, msg);
+		return (RD_STOP);
+	}
+	if (conn_head_done(c) < 0)
+		return (RD_STOP);
+	/* a body to read and parse: at the lowest priority */
+	if (!c->low && conn_demote(c)) {
+		conn_read_later(c);
+		return (RD_STOP);
+	}
+	return (RD_MORE);
+}
+
+/* C_BODY: a Content-Length body, what came with the head, then straight
+ * off the socket. */
+static int
+read_body(struct hconn *c, struct evbuffer *in)
+{
+	size_t n, ask;
+
+	n = evbuffer_get_length(in);
+	if (n > c->toread)
+		n = c->toread;
+	if (n > 0) {
+		if (body_add(c, n) < 0)
+			return (RD_STOP);
+		evbuffer_remove_buffer(in, c->body, n);
+		c->toread -= n;
+	}
+	if (c->toread > 0) {
+		ask = c->toread < HSRV_RECV_CHUNK ? c->toread : HSRV_RECV_CHUNK;
+		if ((n = conn_recv(c, c->body, ask)) == 0)
+			return (RD_STOP);
+		if (body_add(c, n) < 0)
+			return (RD_STOP);
+		c->toread -= n;
+		if (c->toread > 0 && n < ask)
+			return (RD_STOP);	/* the socket is empty for now */
+	}
+	if (c->toread == 0) {
+		conn_dispatch(c);
+		return (RD_STOP);
+	}
+	return (RD_MORE);
+}
+
+/*
+ * C_CHUNK_SIZE: a chunk-size line.  evbuffer_readln allocates with
+ * libevent's allocator, imp_malloc in every child (mem_install_lib_hooks):
+ * so imp_free, or heap_freed_bytes never sees the line and a sampled one
+ * stays live in the heap profile (here and in the other chunk states).
+ */
+static int
+read_chunk_size(struct hconn *c, struct evbuffer *in)
+{
+	struct hsrv *s = c->s;
+	char *line;
+	size_t len;
+	uint64_t sz;
+	int rc;
+
+	line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > 1024)
+			conn_error(c, 400, "bad chunk size");
+		return (RD_STOP);
+	}
+	rc = hsrv_parse_chunk_size(line, &sz);
+	imp_free(line);
+	if (rc < 0) {
+		conn_error(c, 400, "bad chunk size");
+		return (RD_STOP);
+	}
+	if (sz == 0) {
+		c->st = C_CHUNK_TRAILER;
+		return (RD_MORE);
+	}
+	if (sz > s->o.max_body ||
+	    evbuffer_get_length(c->body) + sz > s->o.max_body) {
+		conn_error(c, 413, "request body too large");
+		return (RD_STOP);
+	}
+	c->toread = (size_t)sz;
+	c->st = C_CHUNK_DATA;
+	return (RD_MORE);
+}
+
+/* C_CHUNK_DATA: a chunk's bytes, from the input buffer. */
+static int
+read_chunk_data(struct hconn *c, struct evbuffer *in)
+{
+	size_t n;
+
+	n = evbuffer_get_length(in);
+	if (n == 0)
+		return (RD_STOP);
+	if (n > c->toread)
+		n = c->toread;
+	if (body_add(c, n) < 0)
+		return (RD_STOP);
+	evbuffer_remove_buffer(in, c->body, n);
+	c->toread -= n;
+	if (c->toread == 0)
+		c->st = C_CHUNK_CRLF;
+	return (RD_MORE);
+}
+
+/* C_CHUNK_CRLF: the empty line after a chunk's bytes. */
+static int
+read_chunk_crlf(struct hconn *c, struct evbuffer *in)
+{
+	char *line;
+	size_t len;
+
+	line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > 1024)
+			conn_error(c, 400, "bad chunk");
+		return (RD_STOP);
+	}
+	imp_free(line);
+	if (len != 0) {
+		conn_error(c, 400, "bad chunk");
+		return (RD_STOP);
+	}
+	c->st = C_CHUNK_SIZE;
+	return (RD_MORE);
+}
+
+/* C_CHUNK_TRAILER: trailer lines, ignored, up to the empty one. */
+static int
+read_chunk_trailer(struct hconn *c, struct evbuffer *in)
+{
+	char *line;
+	size_t len;
+
+	line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+	if (line == NULL) {
+		/* trailers are ignored, but not without limit */
+		if (evbuffer_get_length(in) > c->s->o.max_head)
+			conn_error(c, 431, "request trailer too large");
+		return (RD_STOP);
+	}
+	imp_free(line);
+	if (len == 0) {
+		conn_dispatch(c);
+		return (RD_STOP);
+	}
+	return (RD_MORE);
+}
+
+/*
+ * C_DISCARD: a refused body (admit_ask), what was read with the head, then
+ * straight off the socket: MSG_TRUNC drops TCP data without copying it.
+ */
+static int
+read_discard(struct hconn *c, struct evbuffer *in)
+{
+	size_t n;
+	ssize_t r;
+
+	n = evbuffer_get_length(in);
+	if (n > c->toread)
+		n = c->toread;
+	evbuffer_drain(in, n);
+	c->toread -= n;
+	while (c->toread > 0) {
+		r = recv(bufferevent_getfd(c->bev), NULL, c->toread,
+		    MSG_TRUNC | MSG_DONTWAIT);
+		if (r <= 0)
+			break;	/* EOF and errors: the bufferevent sees them */
+		c->toread -= (size_t)r < c->toread ? (size_t)r : c->toread;
+	}
+	if (c->toread > 0)
+		return (RD_STOP);
+	body_timer_stop(c);
+	c->st = C_HEAD;
+	return (RD_MORE);
+}
+
+/* What reads in each state; NULL: nothing is read (reading is off). */
+static int (*const conn_readers[])(struct hconn *, struct evbuffer *) = {
+	[C_HEAD] = read_head,
+	[C_BODY] = read_body,
+	[C_CHUNK_SIZE] = read_chunk_size,
+	[C_CHUNK_DATA] = read_chunk_data,
+	[C_CHUNK_CRLF] = read_chunk_crlf,
+	[C_CHUNK_TRAILER] = read_chunk_trailer,
+	[C_DISCARD] = read_discard,
+	[C_HANDLER] = NULL,
+	[C_WRITING] = NULL,
+	[C_LINGER] = NULL,
+	[C_HELD] = NULL,
+};
+
+static int
+state_is_chunked(enum cstate st)
+{
+	return (st == C_CHUNK_SIZE || st == C_CHUNK_DATA ||
+	    st == C_CHUNK_CRLF || st == C_CHUNK_TRAILER);
+}
+
+/* The bufferevent's read callback: run c's state readers while they read. */
 static void
 conn_read(struct bufferevent *bev, void *arg)
 {
 	struct hconn *c = arg;
-	struct hsrv *s = c->s;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_ptr pos;
-	const char *msg = NULL;
-	char *line;
-	size_t len, n;
-	ssize_t head_end;
-	int st;
 
 	/*
 	 * A chunked body is parsed from the input buffer: take what the
@@ -1018,219 +1303,16 @@ conn_read(struct bufferevent *bev, void *arg)
 	 * head (a pipelining client must not grow our input by megabytes).
 	 * Heads and Content-Length bodies read as they need (conn_recv).
 	 */
-	if (c->st == C_CHUNK_SIZE || c->st == C_CHUNK_DATA ||
-	    c->st == C_CHUNK_CRLF || c->st == C_CHUNK_TRAILER) {
-		size_t want = s->o.max_head + 1024, have = evbuffer_get_length(in);
+	if (state_is_chunked(c->st)) {
+		size_t want = c->s->o.max_head + 1024, have = evbuffer_get_length(in);
 
 		if (c->st == C_CHUNK_DATA)
 			want += c->toread;
 		if (want > have)
 			(void)conn_recv(c, in, want - have);
 	}
-
-	for (;;) {
-		switch (c->st) {
-		case C_HEAD:
-			len = evbuffer_get_length(in);
-			if (len == 0)
-				return;
-			/*
-			 * The head ends at the first blank line, CRLF or bare LF
-			 * (tolerated): whichever comes first, or a body holding
-			 * the other marker would be read as headers.
-			 */
-			head_end = -1;
-			pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-			if (pos.pos >= 0)
-				head_end = (ssize_t)pos.pos + 4;
-			pos = evbuffer_search(in, "\n\n", 2, NULL);
-			if (pos.pos >= 0 && (head_end < 0 || pos.pos + 2 < head_end))
-				head_end = (ssize_t)pos.pos + 2;
-			/*
-			 * Not there yet: wait for more.  (An end offset, not
-			 * the search's -1: once "not found" was mistaken for a
-			 * bare-LF end near the start, and a head that came in
-			 * two TCP segments was answered 400.)
-			 */
-			if (head_end < 0) {
-				/* the bufferevent read 4 KiB at most: more? */
-				if (len <= s->o.max_head &&
-				    conn_recv(c, in, s->o.max_head + 1024 - len) > 0)
-					continue;
-				if (len > s->o.max_head) {
-					conn_error(c, 431, "request head too large");
-					return;
-				}
-				/*
-				 * The read timeout restarts with every byte: a
-				 * client sending one a minute would hold the
-				 * connection for ever (slowloris).  The whole
-				 * head gets the idle timeout from its first byte.
-				 */
-				if (c->head_t0 == 0)
-					c->head_t0 = tim_mono();
-				else if (tim_mono() - c->head_t0 >
-				    (uint64_t)s->o.idle_timeout_s * 1000000000u) {
-					conn_error(c, 408, "request head not "
-					    "complete within the idle timeout");
-					return;
-				}
-				return;
-			}
-			c->head_t0 = 0;
-			n = (size_t)head_end;
-			if (n > s->o.max_head + 4) {
-				conn_error(c, 431, "request head too large");
-				return;
-			}
-			c->req = req_new(c);
-			c->req->head = imp_malloc(n + 1);
-			evbuffer_remove(in, c->req->head, n);
-			c->req->head[n] = '\0';
-			st = hsrv_parse_head(c->req->head, n, &c->req->h, &msg);
-			if (st != 0) {
-				conn_error(c, st, msg);
-				return;
-			}
-			if (conn_head_done(c) < 0)
-				return;
-			/* a body to read and parse: at the lowest priority */
-			if (!c->low && conn_demote(c)) {
-				conn_read_later(c);
-				return;
-			}
-			break;
-		case C_BODY:
-			/* what came with the head, then straight off the socket */
-			n = evbuffer_get_length(in);
-			if (n > c->toread)
-				n = c->toread;
-			if (n > 0) {
-				if (body_add(c, n) < 0)
-					return;
-				evbuffer_remove_buffer(in, c->body, n);
-				c->toread -= n;
-			}
-			if (c->toread > 0) {
-				size_t ask = c->toread < HSRV_RECV_CHUNK ?
-				    c->toread : HSRV_RECV_CHUNK;
-
-				if ((n = conn_recv(c, c->body, ask)) == 0)
-					return;
-				if (body_add(c, n) < 0)
-					return;
-				c->toread -= n;
-				if (c->toread > 0 && n < ask)
-					return;		/* the socket is empty for now */
-			}
-			if (c->toread == 0) {
-				conn_dispatch(c);
-				return;
-			}
-			break;
-		case C_CHUNK_SIZE:
-			/*
-			 * evbuffer_readln allocates with libevent's allocator,
-			 * imp_malloc in every child (mem_install_lib_hooks): so
-			 * imp_free, or heap_freed_bytes never sees the line and
-			 * a sampled one stays live in the heap profile.
-			 */
-			line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
-			if (line == NULL) {
-				if (evbuffer_get_length(in) > 1024)
-					conn_error(c, 400, "bad chunk size");
-				return;
-			}
-			{
-				uint64_t sz;
-
-				if (hsrv_parse_chunk_size(line, &sz) < 0) {
-					imp_free(line);
-					conn_error(c, 400, "bad chunk size");
-					return;
-				}
-				imp_free(line);
-				if (sz == 0) {
-					c->st = C_CHUNK_TRAILER;
-					break;
-				}
-				if (sz > s->o.max_body ||
-				    evbuffer_get_length(c->body) + sz > s->o.max_body) {
-					conn_error(c, 413, "request body too large");
-					return;
-				}
-				c->toread = (size_t)sz;
-				c->st = C_CHUNK_DATA;
-			}
-			break;
-		case C_CHUNK_DATA:
-			n = evbuffer_get_length(in);
-			if (n == 0)
-				return;
-			if (n > c->toread)
-				n = c->toread;
-			if (body_add(c, n) < 0)
-				return;
-			evbuffer_remove_buffer(in, c->body, n);
-			c->toread -= n;
-			if (c->toread == 0)
-				c->st = C_CHUNK_CRLF;
-			break;
-		case C_CHUNK_CRLF:
-			line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
-			if (line == NULL) {
-				if (evbuffer_get_length(in) > 1024)
-					conn_error(c, 400, "bad chunk");
-				return;
-			}
-			imp_free(line);
-			if (len != 0) {
-				conn_error(c, 400, "bad chunk");
-				return;
-			}
-			c->st = C_CHUNK_SIZE;
-			break;
-		case C_CHUNK_TRAILER:
-			line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
-			if (line == NULL) {
-				/* trailers are ignored, but not without limit */
-				if (evbuffer_get_length(in) > s->o.max_head)
-					conn_error(c, 431, "request trailer too large");
-				return;
-			}
-			imp_free(line);
-			if (len == 0) {
-				conn_dispatch(c);
-				return;
-			}
-			break;
-		case C_DISCARD:
-			/* what was read with the head, then straight off the
-			 * socket: MSG_TRUNC drops TCP data without copying it */
-			n = evbuffer_get_length(in);
-			if (n > c->toread)
-				n = c->toread;
-			evbuffer_drain(in, n);
-			c->toread -= n;
-			while (c->toread > 0) {
-				ssize_t r = recv(bufferevent_getfd(bev), NULL,
-				    c->toread, MSG_TRUNC | MSG_DONTWAIT);
-				if (r <= 0)
-					break;	/* EOF and errors: the bufferevent sees them */
-				c->toread -= (size_t)r < c->toread ? (size_t)r : c->toread;
-			}
-			if (c->toread > 0)
-				return;
-			body_timer_stop(c);
-			c->st = C_HEAD;
-			break;
-		case C_HANDLER:
-		case C_WRITING:
-		case C_LINGER:
-		case C_HELD:
-			return;
-		}
-	}
+	while (conn_readers[c->st] != NULL && conn_readers[c->st](c, in) == RD_MORE)
+		;
 }
 
 /*
