@@ -212,7 +212,7 @@ hsrv_parse_frame(const struct hsrv_head *h, size_t max_body,
 	 * two Transfer-Encoding headers was read here, and "identity" with a
 	 * Content-Length was taken for none.  Take no guess: the one framing
 	 * we accept besides Content-Length is a single "chunked", alone; any
-	 * other is a 400, and the connection closes after it (conn_error),
+	 * other is a 400, and the connection closes after it (hconn_error),
 	 * so nothing after the head is ever parsed as a request.
 	 */
 	if (nte > 1) {
