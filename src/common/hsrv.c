@@ -24,6 +24,7 @@
 #include "common/mem.h"
 #include "common/tim.h"
 
+/* Free r: its head, body and response headers. */
 void
 hreq_free(struct hreq *r)
 {
@@ -36,6 +37,7 @@ hreq_free(struct hreq *r)
 	imp_free(r);
 }
 
+/* A request on c, empty until its head is parsed, stamped with the time. */
 struct hreq *
 hreq_new(struct hconn *c)
 {
@@ -50,6 +52,7 @@ hreq_new(struct hconn *c)
 	return (r);
 }
 
+/* A new connection: its peer, TCP_NODELAY, a bufferevent reading heads. */
 static void
 listener_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)

@@ -1,8 +1,8 @@
 /*
  * impcore - the HTTP server's request bodies: a Content-Length body, a
  * chunked one, a refused one skipped unread; the budget of bodies being
- * received at once and each body's deadline.  The readers follow
- * hsrv_conn.c's RD_MORE / RD_STOP convention.
+ * received at once and each body's deadline.  The readers answer
+ * RD_MORE or RD_STOP (hsrv_priv.h) to hconn_read, which runs them.
  */
 #include "config.h"
 
@@ -56,6 +56,7 @@ body_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* (Re)arm c's body deadline: body_timeout_ms from now. */
 void
 hbody_timer_start(struct hconn *c)
 {
@@ -69,6 +70,7 @@ hbody_timer_start(struct hconn *c)
 	evtimer_add(c->body_ev, &tv);
 }
 
+/* The body is whole, refused or skipped: no deadline. */
 void
 hbody_timer_stop(struct hconn *c)
 {

@@ -19,6 +19,7 @@
 #include "common/mem.h"
 #include "common/tim.h"
 
+/* c is no longer on the server's held list (admission asked again). */
 static void
 unhold(struct hconn *c)
 {
@@ -29,6 +30,7 @@ unhold(struct hconn *c)
 	c->held = 0;
 }
 
+/* Close c and free it, with its request unless a handler holds that. */
 void
 hconn_free(struct hconn *c)
 {
@@ -93,6 +95,7 @@ hconn_error(struct hconn *c, int status, const char *msg)
 	}
 }
 
+/* c's request is whole: hand it (and its body) to the handler. */
 void
 hconn_dispatch(struct hconn *c)
 {
@@ -142,6 +145,7 @@ hconn_demote(struct hconn *c)
 	return (c->low);
 }
 
+/* Back to the default priority, for the next head (hconn_demote). */
 static void
 conn_promote(struct hconn *c)
 {
@@ -483,6 +487,10 @@ linger_start(struct hconn *c)
 	bufferevent_enable(c->bev, EV_READ);
 }
 
+/*
+ * The output drained (or a streamed answer's to its low watermark): render
+ * more, close, or read the next request (maybe pipelined, already here).
+ */
 void
 hconn_write(struct bufferevent *bev, void *arg)
 {
@@ -522,6 +530,7 @@ hconn_write(struct bufferevent *bev, void *arg)
 		hconn_read(bev, c);
 }
 
+/* EOF, an error or a timeout on c: free it, or mark it dead under a handler. */
 void
 hconn_event(struct bufferevent *bev, short what, void *arg)
 {
