@@ -20,6 +20,7 @@
  *    digits up to max_body, or one Transfer-Encoding "chunked");
  *  - a head that parses, written out again in origin form, parses to the
  *    same method, path, query, version, headers and framing.
+ * And chunk-size lines, random, against a plain reading of the RFC.
  * A fixed number of heads from a fixed seed (the same on every run), then
  * about a second (IMPCORE_TEST_SECONDS) from a random seed it prints
  * (IMPCORE_TEST_SEED replays it).
@@ -379,6 +380,50 @@ check(const char *p, size_t len)
 	free(b.buf);
 }
 
+/*
+ * Chunk-size lines against a plain reading of RFC 9112 7.1: one or more hex
+ * digits (no sign, blank or "0x" before them; a value that fits in 64
+ * bits), then the end, ';' or a blank.  Accepted exactly then, with that
+ * value.
+ */
+static void
+check_chunk_size(const char *line)
+{
+	uint64_t want = 0, got = 0;
+	int ok = 1, k, d;
+
+	for (k = 0; isxdigit((unsigned char)line[k]); k++) {
+		d = isdigit((unsigned char)line[k]) ? line[k] - '0' :
+		    (line[k] | 0x20) - 'a' + 10;
+		if (want > (UINT64_MAX - (uint64_t)d) / 16)
+			ok = 0;
+		want = want * 16 + (uint64_t)d;
+	}
+	if (k == 0 || (line[k] != '\0' && line[k] != ';' && line[k] != ' '))
+		ok = 0;
+	if ((hsrv_parse_chunk_size(line, &got) == 0) != ok || (ok && got != want))
+		show(ok ? "chunk size refused or misread" :
+		    "bad chunk size accepted", line, strlen(line));
+}
+
+static void
+fuzz_chunk_sizes(long n)
+{
+	static const char alpha[] = "0123456789abcdefABCDEFxX; \t+-gG";
+	char line[24];
+	long i;
+	int k, len;
+
+	for (i = 0; i < n; i++) {
+		len = (int)(rnd() % (sizeof line - 1));
+		for (k = 0; k < len; k++)
+			line[k] = rnd() % 4 == 0 ? (char)(1 + rnd() % 255) :
+			    alpha[rnd() % (sizeof alpha - 1)];
+		line[len] = '\0';
+		check_chunk_size(line);
+	}
+}
+
 int
 main(void)
 {
@@ -404,6 +449,7 @@ main(void)
 		mutate(&x, seeds[k], strlen(seeds[k]));
 		check(x.p, x.len);
 	}
+	fuzz_chunk_sizes(20000);
 	/* then new ones for a while, from a seed printed to replay them */
 	if (getenv("IMPCORE_TEST_SEED") != NULL)
 		rng = strtoull(getenv("IMPCORE_TEST_SEED"), NULL, 0);
@@ -421,6 +467,7 @@ main(void)
 			mutate(&x, seeds[k], strlen(seeds[k]));
 			check(x.p, x.len);
 		}
+	fuzz_chunk_sizes(20000);
 	printf("%s: %ld heads (%ld parsed, %ld framed), %ld failures\n",
 	    nfail ? "FAIL" : "ok", nheads, nparsed, nframed, nfail);
 	free(x.p);
