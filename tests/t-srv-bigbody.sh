@@ -44,7 +44,7 @@ srv_stop || srv_fail "SIGTERM exit status $?"
 
 # Many large bodies at once: a worker receives at most 4 x -max-body of
 # them together; the request whose bytes pass that gets 503 with
-# Retry-After (hsrv.c, body_add), the others go on, and once they are gone
+# Retry-After (hsrv_body.c, body_add), the others go on, and once they are gone
 # the next large body is taken again.
 srv_start -threads=1 -max-body=1M
 "$PY" - "$SRV_PORT" <<'PYEOF' || srv_fail "bodies over the budget"

@@ -1,6 +1,7 @@
 #!/bin/sh
-# impsolverd's HTTP parser (net/hsrv.c) under random requests on raw
-# sockets: mutated request lines and headers, odd Content-Lengths, chunked
+# impsolverd's HTTP server (net/hsrv*.c; its head parser alone:
+# test-hsrv-parse-fuzz) under random requests on raw sockets: mutated
+# request lines and headers, odd Content-Lengths, chunked
 # bodies with bad sizes and extensions, pipelined requests, writes split at
 # random places, connections closed early.  Every answer must be HTTP/1.x
 # with a known status and, but for HEAD and 100 Continue, a JSON body (and
