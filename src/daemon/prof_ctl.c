@@ -1,9 +1,9 @@
 /*
  * impcore - the profiler's ctl commands, as run in each server process.
  *
- * A constructor registers the handlers, so the master has them before its
- * first fork and every child inherits them (ctl.h); it also warms up the
- * unwinder there, which the SIGPROF handler relies on.  Each handler runs
+ * The master registers the handlers (prof_ctl_register) before its first
+ * fork, so every child inherits them (ctl.h); it also warms up the unwinder
+ * there, which the SIGPROF handler relies on.  Each handler runs
  * in the process's event loop, writes its dump file and reports
  * res[0] = 0 or an errno, res[1] = records written.
  */
@@ -106,8 +106,13 @@ prof_ctl_handler(struct shm *shm, int slot, int cmd, uint64_t arg,
 	}
 }
 
+/*
+ * Not a constructor: in a static archive a constructor's object is linked
+ * only when something else pulls it in, and a program that lost that
+ * reference would have run without the handlers, silently (issue 20).
+ */
 void
-prof_setup(void)
+prof_ctl_register(void)
 {
 	static int done;
 	static const char *const names[] = {
@@ -124,11 +129,4 @@ prof_setup(void)
 	for (cmd = PROF_CMD_ENABLE; cmd < PROF_CMD__END; cmd++)
 		(void)ctl_register(cmd, names[cmd - CTL_CMD_EXT],
 		    prof_ctl_handler, NULL);
-}
-
-/* Before main(): the master then forks children that all have the handlers. */
-static void __attribute__((constructor))
-prof_ctl_init(void)
-{
-	prof_setup();
 }

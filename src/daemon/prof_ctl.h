@@ -32,11 +32,12 @@ enum prof_cmd {
 };
 
 /*
- * Master, before the first fork (also run by a constructor, so calling it
- * is optional): registers the ctl handlers and warms the unwinder up (its
- * first call loads libgcc_s, which is not async-signal-safe).
+ * Master, before the first fork (nothing else registers them): registers
+ * the ctl handlers and warms the unwinder up (its first call loads
+ * libgcc_s, which is not async-signal-safe).  Runs once; later calls do
+ * nothing.
  */
-void prof_setup(void);
+void prof_ctl_register(void);
 
 /*
  * "<state-dir>/prof/<kind>.<session>.<pid>" for the state file of shm.

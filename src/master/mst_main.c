@@ -27,6 +27,7 @@
 
 #include "daemon/cfg.h"
 #include "daemon/children.h"
+#include "daemon/prof_ctl.h"
 #include "daemon/sdnotify.h"
 #include "lib/log.h"
 #include "lib/mask.h"
@@ -571,6 +572,8 @@ start_state(struct shm_geom *g, int *recovered)
 	if (ctl_setup(SHM_NPROC, &cause) < 0)
 		log_fatalx("%s", cause);
 	ctl_register_builtin();
+	/* the profiler's commands, inherited by every child we fork */
+	prof_ctl_register();
 	mst.slot = shm_proc_alloc(mst.shm, SHM_ROLE_MASTER, -1, 0);
 	stat_attach(shm_proc_stats(mst.shm, mst.slot));
 	shm_proc_set_pid(mst.shm, mst.slot, getpid());

@@ -14,6 +14,7 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +153,8 @@ hsrv_new(struct event_base *base, int listen_fd, const struct hsrv_opts *o,
 		return (NULL);
 	}
 	evconnlistener_set_error_cb(s->lev, listener_error);
-	if (lpause_init(&s->pause, base, s->lev, "accept()") < 0) {
+	if (lpause_init(&s->pause, base, s->lev, o->accept_what != NULL ?
+	    o->accept_what : "accept()") < 0) {
 		evconnlistener_free(s->lev);
 		imp_free(s);
 		return (NULL);
@@ -342,4 +344,37 @@ void *
 hreq_get_data(const struct hreq *r)
 {
 	return (r->data);
+}
+
+/*==================================================================
+ * Long answers: a stream that waits for its parts, a client that left
+ */
+
+void
+hsrv_stream_wake(struct hsrv *s, void *arg)
+{
+	struct hconn *c;
+
+	TAILQ_FOREACH(c, &s->conns, link)
+		if (c->sfill != NULL && c->sarg == arg) {
+			hstream_pump(c);
+			return;
+		}
+}
+
+int
+hreq_client_gone(const struct hreq *r)
+{
+	struct pollfd pfd;
+
+	if (r->c == NULL || r->c->dead || r->c->bev == NULL)
+		return (1);
+	if ((pfd.fd = bufferevent_getfd(r->c->bev)) < 0)
+		return (0);
+	/* a pipelined request is POLLIN without POLLRDHUP: still there */
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) <= 0)
+		return (0);
+	return ((pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0);
 }

@@ -49,6 +49,9 @@ struct hsrv_opts {
 						   else 408 (0: 30 s) */
 	int		write_timeout_s;
 	hsrv_admit_fn	*admit;			/* NULL: every body is read */
+	const char	*accept_what;		/* names accept() in the log lines
+						   of its pauses (NULL: "accept()");
+						   a literal, it is kept */
 };
 
 typedef void hsrv_handler_fn(struct hreq *req, void *arg);
@@ -128,6 +131,22 @@ typedef void hsrv_fini_fn(void *arg);
 void hreq_reply_stream(struct hreq *r, int status, const char *lines,
     size_t llen, const char *first, size_t flen, hsrv_fill_fn *fill,
     hsrv_fini_fn *fini, void *arg);
+/*
+ * fill may also return HSRV_FILL_WAIT: nothing more to send yet (a line a
+ * second: the profiler's /debug/stats).  fill is then called again after
+ * hsrv_stream_wake(s, arg), with arg the one given to hreq_reply_stream
+ * (none such, e.g. the client left and fini ran: nothing happens; a walk
+ * over the connections, for a few long streams, not a request's path).
+ */
+#define HSRV_FILL_WAIT	2
+void hsrv_stream_wake(struct hsrv *s, void *arg);
+/*
+ * 1 when the client of r, not answered yet, has closed its side or reset
+ * (or the server went away).  Reading is off while a handler holds r, so
+ * nothing else notices a client leaving a long deferred answer (a CPU
+ * profile); a pipelined request is not a departure.
+ */
+int hreq_client_gone(const struct hreq *r);
 /* The status text of a code ("Not Found"). */
 const char *hsrv_status_text(int status);
 

@@ -241,6 +241,8 @@ hstream_pump(struct hconn *c)
 		buf_reset(&c->sbuf);
 		more = c->sfill(&c->sbuf, c->sarg);
 		stream_add(c, c->sbuf.p, c->sbuf.len);
+		if (more == HSRV_FILL_WAIT)
+			break;		/* hsrv_stream_wake asks again */
 		if (!more) {
 			if (c->schunked)
 				evbuffer_add(out, "0\r\n\r\n", 5);

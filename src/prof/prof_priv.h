@@ -21,7 +21,7 @@ int prof_backtrace(uintptr_t *pcs, int max, int skip);
 /*
  * In a signal handler: pcs[0] is the interrupted instruction, then the
  * return addresses of its callers.  uc is the handler's ucontext.  Uses
- * only the unwinder (warmed up by prof_setup), no locks, no allocation.
+ * only the unwinder (warmed up by prof_ctl_register), no locks, no allocation.
  */
 int prof_backtrace_signal(void *uc, uintptr_t *pcs, int max);
 

@@ -2,7 +2,7 @@
  * impcore - the profiler process: what its files share.
  *
  * One process (role SHM_ROLE_PROFILER, started with -profile) serves the
- * Go-compatible debug endpoints on -profile-port with evhttp: pprof
+ * Go-compatible debug endpoints on -profile-port with hsrv: pprof
  * profiles merged from every server process (prf_pprof.c), /debug/info,
  * /debug/stats (prf_info.c), /metrics
  * (prf_metrics.c).  It samples /proc of every server process once a second
@@ -25,9 +25,8 @@ struct cfg;
 struct child_ctx;
 struct event;
 struct event_base;
-struct evhttp;
-struct evhttp_request;
-struct evhttp_connection;
+struct hreq;
+struct hsrv;
 struct prf_stream;
 
 #define PRF_MAGIC		0x50524f46u	/* "PROF" */
@@ -40,7 +39,7 @@ struct prf {
 	struct shm		*shm;
 	const struct cfg	*cfg;
 	struct event_base	*base;
-	struct evhttp		*http;
+	struct hsrv		*http;
 	struct event		*ctl_ev, *tick_ev;
 	struct event		*sig_term, *sig_int, *sig_usr1, *sig_hup;
 	uint64_t		t_start_real, t_start_mono;
@@ -63,15 +62,16 @@ struct prf {
 uint64_t prf_next_session(struct prf *prf);
 
 /* prf_http.c: routes, auth, answers */
-void prf_http_setup(struct prf *prf);
-void prf_reply(struct evhttp_request *req, int status, const char *ctype,
+/* Serve the debug port on listen_fd (closed with prf->http); 0, or -1. */
+int prf_http_setup(struct prf *prf, int listen_fd);
+void prf_reply(struct hreq *req, int status, const char *ctype,
     const void *body, size_t len);
-void prf_reply_buf(struct evhttp_request *req, int status, const char *ctype,
+void prf_reply_buf(struct hreq *req, int status, const char *ctype,
     struct buf *b);
 /* text/plain error with X-Go-Pprof: 1 (net/http/pprof's serveError) */
-void prf_reply_pprof_error(struct evhttp_request *req, int status,
+void prf_reply_pprof_error(struct hreq *req, int status,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void prf_reply_json_error(struct evhttp_request *req, int status,
+void prf_reply_json_error(struct hreq *req, int status,
     const char *msg);
 /*
  * Publish the debug port's requests in our hands as this process's
@@ -80,30 +80,27 @@ void prf_reply_json_error(struct evhttp_request *req, int status,
  */
 void prf_inflight_sync(int extra);
 /* Query argument name of req (decoded), or NULL. */
-const char *prf_arg(struct evhttp_request *req, const char *name, char *buf,
+const char *prf_arg(struct hreq *req, const char *name, char *buf,
     size_t len);
 /* Append /proc/self/maps (the layout every forked process shares). */
 void prf_add_maps(struct buf *b);
 
 /*
- * A request answered later (profiles): notices the client leaving, so we
- * never answer a request libevent already freed (DESIGN.md section 9).
+ * A request answered later (profiles), counted as in our hands until then.
+ * It must be answered, even when its client left: hsrv then drops the
+ * answer and frees the request (hreq_reply on a dead connection).
  */
 struct prf_defer {
-	struct evhttp_request		*req;	/* NULL once the client left */
-	struct evhttp_connection	*evcon;
-	/* called once when the client leaves first (NULL: nothing to do) */
-	void				(*gone)(void *arg);
-	void				*gone_arg;
-	int				held;	/* counted in prf_inflight_sync */
+	struct hreq		*req;	/* NULL once taken */
+	int			held;	/* counted in prf_inflight_sync */
 };
-void prf_defer_init(struct prf_defer *d, struct evhttp_request *req);
-/* The request to answer, or NULL when the client left; detaches. */
-struct evhttp_request *prf_defer_take(struct prf_defer *d);
+void prf_defer_init(struct prf_defer *d, struct hreq *req);
+/* The request to answer (NULL when taken already); detaches. */
+struct hreq *prf_defer_take(struct prf_defer *d);
 /*
  * 1 when the client has closed its side (or reset) while we have not
- * answered yet.  libevent reads nothing from a connection whose request
- * is being handled, so its close callback alone never sees it.
+ * answered yet (hreq_client_gone: hsrv reads nothing from a connection
+ * whose request is being handled, so nothing else sees it).
  */
 int prf_defer_client_gone(const struct prf_defer *d);
 
@@ -164,17 +161,17 @@ int prf_job_read(struct prf *prf, uint64_t session, const char *kind,
 void prf_dumps_clean(struct prf *prf);
 
 /* prf_pprof.c */
-void prf_pprof_index(struct prf *prf, struct evhttp_request *req);
-void prf_pprof_profile(struct prf *prf, struct evhttp_request *req);
-void prf_pprof_heap(struct prf *prf, struct evhttp_request *req);
-void prf_pprof_allocs(struct prf *prf, struct evhttp_request *req);
-void prf_pprof_threadcreate(struct prf *prf, struct evhttp_request *req);
-void prf_pprof_trace(struct prf *prf, struct evhttp_request *req);
-void prf_pprof_block(struct prf *prf, struct evhttp_request *req);
-void prf_pprof_mutex(struct prf *prf, struct evhttp_request *req);
-void prf_pprof_goroutine(struct prf *prf, struct evhttp_request *req);
-void prf_pprof_cmdline(struct prf *prf, struct evhttp_request *req);
-void prf_pprof_symbol(struct prf *prf, struct evhttp_request *req);
+void prf_pprof_index(struct prf *prf, struct hreq *req);
+void prf_pprof_profile(struct prf *prf, struct hreq *req);
+void prf_pprof_heap(struct prf *prf, struct hreq *req);
+void prf_pprof_allocs(struct prf *prf, struct hreq *req);
+void prf_pprof_threadcreate(struct prf *prf, struct hreq *req);
+void prf_pprof_trace(struct prf *prf, struct hreq *req);
+void prf_pprof_block(struct prf *prf, struct hreq *req);
+void prf_pprof_mutex(struct prf *prf, struct hreq *req);
+void prf_pprof_goroutine(struct prf *prf, struct hreq *req);
+void prf_pprof_cmdline(struct prf *prf, struct hreq *req);
+void prf_pprof_symbol(struct prf *prf, struct hreq *req);
 /* SIGTERM: cut a running CPU profile short. */
 void prf_pprof_stop(struct prf *prf);
 
@@ -190,8 +187,8 @@ void prf_sample_totals(const struct phist_sample *s, uint64_t *alloc,
     uint64_t *total_alloc, uint64_t *sys, int *tasks);
 
 /* prf_info.c */
-void prf_info(struct prf *prf, struct evhttp_request *req);
-void prf_stats(struct prf *prf, struct evhttp_request *req);
+void prf_info(struct prf *prf, struct hreq *req);
+void prf_stats(struct prf *prf, struct hreq *req);
 void prf_stats_stop_all(struct prf *prf);
 
 /* prf_sym.c: name of a code address (our statics too); NULL if unknown.
@@ -213,7 +210,7 @@ int prf_sym_frames(uintptr_t pc, struct prf_frame *f, int max);
 void prf_sym_free(void);
 
 /* prf_metrics.c */
-void prf_metrics(struct prf *prf, struct evhttp_request *req);
+void prf_metrics(struct prf *prf, struct hreq *req);
 
 /* prf_proc.c: read a small file into buf (NUL-terminated); bytes read or -1. */
 ssize_t prf_read_file(const char *path, char *buf, size_t len);

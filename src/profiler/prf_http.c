@@ -1,18 +1,17 @@
 /*
  * impcore - the profiler's HTTP side: routes, access check, answers.
  *
- * evhttp on the -profile-port socket.  Paths and answers follow Go's
- * net/http/pprof, so `go tool pprof http://host:6060/debug/pprof/...` and
- * scripts written for the Go server work unchanged.
+ * Our own HTTP server (net/hsrv.h) on the -profile-port socket, as the
+ * workers': the same body budget, JSON refusals (400, 408, 413, 431),
+ * slow-client timeouts, keep-alive rules and accept() pauses.  Paths and
+ * answers follow Go's net/http/pprof, so `go tool pprof
+ * http://host:6060/debug/pprof/...` and scripts written for the Go server
+ * work unchanged.
  */
 #include "config.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <ctype.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,11 +21,13 @@
 #include "daemon/cfg.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/tim.h"
+#include "net/hsrv.h"
 #include "state/shm.h"
 #include "daemon/children.h"
 #include "profiler/prf.h"
 
-typedef void prf_route_fn(struct prf *prf, struct evhttp_request *req);
+typedef void prf_route_fn(struct prf *prf, struct hreq *req);
 
 static const struct prf_route {
 	const char	*path;
@@ -51,48 +52,25 @@ static const struct prf_route {
 	{ "/",				prf_pprof_index,	0 },
 };
 
-static const char *
-prf_reason(int status)
-{
-	switch (status) {
-	case 200:	return ("OK");
-	case 400:	return ("Bad Request");
-	case 401:	return ("Unauthorized");
-	case 404:	return ("Not Found");
-	case 405:	return ("Method Not Allowed");
-	case 500:	return ("Internal Server Error");
-	case 501:	return ("Not Implemented");
-	case 503:	return ("Service Unavailable");
-	default:	return ("Unknown");
-	}
-}
-
 void
-prf_reply(struct evhttp_request *req, int status, const char *ctype,
+prf_reply(struct hreq *req, int status, const char *ctype,
     const void *body, size_t len)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *eb = evbuffer_new();
-
 	if (ctype != NULL)
-		evhttp_add_header(h, "Content-Type", ctype);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (eb != NULL && len > 0)
-		evbuffer_add(eb, body, len);
-	evhttp_send_reply(req, status, prf_reason(status), eb);
-	if (eb != NULL)
-		evbuffer_free(eb);
+		hreq_add_header(req, "Content-Type", ctype);
+	hreq_add_header(req, "Cache-Control", "no-store");
+	hreq_reply(req, status, body, len);
 }
 
 void
-prf_reply_buf(struct evhttp_request *req, int status, const char *ctype,
+prf_reply_buf(struct hreq *req, int status, const char *ctype,
     struct buf *b)
 {
 	prf_reply(req, status, ctype, b->p, b->len);
 }
 
 void
-prf_reply_pprof_error(struct evhttp_request *req, int status,
+prf_reply_pprof_error(struct hreq *req, int status,
     const char *fmt, ...)
 {
 	char msg[512];
@@ -108,14 +86,13 @@ prf_reply_pprof_error(struct evhttp_request *req, int status,
 		n = (int)sizeof msg - 2;
 	msg[n++] = '\n';
 	/* Go's pprof handlers mark their own errors with this header */
-	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Go-Pprof", "1");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "X-Content-Type-Options", "nosniff");
+	hreq_add_header(req, "X-Go-Pprof", "1");
+	hreq_add_header(req, "X-Content-Type-Options", "nosniff");
 	prf_reply(req, status, "text/plain; charset=utf-8", msg, (size_t)n);
 }
 
 void
-prf_reply_json_error(struct evhttp_request *req, int status, const char *msg)
+prf_reply_json_error(struct hreq *req, int status, const char *msg)
 {
 	struct buf b;
 
@@ -127,26 +104,34 @@ prf_reply_json_error(struct evhttp_request *req, int status, const char *msg)
 	buf_free(&b);
 }
 
-const char *
-prf_arg(struct evhttp_request *req, const char *name, char *out, size_t len)
+static int
+prf_hexval(int c)
 {
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-	const char *q = u != NULL ? evhttp_uri_get_query(u) : NULL;
-	struct evkeyvalq args;
-	const char *v;
+	return (isdigit(c) ? c - '0' : tolower(c) - 'a' + 10);
+}
 
-	if (q == NULL)
+/*
+ * hreq_arg's value, %XX decoded ('+' stays, as evhttp's query parser left
+ * it): "seconds=%33" is 3, as it was before the profiler moved to hsrv.
+ */
+const char *
+prf_arg(struct hreq *req, const char *name, char *out, size_t len)
+{
+	char *p, *q;
+
+	if (hreq_arg(req, name, out, len) == NULL)
 		return (NULL);
-	memset(&args, 0, sizeof args);	/* evhttp_parse_query_str initialises it */
-	if (evhttp_parse_query_str(q, &args) != 0) {
-		evhttp_clear_headers(&args);
-		return (NULL);
+	for (p = q = out; *p != '\0'; p++) {
+		if (p[0] == '%' && isxdigit((unsigned char)p[1]) &&
+		    isxdigit((unsigned char)p[2])) {
+			*q++ = (char)(prf_hexval((unsigned char)p[1]) << 4 |
+			    prf_hexval((unsigned char)p[2]));
+			p += 2;
+		} else
+			*q++ = *p;
 	}
-	v = evhttp_find_header(&args, name);
-	if (v != NULL)
-		snprintf(out, len, "%s", v);
-	evhttp_clear_headers(&args);
-	return (v != NULL ? out : NULL);
+	*q = '\0';
+	return (out);
 }
 
 void
@@ -191,68 +176,26 @@ prf_defer_release(struct prf_defer *d)
 
 /* ---- deferred answers ---------------------------------------------------- */
 
-static void
-prf_defer_closed(struct evhttp_connection *evcon, void *arg)
-{
-	struct prf_defer *d = arg;
-
-	(void)evcon;
-	/*
-	 * The client left.  libevent 2.1 detaches a request whose handler is
-	 * not done from its dying connection (req->evcon = NULL) and leaves
-	 * it to us; when the whole server is freed the request goes with the
-	 * connection.  Either way we must not answer it any more.
-	 */
-	if (d->req != NULL && evhttp_request_get_connection(d->req) == NULL)
-		evhttp_request_free(d->req);
-	d->req = NULL;
-	d->evcon = NULL;
-	prf_defer_release(d);
-	if (d->gone != NULL)
-		d->gone(d->gone_arg);
-}
-
 void
-prf_defer_init(struct prf_defer *d, struct evhttp_request *req)
+prf_defer_init(struct prf_defer *d, struct hreq *req)
 {
-	d->gone = NULL;
-	d->gone_arg = NULL;
 	d->req = req;
 	d->held = 1;
 	prf_held++;
-	d->evcon = evhttp_request_get_connection(req);
-	if (d->evcon != NULL)
-		evhttp_connection_set_closecb(d->evcon, prf_defer_closed, d);
 }
 
 int
 prf_defer_client_gone(const struct prf_defer *d)
 {
-	struct bufferevent *bev;
-	struct pollfd pfd;
-
-	if (d->req == NULL || d->evcon == NULL)
-		return (1);
-	if ((bev = evhttp_connection_get_bufferevent(d->evcon)) == NULL ||
-	    (pfd.fd = bufferevent_getfd(bev)) < 0)
-		return (0);
-	/* a pipelined request is POLLIN without POLLRDHUP: still there */
-	pfd.events = POLLRDHUP;
-	pfd.revents = 0;
-	if (poll(&pfd, 1, 0) <= 0)
-		return (0);
-	return ((pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0);
+	return (d->req == NULL || hreq_client_gone(d->req));
 }
 
-struct evhttp_request *
+struct hreq *
 prf_defer_take(struct prf_defer *d)
 {
-	struct evhttp_request *req = d->req;
+	struct hreq *req = d->req;
 
-	if (d->evcon != NULL)
-		evhttp_connection_set_closecb(d->evcon, NULL, NULL);
 	d->req = NULL;
-	d->evcon = NULL;
 	prf_defer_release(d);
 	return (req);
 }
@@ -318,7 +261,7 @@ prf_b64_decode(const char *in, char *out, size_t len)
  * http://any:T@host:6060/debug/pprof/heap (pprof cannot add headers).
  */
 static int
-prf_authorized(struct prf *prf, struct evhttp_request *req)
+prf_authorized(struct prf *prf, struct hreq *req)
 {
 	const char *tok = prf->cfg->api_token, *h, *colon;
 	char dec[512];
@@ -326,8 +269,7 @@ prf_authorized(struct prf *prf, struct evhttp_request *req)
 
 	if (tok == NULL || *tok == '\0')
 		return (1);
-	h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
+	h = hreq_header(req, "Authorization");
 	if (h == NULL)
 		return (0);
 	if (strncasecmp(h, "Bearer ", 7) == 0)
@@ -343,34 +285,40 @@ prf_authorized(struct prf *prf, struct evhttp_request *req)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-static void prf_http_dispatch(struct prf *prf, struct evhttp_request *req,
-    const char *path, enum evhttp_cmd_type m);
+static void prf_http_dispatch(struct prf *prf, struct hreq *req,
+    const char *path, const char *m);
 
 static void
-prf_http_cb(struct evhttp_request *req, void *arg)
+prf_http_cb(struct hreq *req, void *arg)
 {
 	struct prf *prf = arg;
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-	const char *path = u != NULL ? evhttp_uri_get_path(u) : NULL;
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	const char *path = hreq_path(req);
 
 	if (path == NULL || *path == '\0')
 		path = "/";
 	/* this request is a task while its handler runs, longer if deferred */
 	prf_inflight_sync(1);
-	prf_http_dispatch(prf, req, path, m);
+	prf_http_dispatch(prf, req, path, hreq_method(req));
 	prf_inflight_sync(0);
 }
 
+/* Refusals hsrv makes itself (400, 408, 413, 431, 503): JSON, as ours. */
 static void
-prf_http_dispatch(struct prf *prf, struct evhttp_request *req,
-    const char *path, enum evhttp_cmd_type m)
+prf_http_error(struct hreq *req, int status, const char *msg, void *arg)
+{
+	(void)arg;
+	prf_reply_json_error(req, status, msg);
+}
+
+static void
+prf_http_dispatch(struct prf *prf, struct hreq *req, const char *path,
+    const char *m)
 {
 	size_t i;
 
 	if (!prf_authorized(prf, req)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", "Bearer realm=\"impcore debug\"");
+		hreq_add_header(req, "WWW-Authenticate",
+		    "Bearer realm=\"impcore debug\"");
 		prf_reply_pprof_error(req, 401, "unauthorized: the debug port "
 		    "needs the API token (Authorization: Bearer, or as the "
 		    "password of http://user:TOKEN@host/)");
@@ -381,10 +329,11 @@ prf_http_dispatch(struct prf *prf, struct evhttp_request *req,
 
 		if (strcmp(path, r->path) != 0)
 			continue;
-		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD &&
-		    !(r->post && m == EVHTTP_REQ_POST)) {
-			evhttp_add_header(evhttp_request_get_output_headers(req),
-			    "Allow", r->post ? "GET, HEAD, POST" : "GET, HEAD");
+		if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 &&
+		    !(r->post && strcmp(m, "POST") == 0)) {
+			/* any other method, known or not (evhttp said 501) */
+			hreq_add_header(req, "Allow",
+			    r->post ? "GET, HEAD, POST" : "GET, HEAD");
 			prf_reply_pprof_error(req, 405, "method not allowed");
 			return;
 		}
@@ -398,16 +347,30 @@ prf_http_dispatch(struct prf *prf, struct evhttp_request *req,
 	prf_reply_pprof_error(req, 404, "404 page not found");
 }
 
-void
-prf_http_setup(struct prf *prf)
+int
+prf_http_setup(struct prf *prf, int listen_fd)
 {
-	evhttp_set_allowed_methods(prf->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
-	/* a CPU profile keeps its request PROF_CPU_MAX_SECONDS + a few */
-	evhttp_set_timeout(prf->http, 120);
-	evhttp_set_max_body_size(prf->http, 1 << 20);
-	evhttp_set_max_headers_size(prf->http, 64 << 10);
-	evhttp_set_gencb(prf->http, prf_http_cb, prf);
+	struct hsrv_opts ho;
+
+	memset(&ho, 0, sizeof ho);
+	ho.max_head = 64 << 10;
+	/* symbol lookups are the only bodies: small */
+	ho.max_body = 1 << 20;
+	/*
+	 * The workers' slow-client limits.  A CPU profile keeps its request
+	 * up to PROF_CPU_MAX_SECONDS, but no timeout runs then: hsrv reads
+	 * nothing while a handler holds the request, and the write timeout
+	 * counts only while an answer waits for the client.
+	 */
+	ho.idle_timeout_s = (int)(prf->cfg->idle_timeout / TIM_SEC);
+	ho.body_timeout_ms = (unsigned)(prf->cfg->body_timeout / TIM_MS);
+	ho.write_timeout_s = 60;
+	/* operators (and t-srv-fdlimit) tell the two listeners apart by it */
+	ho.accept_what = "accept() on the debug port";
+	prf->http = hsrv_new(prf->base, listen_fd, &ho, prf_http_cb,
+	    prf_http_error, prf);
+	if (prf->http == NULL)
+		return (-1);
 	prf_http_prf = prf;
+	return (0);
 }

@@ -9,9 +9,7 @@
 #include "config.h"
 
 #include <curl/curl.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <gnu/libc-version.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -33,6 +31,7 @@
 #include "lib/stat.h"
 #include "state/stat_read.h"
 #include "lib/tim.h"
+#include "net/hsrv.h"
 #include "daemon/children.h"
 #include "profiler/prf.h"
 
@@ -129,7 +128,7 @@ prf_mapped_libs(void)
 }
 
 void
-prf_info(struct prf *prf, struct evhttp_request *req)
+prf_info(struct prf *prf, struct hreq *req)
 {
 	const struct phist_sample *s = prf_hist_last(prf, 0);
 	json_t *root = json_object(), *o, *a;
@@ -260,15 +259,20 @@ prf_info(struct prf *prf, struct evhttp_request *req)
 
 /* ==== /debug/stats ========================================================= */
 
+/*
+ * A stream is an hsrv streamed answer whose fill waits (HSRV_FILL_WAIT):
+ * the timer makes a line a second into pend and wakes the answer, fill
+ * hands pend over.  It lives until hsrv calls prf_stream_fini: after the
+ * last line, or when the client left (a write failed), or at hsrv_free.
+ */
 struct prf_stream {
-	struct prf			*prf;
-	struct evhttp_request		*req;	/* NULL once the client left */
-	struct evhttp_connection	*evcon;
-	struct event			*timer;
-	int				left;		/* lines still to send */
-	uint64_t			prev_mono;
-	uint64_t			prev[STAT__N];
-	struct prf_stream		*next;
+	struct prf		*prf;
+	struct event		*timer;
+	int			left;		/* lines still to make */
+	uint64_t		prev_mono;
+	uint64_t		prev[STAT__N];
+	struct buf		pend;		/* made, not handed to hsrv yet */
+	struct prf_stream	*next;
 };
 
 static void
@@ -285,43 +289,44 @@ prf_stream_unlink(struct prf_stream *st)
 		}
 }
 
+/* hsrv_fini_fn: the answer is complete, or its client left. */
 static void
-prf_stream_free(struct prf_stream *st)
-{
-	prf_stream_unlink(st);
-	if (st->timer != NULL)
-		event_free(st->timer);
-	imp_free(st);
-}
-
-/* Finish a stream we still own the request of (last line sent, or SIGTERM). */
-static void
-prf_stream_end(struct prf_stream *st)
-{
-	if (st->evcon != NULL)
-		evhttp_connection_set_closecb(st->evcon, NULL, NULL);
-	if (st->req != NULL)
-		evhttp_send_reply_end(st->req);
-	prf_stream_free(st);
-}
-
-static void
-prf_stream_closed(struct evhttp_connection *evcon, void *arg)
+prf_stream_fini(void *arg)
 {
 	struct prf_stream *st = arg;
 
-	(void)evcon;
-	/*
-	 * The client left mid-stream.  A request whose answer is not finished
-	 * was detached from the dying connection and is ours to free
-	 * (evhttp_send_reply_end does that for a detached request); when the
-	 * server itself is being freed, the connection takes it along.
-	 */
-	if (st->req != NULL && evhttp_request_get_connection(st->req) == NULL)
-		evhttp_send_reply_end(st->req);
-	st->req = NULL;
-	st->evcon = NULL;
-	prf_stream_free(st);
+	prf_stream_unlink(st);
+	if (st->timer != NULL)
+		event_free(st->timer);
+	buf_free(&st->pend);
+	imp_free(st);
+}
+
+/* hsrv_fill_fn: the lines made since the last call; 0 after the last. */
+static int
+prf_stream_fill(struct buf *b, void *arg)
+{
+	struct prf_stream *st = arg;
+
+	if (st->pend.len > 0) {	/* p is NULL until the first line */
+		buf_add(b, st->pend.p, st->pend.len);
+		buf_reset(&st->pend);
+	}
+	return (st->left > 0 ? HSRV_FILL_WAIT : 0);
+}
+
+/*
+ * Make no more lines: the answer ends once hsrv has taken those made
+ * (at once, unless the client is not reading; hsrv_free ends it then).
+ * st may be freed on return.
+ */
+static void
+prf_stream_end(struct prf_stream *st)
+{
+	st->left = 0;
+	if (st->timer != NULL)
+		evtimer_del(st->timer);
+	hsrv_stream_wake(st->prf->http, st);
 }
 
 /*
@@ -408,7 +413,7 @@ prf_stream_line(struct prf_stream *st, struct buf *b)
 
 /* ?history=N: the last N once-a-second samples at once, oldest first. */
 static void
-prf_stats_history(struct prf *prf, struct evhttp_request *req, long n)
+prf_stats_history(struct prf *prf, struct hreq *req, long n)
 {
 	const struct phist_sample *s, *prev;
 	struct buf b;
@@ -431,26 +436,18 @@ static void
 prf_stream_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct prf_stream *st = arg;
-	struct evbuffer *eb;
-	struct buf b;
 
 	(void)fd;
 	(void)what;
-	buf_init(&b);
-	prf_stream_line(st, &b);
-	eb = evbuffer_new();
-	if (eb != NULL) {
-		evbuffer_add(eb, b.p, b.len);
-		evhttp_send_reply_chunk(st->req, eb);
-		evbuffer_free(eb);
-	}
-	buf_free(&b);
+	prf_stream_line(st, &st->pend);
 	if (--st->left <= 0)
 		prf_stream_end(st);
+	else
+		hsrv_stream_wake(st->prf->http, st);
 }
 
 void
-prf_stats(struct prf *prf, struct evhttp_request *req)
+prf_stats(struct prf *prf, struct hreq *req)
 {
 	struct timeval one = { 1, 0 };
 	struct prf_stream *st;
@@ -490,30 +487,31 @@ prf_stats(struct prf *prf, struct evhttp_request *req)
 	}
 	st = imp_calloc(1, sizeof *st);
 	st->prf = prf;
-	st->req = req;
 	st->left = (int)sec;
-	st->evcon = evhttp_request_get_connection(req);
 	st->prev_mono = tim_mono();
+	buf_init(&st->pend);
 	stat_sum_all(prf->shm, st->prev);
 	st->next = prf->streams;
 	prf->streams = st;
 	prf->nstreams++;
 	prf_inflight_sync(1);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "application/x-ndjson");
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control",
-	    "no-store");
-	evhttp_send_reply_start(req, 200, "OK");
-	/* without this, a client that leaves turns our next chunk into a use-after-free */
-	if (st->evcon != NULL)
-		evhttp_connection_set_closecb(st->evcon, prf_stream_closed, st);
 	st->timer = event_new(prf->base, -1, EV_PERSIST, prf_stream_tick, st);
 	event_add(st->timer, &one);
+	hreq_add_header(req, "Content-Type", "application/x-ndjson");
+	hreq_add_header(req, "Cache-Control", "no-store");
+	/* st is hsrv's from here: prf_stream_fini may already have run (HEAD) */
+	hreq_reply_stream(req, 200, NULL, 0, NULL, 0, prf_stream_fill,
+	    prf_stream_fini, st);
 }
 
 void
 prf_stats_stop_all(struct prf *prf)
 {
-	while (prf->streams != NULL)
-		prf_stream_end(prf->streams);
+	struct prf_stream *st, *next;
+
+	/* next first: prf_stream_end may free st */
+	for (st = prf->streams; st != NULL; st = next) {
+		next = st->next;
+		prf_stream_end(st);
+	}
 }

@@ -12,8 +12,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/listener.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +26,12 @@
 #include "state/ctl.h"
 #include "daemon/ctl_event.h"
 #include "lib/log.h"
-#include "net/lpause.h"
 #include "lib/mem.h"
 #include "prof/prof.h"
 #include "daemon/prof_ctl.h"
 #include "state/shm.h"
 #include "lib/tim.h"
+#include "net/hsrv.h"
 #include "daemon/children.h"
 #include "profiler/prf.h"
 
@@ -213,23 +211,10 @@ prf_sig_new(struct prf *prf, int sig)
 	return (ev);
 }
 
-/* The debug port's accept() pauses (one listener a process). */
-static struct lpause	prf_pause;
-
-static void
-prf_accept_error(struct evconnlistener *lev, void *arg)
-{
-	(void)lev;
-	(void)arg;
-	lpause_error(&prf_pause, EVUTIL_SOCKET_ERROR(), -1);
-}
-
 int
 prf_main(struct child_ctx *ctx)
 {
 	struct timeval one = { 1, 0 };
-	struct evhttp_bound_socket *bound;
-	struct evconnlistener *lev;
 	struct prf *prf;
 	int rc = 0;
 
@@ -257,28 +242,17 @@ prf_main(struct child_ctx *ctx)
 	prof_enable(0);
 
 	prf->base = event_base_new();
-	prf->http = prf->base != NULL ? evhttp_new(prf->base) : NULL;
-	if (prf->http == NULL) {
-		log_err("event_base_new/evhttp_new failed");
+	if (prf->base == NULL) {
+		log_err("event_base_new failed");
 		rc = 1;
 		goto out;
 	}
-	if ((bound = evhttp_accept_socket_with_handle(prf->http,
-	    ctx->profile_fd)) == NULL) {
-		log_syserr("evhttp_accept_socket_with_handle");
+	/* hsrv pauses accept() when out of descriptors (lpause.h) */
+	if (prf_http_setup(prf, ctx->profile_fd) < 0) {
+		log_err("cannot serve the debug port");
 		rc = 1;
 		goto out;
 	}
-	/* evhttp's listener would spin on EMFILE too: pause it (lpause.h) */
-	lev = evhttp_bound_socket_get_listener(bound);
-	if (lpause_init(&prf_pause, prf->base, lev, "accept() on the debug "
-	    "port") < 0) {
-		log_err("lpause_init failed");
-		rc = 1;
-		goto out;
-	}
-	evconnlistener_set_error_cb(lev, prf_accept_error);
-	prf_http_setup(prf);
 	prf->ctl_ev = ctl_event_new(prf->base, prf->shm, ctx->slot, NULL, NULL);
 	prf->sig_term = prf_sig_new(prf, SIGTERM);
 	prf->sig_int = prf_sig_new(prf, SIGINT);
@@ -294,7 +268,10 @@ prf_main(struct child_ctx *ctx)
 	event_base_dispatch(prf->base);
 
 out:
+	/* streams the client did not take the end of are ended by hsrv_free */
 	prf_stats_stop_all(prf);
+	if (prf->http != NULL)
+		hsrv_free(prf->http);
 	if (prf->tick_ev != NULL)
 		event_free(prf->tick_ev);
 	if (prf->ctl_ev != NULL)
@@ -307,9 +284,6 @@ out:
 		event_free(prf->sig_usr1);
 	if (prf->sig_hup != NULL)
 		event_free(prf->sig_hup);
-	lpause_fini(&prf_pause);
-	if (prf->http != NULL)
-		evhttp_free(prf->http);
 	if (prf->base != NULL)
 		event_base_free(prf->base);
 	prf_dumps_clean(prf);

@@ -4,14 +4,12 @@
  */
 #include "config.h"
 
-#include <event2/http.h>
-
 #include "lib/buf.h"
 #include "render/prom.h"
 #include "profiler/prf.h"
 
 void
-prf_metrics(struct prf *prf, struct evhttp_request *req)
+prf_metrics(struct prf *prf, struct hreq *req)
 {
 	struct buf b;
 

@@ -38,6 +38,7 @@
 #include "prof/prof_cont.h"
 #include "state/shm.h"
 #include "lib/tim.h"
+#include "net/hsrv.h"
 #include "daemon/children.h"
 #include "profiler/prf.h"
 
@@ -61,7 +62,7 @@ struct prf_op {
 };
 
 static struct prf_op *
-prf_op_new(struct prf *prf, struct evhttp_request *req)
+prf_op_new(struct prf *prf, struct hreq *req)
 {
 	struct prf_op *op = imp_calloc(1, sizeof *op);
 	char v[32];
@@ -123,7 +124,7 @@ prf_add_frames_comment(struct buf *b, const char *line)
 /* ==== index ================================================================ */
 
 void
-prf_pprof_index(struct prf *prf, struct evhttp_request *req)
+prf_pprof_index(struct prf *prf, struct hreq *req)
 {
 	static const struct {
 		const char	*name, *href, *desc;
@@ -236,7 +237,7 @@ static void
 prf_cpu_stopped(struct prf_job *job, void *arg)
 {
 	struct prf_op *op = arg;
-	struct evhttp_request *req = prf_defer_take(&op->d);
+	struct hreq *req = prf_defer_take(&op->d);
 	uint64_t hdr[5] = { 0, 3, 0, 1000000 / PROF_CPU_HZ, 0 };
 	uint64_t trailer[3] = { 0, 1, 0 };
 	const struct buf *d;
@@ -247,7 +248,8 @@ prf_cpu_stopped(struct prf_job *job, void *arg)
 	prf_cpu_op = NULL;
 	op->prf->cpu_busy = 0;
 	if (op->left && req != NULL) {
-		/* nobody reads it: libevent closes the connection on the write */
+		/* nobody reads it: hsrv drops it when the write fails, and must
+		 * still be given it to free the request */
 		log_info("CPU profile: the client left after %.1f s, "
 		    "stopped", (double)(tim_mono() - op->t0) / TIM_SEC);
 	}
@@ -278,10 +280,8 @@ prf_cpu_stopped(struct prf_job *job, void *arg)
 			buf_free(&pb);
 	}
 	if (req != NULL) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Content-Disposition", "attachment; filename=\"profile\"");
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "X-Content-Type-Options", "nosniff");
+		hreq_add_header(req, "Content-Disposition", "attachment; filename=\"profile\"");
+		hreq_add_header(req, "X-Content-Type-Options", "nosniff");
 		prf_reply_buf(req, 200, "application/octet-stream", &b);
 	}
 	buf_free(&b);
@@ -374,7 +374,7 @@ prf_pprof_stop(struct prf *prf)
 }
 
 void
-prf_pprof_profile(struct prf *prf, struct evhttp_request *req)
+prf_pprof_profile(struct prf *prf, struct hreq *req)
 {
 	struct prf_op *op;
 	char v[32];
@@ -414,8 +414,6 @@ prf_pprof_profile(struct prf *prf, struct evhttp_request *req)
 	prf->cpu_busy = 1;
 	op = prf_op_new(prf, req);
 	op->seconds = (int)sec;
-	op->d.gone = prf_cpu_gone;
-	op->d.gone_arg = op;
 	op->t0 = tim_mono();
 	{
 		struct timeval tv = { 0, PRF_WATCH_MS * 1000 };
@@ -481,7 +479,7 @@ prf_heap_done(struct prf_job *job, void *arg)
 {
 	struct prf_op *op = arg;
 	struct prf *prf = op->prf;
-	struct evhttp_request *req = prf_defer_take(&op->d);
+	struct hreq *req = prf_defer_take(&op->d);
 	unsigned long long t[5] = { 0, 0, 0, 0, 0 };
 	struct buf self, b, lines;
 	char path[4096];
@@ -545,8 +543,7 @@ prf_heap_done(struct prf_job *job, void *arg)
 		buf_init(&pb);
 		if (prf_heap_pb(b.p, op->allocs ? "alloc_space" : "inuse_space",
 		    &pb) == 0) {
-			evhttp_add_header(evhttp_request_get_output_headers(req),
-			    "Content-Disposition", op->allocs ?
+			hreq_add_header(req, "Content-Disposition", op->allocs ?
 			    "attachment; filename=\"allocs\"" :
 			    "attachment; filename=\"heap\"");
 			prf_reply_buf(req, 200, "application/octet-stream", &pb);
@@ -564,7 +561,7 @@ out:
 }
 
 static void
-prf_heap_start(struct prf *prf, struct evhttp_request *req, int allocs)
+prf_heap_start(struct prf *prf, struct hreq *req, int allocs)
 {
 	struct shm_proc_info pi;
 	struct prf_op *op;
@@ -587,7 +584,7 @@ prf_heap_start(struct prf *prf, struct evhttp_request *req, int allocs)
 }
 
 void
-prf_pprof_heap(struct prf *prf, struct evhttp_request *req)
+prf_pprof_heap(struct prf *prf, struct hreq *req)
 {
 	prf_heap_start(prf, req, 0);
 }
@@ -599,7 +596,7 @@ prf_pprof_heap(struct prf *prf, struct evhttp_request *req)
  * debug=1 stays the legacy text.
  */
 void
-prf_pprof_allocs(struct prf *prf, struct evhttp_request *req)
+prf_pprof_allocs(struct prf *prf, struct hreq *req)
 {
 	prf_heap_start(prf, req, 1);
 }
@@ -616,7 +613,7 @@ int main(int, char **);
  * return address and moves it back by one.
  */
 void
-prf_pprof_threadcreate(struct prf *prf, struct evhttp_request *req)
+prf_pprof_threadcreate(struct prf *prf, struct hreq *req)
 {
 	const struct phist_sample *s = prf_hist_last(prf, 0);
 	struct buf b, lines;
@@ -657,7 +654,7 @@ prf_pprof_threadcreate(struct prf *prf, struct evhttp_request *req)
 
 /* An execution trace is the Go runtime's own: say so (issue 17, item 6). */
 void
-prf_pprof_trace(struct prf *prf, struct evhttp_request *req)
+prf_pprof_trace(struct prf *prf, struct hreq *req)
 {
 	(void)prf;
 	prf_reply_json_error(req, 501, "/debug/pprof/trace is Go-only: an "
@@ -672,7 +669,7 @@ static void
 prf_cont_done(struct prf_job *job, void *arg)
 {
 	struct prf_op *op = arg;
-	struct evhttp_request *req = prf_defer_take(&op->d);
+	struct hreq *req = prf_defer_take(&op->d);
 	const struct buf *d;
 	struct buf b, lines;
 	unsigned long long since, first = 0;
@@ -712,8 +709,7 @@ prf_cont_done(struct prf_job *job, void *arg)
 
 		buf_init(&pb);
 		if (prf_cont_pb(b.p, &pb) == 0) {
-			evhttp_add_header(evhttp_request_get_output_headers(req),
-			    "Content-Disposition", op->kind == PROF_MUTEX ?
+			hreq_add_header(req, "Content-Disposition", op->kind == PROF_MUTEX ?
 			    "attachment; filename=\"mutex\"" :
 			    "attachment; filename=\"block\"");
 			prf_reply_buf(req, 200, "application/octet-stream", &pb);
@@ -730,7 +726,7 @@ out:
 }
 
 void
-prf_pprof_block(struct prf *prf, struct evhttp_request *req)
+prf_pprof_block(struct prf *prf, struct hreq *req)
 {
 	struct prf_op *op = prf_op_new(prf, req);
 
@@ -740,7 +736,7 @@ prf_pprof_block(struct prf *prf, struct evhttp_request *req)
 }
 
 void
-prf_pprof_mutex(struct prf *prf, struct evhttp_request *req)
+prf_pprof_mutex(struct prf *prf, struct hreq *req)
 {
 	struct prf_op *op = prf_op_new(prf, req);
 
@@ -1063,7 +1059,7 @@ prf_goroutine_done(struct prf_job *job, void *arg)
 {
 	struct prf_op *op = arg;
 	struct prf *prf = op->prf;
-	struct evhttp_request *req = prf_defer_take(&op->d);
+	struct hreq *req = prf_defer_take(&op->d);
 	struct buf b, body, self;
 	int i, total = 0;
 
@@ -1094,7 +1090,7 @@ prf_goroutine_done(struct prf_job *job, void *arg)
 }
 
 void
-prf_pprof_goroutine(struct prf *prf, struct evhttp_request *req)
+prf_pprof_goroutine(struct prf *prf, struct hreq *req)
 {
 	struct prf_op *op = prf_op_new(prf, req);
 
@@ -1105,7 +1101,7 @@ prf_pprof_goroutine(struct prf *prf, struct evhttp_request *req)
 /* ==== cmdline and symbol =================================================== */
 
 void
-prf_pprof_cmdline(struct prf *prf, struct evhttp_request *req)
+prf_pprof_cmdline(struct prf *prf, struct hreq *req)
 {
 	char path[64], raw[65536], masked[3 * 4096 + 1];
 	struct buf b;
@@ -1157,37 +1153,29 @@ prf_pprof_cmdline(struct prf *prf, struct evhttp_request *req)
 		buf_add(&b, masked, mask_text(a, strnlen(a, 4096), masked,
 		    sizeof masked));
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "X-Content-Type-Options", "nosniff");
+	hreq_add_header(req, "X-Content-Type-Options", "nosniff");
 	prf_reply(req, 200, "text/plain; charset=utf-8", b.p, b.len);
 	buf_free(&b);
 }
 
 void
-prf_pprof_symbol(struct prf *prf, struct evhttp_request *req)
+prf_pprof_symbol(struct prf *prf, struct hreq *req)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-	const char *q = NULL, *p;
-	struct buf b, body;
+	const char *q, *p;
+	struct buf b;
 	uintptr_t off;
 	const char *name;
 	char *end;
 
 	(void)prf;
 	buf_init(&b);
-	buf_init(&body);
 	/* pprof only cares whether this is 0 (no symbols) or more */
 	buf_adds(&b, "num_symbols: 1\n");
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
-		size_t len = evbuffer_get_length(in);
-
-		if (len > 0)
-			buf_add(&body, evbuffer_pullup(in, (ev_ssize_t)len), len);
-		buf_addc(&body, '\0');
-		q = body.p;
-	} else if (u != NULL)
-		q = evhttp_uri_get_query(u);
+	/* the body is NUL-terminated: the addresses end at a NUL, as before */
+	if (strcmp(hreq_method(req), "POST") == 0)
+		q = hreq_body(req, NULL);
+	else
+		q = hreq_query(req);
 	for (p = q; p != NULL && *p != '\0';) {
 		unsigned long long pc = strtoull(p, &end, 0);
 
@@ -1200,9 +1188,7 @@ prf_pprof_symbol(struct prf *prf, struct evhttp_request *req)
 		while (*p == '+' || *p == ' ' || *p == '\n' || *p == '\r')
 			p++;
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "X-Content-Type-Options", "nosniff");
+	hreq_add_header(req, "X-Content-Type-Options", "nosniff");
 	prf_reply_buf(req, 200, "text/plain; charset=utf-8", &b);
 	buf_free(&b);
-	buf_free(&body);
 }

@@ -12,8 +12,10 @@
  * wake-up.
  *
  * Handlers are registered per command number in a process-local table.
- * Register them before the master forks (e.g. from a child kind's setup
- * hook, or a constructor in your module) so every child inherits them;
+ * Register them before the master forks (an explicit call from the
+ * master's start-up, as prof_ctl_register; not a constructor, which a
+ * static archive links only if something pulls its object in) so every
+ * child inherits them;
  * commands from CTL_CMD_EXT on are free for other modules (the profiler:
  * cpu profile start/stop, heap dump ...) without touching this file.
  */
