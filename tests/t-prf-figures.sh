@@ -5,9 +5,8 @@
 # task count ("goroutines") between the pprof index, X-Start-Goroutines,
 # /debug/memory, /debug/info and /debug/stats; and tasks.inflight_requests
 # counts HTTP requests, not the webhook deliveries hanging meanwhile.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
-. "$IMP_SRCDIR/tests/t-prf-lib.sh"
-watchdog 180
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+prf_init "$(basename "$0" .sh)" 180
 
 # a receiver that never answers: deliveries stay in flight
 SPID=
