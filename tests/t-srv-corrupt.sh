@@ -14,7 +14,7 @@
 # webhooks survive (salvaged), the original is kept aside.
 # Exit 0 pass, 1 fail.
 . "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
-ctl_init t-srv-corrupt 120
+ctl_init t-srv-corrupt 300
 
 : "${IMP_FUZZ_SEED:=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
 echo "# IMP_FUZZ_SEED=$IMP_FUZZ_SEED (random seed of this run)"
