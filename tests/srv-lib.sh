@@ -210,8 +210,10 @@ srv_cleanup() {
 	for p in $SRV_PGIDS ${DPID:-}; do
 		kill -KILL "-$p" 2>/dev/null
 	done
-	# our own background helpers
-	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+	# our own background helpers: the sink and the load loop by name
+	# ($(jobs -p) is empty in dash: a subshell has no jobs), the rest
+	# under bash
+	for p in ${SPID:-} ${lpid:-} $(jobs -p); do kill "$p" 2>/dev/null; done
 	if [ -n "$T" ]; then
 		if [ "$nfail" -eq 0 ] && [ -z "${SRV_KEEP:-}" ]; then
 			rm -rf "$T"

@@ -10,7 +10,7 @@ prf_init "$(basename "$0" .sh)" 180
 
 # a receiver that never answers: deliveries stay in flight
 SPID=
-trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; prf_cleanup' EXIT
+trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; srv_cleanup' EXIT
 python3 "$IMP_SRCDIR/tests/whk_sink.py" --port-file "$T/sink.port" \
     --log "$T/sink.jsonl" --mode hang --hang 120 >>"$T/sink.err" 2>&1 &
 SPID=$!

@@ -28,7 +28,7 @@ S2PID='' S3PID=''
 cleanup2() {
 	[ -n "$S2PID" ] && kill -KILL "$S2PID" 2>/dev/null
 	[ -n "$S3PID" ] && kill -KILL "$S3PID" 2>/dev/null
-	whk_cleanup
+	srv_cleanup
 }
 trap cleanup2 EXIT
 
