@@ -1,74 +1,257 @@
-# impcore - shell helpers for the impsolverd tests (tests/t-srv-*.sh).
+# impcore - the one shell library of the tests (tests/t-*.sh); sourced.
 #
-# Each test gets a private directory ($T) with the state dir, the log and
-# the helper script srv.py (python3 stdlib only), starts the real daemon on
-# port 0 (it writes the port it got to <state-dir>/impsolverd.port), and
-# fails on sanitizer reports in the log.  A watchdog bounds every test.
+# How to write a test.  A test is a /bin/sh script tests/t-AREA-WHAT.sh that
+# prints one line per check ("ok: ..." or "FAIL: ..."), goes on after a
+# failed check, and exits 0 (pass), 1 (fail) or 77 (skip).  It drives the
+# real programs: a daemon test starts impsolverd on port 0 with a private
+# state dir, sends real HTTP, and asserts on what came back.  Register it in
+# tests/Makefile.inc (TESTS and EXTRA_DIST).
 #
-#	. "$IMP_SRCDIR/tests/srv-lib.sh"
-#	srv_init t-srv-api 120		# name, watchdog seconds
-#	srv_start -threads=2		# extra flags
-#	srv_py check ...
-#	srv_stop			# SIGTERM, expects exit 0
-#	srv_done			# checks the log, exits 0
+#	. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+#	srv_init t-srv-foo 120		# name, watchdog seconds; makes $T
+#	srv_start -threads=2		# impsolverd, flags after the defaults
+#	srv_py gen foo-1 10 >"$T/b.json"	# tests/implib.py's commands
+#	code=$($CURL -s -o "$T/out" -w '%{http_code}' -d @"$T/b.json" \
+#	    "$SRV_URL/eis-data/batch")
+#	[ "$code" = 202 ] && ok "batch accepted" || fail "batch: $code"
+#	srv_stop || fail "exit status $?"	# SIGTERM, exit status 0 expected
+#	srv_done			# the log's sanitizer check, the verdict
 #
-# Every curl of these tests goes through $CURL (bounded in time).
+# A test without a daemon calls tmpdir (or nothing) instead of srv_init and
+# ends with done_tests (srv_done is the same).  Everything a test starts
+# is killed at exit; $T is removed unless a check failed (then it is kept
+# for a look, and named in the output).  The Python parts of tests import
+# tests/implib.py (sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")),
+# the one Python module: spectra, requests, raw HTTP answers, check/done.
+#
+# Verdict: fail MSG (counted), ok MSG, skip MSG (exit 77; 1 with IMP_STRICT
+# set: CI skips nothing), done_tests / srv_done.  srv_fail, srv_ok and
+# srv_log are the same as fail, ok and a "# " note.
+# Daemon: srv_init NAME SECONDS; srv_start FLAGS (waits for /health; sets
+# SRV_PID, SRV_PORT, SRV_URL; log in $T/log, state in $STATE); srv_stop
+# [SIG]; srv_kill9_tree; srv_children; srv_py CMD ARGS.  The families of
+# tests keep their short names on top of these: prf_* for the profiler
+# tests (go tool pprof, the debug port $pport), ctl_* for impctl's, and
+# daemon_*, sink_* for the webhook tests (tests/whk_sink.py, the receiver).
+# Waiting: wait_until SECONDS CMD (0.1 s polls), wait_for SECONDS CMD (0.2 s,
+# quiet).  Every curl of a test is bounded in time ($CURL, or --max-time).
+#
+# Sanitizers, one policy for every test: ASAN_OPTIONS defaults to
+# abort_on_error=0:detect_leaks=1.  The master's leaks at exit are real and
+# fail the test (srv_done greps the log); the children end with _exit
+# (DESIGN.md section 9), so LeakSanitizer never runs in them and their exit
+# is not mistaken for a crash.  A test that must differ sets ASAN_OPTIONS
+# itself, with a comment saying why.
+# shellcheck shell=sh disable=SC2317
 
-: "${IMP_BUILDDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+# make check sets both; a test run by hand from a build dir (or in-tree)
+# finds them from its own path and the working directory
+if [ -z "${IMP_BUILDDIR:-}" ]; then
+	if [ -x "$(pwd)/src/master/impsolverd" ] || [ -f "$(pwd)/config.status" ]; then
+		IMP_BUILDDIR=$(pwd)
+	else
+		IMP_BUILDDIR=$(cd "$(dirname "$0")/.." && pwd)
+	fi
+fi
 : "${IMP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
-# skip (IMP_STRICT), imp_watchdog
-. "$IMP_SRCDIR/tests/lib.sh"
+: "${IMP_SHARED:=$IMP_SRCDIR/../shared}"
+: "${IMP_REFFIT:=$IMP_SHARED/tools/reffit.py}"
+# the Python parts of the tests find implib.py through IMP_SRCDIR; they
+# leave no __pycache__ in the source tree (read-only under distcheck)
+export IMP_BUILDDIR IMP_SRCDIR IMP_SHARED IMP_REFFIT
+PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE
 CURL="curl --max-time 30"
-IMPSOLVERD="$IMP_BUILDDIR/src/master/impsolverd"
+IMPSOLVERD=${IMPSOLVERD:-$IMP_BUILDDIR/src/master/impsolverd}
+DAEMON=$IMPSOLVERD
+IMPCTL=$IMP_BUILDDIR/src/impctl/impctl
+IMPFIT=$IMP_BUILDDIR/src/impfit/impfit
+IMPLIB=$IMP_SRCDIR/tests/implib.py
+SINK=$IMP_SRCDIR/tests/whk_sink.py
 PY=/usr/bin/python3
+T=
+STATE=
 SRV_PID=
 SRV_PORT=
 SRV_URL=
-SRV_FAILS=0
 SRV_PGIDS=
+nfail=0
 
+# ---- the verdict
+
+# fail MSG: report a failed check; the test goes on and exits 1 at the end.
+fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
+ok() { echo "ok: $*"; }
+srv_fail() { fail "$@"; }
+srv_ok() { ok "$@"; }
 srv_log() { echo "# $*"; }
-srv_fail() { echo "FAIL: $*"; SRV_FAILS=$((SRV_FAILS + 1)); }
-srv_ok() { echo "ok: $*"; }
+# check WHAT CMD...: ok or fail on the command's exit status
+check() { what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+# skip MSG: exit 77, or 1 when IMP_STRICT is set (CI: nothing may be skipped)
+skip() {
+	if imp_strict; then
+		echo "FAIL: $* (a skip is a failure with IMP_STRICT=$IMP_STRICT)"
+		exit 1
+	fi
+	echo "SKIP: $*"
+	exit 77
+}
+# imp_strict: IMP_STRICT is set (and not 0): skips fail
+imp_strict() { [ -n "${IMP_STRICT:-}" ] && [ "$IMP_STRICT" != 0 ]; }
+# srv_bail MSG: a failure the test cannot go on after
 srv_bail() {
 	echo "FAIL: $*"
+	nfail=$((nfail + 1))
 	[ -f "$T/log" ] && { echo "---- last log lines"; tail -n 40 "$T/log"; }
 	exit 1
 }
 
+# SAN_RE: the lines of a sanitizer report
+SAN_RE='ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: '
+
+# srv_done (done_tests): a sanitizer report in the daemon's log fails the
+# test; then exit with the verdict.
+srv_done() {
+	if [ -n "$T" ] && grep -qsE "$SAN_RE" "$T/log" "$T/log.prev"; then
+		grep -nE -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		    "$T/log" "$T/log.prev" 2>/dev/null | head -n 60
+		fail "sanitizer report in the log"
+	fi
+	if [ "$nfail" -ne 0 ]; then
+		if [ -s "$T/log" ]; then
+			echo "---- last log lines ($T/log)"
+			tail -n 30 "$T/log"
+		fi
+		echo "$nfail failure(s)"
+		exit 1
+	fi
+	echo "PASS"
+	exit 0
+}
+done_tests() { srv_done; }
+
+# no_sanitizer_reports: a check line of its own for the daemon's log
+no_sanitizer_reports() {
+	if grep -qsE "$SAN_RE" "$T/log" "$T/log.prev"; then
+		fail "sanitizer report in the daemon's log"
+		grep -E -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		    "$T/log" "$T/log.prev" 2>/dev/null | head -n 60
+	else
+		ok "no sanitizer report"
+	fi
+}
+
+# ---- the watchdog
+
+# imp_watchdog SECONDS NAME [PIDFILE]: end the test if it runs longer than
+# SECONDS.  The daemons listed in PIDFILE (one pid a line, written by the
+# test as it starts them) are killed first with SIGKILL, with their process
+# groups and children, so that a client blocked on them gets EOF; then the
+# test gets SIGTERM (its traps clean up) and, 5 s later, it and everything
+# it started still running get SIGKILL (a trap only runs once the
+# foreground command ends).  The watchdog is not a job of the test (a bare
+# `wait` does not wait for it); it checks the test is still the process it
+# watched (start time) before it kills anything.  Sets IMP_WD (stop it at
+# exit: imp_watchdog_stop).  srv_init starts one.
+imp_watchdog() {
+	exec 3>&1
+	IMP_WD=$(/bin/sh -c '
+	me=$1 secs=$2 name=$3 pids=$4
+	# starttime (field 22 of /proc/PID/stat; the name may hold spaces)
+	started() { sed "s/.*) //" "/proc/$1/stat" 2>/dev/null | cut -d " " -f 20; }
+	st=$(started "$me")
+	trap "kill \$sp 2>/dev/null; exit 0" TERM
+	sleep "$secs" </dev/null >/dev/null 2>&1 &
+	sp=$!
+	wait "$sp"
+	trap "" TERM
+	# the test is gone (its pid may be another process now): nothing to do
+	[ -n "$st" ] && [ "$(started "$me")" = "$st" ] || exit 0
+	echo "FAIL: watchdog: $name took more than $secs s: killing it"
+	# tree PID: the descendants of PID, not this watchdog
+	tree() {
+		for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+			[ "$c" = $$ ] && continue
+			echo "$c"
+			tree "$c"
+		done
+	}
+	if [ -n "$pids" ] && [ -s "$pids" ]; then
+		for p in $(cat "$pids"); do
+			kids=$(tree "$p")
+			kill -KILL "-$p" 2>/dev/null
+			kill -KILL "$p" 2>/dev/null
+			for k in $kids; do kill -KILL "$k" 2>/dev/null; done
+		done
+	fi
+	kids=$(tree "$me")
+	kill -TERM "$me" 2>/dev/null
+	n=50
+	while [ $n -gt 0 ] && [ "$(started "$me")" = "$st" ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	[ "$(started "$me")" = "$st" ] && kids="$kids $(tree "$me")" &&
+	    kill -KILL "$me" 2>/dev/null
+	for k in $kids; do kill -KILL "$k" 2>/dev/null; done
+	exit 0' imp-watchdog "$$" "$1" "$2" "${3:-}" >&3 3>&- </dev/null &
+	echo $!)
+	exec 3>&-
+}
+imp_watchdog_stop() { [ -n "${IMP_WD:-}" ] && kill "$IMP_WD" 2>/dev/null; IMP_WD=; return 0; }
+
+# ---- the test's directory and the daemon
+
 srv_cleanup() {
 	imp_watchdog_stop
-	# every daemon this test started, with its process group: dead or
-	# alive, its children may still run
-	for p in $SRV_PGIDS; do
+	# every daemon this test started (srv_start's, and one a test started
+	# itself as $DPID), with its process group: dead or alive, its
+	# children may still run
+	for p in $SRV_PGIDS ${DPID:-}; do
 		kill -KILL "-$p" 2>/dev/null
 	done
-	# our own background helpers
-	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
-	[ -n "$T" ] && [ "$SRV_FAILS" -eq 0 ] && [ -z "$SRV_KEEP" ] && rm -rf "$T"
+	# our own background helpers: the sink and the load loop by name
+	# ($(jobs -p) is empty in dash: a subshell has no jobs), the rest
+	# under bash
+	for p in ${SPID:-} ${lpid:-} $(jobs -p); do kill "$p" 2>/dev/null; done
+	if [ -n "$T" ]; then
+		if [ "$nfail" -eq 0 ] && [ -z "${SRV_KEEP:-}" ]; then
+			rm -rf "$T"
+		else
+			echo "# kept $T"
+		fi
+	fi
 	return 0
 }
 
-# srv_init NAME WATCHDOG_SECONDS
+# tmpdir [NAME]: the test's private directory $T, cleaned up at exit
+tmpdir() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/${1:-$(basename "$0" .sh)}.XXXXXX") || exit 1
+	STATE="$T/var"
+	trap 'srv_cleanup' EXIT
+	trap 'echo "FAIL: interrupted"; nfail=$((nfail + 1)); exit 1' INT TERM HUP
+}
+
+# srv_init NAME WATCHDOG_SECONDS: $T, $STATE, the watchdog, the sanitizer
+# options; skips when the daemon, python3 or curl is missing
 srv_init() {
 	[ -x "$IMPSOLVERD" ] || skip "$IMPSOLVERD not built"
 	[ -x "$PY" ] || skip "no $PY"
 	command -v curl >/dev/null || skip "no curl"
-	T=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
-	STATE="$T/var"
+	tmpdir "$1"
 	: >"$T/empty.conf"	# keep /etc/impsolverd.conf out of the test
-	trap 'srv_cleanup' EXIT
-	trap 'echo "FAIL: interrupted"; SRV_FAILS=1; exit 1' INT TERM
-	# ASan: leaks of the master are real; children _exit and are not checked
+	: >>"$T/log"
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 	# the watchdog kills the daemon named in $T/daemon.pid first
 	imp_watchdog "$2" "$1" "$T/daemon.pid"
-	srv_write_py
+	# tests written before tests/implib.py read its helpers from here
+	ln -s "$IMPLIB" "$T/srv.py"
 }
 
-# srv_start [flags...]: start and wait until /health answers.  An empty
-# config file comes first (a -config in the flags wins: the last one does).
+# srv_start [flags...]: start and wait (up to 20 s) until /health answers.
+# An empty config file, -port=0 -bind=127.0.0.1 and -quiet come first (a
+# flag given again wins: the last one does).
 srv_start() {
 	local i
 	rm -f "$STATE/impsolverd.port"
@@ -77,6 +260,7 @@ srv_start() {
 	SRV_PID=$!
 	SRV_PGIDS="$SRV_PGIDS $SRV_PID"
 	echo "$SRV_PID" >"$T/daemon.pid"
+	SRV_PORT= SRV_URL=
 	for i in $(seq 1 400); do
 		if [ -s "$STATE/impsolverd.port" ]; then
 			SRV_PORT=$(cat "$STATE/impsolverd.port")
@@ -91,7 +275,8 @@ srv_start() {
 	srv_bail "impsolverd did not answer /health in 20 s"
 }
 
-# srv_stop [signal]: stop the daemon, wait for it; expects exit status 0.
+# srv_stop [signal]: stop the daemon, wait for it; returns its exit status
+# (0 expected after SIGTERM).
 srv_stop() {
 	local sig=${1:-TERM} i rc
 	kill -"$sig" "$SRV_PID" 2>/dev/null
@@ -100,7 +285,7 @@ srv_stop() {
 		sleep 0.1
 	done
 	if kill -0 "$SRV_PID" 2>/dev/null; then
-		srv_fail "impsolverd did not stop in 40 s after SIG$sig"
+		fail "impsolverd did not stop in 40 s after SIG$sig"
 		kill -KILL "-$SRV_PID"
 	fi
 	wait "$SRV_PID"
@@ -110,13 +295,16 @@ srv_stop() {
 	return $rc
 }
 
-# srv_kill9_tree: kill -9 the master and all its children at once.
+# srv_kill9_tree: kill -9 the master and all its children at once; waits
+# (up to 5 s) until the whole group is gone.
 srv_kill9_tree() {
+	local n=100
 	kill -KILL "-$SRV_PID" 2>/dev/null
+	while kill -0 "-$SRV_PID" 2>/dev/null && [ $n -gt 0 ]; do
+		sleep 0.05; n=$((n - 1))
+	done
 	wait "$SRV_PID" 2>/dev/null
 	SRV_PID=
-	# children die with their group; give the kernel a moment
-	sleep 0.2
 }
 
 # Children of the master (workers, webhook, ...).
@@ -124,269 +312,307 @@ srv_children() {
 	ps -o pid= --ppid "$SRV_PID" 2>/dev/null | tr -d ' '
 }
 
+# srv_py CMD ARGS...: a command of tests/implib.py (gen, spectrum, check,
+# load, waitall, req, prf-batch, whk-batch, sink-count)
 srv_py() {
-	"$PY" "$T/srv.py" "$@"
+	"$PY" "$IMPLIB" "$@"
 }
 
-# Fail on sanitizer or crash lines in the log; then exit with the verdict.
-srv_done() {
-	if grep -nE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: (Address|Undefined)' "$T/log" >/dev/null 2>&1; then
-		grep -nE -A5 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$T/log" | head -n 60
-		srv_fail "sanitizer report in the log"
-	fi
-	if [ "$SRV_FAILS" -ne 0 ]; then
-		echo "---- last log lines ($T/log)"
-		tail -n 30 "$T/log"
-		echo "$SRV_FAILS failure(s)"
-		exit 1
-	fi
-	echo "PASS"
-	exit 0
+# ---- small helpers
+
+# need_reffit: skip unless python3 with numpy and scipy is there.
+need_reffit() {
+	# reffit.py is not part of the repository (../shared has it, as CI does)
+	[ -f "$IMP_REFFIT" ] ||
+	    skip "no reference fitter at $IMP_REFFIT (outside the repository; set IMP_REFFIT)"
+	/usr/bin/python3 -c 'import numpy, scipy' 2>/dev/null ||
+	    skip "python3 numpy/scipy missing"
 }
 
-# expect_json DESC STATUS_WANTED FILE_WITH_STATUS_LINE... (see srv.py req)
-srv_write_py() {
-cat >"$T/srv.py" <<'PYEOF'
-"""impsolverd test helper: synthetic spectra, requests, load, checks."""
-import http.client, json, math, os, random, sys, threading, time, urllib.parse
+# json_num FIELD: the number of "FIELD": in a JSON line on stdin.
+json_num() { sed -n "s/.*\"$1\": *\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" | head -1; }
+# le A B TOL: succeed when A <= B * TOL (floating point).
+le() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { exit !(a != "" && b != "" && a + 0 <= (b + 0) * t) }'; }
+# ge A B: A >= B (integers, possibly empty).
+ge() { [ -n "$1" ] && [ "$1" -ge "$2" ]; }
 
-def rrc(R0, R1, C, f):
-    w = 2 * math.pi * f
-    return R0 + R1 / complex(1, w * R1 * C)
+# wait_until SECONDS CMD...: poll CMD every 0.1 s; 0 when it succeeded.
+wait_until() {
+	_t=$(($1 * 10)); shift
+	while ! "$@"; do
+		_t=$((_t - 1))
+		[ $_t -gt 0 ] || return 1
+		sleep 0.1
+	done
+	return 0
+}
 
-def truth(i):
-    return [10.0 + (i % 7), 100.0 + 13 * (i % 11), 1e-5 * (1 + (i % 4))]
+# wait_for SECONDS CMD...: until CMD succeeds (polled every 0.2 s, its
+# output discarded)
+wait_for() {
+	_w=$(($1 * 5))
+	shift
+	while [ $_w -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		_w=$((_w - 1))
+		sleep 0.2
+	done
+	return 1
+}
 
-def freqs(n):
-    return [10 ** (5 - 7 * k / (n - 1)) for k in range(n)]
+# free_port: a port nobody listens on right now (not for a server to bind:
+# only as a port nothing answers on)
+free_port() {
+	"$PY" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
 
-def spectrum(i, n=30, form="impedance"):
-    f = freqs(n)
-    p = truth(i)
-    z = [rrc(p[0], p[1], p[2], x) for x in f]
-    d = {"timestamp": "2025-01-01T12:00:00Z", "frequencies": f,
-         "magnitude": [abs(x) for x in z],
-         "phase": [math.degrees(math.atan2(x.imag, x.real)) for x in z]}
-    if form == "impedance":
-        d["impedance"] = [{"real": x.real, "imag": x.imag} for x in z]
-    return d
+# gone PID: not running (a zombie nobody reaped is gone too)
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
-def batch(bid, count, n=30, first=0):
-    b = {"timestamp": "2025-01-01T12:00:00Z",
-         "spectra": [{"iteration": first + i, "impedance_data": spectrum(first + i, n)}
-                     for i in range(count)]}
-    if bid is not None:
-        b["batch_id"] = bid
-    return b
+# ---- impctl (t-ctl-*)
 
-def request(url, method, path, body=None, headers=None, timeout=30):
-    u = urllib.parse.urlparse(url)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    h = dict(headers or {})
-    if body is not None and not isinstance(body, bytes):
-        body = body.encode()
-    c.request(method, path, body=body, headers=h)
-    r = c.getresponse()
-    data = r.read()
-    hdrs = {k.lower(): v for k, v in r.getheaders()}
-    c.close()
-    return r.status, hdrs, data
+# ctl [ARGS...]: impctl on the test's state dir
+ctl() { "$IMPCTL" -d "$STATE" "$@"; }
 
-def close(a, b, rel=1e-3):
-    return abs(a - b) <= rel * max(abs(a), abs(b))
+# ctl_init NAME WATCHDOG_SECONDS: srv_init, and impctl must be built
+ctl_init() {
+	[ -x "$IMPCTL" ] || { echo "FAIL: $IMPCTL not built"; exit 1; }
+	srv_init "$@"
+}
 
-def check_result(r, errors):
-    i = r["iteration"]
-    if r.get("status") != "done":
-        errors.append("iteration %d: status %s" % (i, r.get("status")))
-        return
-    want = truth(i)
-    got = r.get("parameters") or []
-    if len(got) != 3 or not all(close(a, b) for a, b in zip(got, want)):
-        errors.append("iteration %d: parameters %s, want %s" % (i, got, want))
-    if r.get("element_names") != ["R0", "R1", "C0"]:
-        errors.append("iteration %d: element_names %s" % (i, r.get("element_names")))
-    for k in ("id", "time", "batch_id", "fit_status", "circuit_type", "method",
-              "chi_square", "std_errors", "frequencies", "real_impedance",
-              "imaginary_impedance", "element_impedances", "iterations", "fit_ms"):
-        if k not in r:
-            errors.append("iteration %d: no %s" % (i, k))
+# ctl_start [FLAGS...]: impsolverd -threads=2 with a small state file (the
+# tests hold a few dozen spectra); $dpid and $port are the master and port.
+ctl_start() {
+	srv_start -threads=2 -queue-size=256 -results=1024 "$@"
+	dpid=$SRV_PID
+	port=$SRV_PORT
+	ok "impsolverd up (pid $dpid, port $port)"
+}
 
-def wait_batch(url, bid, timeout):
-    """Poll until nothing is queued or running; returns the status object."""
-    end = time.time() + timeout
-    while True:
-        st, h, data = request(url, "GET", "/eis-data/batch/" + bid)
-        if st == 200:
-            d = json.loads(data)
-            if d["queued"] + d["running"] == 0:
-                return d
-        elif st != 503:
-            raise SystemExit("GET batch %s: %d %s" % (bid, st, data[:200]))
-        if time.time() > end:
-            raise SystemExit("batch %s not finished in %ds: %s" % (bid, timeout, data[:300]))
-        time.sleep(0.1)
+# expect_rc WANT WHAT CMD...: run CMD (output in $T/out, stderr in $T/err)
+# and check its exit status, and that no sanitizer spoke
+expect_rc() {
+	want=$1 what=$2
+	shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then
+		ok "$what (exit $got)"
+	else
+		fail "$what: exit $got, want $want"
+		sed 's/^/    | /' "$T/out" "$T/err" | head -n 20
+	fi
+	if grep -E 'Sanitizer|runtime error:' "$T/err" >/dev/null; then
+		fail "$what: sanitizer report"
+		head -n 30 "$T/err"
+	fi
+}
 
-def cmd_gen(a):
-    bid = a[0] if a[0] != "-" else None
-    print(json.dumps(batch(bid, int(a[1]), int(a[2]) if len(a) > 2 else 30)))
+# http METHOD PATH [BODY-FILE]: the status code; the body goes to $T/body
+http() {
+	if [ -n "${3:-}" ]; then
+		curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -X "$1" \
+		    --data-binary @"$3" "http://127.0.0.1:$port$2"
+	else
+		curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -X "$1" \
+		    "http://127.0.0.1:$port$2"
+	fi
+}
 
-def cmd_spectrum(a):
-    print(json.dumps(spectrum(int(a[0]), 30, a[1] if len(a) > 1 else "impedance")))
+# counter NAME: the total of a counter over every process, from impctl
+# stats -1
+counter() { ctl stats -1 | awk -v n="$1" '$1 == n { print $2 }'; }
 
-def verify(d, count, errors, exact=True):
-    if d["spectra"] != count:
-        errors.append("%s: %d spectra, want %d" % (d["batch_id"], d["spectra"], count))
-    if d["done"] != count:
-        errors.append("%s: %d done of %d (status %s, failed %d, cancelled %d)" % (
-            d["batch_id"], d["done"], count, d["status"], d["failed"], d["cancelled"]))
-    its = sorted(r["iteration"] for r in d["results"])
-    first = its[0] if its else 0
-    if its != list(range(first, first + count)):
-        errors.append("%s: iterations %s" % (d["batch_id"], its[:10]))
-    ids = [r["id"] for r in d["results"]]
-    if len(set(ids)) != len(ids):
-        errors.append("%s: duplicate result ids" % d["batch_id"])
-    for r in d["results"]:
-        check_result(r, errors)
+# batch_done ID: every spectrum of the batch is finished (asked of impctl,
+# not of the API: the stats test counts the API's requests)
+batch_done() {
+	ctl batch --json "$1" | "$PY" -c 'import json,sys
+j = json.load(sys.stdin)
+sys.exit(0 if j["results"] and all(r["status"] in ("done", "failed", "cancelled") for r in j["results"]) else 1)'
+}
 
-def cmd_check(a):
-    """check URL BATCH_ID COUNT [TIMEOUT]"""
-    url, bid, count = a[0], a[1], int(a[2])
-    d = wait_batch(url, bid, float(a[3]) if len(a) > 3 else 60)
-    errors = []
-    verify(d, count, errors)
-    for e in errors[:10]:
-        print("  " + e)
-    print("batch %s: %d/%d done, %d errors" % (bid, d["done"], count, len(errors)))
-    sys.exit(1 if errors else 0)
+# ---- the profiler (t-prf-*): -profile's debug port, go tool pprof
 
-CONN_ERRORS = (ConnectionError, http.client.RemoteDisconnected,
-               http.client.IncompleteRead, http.client.BadStatusLine)
+dpid=
+lpid=
+port=
+pport=
 
-def cmd_load(a):
-    """load URL SECONDS CONCURRENCY SPECTRA PREFIX OUTFILE [MODE [PACE]]:
-    post batches (fresh connection each, PACE seconds apart in each thread:
-    a strict load must not fill the queue), also GET /health; record
-    accepted ids.
-    Every answer must be JSON: a POST 202 naming its batch, /health 200.
-    MODE strict (default): any other answer or a connection error fails.
-    MODE kills (children are being killed): connection errors/resets and
-    503 are tolerated, nothing else.  Once OUTFILE.stop exists (the server
-    is being stopped) connection errors and 503 are tolerated too.
-    Exit 1 on any failure."""
-    url, secs, conc, spectra, prefix, out = a[0], float(a[1]), int(a[2]), int(a[3]), a[4], a[5]
-    mode = a[6] if len(a) > 6 else "strict"
-    pace = float(a[7]) if len(a) > 7 else 0.0
-    if mode not in ("strict", "kills"):
-        raise SystemExit("load: unknown mode %s" % mode)
-    stopfile = out + ".stop"
-    lock = threading.Lock()
-    accepted, fails, counts = [], [], {}
-    end = time.time() + secs
-    def tolerated(stopped_before):
-        return mode == "kills" or stopped_before or os.path.exists(stopfile)
-    def judge(what, st, data, want, bid=None):
-        """None when the answer is right, else why not (starting with 503:
-        for a 503)."""
-        try:
-            d = json.loads(data)
-        except ValueError:
-            return "%s: status %d, not JSON: %r" % (what, st, data[:200])
-        if st == 503:
-            return "503: %s: %r" % (what, data[:200])
-        if st != want:
-            return "%s: status %d %r" % (what, st, data[:200])
-        if bid is not None and (d.get("batch_id") != bid or d.get("success") is not True):
-            return "%s: 202 answer %r" % (what, data[:200])
-        return None
-    def worker(w):
-        k = 0
-        while time.time() < end and not os.path.exists(out + ".quit"):
-            k += 1
-            bid = "%s-%d-%d" % (prefix, w, k)
-            first = (w * 7 + k) % 50
-            body = json.dumps(batch(bid, spectra, 20, first=first))
-            stopped_before = os.path.exists(stopfile)
-            why = None
-            try:
-                st, h, data = request(url, "POST", "/eis-data/batch", body, timeout=30)
-                why = judge(bid, st, data, 202, bid)
-                with lock:
-                    counts[st] = counts.get(st, 0) + 1
-                    if why is None:
-                        accepted.append((bid, spectra, first))
-                if why is None:
-                    st2, _, data2 = request(url, "GET", "/health", timeout=30)
-                    why = judge("health", st2, data2, 200)
-            except CONN_ERRORS as e:
-                with lock:
-                    counts["conn"] = counts.get("conn", 0) + 1
-                why = "conn"
-                err = "%s: %s: %s" % (bid, type(e).__name__, e)
-            except Exception as e:
-                # timeouts and the rest: never tolerated
-                with lock:
-                    counts["error"] = counts.get("error", 0) + 1
-                    fails.append("%s: %s: %s" % (bid, type(e).__name__, e))
-                return
-            if why is None:
-                if pace > 0:
-                    time.sleep(pace)
-                continue
-            if (why == "conn" or why.startswith("503:")) and tolerated(stopped_before):
-                if why == "conn" and os.path.exists(stopfile):
-                    return
-                time.sleep(0.05)
-                continue
-            with lock:
-                fails.append(err if why == "conn" else why)
-            if why == "conn":
-                time.sleep(0.05)
-    ts = [threading.Thread(target=worker, args=(w,)) for w in range(conc)]
-    for t in ts: t.start()
-    for t in ts: t.join()
-    with open(out, "w") as f:
-        for bid, n, first in accepted:
-            f.write("%s %d %d\n" % (bid, n, first))
-    print("load (%s): %d accepted, statuses %s, %d failures" % (
-        mode, len(accepted), counts, len(fails)))
-    for e in fails[:10]:
-        print("  " + e)
-    sys.exit(1 if fails else 0)
+# prf_init NAME WATCHDOG_SECONDS: srv_init, and a private go tool pprof
+# (nothing under the real $HOME)
+prf_init() {
+	srv_init "$@"
+	export HOME="$T/home" GOCACHE="$T/gocache" PPROF_TMPDIR="$T/pprof" GOFLAGS=
+	mkdir -p "$HOME" "$GOCACHE" "$PPROF_TMPDIR"
+}
 
-def cmd_waitall(a):
-    """waitall URL IDFILE TIMEOUT: every accepted batch ends all done, correct."""
-    url, path, timeout = a[0], a[1], float(a[2])
-    errors, total = [], 0
-    end = time.time() + timeout
-    for line in open(path):
-        bid, n, first = line.split()
-        d = wait_batch(url, bid, max(1, end - time.time()))
-        verify(d, int(n), errors)
-        for r in d["results"]:
-            pass
-        total += int(n)
-    for e in errors[:10]:
-        print("  " + e)
-    print("waitall: %d spectra in accepted batches, %d errors" % (total, len(errors)))
-    sys.exit(1 if errors else 0)
+need_go() {
+	command -v go >/dev/null 2>&1 || skip "go (golang-go) not installed"
+}
 
-def cmd_req(a):
-    """req URL METHOD PATH [BODYFILE|-] [HEADER:VALUE...]: prints status,
-    then the JSON body (one line) and the headers as JSON."""
-    url, method, path = a[0], a[1], a[2]
-    body = None
-    if len(a) > 3 and a[3] != "-":
-        body = open(a[3], "rb").read()
-    hdrs = dict(x.split(":", 1) for x in a[4:])
-    st, h, data = request(url, method, path, body, hdrs)
-    print(st)
-    print(data.decode(errors="replace").strip().replace("\n", " "))
-    print(json.dumps(h))
+# prf_start [FLAGS...]: a fresh state dir, impsolverd -threads=2 (small
+# state file, per-request logs on) until /health answers and, with
+# -profile, the banner names the debug port (up to 20 s more).  Sets dpid,
+# port, pport.
+prf_start() {
+	rm -rf "$STATE"
+	# each daemon's own log, as the profiler tests read it; the ones before
+	# stay in log.prev for the sanitizer check
+	[ -s "$T/log" ] && cat "$T/log" >>"$T/log.prev"
+	: >"$T/log"
+	srv_start -quiet=false -threads=2 -queue-size=1024 -results=4096 "$@"
+	dpid=$SRV_PID
+	port=$SRV_PORT
+	pport=
+	case " $* " in
+	*" -profile "*)
+		n=100
+		while [ $n -gt 0 ] && kill -0 "$dpid" 2>/dev/null; do
+			pport=$(sed -n \
+			    's/.*Starting profiling server on port \([0-9]*\).*/\1/p' \
+			    "$T/log" | tail -n 1)
+			[ -n "$pport" ] && break
+			n=$((n - 1))
+			sleep 0.2
+		done
+		[ -n "$pport" ] || srv_bail "impsolverd did not name its debug port"
+		;;
+	esac
+	ok "impsolverd up (pid $dpid, port $port${pport:+, debug port $pport})"
+}
 
-cmds = {"gen": cmd_gen, "spectrum": cmd_spectrum, "check": cmd_check,
-        "load": cmd_load, "waitall": cmd_waitall, "req": cmd_req}
-cmds[sys.argv[1]](sys.argv[2:])
-PYEOF
+# prf_stop: TERM the daemon, wait for the master (srv_stop), then KILL what
+# is left of its group
+prf_stop() {
+	[ -n "$dpid" ] || return 0
+	srv_stop
+	kill -KILL "-$dpid" 2>/dev/null
+	dpid=
+}
+
+# api PATH [CURL ARGS]: body of an API answer on stdout
+api() { _p=$1; shift; curl -s --max-time 20 "$@" "http://127.0.0.1:$port$_p"; }
+# dbg PATH [CURL ARGS]: the same on the debug port
+dbg() { _p=$1; shift; curl -s --max-time 90 "$@" "http://127.0.0.1:$pport$_p"; }
+
+# batch_file FILE N: a batch of N spectra alternating R(QR) and R(Q(R(QR)))
+# (implib.prf_batch): fits of real cost
+batch_file() { srv_py prf-batch "$1" "$2"; }
+
+# load_start SECONDS FILE: post FILE as a batch in a loop (background, $lpid),
+# pausing while the queue is deep so the server stays responsive
+load_start() {
+	(
+		end=$(($(date +%s) + $1))
+		while [ "$(date +%s)" -lt "$end" ]; do
+			curl -s -o /dev/null --max-time 10 --data-binary @"$2" \
+			    "http://127.0.0.1:$port/eis-data/batch"
+			sleep 0.05
+		done
+	) &
+	lpid=$!
+}
+load_stop() { [ -n "$lpid" ] && kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null; lpid=; }
+
+# pprof_top NAME ARGS...: go tool pprof -top ARGS into $T/NAME.top (exit in $rc)
+pprof_top() {
+	_name=$1
+	shift
+	go tool pprof -top "$@" >"$T/$_name.top" 2>&1
+	rc=$?
+}
+
+# ---- the webhook tests (t-whk-*): tests/whk_sink.py, the receiver
+
+SPID=
+SPORT=
+DPID=
+DPORT=
+API=
+
+# sink_start ARGS...: start whk_sink.py (it binds port 0 itself and writes
+# every request it gets to $T/sink.jsonl); sets SPORT and SPID.
+sink_start() {
+	rm -f "$T/sink.port"
+	"$PY" "$SINK" --port-file "$T/sink.port" --log "$T/sink.jsonl" "$@" \
+	    >>"$T/sink.err" 2>&1 &
+	SPID=$!
+	n=100
+	while [ ! -s "$T/sink.port" ]; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || { cat "$T/sink.err"; srv_bail "sink did not start"; }
+		sleep 0.05
+	done
+	SPORT=$(cat "$T/sink.port")
+}
+
+sink_stop() {
+	[ -n "$SPID" ] && kill -KILL "$SPID" 2>/dev/null
+	wait "$SPID" 2>/dev/null
+	SPID=
+}
+
+# daemon_start FLAGS...: impsolverd with -threads=2, a small state file and
+# per-request logs, plus FLAGS (srv_start).  Sets DPID, DPORT, API.
+daemon_start() {
+	srv_start -quiet=false -threads=2 -queue-size=2048 -results=4096 "$@"
+	DPID=$SRV_PID
+	DPORT=$SRV_PORT
+	API=$SRV_URL
+}
+
+# daemon_term SECONDS: SIGTERM the master and wait for it; 0 when it exited
+# with status 0 (DESIGN: exit 0 on SIGTERM; status in DRC) within SECONDS,
+# else 1 (the tree is killed when it did not exit in time).
+daemon_term() {
+	kill -TERM "$DPID"
+	# the watchdog must not hold the test's stdout open once killed
+	( sleep "$1"; kill -KILL "-$DPID" ) >/dev/null 2>&1 &
+	wd=$!
+	wait "$DPID"
+	DRC=$?
+	kill "$wd" 2>/dev/null
+	[ "$DRC" -eq 0 ]
+}
+
+# daemon_kill9: kill -9 the whole tree at once (srv_kill9_tree).
+daemon_kill9() {
+	SRV_PID=$DPID
+	srv_kill9_tree
+	DPID=
+}
+
+# batch_body ID N [BATCH_FIELDS_JSON [SPECTRUM_FIELDS_JSON]]: a batch of N
+# R(RC) spectra (implib.whk_batch) on stdout.
+batch_body() { srv_py whk-batch "$@"; }
+
+# post PATH FILE: POST the JSON in FILE; prints the status, body in $T/resp.
+post() {
+	curl -s -o "$T/resp" -w '%{http_code}' --max-time 30 -d @"$2" "$API$1"
+}
+
+# batch_ids ID: the result ids of a batch, one per line.
+batch_ids() {
+	curl -s --max-time 30 "$API/eis-data/batch/$1" | "$PY" -c '
+import json, sys
+for r in json.load(sys.stdin)["results"]:
+    print(r["id"])'
+}
+
+# webhook_pid: pid of the live webhook process.
+webhook_pid() {
+	"$IMPCTL" -d "$STATE" stats --json | "$PY" -c '
+import json, sys
+for p in json.load(sys.stdin)["processes"]:
+    if p["role"] == "webhook" and p["state"] in ("running", "starting"):
+        print(p["pid"]); break'
+}
+
+# sink_count [PYTHON EXPRESSION]: requests in the sink log for which the
+# expression over r holds (default: every POST).
+sink_count() { srv_py sink-count "$T/sink.jsonl" "${1:-True}"; }
+
+# sink_ge N [FILTER]: the sink has at least N requests (matching FILTER).
+sink_ge() {
+	ge "$(sink_count "${2:-True}")" "$1"
 }

@@ -8,11 +8,10 @@
 # Exit 0 pass, 1 fail.
 : "${IMP_BUILDDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${IMP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
-. "$IMP_SRCDIR/tests/lib.sh"
+. "$IMP_SRCDIR/tests/srv-lib.sh"
 D=$IMP_BUILDDIR/src/master/impsolverd
 [ -x "$D" ] || skip "$D not built"
-T=$(mktemp -d "${TMPDIR:-/tmp}/t-cfg-table.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+tmpdir t-cfg-table
 S=$IMP_SRCDIR
 
 "$D" -help >"$T/help" 2>&1

@@ -3,7 +3,7 @@
 # once a second into the state file; impctl history shows the samples, and
 # still does after kill -9 of the whole tree (a post-mortem of the last
 # minutes).  Exit 0 pass, 1 fail.
-. "$IMP_SRCDIR/tests/ctl-lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 
 ctl_init t-ctl-history 120
 ctl_start -profile -profile-port=0
@@ -35,7 +35,7 @@ import json, os, sys
 lines = json.load(open(sys.argv[1]))	# one array, a sample a line
 pids = set(int(p) for p in sys.argv[2].split())
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 check(len(lines) >= 3, "%d samples kept in the state file" % len(lines))
 times = [l["time"] for l in lines]
 check(times == sorted(times) and len(set(times)) == len(times), "oldest first, one time each")

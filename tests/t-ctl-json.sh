@@ -4,7 +4,7 @@
 # checked with python's json module: on an empty server (nothing to show is
 # still valid JSON: [] and zero counts), with a batch and a webhook that
 # cannot be delivered, and after the server stopped.  Exit 0 pass, 1 fail.
-. "$IMP_SRCDIR/tests/ctl-lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 
 ctl_init t-ctl-json 120
 # webhooks to a port nobody listens on: they stay pending

@@ -4,7 +4,7 @@
 # exit 3; stats, batch and webhooks still work), and refuses a missing
 # directory, a foreign, an empty and a truncated file, and a FIFO, with
 # exit 2 and a clear message.  Exit 0 pass, 1 fail.
-. "$IMP_SRCDIR/tests/ctl-lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 
 ctl_init t-ctl-postmortem 120
 ctl_start

@@ -4,7 +4,7 @@
 # forms (table, -1, --json), with every counter of counters.def and
 # per-process values adding up to the totals; impctl batch shows each
 # spectrum's result; impctl stop -w stops the server.  Exit 0 pass, 1 fail.
-. "$IMP_SRCDIR/tests/ctl-lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 
 ctl_init t-ctl-stats 120
 ctl_start
@@ -132,7 +132,7 @@ assert sorted(r["iteration"] for r in j["results"]) == [0, 1, 2, 3]
 for r in j["results"]:
     assert r["status"] == "done" and r["element_names"] == ["R0", "R1", "C0"], r
     p, i = r["parameters"], r["iteration"]
-    # srv.py's synthetic spectrum i (noiseless R(RC))
+    # implib's synthetic spectrum i (noiseless R(RC))
     want = [10.0 + (i % 7), 100.0 + 13 * (i % 11), 1e-5 * (1 + (i % 4))]
     assert all(abs(a - b) <= 1e-3 * b for a, b in zip(p, want)), (p, want)
 print("ok: batch --json: 4 results done, parameters recovered")

@@ -3,7 +3,7 @@
 # its frames while the server works, quits on 'q' with status 0 and puts
 # the terminal back; SIGTERM does the same; without a terminal, -n N
 # prints N plain frames.  Exit 0 pass, 1 fail.
-. "$IMP_SRCDIR/tests/ctl-lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 command -v script >/dev/null || skip "script(1) not installed (bsdutils)"
 
 ctl_init t-ctl-top 120

@@ -3,7 +3,7 @@
 # marked failed and listed by impctl webhooks --failed; impctl webhook-retry
 # (by result id, then --all-failed) puts it back and it reaches the sink
 # once the sink listens.  Exit 0 pass, 1 fail.
-. "$IMP_SRCDIR/tests/ctl-lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 
 ctl_init t-ctl-webhook 120
 # the sink (a background job: srv-lib's cleanup ends it), bound but

@@ -8,10 +8,9 @@
 # - broken files are errors naming the line and what was expected (exit 2);
 #   bytes no reader knows are refused as such;
 # - --format forces a reader; impfit -f fits a file of any format.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 D=$IMP_SRCDIR/tests/data/readers
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT INT TERM
+tmpdir
 
 for conv in "$D"/impedancepy/*.3col.txt; do
 	base=$(basename "$conv" .3col.txt)

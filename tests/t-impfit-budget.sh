@@ -3,7 +3,7 @@
 # points, R(QR)(WC)(LO)(TG)F, Nelder-Mead, --max-iterations 100000, 45-66 s
 # unbudgeted) ends in about its budget with fit_status timeout and finite
 # best parameters; -t is its short form; a bad budget is exit 2.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 tmpdir
 imp_watchdog 240 t-impfit-budget
 [ -x "$IMPFIT" ] || { echo "no $IMPFIT"; exit 1; }

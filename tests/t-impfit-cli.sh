@@ -2,7 +2,7 @@
 # impcore - impfit on the command line: JSON fields, text output, the CSV
 # layout with Spectrum_Number, and one-line errors with exit status 2 for
 # bad files (naming file and line) and bad codes (naming the column).
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 tmpdir
 imp_watchdog 240 t-impfit-cli
 [ -x "$IMPFIT" ] || { echo "no $IMPFIT"; exit 1; }

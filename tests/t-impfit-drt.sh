@@ -4,7 +4,7 @@
 # decade), its area (the integral of gamma over ln tau) equals their
 # resistance and R_inf the series resistance (within 1.5 %); gamma >= 0; the
 # DRT's own impedance reproduces the spectrum; --lambda is used.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 tmpdir
 imp_watchdog 240 t-impfit-drt
 [ -x "$IMPFIT" ] || { echo "no $IMPFIT"; exit 1; }

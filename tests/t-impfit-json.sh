@@ -3,7 +3,7 @@
 # item 11): the shortest text that reads back as the same double
 # (0.9938937775257921, not %.17g's 0.99389377752579211), so that impfit's
 # and the server's answers for one spectrum compare as text.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 tmpdir
 imp_watchdog 120 t-impfit-json
 [ -x "$IMPFIT" ] || { echo "no $IMPFIT"; exit 1; }

@@ -4,7 +4,7 @@
 # three fit types with and without the series capacitance.  The reference
 # numbers in tests/linkk-ref.jsonl were computed by impedance.py itself
 # (not at test time: the tests run offline without it); agreement 1e-6.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 tmpdir
 imp_watchdog 240 t-impfit-linkk
 [ -x "$IMPFIT" ] || { echo "no $IMPFIT"; exit 1; }

@@ -5,7 +5,7 @@
 # (more points than measured), SI tick labels, axis titles with units and a
 # legend with the circuit and chi-square; headless Chromium renders it to a
 # PNG that is not blank.  Several spectra give one file each.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 tmpdir
 imp_watchdog 600 t-impfit-plot
 [ -x "$IMPFIT" ] || { echo "no $IMPFIT"; exit 1; }

@@ -4,7 +4,7 @@
 # as well as impedance.py fits it from its documented initial guess,
 # --simulate in both syntaxes, parameters named as impedance.py names them,
 # and every new element recovered from noiseless data by an automatic start.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 tmpdir
 imp_watchdog 300 t-impfit-pycircuit
 [ -x "$IMPFIT" ] || { echo "no $IMPFIT"; exit 1; }

@@ -7,24 +7,20 @@
 # functions run through check() look unreachable to shellcheck
 # shellcheck disable=SC2317
 B=${IMP_BUILDDIR:?IMP_BUILDDIR not set}
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/lib.sh"	# imp_watchdog; fail, ok below
-DAEMON=${IMPSOLVERD:-$B/src/master/impsolverd}
+given=${IMPSOLVERD:-}	# srv-lib.sh sets IMPSOLVERD
+. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/srv-lib.sh"	# imp_watchdog, fail, ok, check
+DAEMON=${given:-$B/src/master/impsolverd}
 # In the build tree impsolverd is libtool's wrapper script (it links the
 # shared libimpfit), while the init script matches /proc/PID/exe against
 # DAEMON as for an installed daemon: give it the real binary and the path
 # of the library instead.
-if [ -z "${IMPSOLVERD:-}" ] && [ -x "$B/src/master/.libs/impsolverd" ]; then
+if [ -z "$given" ] && [ -x "$B/src/master/.libs/impsolverd" ]; then
 	DAEMON=$B/src/master/.libs/impsolverd
 	LD_LIBRARY_PATH=$B/src/fit/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	export LD_LIBRARY_PATH
 fi
 script=$B/etc/init.d/impsolverd
-fails=0
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-# check WHAT COMMAND...: ok or fail on the command's status
-check() { what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
 live() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null &&
     ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 gone() { ! live "$1"; }	# a zombie is gone: pid 1 may never reap it
@@ -195,10 +191,10 @@ expect_rc 0 "start with ENABLED=no" start
 check "not started" test ! -e "$d/pid"
 expect_rc 2 "unknown action" frobnicate
 
-if [ $fails -ne 0 ]; then
+if [ $nfail -ne 0 ]; then
 	echo "== daemon logs"
 	for l in "$tmp"/*/log; do [ -f "$l" ] && { echo "-- $l"; tail -n 20 "$l"; }; done
-	echo "t-initscript: $fails failure(s)"
+	echo "t-initscript: $nfail failure(s)"
 	exit 1
 fi
 echo "t-initscript: all passed"

@@ -4,7 +4,7 @@
 # the man pages; a reinstall keeps the admin's config, and an uninstall
 # removes the files as shipped but keeps a config the admin changed.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 tmpdir
 imp_watchdog 240 t-install
 [ -f "$IMP_BUILDDIR/Makefile" ] || skip "no Makefile in $IMP_BUILDDIR"

@@ -6,7 +6,7 @@
 # `pkg-config --cflags --libs impfit` against the installed files fits a
 # spectrum through it; impfit and impsolverd as installed load that library.
 # Exit 0 pass, 1 fail, 77 skip.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 tmpdir
 imp_watchdog 300 t-libimpfit
 [ -f "$IMP_BUILDDIR/Makefile" ] || skip "no Makefile in $IMP_BUILDDIR"

@@ -1,10 +1,9 @@
 #!/bin/sh
 # impcore - CPU profile of all workers under load: go tool pprof reads
 # /debug/pprof/profile and names the fitting engine's functions.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
-. "$IMP_SRCDIR/tests/t-prf-lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 need_go
-watchdog 120
+prf_init "$(basename "$0" .sh)" 120
 
 prf_start -profile -profile-port=0
 batch_file "$T/load.json" 100
@@ -44,7 +43,7 @@ total=$(sed -n 's/.* of \([0-9.]*\)\(ms\|s\|mins\) total.*/\1 \2/p' "$T/cpu.top"
 awk -v t="$total" 'BEGIN { exit !(t + 0 > 0.3) }' &&
     ok "profile holds ${total}s of CPU" ||
     fail "profile holds ${total:-no} CPU seconds: $(grep -m1 'total' "$T/cpu.top")"
-grep -q 'CPU profile of 3 s: [1-9][0-9]* samples from [1-9]' "$T/daemon.log" &&
+grep -q 'CPU profile of 3 s: [1-9][0-9]* samples from [1-9]' "$T/log" &&
     ok "the profiler merged samples of the workers" ||
     fail "no merged samples in the log"
 no_sanitizer_reports

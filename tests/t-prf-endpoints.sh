@@ -5,9 +5,8 @@
 # symbol, goroutine, /metrics (promtool, counters match what we sent), the
 # debug port's token, the X- profiling headers with and without -profile,
 # one CPU profile at a time.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
-. "$IMP_SRCDIR/tests/t-prf-lib.sh"
-watchdog 150
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+prf_init "$(basename "$0" .sh)" 150
 
 TOKEN=tok-$$-SeKrEt
 WHSEC=whsec_c2VjcmV0LXRlc3QtdmFsdWU=
@@ -106,9 +105,9 @@ for s in "$TOKEN" "$WHSEC" "$URLPW"; do
 	grep -q -- "$s" "$T/cmdline.txt" && fail "cmdline shows a secret ($s)"
 done
 for s in "$TOKEN" "$WHSEC" "$URLPW"; do
-	grep -q -- "$s" "$T/daemon.log" && fail "the log shows a secret ($s)"
+	grep -q -- "$s" "$T/log" && fail "the log shows a secret ($s)"
 done
-grep -q -- "hook:\*\*\*@127.0.0.1:9/h" "$T/daemon.log" &&
+grep -q -- "hook:\*\*\*@127.0.0.1:9/h" "$T/log" &&
     ok "configuration line: the webhook URL's password masked" ||
     fail "configuration line: no masked webhook URL"
 [ "$(dbg /debug/pprof/symbol -H "$AUTH")" = "num_symbols: 1" ] &&
@@ -195,7 +194,7 @@ fi
 dbg '/debug/pprof/profile?seconds=3&legacy=1' -H "$AUTH" -o "$T/cpu1" -w '%{http_code}' >"$T/cpu1.code" &
 cpid=$!
 # the second one only once the first has started (the profiler logs it)
-started() { grep -q 'CPU profile of 3 s started' "$T/daemon.log"; }
+started() { grep -q 'CPU profile of 3 s started' "$T/log"; }
 n=200
 while [ $n -gt 0 ] && ! started; do
 	n=$((n - 1))
@@ -231,7 +230,7 @@ prf_start
 api /health -D "$T/h2" -o /dev/null
 grep -qi '^X-Profiling' "$T/h2" && fail "without -profile: X-Profiling headers present" ||
     ok "without -profile: no X-Profiling headers"
-grep -q "Starting profiling server" "$T/daemon.log" &&
+grep -q "Starting profiling server" "$T/log" &&
     fail "without -profile: a profiler started" || ok "without -profile: no profiler"
 no_sanitizer_reports
 done_tests

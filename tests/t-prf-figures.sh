@@ -5,13 +5,12 @@
 # task count ("goroutines") between the pprof index, X-Start-Goroutines,
 # /debug/memory, /debug/info and /debug/stats; and tasks.inflight_requests
 # counts HTTP requests, not the webhook deliveries hanging meanwhile.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
-. "$IMP_SRCDIR/tests/t-prf-lib.sh"
-watchdog 180
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+prf_init "$(basename "$0" .sh)" 180
 
 # a receiver that never answers: deliveries stay in flight
 SPID=
-trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; prf_cleanup' EXIT
+trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; srv_cleanup' EXIT
 python3 "$IMP_SRCDIR/tests/whk_sink.py" --port-file "$T/sink.port" \
     --log "$T/sink.jsonl" --mode hang --hang 120 >>"$T/sink.err" 2>&1 &
 SPID=$!

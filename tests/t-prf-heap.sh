@@ -3,10 +3,9 @@
 # hooks): go tool pprof names real allocation sites, -base works; block
 # and mutex profiles parse.  Stacks by libunwind here (when installed), by
 # libgcc in t-prf-heap-gcc.sh.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
-. "$IMP_SRCDIR/tests/t-prf-lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 need_go
-watchdog 120
+prf_init "$(basename "$0" .sh)" 120
 
 prf_start -profile -profile-port=0
 H=http://127.0.0.1:$pport/debug/pprof

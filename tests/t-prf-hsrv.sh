@@ -7,9 +7,8 @@
 # HTTP/1.1 keeps alive and answers pipelined requests in order.  Under
 # evhttp these were HTML refusals, no body deadline (a byte every 0.5 s
 # held the connection for its 120 s timeout) and 400 for "FOO".
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
-. "$IMP_SRCDIR/tests/t-prf-lib.sh"
-watchdog 150
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+prf_init "$(basename "$0" .sh)" 150
 
 prf_start -profile -profile-port=0 -body-timeout=2s
 

@@ -4,9 +4,8 @@
 # left stops, and seconds=abc is a 400 (item 3); /debug/info has Go's
 # top-level keys (item 2); allocs opens as alloc_space, threadcreate is
 # served, trace is a JSON 501 (item 6).
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
-. "$IMP_SRCDIR/tests/t-prf-lib.sh"
-watchdog 240
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+prf_init "$(basename "$0" .sh)" 240
 IMPCTL=$IMP_BUILDDIR/src/impctl/impctl
 
 # sample every 4 KiB, so that a short test has allocations to show
@@ -87,7 +86,7 @@ el=$(($(date +%s) - t0))
 [ "$code" = 200 ] && [ "$el" -lt 12 ] &&
     ok "a new profile after the client of a 20 s one left at 2 s: 200 after ${el}s" ||
     fail "a new profile after the client left: $code after ${el}s ($(head -c 200 "$T/p2"))"
-grep -q 'CPU profile of 20 s:.*(client left)' "$T/daemon.log" &&
+grep -q 'CPU profile of 20 s:.*(client left)' "$T/log" &&
     ok "the abandoned profile is logged as such" || fail "no '(client left)' log line"
 
 # --- item 6: pprof conventions ---------------------------------------------------

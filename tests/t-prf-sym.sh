@@ -4,10 +4,9 @@
 # whose locations our own symbolizer named, target_clones variants and
 # static functions included, with files and lines (-list, -traces); the
 # legacy formats stay behind ?legacy=1.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
-. "$IMP_SRCDIR/tests/t-prf-lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 need_go
-watchdog 240
+prf_init "$(basename "$0" .sh)" 240
 
 IMPCORE_HEAP_RATE=4096 prf_start -profile -profile-port=0
 batch_file "$T/load.json" 100

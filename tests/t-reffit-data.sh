@@ -6,7 +6,7 @@
 # from initial values off by orders of magnitude.  The ASTM dummy cell,
 # whose licence keeps it out of tests/data, is fitted when ../shared/data
 # has it (CI does).
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 need_reffit
 tmpdir
 imp_watchdog 240 t-reffit-data

@@ -3,7 +3,7 @@
 # constants about two decades apart, 1% noise).  From the automatic start
 # impfit reaches the lowest chi-square reffit.py finds with 30 starts
 # (within 1.01 x), and so it does from bad initial values.
-. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
 need_reffit
 tmpdir
 imp_watchdog 240 t-reffit-minima

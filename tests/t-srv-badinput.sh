@@ -14,17 +14,12 @@ out=$($CURL -s -w '%{http_code}' -o /dev/null -d @"$T/good.json" "$SRV_URL/eis-d
 
 cat >"$T/cases.py" <<'PYEOF'
 import json, os, socket, sys, copy, time
-sys.path.insert(0, sys.argv[2])
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from rawhttp import answer
-import importlib.util
-spec = importlib.util.spec_from_file_location("srv", sys.argv[2] + "/srv.py")
+from implib import answer
+import implib
+g = vars(implib)
 url = sys.argv[1]
 host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
-# reuse the generator without running its command dispatcher
-src = open(sys.argv[2] + "/srv.py").read().split("cmds = {")[0]
-g = {}
-exec(src, g)
 batch, spectrum, request = g["batch"], g["spectrum"], g["request"]
 
 def B(mut=None, n=3, pts=20):
@@ -133,9 +128,10 @@ PYEOF
 # a quick fuzz: random mutations of valid bodies never get a 5xx or a crash
 cat >"$T/fuzz.py" <<'PYEOF'
 import json, random, sys, time
-src = open(sys.argv[2] + "/srv.py").read().split("cmds = {")[0]
-g = {}
-exec(src, g)
+import os, sys
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+import implib
+g = vars(implib)
 url = sys.argv[1]
 random.seed(int(sys.argv[3]))
 base = json.dumps(g["batch"](None, 2, 12))

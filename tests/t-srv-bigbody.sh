@@ -50,7 +50,7 @@ srv_start -threads=1 -max-body=1M
 "$PY" - "$SRV_PORT" <<'PYEOF' || srv_fail "bodies over the budget"
 import json, os, socket, sys, time
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from rawhttp import answer
+from implib import answer
 port = int(sys.argv[1])
 def send(n, body_bytes):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)

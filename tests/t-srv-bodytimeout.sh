@@ -17,7 +17,7 @@ $CURL -s "$SRV_URL/eis-data" | grep -q '"body_timeout_s":2[,}]' &&
 "$PY" - "$SRV_PORT" <<'PYEOF' || srv_fail "body deadline"
 import json, os, select, socket, sys, threading, time
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from rawhttp import answers
+from implib import answers
 port = int(sys.argv[1])
 TIMEOUT = 2.0
 bad = 0

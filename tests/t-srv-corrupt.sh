@@ -13,12 +13,13 @@
 # Then the file truncated by 4 KB: its queued spectra and undelivered
 # webhooks survive (salvaged), the original is kept aside.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-srv-corrupt 300
 
 : "${IMP_FUZZ_SEED:=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
 echo "# IMP_FUZZ_SEED=$IMP_FUZZ_SEED (random seed of this run)"
 SEEDS="1 2 3 4 5 6 7 $IMP_FUZZ_SEED"
-S=$W/state
+S=$STATE
 
 # start_any FLAGS: start the daemon; 0 when it serves /health, 1 when it
 # exited (status in DRC).  Never bails.
@@ -27,9 +28,9 @@ start_any() {
 	DPORT= API=
 	setsid "$DAEMON" -port=0 -bind=127.0.0.1 -threads=2 \
 	    -queue-size=64 -results=128 -state-dir="$S" \
-	    -config="$W/empty.conf" "$@" >>"$W/daemon.log" 2>&1 &
+	    -config="$T/empty.conf" "$@" >>"$T/log" 2>&1 &
 	DPID=$!
-	echo "$DPID" >"$W/daemon.pid"
+	echo "$DPID" >"$T/daemon.pid"
 	n=400
 	while [ $n -gt 0 ]; do
 		if ! kill -0 "$DPID" 2>/dev/null; then
@@ -54,10 +55,10 @@ ctl_all() {
 	    "batch fz-a" "batch --json fz-a" "batch fz-b" "batch --json fz-b" \
 	    webhooks "webhooks --failed" "history -n 3" "history --json"; do
 		# shellcheck disable=SC2086
-		"$IMPCTL" -d "$S" $c >"$W/ctl.out" 2>&1
+		"$IMPCTL" -d "$S" $c >"$T/ctl.out" 2>&1
 		rc=$?
-		if [ $rc -ge 128 ] || grep -qE 'Sanitizer|runtime error' "$W/ctl.out"; then
-			fail "$1: impctl $c died (status $rc): $(tail -3 "$W/ctl.out")"
+		if [ $rc -ge 128 ] || grep -qE 'Sanitizer|runtime error' "$T/ctl.out"; then
+			fail "$1: impctl $c died (status $rc): $(tail -3 "$T/ctl.out")"
 		fi
 	done
 }
@@ -95,45 +96,45 @@ EOF
 
 # 1. a file holding work: results whose webhooks fail (500), then spectra
 #    queued and running when the whole tree is killed
-sink_start --mode-file "$W/sink.mode"
-echo 500 >"$W/sink.mode"
+sink_start --mode-file "$T/sink.mode"
+echo 500 >"$T/sink.mode"
 HOOK="-webhook-url=http://127.0.0.1:$SPORT/hook"
 start_any "$HOOK" -quiet || { fail "first start (status $DRC)"; exit 1; }
-batch_body fz-a 6 >"$W/a.json"
-batch_body fz-b 10 >"$W/b.json"
-[ "$(post /eis-data/batch "$W/a.json")" = 202 ] || { fail "batch a"; exit 1; }
+batch_body fz-a 6 >"$T/a.json"
+batch_body fz-b 10 >"$T/b.json"
+[ "$(post /eis-data/batch "$T/a.json")" = 202 ] || { fail "batch a"; exit 1; }
 a_done() { "$IMPCTL" -d "$S" batch fz-a | grep -q '^batch fz-a: completed'; }
 wait_until 30 a_done || { fail "batch a not fitted"; exit 1; }
 daemon_term 20 || fail "first stop"
 IMPCORE_TEST_FIT_DELAY_US=4000000 start_any "$HOOK" -quiet || { fail "second start"; exit 1; }
-[ "$(post /eis-data/batch "$W/b.json")" = 202 ] || { fail "batch b"; exit 1; }
+[ "$(post /eis-data/batch "$T/b.json")" = 202 ] || { fail "batch b"; exit 1; }
 running() { "$IMPCTL" -d "$S" batch fz-b | grep -q ' running '; }
 wait_until 20 running || fail "batch b never running"
 daemon_kill9
-cp "$S/impsolverd.state" "$W/pristine"
+cp "$S/impsolverd.state" "$T/pristine"
 ok "a file holding work: $("$IMPCTL" -d "$S" batches | tail -n 2 | tr '\n' ' ')"
-echo 200 >"$W/sink.mode"
+echo 200 >"$T/sink.mode"
 
 # 2. corrupted copies
 for seed in $SEEDS; do
 	for mode in head records batches weighting; do
 		[ "$mode" = weighting ] && [ "$seed" != 1 ] && continue
 		rm -rf "$S"; mkdir -p "$S"; chmod 750 "$S"
-		cp "$W/pristine" "$S/impsolverd.state"
+		cp "$T/pristine" "$S/impsolverd.state"
 		corrupt "$S/impsolverd.state" "$seed" "$mode"
 		label="seed $seed, $mode"
 		ctl_all "$label (before)"
-		rm -f "$W/daemon.log"
+		rm -f "$T/log"
 		if start_any "$HOOK" -quiet; then
 			# fits, deliveries, and every batch rendered
 			for b in fz-a fz-b; do
-				curl -s -o "$W/b.out" -w '%{http_code}' --max-time 30 \
-				    "$API/eis-data/batch/$b" >"$W/b.code"
-				case $(cat "$W/b.code") in
+				curl -s -o "$T/b.out" -w '%{http_code}' --max-time 30 \
+				    "$API/eis-data/batch/$b" >"$T/b.code"
+				case $(cat "$T/b.code") in
 				200) python3 -c 'import json,sys; json.load(open(sys.argv[1]))' \
-				    "$W/b.out" || fail "$label: batch $b: not JSON";;
+				    "$T/b.out" || fail "$label: batch $b: not JSON";;
 				404) [ "$mode" = weighting ] && fail "$label: batch $b lost";;
-				*) fail "$label: GET batch $b: HTTP $(cat "$W/b.code")";;
+				*) fail "$label: GET batch $b: HTTP $(cat "$T/b.code")";;
 				esac
 			done
 			if [ "$mode" = weighting ]; then
@@ -152,15 +153,15 @@ for seed in $SEEDS; do
 		else
 			if [ "$DRC" -ge 128 ]; then
 				fail "$label: master died of a signal ($DRC)"
-			elif grep -q 'state file' "$W/daemon.log"; then
-				what="refused: $(grep -m1 'state file' "$W/daemon.log" | sed 's/.*master: //' | cut -c1-150)"
+			elif grep -q 'state file' "$T/log"; then
+				what="refused: $(grep -m1 'state file' "$T/log" | sed 's/.*master: //' | cut -c1-150)"
 			else
 				fail "$label: exited $DRC without saying why"
 			fi
 			ls "$S" | grep -q '^impsolverd.state' ||
 			    fail "$label: the state file is gone"
 		fi
-		if grep -E 'killed by signal|Sanitizer|runtime error' "$W/daemon.log"; then
+		if grep -E 'killed by signal|Sanitizer|runtime error' "$T/log"; then
 			fail "$label: a process died"
 		fi
 		ok "$label: $what"
@@ -169,20 +170,20 @@ done
 
 # 3. truncated by 4 KB: salvaged, the original kept aside
 rm -rf "$S"; mkdir -p "$S"; chmod 750 "$S"
-cp "$W/pristine" "$S/impsolverd.state"
+cp "$T/pristine" "$S/impsolverd.state"
 size=$(stat -c %s "$S/impsolverd.state")
 truncate -s $((size - 4096)) "$S/impsolverd.state"
-echo 500 >"$W/sink.mode"	# keep the webhooks undelivered, to count them
-start_any "$HOOK" -quiet || { fail "truncated file: not started (status $DRC)"; cat "$W/daemon.log"; exit 1; }
+echo 500 >"$T/sink.mode"	# keep the webhooks undelivered, to count them
+start_any "$HOOK" -quiet || { fail "truncated file: not started (status $DRC)"; cat "$T/log"; exit 1; }
 aside=$(ls "$S" | grep '^impsolverd.state.corrupt-')
 [ -n "$aside" ] && [ "$(stat -c %s "$S/$aside")" = $((size - 4096)) ] &&
     ok "the truncated file kept as $aside" || fail "no truncated file aside: $(ls "$S")"
-grep -q "truncated ($((size - 4096)) of $size bytes): salvaging" "$W/daemon.log" &&
+grep -q "truncated ($((size - 4096)) of $size bytes): salvaging" "$T/log" &&
     ok "the log says so" || fail "no log line about the truncation"
 python3 - "$API" <<'EOF' || fail "salvaged content"
 import json, os, sys, urllib.request
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 def get(b):
     return json.load(urllib.request.urlopen(sys.argv[1] + "/eis-data/batch/" + b, timeout=30))
 a, b = get("fz-a"), get("fz-b")
@@ -196,27 +197,27 @@ daemon_term 20 || fail "truncated: SIGTERM: status $DRC"
 
 # 4. a layout mismatch with pending work is refused, without it set aside
 rm -rf "$S"; mkdir -p "$S"; chmod 750 "$S"
-cp "$W/pristine" "$S/impsolverd.state"
+cp "$T/pristine" "$S/impsolverd.state"
 printf '\004' | dd of="$S/impsolverd.state" bs=1 seek=8 conv=notrunc 2>/dev/null
 if start_any "$HOOK" -quiet; then
 	fail "layout 4 file with pending work: started"
 	daemon_term 20
 else
-	grep -q "layout version 4 (this program: 5), and it holds [0-9]* pending" "$W/daemon.log" &&
-	    ok "layout 4 with pending work: refused" || fail "layout 4: $(tail -2 "$W/daemon.log")"
-	cmp -s "$W/pristine" "$S/impsolverd.state" ||
+	grep -q "layout version 4 (this program: 5), and it holds [0-9]* pending" "$T/log" &&
+	    ok "layout 4 with pending work: refused" || fail "layout 4: $(tail -2 "$T/log")"
+	cmp -s "$T/pristine" "$S/impsolverd.state" ||
 	    [ "$(od -An -tu1 -j8 -N1 "$S/impsolverd.state" | tr -d ' ')" = 4 ] &&
 	    ok "and left untouched" || fail "layout 4 file changed"
 fi
 # the same without pending work (the prefix's count zeroed): set aside
 dd if=/dev/zero of="$S/impsolverd.state" bs=1 seek=24 count=8 conv=notrunc 2>/dev/null
-rm -f "$W/daemon.log"
+rm -f "$T/log"
 if start_any "$HOOK" -quiet; then
 	ls "$S" | grep -q '^impsolverd.state.layout4-' && ok "layout 4 without pending work: set aside, started afresh" ||
 	    fail "layout 4 without pending work: not set aside: $(ls "$S")"
 	daemon_term 20
 else
-	fail "layout 4 without pending work: refused: $(tail -2 "$W/daemon.log")"
+	fail "layout 4 without pending work: refused: $(tail -2 "$T/log")"
 fi
 
 no_sanitizer_reports

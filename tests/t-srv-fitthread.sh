@@ -210,7 +210,7 @@ srv_start -threads=1 -api-token=sekrit
 "$PY" - "$SRV_PORT" <<'PYEOF' || srv_fail "token first"
 import os, socket, sys
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from rawhttp import answers
+from implib import answers
 port = int(sys.argv[1])
 ok = True
 s = socket.create_connection(("127.0.0.1", port), timeout=10)

@@ -24,7 +24,7 @@ chunked() {
 	"$PY" - "$SRV_PORT" <<'PYEOF'
 import os, socket, sys
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from rawhttp import answer
+from implib import answer
 port = int(sys.argv[1])
 # 20 requests of 2000 one-byte chunks: 80000 lines read
 body = b"".join(b"1\r\n \r\n" for _ in range(2000)) + b"0\r\nX-Trailer: 1\r\n\r\n"

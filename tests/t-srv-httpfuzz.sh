@@ -26,7 +26,7 @@ srv_log "seeds $seeds"
 "$PY" - "$SRV_PORT" "${IMP_FUZZ_N:-500}" $seeds <<'PYEOF' || srv_fail "fuzzed HTTP (seeds $seeds)"
 import errno, json, os, random, socket, sys, threading, time
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from rawhttp import answers
+from implib import answers
 port, n, seeds = int(sys.argv[1]), int(sys.argv[2]), [int(a) for a in sys.argv[3:]]
 OK = {100, 200, 202, 400, 401, 404, 405, 408, 413, 414, 431, 503, 505}
 

@@ -10,11 +10,12 @@
 srv_init t-srv-idempotent 180
 
 srv_start -threads=2
-"$PY" - "$SRV_URL" "$T/srv.py" <<'PYEOF' || srv_fail "idempotency"
+"$PY" - "$SRV_URL" <<'PYEOF' || srv_fail "idempotency"
 import json, sys
-src = open(sys.argv[2]).read().split("cmds = {")[0]
-g = {}
-exec(src, g)
+import os, sys
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+import implib
+g = vars(implib)
 url, request, batch, wait_batch = sys.argv[1], g["request"], g["batch"], g["wait_batch"]
 bad = 0
 def expect(ok, what):

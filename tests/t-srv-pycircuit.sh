@@ -13,9 +13,10 @@ srv_start -threads=1 -queue-size=100 -results=200
 
 cat >"$T/py.py" <<'PYEOF'
 import json, sys, time
-src = open(sys.argv[2] + "/srv.py").read().split("cmds = {")[0]
-g = {}
-exec(src, g)
+import os, sys
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+import implib
+g = vars(implib)
 request, wait_batch = g["request"], g["wait_batch"]
 url, data = sys.argv[1], sys.argv[3]
 fails = 0

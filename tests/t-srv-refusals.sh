@@ -34,11 +34,12 @@ srv_stop || srv_fail "SIGTERM exit status $?"
 # polling: 16 + 32 records, batches of 8 spectra
 rm -rf "$STATE"
 srv_start -threads=1 -queue-size=16 -results=32 -retention=1h
-"$PY" - "$SRV_URL" "$T/srv.py" <<'PYEOF' || srv_fail "polled results kept"
+"$PY" - "$SRV_URL" <<'PYEOF' || srv_fail "polled results kept"
 import calendar, json, sys, time
-src = open(sys.argv[2]).read().split("cmds = {")[0]
-g = {}
-exec(src, g)
+import os, sys
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+import implib
+g = vars(implib)
 url, request, batch, wait_batch = sys.argv[1], g["request"], g["batch"], g["wait_batch"]
 bad, taken = 0, []
 for k in range(12):
@@ -83,11 +84,12 @@ srv_stop || srv_fail "SIGTERM exit status $?"
 # and after -retention they go: batches are taken again
 rm -rf "$STATE"
 srv_start -threads=1 -queue-size=16 -results=32 -retention=2s
-"$PY" - "$SRV_URL" "$T/srv.py" <<'PYEOF' || srv_fail "polled results after -retention"
+"$PY" - "$SRV_URL" <<'PYEOF' || srv_fail "polled results after -retention"
 import json, sys, time
-src = open(sys.argv[2]).read().split("cmds = {")[0]
-g = {}
-exec(src, g)
+import os, sys
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+import implib
+g = vars(implib)
 url, request, batch, wait_batch = sys.argv[1], g["request"], g["batch"], g["wait_batch"]
 for k in range(6):
     st, _, data = request(url, "POST", "/eis-data/batch", json.dumps(batch("r-%d" % k, 8, 20)))

@@ -13,7 +13,7 @@ srv_start -threads=1
 "$PY" - "$SRV_PORT" <<'PYEOF' || srv_fail "smuggling"
 import json, os, socket, sys
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from rawhttp import answers
+from implib import answers
 port = int(sys.argv[1])
 HIDDEN = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 

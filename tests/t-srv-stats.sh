@@ -11,9 +11,10 @@ srv_start -threads=1 -queue-size=100 -results=200
 
 cat >"$T/stats.py" <<'PYEOF'
 import json, math, random, sys, time
-src = open(sys.argv[2] + "/srv.py").read().split("cmds = {")[0]
-g = {}
-exec(src, g)
+import os, sys
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+import implib
+g = vars(implib)
 spectrum, request, wait_batch = g["spectrum"], g["request"], g["wait_batch"]
 url = sys.argv[1]
 fails = 0

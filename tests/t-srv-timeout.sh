@@ -12,9 +12,10 @@ srv_start -threads=1 -max-points=50 -queue-size=1000 -results=2000
 
 cat >"$T/cases.py" <<'PYEOF'
 import json, sys, time
-src = open(sys.argv[2] + "/srv.py").read().split("cmds = {")[0]
-g = {}
-exec(src, g)
+import os, sys
+sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+import implib
+g = vars(implib)
 batch, spectrum, request = g["batch"], g["spectrum"], g["request"]
 url = sys.argv[1]
 fails = 0

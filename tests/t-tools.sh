@@ -8,14 +8,10 @@
 # shellcheck disable=SC2317
 B=${IMP_BUILDDIR:?IMP_BUILDDIR not set}
 S=${IMP_SRCDIR:?IMP_SRCDIR not set}
-. "$S/tests/lib.sh"	# imp_watchdog (its fail and ok are redefined below)
+. "$S/tests/srv-lib.sh"	# imp_watchdog, fail, ok, check
 DAEMON=${IMPSOLVERD:-$B/src/master/impsolverd}
 IMPLOAD=$B/tools/impload
-fails=0
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-check() { what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
 for f in "$DAEMON" "$IMPLOAD"; do
 	[ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }
 done
@@ -171,9 +167,9 @@ if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$tmp/log" >/dev/null
 	grep -E -A5 'Sanitizer|runtime error' "$tmp/log" | head -n 20
 fi
 
-if [ $fails -ne 0 ]; then
+if [ $nfail -ne 0 ]; then
 	echo "== daemon log"; tail -n 30 "$tmp/log"
-	echo "t-tools: $fails failure(s)"
+	echo "t-tools: $nfail failure(s)"
 	exit 1
 fi
 echo "t-tools: all passed"

@@ -4,7 +4,8 @@
 # object of DESIGN section 5 as body and Standard Webhooks headers whose
 # signature this test checks on its own (python hmac, whsec_ secret).
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-basic 120
 
 # a whsec_ secret: base64 of 24 random bytes
 SECRET=whsec_$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(24)).decode())')
@@ -14,30 +15,30 @@ daemon_start -webhook-url="http://127.0.0.1:$SPORT/hook?src=impcore" \
     -webhook-secret="$SECRET"
 ok "daemon on $API, sink on $SPORT"
 
-batch_body whk-basic-1 12 >"$W/batch.json"
-code=$(post /eis-data/batch "$W/batch.json")
-[ "$code" = 202 ] && ok "batch of 12 accepted" || fail "batch: HTTP $code $(cat "$W/resp")"
+batch_body whk-basic-1 12 >"$T/batch.json"
+code=$(post /eis-data/batch "$T/batch.json")
+[ "$code" = 202 ] && ok "batch of 12 accepted" || fail "batch: HTTP $code $(cat "$T/resp")"
 
 # one synchronous fit with a webhook too
 python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); print(json.dumps(b["spectra"][0]["impedance_data"]))' \
-    "$W/batch.json" >"$W/single.json"
-code=$(post /eis-data "$W/single.json")
-[ "$code" = 200 ] && ok "POST /eis-data answered" || fail "POST /eis-data: HTTP $code $(cat "$W/resp")"
-single_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$W/resp")
+    "$T/batch.json" >"$T/single.json"
+code=$(post /eis-data "$T/single.json")
+[ "$code" = 200 ] && ok "POST /eis-data answered" || fail "POST /eis-data: HTTP $code $(cat "$T/resp")"
+single_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/resp")
 
 wait_until 30 sink_ge 13 || true
 sleep 1	# anything more would be a duplicate
-batch_ids whk-basic-1 >"$W/ids"
-echo "$single_id" >>"$W/ids"
+batch_ids whk-basic-1 >"$T/ids"
+echo "$single_id" >>"$T/ids"
 
-python3 - "$W/sink.jsonl" "$W/ids" "$SECRET" <<'EOF'
+python3 - "$T/sink.jsonl" "$T/ids" "$SECRET" <<'EOF'
 import base64, hashlib, hmac, json, os, sys, time
 reqs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 ids = [l.strip() for l in open(sys.argv[2]) if l.strip()]
 secret = sys.argv[3]
 key = base64.b64decode(secret[len("whsec_"):])
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 
 posts = [r for r in reqs if r["method"] == "POST"]
 got = [r["id"] for r in posts]
@@ -83,7 +84,7 @@ EOF
 [ $? -eq 0 ] || fail "delivered bodies/headers (see above)"
 
 # the Go server's log shape, one line per delivery
-n=$(grep -cE '🌐 Webhook\[[0-9a-f]{16}\] ✅: [0-9]+\.[0-9]{3}ms$' "$W/daemon.log")
+n=$(grep -cE '🌐 Webhook\[[0-9a-f]{16}\] ✅: [0-9]+\.[0-9]{3}ms$' "$T/log")
 [ "$n" -eq 13 ] && ok "13 '🌐 Webhook[id] ✅: N.NNNms' log lines" || fail "$n ✅ log lines, want 13"
 
 c=$(counter webhook_delivered); [ "$c" = 13 ] && ok "webhook_delivered = 13" || fail "webhook_delivered = $c"
@@ -92,7 +93,7 @@ c=$(counter webhook_retried); [ "$c" = 0 ] && ok "webhook_retried = 0" || fail "
 c=$(counter webhook_inflight); [ "$c" = 0 ] && ok "webhook_inflight = 0" || fail "webhook_inflight = $c"
 c=$(counter webhook_rendered); [ "$c" = 13 ] && ok "webhook_rendered = 13" || fail "webhook_rendered = $c"
 c=$(counter webhook_latency_ns); [ "${c:-0}" -gt 0 ] && ok "webhook_latency_ns counted" || fail "webhook_latency_ns = $c"
-grep -q -- "$SECRET" "$W/daemon.log" && fail "the secret appears in the log" || ok "secret not logged"
+grep -q -- "$SECRET" "$T/log" && fail "the secret appears in the log" || ok "secret not logged"
 
 # graceful stop: nothing in flight, exits promptly
 daemon_term 10 && ok "SIGTERM: daemon exited ($DRC)" || fail "daemon did not exit 0 within 10 s of SIGTERM (status $DRC)"

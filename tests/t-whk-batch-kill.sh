@@ -5,7 +5,8 @@
 # again on the same state directory: every batch arrives whole, every part
 # under one webhook-id; the only repeats are parts in flight at a kill.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-batch-kill 120
 
 IMP_WEBHOOK_TIMEOUT_MS=10000 IMP_WEBHOOK_BACKOFF_MS=200
 export IMP_WEBHOOK_TIMEOUT_MS IMP_WEBHOOK_BACKOFF_MS
@@ -17,15 +18,15 @@ sink_start --delay 1
 flags="-webhook-url=http://127.0.0.1:$SPORT/slow -webhook-mode=batch -webhook-batch-max=40K -quiet"
 i=0
 while [ $i -lt $NB ]; do
-	batch_body "wbk-$i" $NS >"$W/b$i.json"
+	batch_body "wbk-$i" $NS >"$T/b$i.json"
 	i=$((i + 1))
 done
 # shellcheck disable=SC2086
 daemon_start $flags
 i=0
 while [ $i -lt $NB ]; do
-	code=$(post /eis-data/batch "$W/b$i.json")
-	[ "$code" = 202 ] || fail "batch $i: HTTP $code $(cat "$W/resp")"
+	code=$(post /eis-data/batch "$T/b$i.json")
+	[ "$code" = 202 ] || fail "batch $i: HTTP $code $(cat "$T/resp")"
 	i=$((i + 1))
 done
 ok "$NB batches of $NS spectra accepted"
@@ -70,14 +71,14 @@ i=0
 		i=$((i + 1))
 	done
 	printf '}\n'
-} >"$W/ids.json"
-python3 "$IMP_SRCDIR/tests/whk_batch_check.py" "$W/sink.jsonl" "$W/ids.json" \
-    --max 40960 >"$W/check.out" || { grep -v '^ok' "$W/check.out"; fail "deliveries (see above)"; }
-grep -v '^ok' "$W/check.out"
-python3 - "$W/sink.jsonl" $NB <<'PY' || fail "repeats"
+} >"$T/ids.json"
+python3 "$IMP_SRCDIR/tests/whk_batch_check.py" "$T/sink.jsonl" "$T/ids.json" \
+    --max 40960 >"$T/check.out" || { grep -v '^ok' "$T/check.out"; fail "deliveries (see above)"; }
+grep -v '^ok' "$T/check.out"
+python3 - "$T/sink.jsonl" $NB <<'PY' || fail "repeats"
 import collections, json, os, sys
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 posts = [json.loads(l) for l in open(sys.argv[1])]
 c = collections.Counter(r["headers"]["webhook-id"] for r in posts if r["method"] == "POST")
 rep = sum(n - 1 for n in c.values())
@@ -87,9 +88,9 @@ check(max(c.values()) <= 3, "no part more than 3 times")
 done()
 PY
 c=$(counter webhook_failed); [ "$c" = 0 ] && ok "webhook_failed = 0" || fail "webhook_failed = $c"
-"$IMPCTL" -d "$W/state" webhooks >"$W/open" 2>&1
-grep -q '^0 pending, 0 inflight, 0 failed' "$W/open" &&
-    ok "impctl webhooks: nothing open" || fail "open: $(cat "$W/open")"
+"$IMPCTL" -d "$STATE" webhooks >"$T/open" 2>&1
+grep -q '^0 pending, 0 inflight, 0 failed' "$T/open" &&
+    ok "impctl webhooks: nothing open" || fail "open: $(cat "$T/open")"
 
 daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit 0 within 10 s of SIGTERM (status $DRC)"
 no_sanitizer_reports

@@ -4,29 +4,30 @@
 # arrives whole, each part answered 2xx exactly once, under the same
 # webhook-id on every attempt; the failures were retried, none given up.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-batch-retry 120
 
 # quick retries, capped, so the recovery is seen soon however slow the machine
 IMP_WEBHOOK_BACKOFF_MS=200 IMP_WEBHOOK_BACKOFF_MAX_MS=500
 export IMP_WEBHOOK_BACKOFF_MS IMP_WEBHOOK_BACKOFF_MAX_MS
 NB=4
 
-echo 503 >"$W/mode"
-sink_start --mode-file "$W/mode"
+echo 503 >"$T/mode"
+sink_start --mode-file "$T/mode"
 daemon_start -webhook-url="http://127.0.0.1:$SPORT/hook" -webhook-mode=batch \
     -webhook-batch-max=16K -quiet
 i=0
 while [ $i -lt $NB ]; do
-	batch_body "wbr-$i" 12 >"$W/b.json"
-	code=$(post /eis-data/batch "$W/b.json")
-	[ "$code" = 202 ] || fail "batch $i: HTTP $code $(cat "$W/resp")"
+	batch_body "wbr-$i" 12 >"$T/b.json"
+	code=$(post /eis-data/batch "$T/b.json")
+	[ "$code" = 202 ] || fail "batch $i: HTTP $code $(cat "$T/resp")"
 	i=$((i + 1))
 done
 ok "$NB batches of 12 accepted"
 
 # each batch's first part failed at least twice before the receiver recovers
 failed_twice() {
-	python3 - "$W/sink.jsonl" $NB <<'PY'
+	python3 - "$T/sink.jsonl" $NB <<'PY'
 import collections, json, sys
 c = collections.Counter()
 for l in open(sys.argv[1]):
@@ -37,7 +38,7 @@ sys.exit(0 if len(c) == int(sys.argv[2]) and min(c.values()) >= 2 else 1)
 PY
 }
 wait_until 60 failed_twice && ok "every batch failed twice (503)" || fail "not every batch was attempted twice"
-: >"$W/mode"	# the receiver recovers
+: >"$T/mode"	# the receiver recovers
 
 all_delivered() {
 	i=0
@@ -60,14 +61,14 @@ i=0
 		i=$((i + 1))
 	done
 	printf '}\n'
-} >"$W/ids.json"
-python3 "$IMP_SRCDIR/tests/whk_batch_check.py" "$W/sink.jsonl" "$W/ids.json" \
-    --once --max 16384 >"$W/check.out" || { cat "$W/check.out"; fail "deliveries (see above)"; }
-grep -v '^ok' "$W/check.out"
-python3 - "$W/sink.jsonl" <<'PY' || fail "retries"
+} >"$T/ids.json"
+python3 "$IMP_SRCDIR/tests/whk_batch_check.py" "$T/sink.jsonl" "$T/ids.json" \
+    --once --max 16384 >"$T/check.out" || { cat "$T/check.out"; fail "deliveries (see above)"; }
+grep -v '^ok' "$T/check.out"
+python3 - "$T/sink.jsonl" <<'PY' || fail "retries"
 import collections, json, os, sys
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 posts = [json.loads(l) for l in open(sys.argv[1])]
 posts = [r for r in posts if r["method"] == "POST"]
 byid = collections.defaultdict(list)
@@ -82,9 +83,9 @@ done()
 PY
 c=$(counter webhook_failed); [ "$c" = 0 ] && ok "webhook_failed = 0" || fail "webhook_failed = $c"
 c=$(counter webhook_retried); [ "${c:-0}" -ge $((2 * NB)) ] && ok "webhook_retried = $c" || fail "webhook_retried = $c"
-"$IMPCTL" -d "$W/state" webhooks >"$W/open" 2>&1
-grep -q '^0 pending, 0 inflight, 0 failed' "$W/open" &&
-    ok "impctl webhooks: nothing open" || fail "open: $(cat "$W/open")"
+"$IMPCTL" -d "$STATE" webhooks >"$T/open" 2>&1
+grep -q '^0 pending, 0 inflight, 0 failed' "$T/open" &&
+    ok "impctl webhooks: nothing open" || fail "open: $(cat "$T/open")"
 
 daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit 0 within 10 s of SIGTERM (status $DRC)"
 no_sanitizer_reports

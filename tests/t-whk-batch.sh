@@ -7,7 +7,8 @@
 # this mode; GET and impctl show the one delivery; a request's
 # "webhook_mode" wins over the flag.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-batch 120
 
 SECRET=whsec_$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(24)).decode())')
 CHECK=$IMP_SRCDIR/tests/whk_batch_check.py
@@ -41,19 +42,19 @@ daemon_start -webhook-url="$URL" -webhook-secret="$SECRET" -webhook-mode=batch
 ok "daemon on $API, sink on $SPORT"
 
 # 1. one POST for 12 spectra
-batch_body wb-one 12 >"$W/b1.json"
-code=$(post /eis-data/batch "$W/b1.json")
-[ "$code" = 202 ] && ok "batch of 12 accepted" || fail "batch: HTTP $code $(cat "$W/resp")"
+batch_body wb-one 12 >"$T/b1.json"
+code=$(post /eis-data/batch "$T/b1.json")
+[ "$code" = 202 ] && ok "batch of 12 accepted" || fail "batch: HTTP $code $(cat "$T/resp")"
 wait_until 30 delivered wb-one && ok "batch delivered (GET says so)" || fail "batch not delivered"
 sleep 0.5	# anything more would be a duplicate
 n=$(sink_count); [ "$n" = 1 ] && ok "one POST for the batch" || fail "$n POSTs for one batch"
-ids_json wb-one >"$W/ids1.json"
-python3 "$CHECK" "$W/sink.jsonl" "$W/ids1.json" --secret "$SECRET" --once ||
+ids_json wb-one >"$T/ids1.json"
+python3 "$CHECK" "$T/sink.jsonl" "$T/ids1.json" --secret "$SECRET" --once ||
     fail "the batch body (see above)"
-python3 - "$W/sink.jsonl" <<'PY' || fail "result objects in the batch body"
+python3 - "$T/sink.jsonl" <<'PY' || fail "result objects in the batch body"
 import json, os, sys
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 r = [json.loads(l) for l in open(sys.argv[1])][-1]
 j = json.loads(r["body"])
 check(r["path"] == "/hook", "sent to -webhook-url")
@@ -70,41 +71,41 @@ check([x["iteration"] for x in j["results"]] == list(range(12)), "spectrum order
 check(j["batch_id"] == "wb-one" and j["time"].endswith("Z"), "batch_id and time")
 done()
 PY
-grep -qE '🌐 Webhook\[[0-9a-f]{16}\] ✅: [0-9.]+ms$' "$W/daemon.log" &&
+grep -qE '🌐 Webhook\[[0-9a-f]{16}\] ✅: [0-9.]+ms$' "$T/log" &&
     ok "one '🌐 Webhook[id] ✅' line" || fail "no ✅ log line for the batch"
 c=$(counter webhook_delivered); [ "$c" = 1 ] && ok "webhook_delivered = 1" || fail "webhook_delivered = $c"
-"$IMPCTL" -d "$W/state" webhooks -a >"$W/ctl" 2>&1
-grep -qE '^[0-9a-f]{16} +delivered +1 .* batch wb-one ' "$W/ctl" &&
-    ok "impctl webhooks -a lists the batch delivery" || fail "impctl webhooks -a: $(cat "$W/ctl")"
+"$IMPCTL" -d "$STATE" webhooks -a >"$T/ctl" 2>&1
+grep -qE '^[0-9a-f]{16} +delivered +1 .* batch wb-one ' "$T/ctl" &&
+    ok "impctl webhooks -a lists the batch delivery" || fail "impctl webhooks -a: $(cat "$T/ctl")"
 
 # 2. a spectrum's own webhook_url does not go with one POST per batch
-batch_body wb-own 2 '{}' "{\"webhook_url\": \"$URL\"}" >"$W/b2.json"
-code=$(post /eis-data/batch "$W/b2.json")
-[ "$code" = 400 ] && grep -q 'spectra\[0\].webhook_url' "$W/resp" &&
-    ok "own webhook_url in batch mode: 400 naming it" || fail "own webhook_url: HTTP $code $(cat "$W/resp")"
+batch_body wb-own 2 '{}' "{\"webhook_url\": \"$URL\"}" >"$T/b2.json"
+code=$(post /eis-data/batch "$T/b2.json")
+[ "$code" = 400 ] && grep -q 'spectra\[0\].webhook_url' "$T/resp" &&
+    ok "own webhook_url in batch mode: 400 naming it" || fail "own webhook_url: HTTP $code $(cat "$T/resp")"
 
 # 3. cancelled spectra are reported: the batch goes once none is queued.
 # Behind 400 Nelder-Mead fits, its spectra are still queued at the DELETE
 # (on a machine fast enough to fit them all first, none is cancelled and
 # the counts below still hold).
-batch_body wb-block 400 '{"method": "nelder-mead"}' >"$W/b3a.json"
-batch_body wb-cancel 20 >"$W/b3.json"
-code=$(post /eis-data/batch "$W/b3a.json")
+batch_body wb-block 400 '{"method": "nelder-mead"}' >"$T/b3a.json"
+batch_body wb-cancel 20 >"$T/b3.json"
+code=$(post /eis-data/batch "$T/b3a.json")
 [ "$code" = 202 ] || fail "batch of 400: HTTP $code"
-code=$(post /eis-data/batch "$W/b3.json")
+code=$(post /eis-data/batch "$T/b3.json")
 [ "$code" = 202 ] || fail "batch of 20: HTTP $code"
-curl -s -X DELETE -o "$W/del" "$API/eis-data/batch/wb-cancel"
+curl -s -X DELETE -o "$T/del" "$API/eis-data/batch/wb-cancel"
 wait_until 60 finished wb-cancel || fail "cancelled batch not finished"
 wait_until 60 delivered wb-cancel && ok "cancelled batch delivered" || fail "cancelled batch not delivered"
 wait_until 60 delivered wb-block && ok "400 spectra delivered (in parts)" || fail "batch of 400 not delivered"
 sleep 0.5
-ids_json wb-one wb-block wb-cancel >"$W/ids3.json"
-python3 "$CHECK" "$W/sink.jsonl" "$W/ids3.json" --secret "$SECRET" --once ||
+ids_json wb-one wb-block wb-cancel >"$T/ids3.json"
+python3 "$CHECK" "$T/sink.jsonl" "$T/ids3.json" --secret "$SECRET" --once ||
     fail "the cancelled batch's body (see above)"
-python3 - "$W/sink.jsonl" "$W/del" <<'PY' || fail "cancelled statuses"
+python3 - "$T/sink.jsonl" "$T/del" <<'PY' || fail "cancelled statuses"
 import json, os, sys
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 bodies = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1])]
 # 400 results of about 5 KB: two parts under the default 1 MB
 big = [j for j in bodies if j["batch_id"] == "wb-block"]
@@ -120,20 +121,20 @@ PY
 
 # 4. parts: the same server with -webhook-batch-max=12K (about two results)
 daemon_term 10 || fail "SIGTERM: status $DRC"
-: >"$W/sink.jsonl"
+: >"$T/sink.jsonl"
 daemon_start -webhook-url="$URL" -webhook-secret="$SECRET" -webhook-mode=batch \
     -webhook-batch-max=12K
-batch_body wb-parts 12 >"$W/b4.json"
+batch_body wb-parts 12 >"$T/b4.json"
 r0=$(counter webhook_rendered) a0=$(counter webhook_attempts)
-code=$(post /eis-data/batch "$W/b4.json")
+code=$(post /eis-data/batch "$T/b4.json")
 [ "$code" = 202 ] || fail "batch of 12: HTTP $code"
 wait_until 30 delivered wb-parts && ok "split batch delivered" || fail "split batch not delivered"
 sleep 0.5
-ids_json wb-parts >"$W/ids4.json"
-python3 "$CHECK" "$W/sink.jsonl" "$W/ids4.json" --secret "$SECRET" --once --max 12288 ||
+ids_json wb-parts >"$T/ids4.json"
+python3 "$CHECK" "$T/sink.jsonl" "$T/ids4.json" --secret "$SECRET" --once --max 12288 ||
     fail "the parts (see above)"
 np=$(sink_count); [ "$np" -ge 4 ] && ok "$np parts" || fail "$np parts, want at least 4"
-n=$(grep -cE '🌐 Webhook\[[0-9a-f]{16}-[0-9]+\] ✅: [0-9.]+ms( \(part [0-9]+ of [0-9]+\))?$' "$W/daemon.log")
+n=$(grep -cE '🌐 Webhook\[[0-9a-f]{16}-[0-9]+\] ✅: [0-9.]+ms( \(part [0-9]+ of [0-9]+\))?$' "$T/log")
 [ "$n" -ge 4 ] && ok "a ✅ log line per part ($n)" || fail "$n ✅ part lines"
 # each part renders its own results: the batch is sized once (12), then
 # parts take 12 in all, and a retried part (none, normally) its own again;
@@ -144,23 +145,23 @@ r=$(($(counter webhook_rendered) - ${r0:-0})) a=$(($(counter webhook_attempts) -
     fail "$r results rendered for $np parts in $a attempts (want 24, +3 a retry)"
 
 # 5. a request's "webhook_mode" wins over -webhook-mode; a bad one is a 400
-: >"$W/sink.jsonl"
-batch_body wb-spec 3 '{"webhook_mode": "spectrum"}' >"$W/b5.json"
-code=$(post /eis-data/batch "$W/b5.json")
-[ "$code" = 202 ] || fail "webhook_mode spectrum: HTTP $code $(cat "$W/resp")"
+: >"$T/sink.jsonl"
+batch_body wb-spec 3 '{"webhook_mode": "spectrum"}' >"$T/b5.json"
+code=$(post /eis-data/batch "$T/b5.json")
+[ "$code" = 202 ] || fail "webhook_mode spectrum: HTTP $code $(cat "$T/resp")"
 wait_until 30 sink_ge 3 || fail "per-spectrum deliveries did not arrive"
 sleep 0.5
-batch_ids wb-spec | sort >"$W/ids5"
+batch_ids wb-spec | sort >"$T/ids5"
 python3 -c '
 import json, sys
 for l in open(sys.argv[1]):
-    print(json.loads(l)["headers"]["webhook-id"])' "$W/sink.jsonl" | sort >"$W/got5"
-cmp -s "$W/ids5" "$W/got5" && [ "$(wc -l <"$W/ids5")" -eq 3 ] &&
-    ok "\"webhook_mode\": \"spectrum\": one POST per result" || fail "per-spectrum: $(cat "$W/got5")"
-batch_body wb-bad 1 '{"webhook_mode": "all"}' >"$W/b6.json"
-code=$(post /eis-data/batch "$W/b6.json")
-[ "$code" = 400 ] && grep -q '"webhook_mode"' "$W/resp" &&
-    ok "\"webhook_mode\": \"all\": 400 naming it" || fail "bad webhook_mode: HTTP $code $(cat "$W/resp")"
+    print(json.loads(l)["headers"]["webhook-id"])' "$T/sink.jsonl" | sort >"$T/got5"
+cmp -s "$T/ids5" "$T/got5" && [ "$(wc -l <"$T/ids5")" -eq 3 ] &&
+    ok "\"webhook_mode\": \"spectrum\": one POST per result" || fail "per-spectrum: $(cat "$T/got5")"
+batch_body wb-bad 1 '{"webhook_mode": "all"}' >"$T/b6.json"
+code=$(post /eis-data/batch "$T/b6.json")
+[ "$code" = 400 ] && grep -q '"webhook_mode"' "$T/resp" &&
+    ok "\"webhook_mode\": \"all\": 400 naming it" || fail "bad webhook_mode: HTTP $code $(cat "$T/resp")"
 
 daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit 0 within 10 s of SIGTERM (status $DRC)"
 no_sanitizer_reports

@@ -3,7 +3,8 @@
 # load of batches is fitted; nothing is lost or dropped: when it comes back
 # every result is delivered, exactly once.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-down 120
 
 # first retry after 100 ms, and never more than 2 s apart: however long
 # the receiver stays down on a slow machine (ASan, a busy CI box), the
@@ -18,9 +19,9 @@ daemon_start -webhook-url="http://127.0.0.1:$SPORT/down" -quiet
 
 i=0
 while [ $i -lt $NB ]; do
-	batch_body "whk-down-$i" $NS >"$W/b.json"
-	code=$(post /eis-data/batch "$W/b.json")
-	[ "$code" = 202 ] || fail "batch $i: HTTP $code $(cat "$W/resp")"
+	batch_body "whk-down-$i" $NS >"$T/b.json"
+	code=$(post /eis-data/batch "$T/b.json")
+	[ "$code" = 202 ] || fail "batch $i: HTTP $code $(cat "$T/resp")"
 	i=$((i + 1))
 done
 ok "$NB batches of $NS spectra accepted"
@@ -50,12 +51,12 @@ sleep 1
 echo "receiver back: $(sink_count) deliveries after $(( $(date +%s) - t0 )) s"
 
 i=0
-: >"$W/ids"
+: >"$T/ids"
 while [ $i -lt $NB ]; do
-	batch_ids "whk-down-$i" >>"$W/ids"
+	batch_ids "whk-down-$i" >>"$T/ids"
 	i=$((i + 1))
 done
-python3 - "$W/sink.jsonl" "$W/ids" $TOTAL <<'EOF'
+python3 - "$T/sink.jsonl" "$T/ids" $TOTAL <<'EOF'
 import collections, json, os, sys
 posts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 posts = [r for r in posts if r["method"] == "POST"]
@@ -63,7 +64,7 @@ ids = set(l.strip() for l in open(sys.argv[2]) if l.strip())
 total = int(sys.argv[3])
 got = collections.Counter(r["headers"]["webhook-id"] for r in posts)
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 check(len(ids) == total, "%d result ids" % len(ids))
 check(set(got) == ids, "every result delivered (%d of %d, %d unknown)" %
       (len(ids & set(got)), len(ids), len(set(got) - ids)))

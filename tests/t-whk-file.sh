@@ -5,12 +5,13 @@
 # POST of the batch with its three results in spectrum order; without it,
 # as three.  An unknown mode is a 400 naming the field.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-file 120
 
 SECRET=whsec_$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(24)).decode())')
 
 # three R(RC) spectra as one CSV file (Spectrum_Number 0..2)
-python3 - >"$W/three.csv" <<'PY'
+python3 - >"$T/three.csv" <<'PY'
 import math
 print("Frequency_Hz,Z_real,Z_imag,Spectrum_Number")
 for s in range(3):
@@ -20,8 +21,8 @@ for s in range(3):
         print("%r,%r,%r,%d" % (f, z.real, z.imag, s))
 PY
 postfile() {	# postfile QUERY: POST three.csv; prints the status
-	curl -s -o "$W/resp" -w '%{http_code}' --max-time 30 \
-	    --data-binary @"$W/three.csv" -H 'Content-Type: text/csv' \
+	curl -s -o "$T/resp" -w '%{http_code}' --max-time 30 \
+	    --data-binary @"$T/three.csv" -H 'Content-Type: text/csv' \
 	    "$API/eis-data/file?circuit=R(RC)&$1"
 }
 delivered() {	# delivered BATCH N: N deliveries done
@@ -38,16 +39,16 @@ ok "daemon on $API (one POST per spectrum by default), sink on $SPORT"
 
 code=$(postfile "batch_id=f-batch&webhook_mode=batch")
 [ "$code" = 202 ] && ok "file of 3 spectra, webhook_mode=batch: 202" ||
-    fail "webhook_mode=batch: HTTP $code $(cat "$W/resp")"
+    fail "webhook_mode=batch: HTTP $code $(cat "$T/resp")"
 wait_until 30 delivered f-batch 1 && ok "its one delivery is done" ||
     fail "not delivered: $(curl -s "$API/eis-data/batch/f-batch?limit=0")"
 sleep 0.5	# anything more would be a duplicate
 n=$(sink_count); [ "$n" = 1 ] && ok "one POST for the file's batch" ||
     fail "$n POSTs for the file's batch"
-python3 - "$W/sink.jsonl" <<'PY' || fail "the batch body"
+python3 - "$T/sink.jsonl" <<'PY' || fail "the batch body"
 import json, os, sys
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 r = [json.loads(l) for l in open(sys.argv[1])][-1]
 j = json.loads(r["body"])
 check(j.get("batch_id") == "f-batch", "batch_id f-batch")
@@ -63,7 +64,7 @@ PY
 
 code=$(postfile "batch_id=f-each")
 [ "$code" = 202 ] && ok "the same file without webhook_mode: 202" ||
-    fail "without webhook_mode: HTTP $code $(cat "$W/resp")"
+    fail "without webhook_mode: HTTP $code $(cat "$T/resp")"
 wait_until 30 delivered f-each 3 && ok "three deliveries done" ||
     fail "not delivered: $(curl -s "$API/eis-data/batch/f-each?limit=0")"
 sleep 0.5
@@ -71,9 +72,9 @@ n=$(sink_count); [ "$n" = 4 ] && ok "one POST per spectrum (4 in all)" ||
     fail "$n POSTs in all, want 4"
 
 code=$(postfile "batch_id=f-bad&webhook_mode=sometimes")
-[ "$code" = 400 ] && grep -q webhook_mode "$W/resp" &&
+[ "$code" = 400 ] && grep -q webhook_mode "$T/resp" &&
     ok "webhook_mode=sometimes: 400 naming webhook_mode" ||
-    fail "webhook_mode=sometimes: HTTP $code $(cat "$W/resp")"
+    fail "webhook_mode=sometimes: HTTP $code $(cat "$T/resp")"
 
 no_sanitizer_reports
 done_tests

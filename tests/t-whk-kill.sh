@@ -6,7 +6,8 @@
 # that were in flight at a kill, and the counters (kept in the state file)
 # agree with what the receiver saw.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-kill 120
 
 IMP_WEBHOOK_TIMEOUT_MS=5000 IMP_WEBHOOK_BACKOFF_MS=200
 export IMP_WEBHOOK_TIMEOUT_MS IMP_WEBHOOK_BACKOFF_MS
@@ -20,7 +21,7 @@ flags="-webhook-url=http://127.0.0.1:$SPORT/slow -quiet"
 # the bodies first, so that posting them takes a moment, not the whole run
 i=0
 while [ $i -lt $NB ]; do
-	batch_body "whk-kill-$i" $NS >"$W/b$i.json"
+	batch_body "whk-kill-$i" $NS >"$T/b$i.json"
 	i=$((i + 1))
 done
 # shellcheck disable=SC2086
@@ -28,8 +29,8 @@ daemon_start $flags
 
 i=0
 while [ $i -lt $NB ]; do
-	code=$(post /eis-data/batch "$W/b$i.json")
-	[ "$code" = 202 ] || fail "batch $i: HTTP $code $(cat "$W/resp")"
+	code=$(post /eis-data/batch "$T/b$i.json")
+	[ "$code" = 202 ] || fail "batch $i: HTTP $code $(cat "$T/resp")"
 	i=$((i + 1))
 done
 ok "$NB batches of $NS spectra accepted"
@@ -57,9 +58,9 @@ ok "restarted on the same state dir"
 
 # every result id, from the restarted server (the results are in the file)
 i=0
-: >"$W/ids"
+: >"$T/ids"
 while [ $i -lt $NB ]; do
-	batch_ids "whk-kill-$i" >>"$W/ids"
+	batch_ids "whk-kill-$i" >>"$T/ids"
 	i=$((i + 1))
 done
 all_delivered() {
@@ -68,14 +69,14 @@ all_delivered() {
 wait_until 40 all_delivered || fail "not all delivered: $(counter webhook_delivered)"
 sleep 0.5
 
-python3 - "$W/sink.jsonl" "$W/ids" $TOTAL "$t1" "$t2" $PER_TARGET <<'EOF'
+python3 - "$T/sink.jsonl" "$T/ids" $TOTAL "$t1" "$t2" $PER_TARGET <<'EOF'
 import collections, json, os, sys
 posts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 posts = [r for r in posts if r["method"] == "POST"]
 ids = set(l.strip() for l in open(sys.argv[2]) if l.strip())
 total, t1, t2, per = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 got = collections.Counter(r["headers"]["webhook-id"] for r in posts)
 dups = {i: n for i, n in got.items() if n > 1}
 ndup = sum(n - 1 for n in dups.values())
@@ -96,7 +97,7 @@ open(sys.argv[1] + ".n", "w").write("%d %d" % (len(posts), ndup))
 done()
 EOF
 [ $? -eq 0 ] || fail "deliveries (see above)"
-read -r nposts _ <"$W/sink.jsonl.n"
+read -r nposts _ <"$T/sink.jsonl.n"
 
 # counters live in the state file: they survived both kills
 c=$(counter webhook_delivered)
@@ -109,10 +110,10 @@ c=$(counter webhook_attempts)
     ok "webhook_attempts = $c, receiver saw $nposts" ||
     fail "webhook_attempts = $c, receiver saw $nposts"
 c=$(counter webhook_failed); [ "$c" = 0 ] && ok "webhook_failed = 0" || fail "webhook_failed = $c"
-"$IMPCTL" -d "$W/state" webhooks >"$W/open" 2>&1
-grep -q '^0 pending, 0 inflight, 0 failed' "$W/open" &&
+"$IMPCTL" -d "$STATE" webhooks >"$T/open" 2>&1
+grep -q '^0 pending, 0 inflight, 0 failed' "$T/open" &&
     ok "impctl webhooks: nothing pending, in flight or failed" ||
-    fail "open webhooks left: $(head -5 "$W/open")"
+    fail "open webhooks left: $(head -5 "$T/open")"
 
 daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit 0 within 10 s of SIGTERM (status $DRC)"
 no_sanitizer_reports

@@ -15,7 +15,8 @@
 #     a hanging attempt after about 1 s, not 30;
 #  C. bad values of the flags are refused at start.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-redirect 120
 
 # the timeout must come from the flag or the file, never the test knob
 unset IMP_WEBHOOK_TIMEOUT_MS
@@ -27,24 +28,24 @@ S2PID='' S3PID=''
 cleanup2() {
 	[ -n "$S2PID" ] && kill -KILL "$S2PID" 2>/dev/null
 	[ -n "$S3PID" ] && kill -KILL "$S3PID" 2>/dev/null
-	whk_cleanup
+	srv_cleanup
 }
 trap cleanup2 EXIT
 
-# extra_sink NAME ARGS...: another whk_sink.py logging to $W/NAME.jsonl;
-# prints its port; its pid is in $W/NAME.pid
+# extra_sink NAME ARGS...: another whk_sink.py logging to $T/NAME.jsonl;
+# prints its port; its pid is in $T/NAME.pid
 extra_sink() {
 	name=$1; shift
-	python3 "$SINK" --port-file "$W/$name.port" --log "$W/$name.jsonl" "$@" \
-	    >>"$W/$name.err" 2>&1 &
-	echo $! >"$W/$name.pid"
+	python3 "$SINK" --port-file "$T/$name.port" --log "$T/$name.jsonl" "$@" \
+	    >>"$T/$name.err" 2>&1 &
+	echo $! >"$T/$name.pid"
 	n=100
-	while [ ! -s "$W/$name.port" ]; do
+	while [ ! -s "$T/$name.port" ]; do
 		n=$((n - 1))
 		[ $n -gt 0 ] || { echo "FAIL: sink $name did not start" >&2; return 1; }
 		sleep 0.05
 	done
-	cat "$W/$name.port"
+	cat "$T/$name.port"
 }
 
 # count FILE EXPR: records of the JSON-lines FILE for which EXPR (python, over r) holds
@@ -67,33 +68,33 @@ count_ge() { ge "$(count "$1" "$2")" "$3"; }
 
 # submit ID URL: a batch of one spectrum whose webhook goes to URL
 submit() {
-	batch_body "$1" 1 "{\"webhook_url\": \"$2\"}" >"$W/b.json"
-	code=$(post /eis-data/batch "$W/b.json")
-	[ "$code" = 202 ] || fail "batch $1 ($2): HTTP $code $(cat "$W/resp")"
+	batch_body "$1" 1 "{\"webhook_url\": \"$2\"}" >"$T/b.json"
+	code=$(post /eis-data/batch "$T/b.json")
+	[ "$code" = 202 ] || fail "batch $1 ($2): HTTP $code $(cat "$T/resp")"
 }
 
 # attempts RID: the webhook log lines of result RID
-attempts() { grep -F "Webhook[$1]" "$W/daemon.log"; }
+attempts() { grep -F "Webhook[$1]" "$T/log"; }
 
 #----------------------------------------------------------------------
 # A. -webhook-redirects not given (0): a 307 is a failed attempt
-cat >"$W/empty.conf" <<'EOF'
+cat >"$T/empty.conf" <<'EOF'
 # written by t-whk-redirect: keys work in the file like flags
 webhook-timeout = 2s
 webhook_connect_timeout = 10s
 EOF
 sink_start --script "redirect=307:/a/final,redirect=307:/a/final"
 daemon_start -webhook-url="http://127.0.0.1:$SPORT/a/start"
-grep -q "Webhook delivery to http://127.0.0.1:$SPORT, signing off, timeout 2s (connect 2s), redirects not followed" "$W/daemon.log" &&
+grep -q "Webhook delivery to http://127.0.0.1:$SPORT, signing off, timeout 2s (connect 2s), redirects not followed" "$T/log" &&
     ok "start-up line: timeout 2s (connect clamped to 2s), redirects not followed (from the config file)" ||
-    fail "start-up line: $(grep 'Webhook delivery' "$W/daemon.log")"
-batch_body whk-redir-a 1 >"$W/a.json"
-code=$(post /eis-data/batch "$W/a.json")
+    fail "start-up line: $(grep 'Webhook delivery' "$T/log")"
+batch_body whk-redir-a 1 >"$T/a.json"
+code=$(post /eis-data/batch "$T/a.json")
 [ "$code" = 202 ] && ok "batch A accepted" || fail "batch A: HTTP $code"
 wait_until 20 sink_ge 1 'r["path"] == "/a/start" and r["action"] == "200"' &&
     ok "A: delivered in the end (third attempt)" || fail "A: never delivered"
 rid=$(batch_ids whk-redir-a)
-logged_ok() { grep -q "Webhook\[$rid\] ✅" "$W/daemon.log"; }
+logged_ok() { grep -q "Webhook\[$rid\] ✅" "$T/log"; }
 wait_until 10 logged_ok || fail "A: no ✅ line for $rid"
 n=$(sink_count 'r["path"] == "/a/start"')
 [ "$n" = 3 ] && ok "A: 3 attempts, all to /a/start (307 twice, then 200)" ||
@@ -107,22 +108,22 @@ n=$(attempts "$rid" | grep -c "❌: [0-9.]*ms: HTTP 307$")
 c=$(counter webhook_retried); [ "$c" = 2 ] && ok "A: webhook_retried = 2" || fail "A: webhook_retried = $c"
 daemon_term 10 || fail "A: daemon did not exit 0 on SIGTERM (status $DRC)"
 sink_stop
-mv "$W/sink.jsonl" "$W/sink-a.jsonl"
-: >"$W/empty.conf"
+mv "$T/sink.jsonl" "$T/sink-a.jsonl"
+: >"$T/empty.conf"
 
 #----------------------------------------------------------------------
 # B. -webhook-redirects=2, a secret, -webhook-timeout=1s, allow-list: /h/ on
 # the main sink and /ok/ on sink 2; sink 3 is allowed nowhere.  Sinks 2 and
 # 3 log every connection they accept.
 S2PORT=$(extra_sink s2 --log-connections) || exit 1
-S2PID=$(cat "$W/s2.pid")
+S2PID=$(cat "$T/s2.pid")
 S3PORT=$(extra_sink s3 --log-connections) || exit 1
-S3PID=$(cat "$W/s3.pid")
+S3PID=$(cat "$T/s3.pid")
 H=http://127.0.0.1
 # /elsewhere/mid (same origin, outside the /h/ prefix) gets the default
 # step from the mode file, written once the sink's port is known: a 308
 # to its own absolute URL /h/final
-sink_start --mode-file "$W/mode" \
+sink_start --mode-file "$T/mode" \
     --path-mode "/h/start=redirect=307:/elsewhere/mid" \
     --path-mode "/h/final=ok" \
     --path-mode "/h/p303=redirect=303:/h/p302" \
@@ -136,18 +137,18 @@ sink_start --mode-file "$W/mode" \
     --path-mode "/h/loop3=redirect=307:/h/loop4" \
     --path-mode "/h/loop4=ok" \
     --path-mode "/h/hang=hang" --hang 8
-echo "redirect=308:$H:$SPORT/h/final" >"$W/mode"
+echo "redirect=308:$H:$SPORT/h/final" >"$T/mode"
 daemon_start -webhook-url="$H:$SPORT/h/start" -webhook-secret="$SECRET" \
     -webhook-allow="$H:$SPORT/h/,$H:$S2PORT/ok/" -webhook-redirects=2 \
     -webhook-timeout=1s -webhook-max-age=3s
-grep -q "Webhook delivery to http://127.0.0.1:$SPORT, signing on, timeout 1s (connect 1s), redirects up to 2 followed" "$W/daemon.log" &&
+grep -q "Webhook delivery to http://127.0.0.1:$SPORT, signing on, timeout 1s (connect 1s), redirects up to 2 followed" "$T/log" &&
     ok "B: start-up line: timeout 1s (connect 1s), redirects up to 2 followed" ||
-    fail "B: start-up line: $(grep 'Webhook delivery' "$W/daemon.log" | tail -1)"
+    fail "B: start-up line: $(grep 'Webhook delivery' "$T/log" | tail -1)"
 
 D0=$(counter webhook_delivered) F0=$(counter webhook_failed)
-batch_body whk-redir-chain 1 >"$W/c.json"
-code=$(post /eis-data/batch "$W/c.json")
-[ "$code" = 202 ] || fail "batch whk-redir-chain: HTTP $code $(cat "$W/resp")"
+batch_body whk-redir-chain 1 >"$T/c.json"
+code=$(post /eis-data/batch "$T/c.json")
+[ "$code" = 202 ] || fail "batch whk-redir-chain: HTTP $code $(cat "$T/resp")"
 submit whk-redir-post "$H:$SPORT/h/p303"
 # with credentials in the URL: they must not follow to another receiver
 submit whk-redir-cross "http://user:pw@127.0.0.1:$SPORT/h/cross"
@@ -171,14 +172,14 @@ c=$(counter webhook_failed)
 sleep 0.3
 for b in chain post cross foreign outside loop hang; do
 	echo "$b $(batch_ids "whk-redir-$b")"
-done >"$W/ids"
+done >"$T/ids"
 
-python3 - "$W" "$SECRET" "$S2PORT" "$S3PORT" "$SPORT" <<'EOF'
+python3 - "$T" "$SECRET" "$S2PORT" "$S3PORT" "$SPORT" <<'EOF'
 import base64, hashlib, hmac, json, os, re, sys
 W, secret, s2, s3, sport = sys.argv[1:6]
 key = base64.b64decode(secret[len("whsec_"):])
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 def load(name):
     try:
         return [json.loads(l) for l in open("%s/%s.jsonl" % (W, name)) if l.strip()]
@@ -195,7 +196,7 @@ def signed(r):
     mac = hmac.new(key, ("%s.%s.%s" % (h["webhook-id"], h["webhook-timestamp"],
                    r["body"])).encode(), hashlib.sha256).digest()
     return h.get("webhook-signature") == "v1," + base64.b64encode(mac).decode()
-log = open(W + "/daemon.log", encoding="utf-8", errors="replace").read().splitlines()
+log = open(W + "/log", encoding="utf-8", errors="replace").read().splitlines()
 def lines(b):
     return [l for l in log if "Webhook[%s]" % ids.get(b, "?") in l]
 check(len(ids) == 7 and all(len(v) == 16 for v in ids.values()), "B: 7 result ids: %s" % ids)
@@ -271,12 +272,12 @@ daemon_term 10 && ok "SIGTERM: daemon exited" || fail "daemon did not exit 0 wit
 #----------------------------------------------------------------------
 # C. bad values are refused at start
 for f in -webhook-redirects=11 -webhook-timeout=0s -webhook-connect-timeout=0ms; do
-	if "$DAEMON" -config="$W/empty.conf" -state-dir="$W/state-bad" "$f" >"$W/bad.out" 2>&1; then
+	if "$DAEMON" -config="$T/empty.conf" -state-dir="$STATE-bad" "$f" >"$T/bad.out" 2>&1; then
 		fail "$f accepted"
-	elif grep -q -- "${f%%=*}" "$W/bad.out"; then
-		ok "$f refused: $(head -1 "$W/bad.out")"
+	elif grep -q -- "${f%%=*}" "$T/bad.out"; then
+		ok "$f refused: $(head -1 "$T/bad.out")"
 	else
-		fail "$f: $(cat "$W/bad.out")"
+		fail "$f: $(cat "$T/bad.out")"
 	fi
 done
 no_sanitizer_reports

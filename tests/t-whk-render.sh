@@ -7,13 +7,14 @@
 # equal to GET's, its frequencies the ones posted, and its 95 % intervals
 # params -/+ t95(dof) se with t95 of its own dof.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-render 120
 
 sink_start
 daemon_start -webhook-url="http://127.0.0.1:$SPORT/hook" -webhook-mode=batch
 # A, B: the same size, other frequencies; C: fewer points; D: another
 # circuit on A's frequencies; E: A again (the caches hold D's by then)
-python3 - >"$W/b.json" <<'PY'
+python3 - >"$T/b.json" <<'PY'
 import json, math
 def spec(it, n, f0, cdc=None, r1=100.0):
     freq = [f0 * 10 ** (-6 * i / (n - 1)) for i in range(n)]
@@ -30,11 +31,11 @@ print(json.dumps({"batch_id": "wrender", "spectra": [
     spec(0, 23, 1e5), spec(1, 23, 3e5), spec(2, 10, 1e5),
     spec(3, 23, 1e5, "R(QR)"), spec(4, 23, 1e5, r1=120.0)]}))
 PY
-code=$(post /eis-data/batch "$W/b.json")
-[ "$code" = 202 ] || fail "batch: HTTP $code $(cat "$W/resp")"
+code=$(post /eis-data/batch "$T/b.json")
+[ "$code" = 202 ] || fail "batch: HTTP $code $(cat "$T/resp")"
 wait_until 30 sink_ge 1 && ok "batch delivered" || fail "batch not delivered"
-curl -s --max-time 30 "$API/eis-data/batch/wrender" >"$W/get.json"
-python3 - "$W/sink.jsonl" "$W/get.json" "$W/b.json" <<'PY' || fail "results (see above)"
+curl -s --max-time 30 "$API/eis-data/batch/wrender" >"$T/get.json"
+python3 - "$T/sink.jsonl" "$T/get.json" "$T/b.json" <<'PY' || fail "results (see above)"
 import json, sys
 # Student's t, P(|T| < t) = 0.95, of the dofs here (2 n - parameters), as
 # impfit_t95 gives them (SciPy's t.ppf(0.975) agrees to 1e-13): the server's

@@ -5,7 +5,8 @@
 # its own timestamp (raw secret, no whsec_ prefix), the waits between
 # attempts grow (exponential backoff), and it is delivered in the end.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-retry 120
 
 # short knobs (documented in src/webhook/whk_main.c): 800 ms per attempt,
 # first retry after 300 ms, then 600 ms, 1.2 s ... (+-20%)
@@ -21,23 +22,23 @@ SECRET="raw secret, not whsec"
 sink_start --script "500,hang+close=2.2" --hang 3
 daemon_start -webhook-url="http://127.0.0.1:$SPORT/r" -webhook-secret="$SECRET"
 
-batch_body whk-retry-1 1 >"$W/batch.json"
-code=$(post /eis-data/batch "$W/batch.json")
+batch_body whk-retry-1 1 >"$T/batch.json"
+code=$(post /eis-data/batch "$T/batch.json")
 [ "$code" = 202 ] && ok "batch accepted" || fail "batch: HTTP $code"
 
 wait_until 30 sink_ge 1 'r["action"] == "200"' &&
     ok "delivered in the end" || fail "never delivered"
 rid=$(batch_ids whk-retry-1)
 # the daemon logs the attempt once the answer is in: wait for the line
-logged_ok() { grep -q "Webhook\[$rid\] ✅" "$W/daemon.log"; }
+logged_ok() { grep -q "Webhook\[$rid\] ✅" "$T/log"; }
 wait_until 10 logged_ok || fail "no ✅ line for $rid in the log"
 
-python3 - "$W/sink.jsonl" "$W/daemon.log" "$rid" "$SECRET" <<'EOF'
+python3 - "$T/sink.jsonl" "$T/log" "$rid" "$SECRET" <<'EOF'
 import base64, datetime, hashlib, hmac, json, os, re, sys
 reqs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 rid, secret = sys.argv[3], sys.argv[4].encode()
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from pycheck import check, done
+from implib import check, done
 
 posts = [r for r in reqs if r["method"] == "POST"]
 print("sink saw:", [(r["seq"], r["action"]) for r in posts])
@@ -88,7 +89,7 @@ open(sys.argv[1] + ".n", "w").write(str(len(att)))
 done()
 EOF
 [ $? -eq 0 ] || fail "attempts (see above)"
-n=$(cat "$W/sink.jsonl.n" 2>/dev/null)
+n=$(cat "$T/sink.jsonl.n" 2>/dev/null)
 
 c=$(counter webhook_attempts); [ "$c" = "$n" ] && ok "webhook_attempts = $n" || fail "webhook_attempts = $c, $n logged"
 c=$(counter webhook_retried); [ "$c" = "$((n - 1))" ] && ok "webhook_retried = $((n - 1))" || fail "webhook_retried = $c"

@@ -4,17 +4,18 @@
 # (2 s), leaves the unfinished ones PENDING in the state file and exits;
 # the next start delivers them.
 # Exit 0 pass, 1 fail.
-. "${IMP_SRCDIR:?IMP_SRCDIR not set}/tests/whk_lib.sh"
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+ctl_init t-whk-stop 120
 
 IMP_WEBHOOK_TIMEOUT_MS=20000 IMP_WEBHOOK_BACKOFF_MS=200
 export IMP_WEBHOOK_TIMEOUT_MS IMP_WEBHOOK_BACKOFF_MS
 
-echo slow=10 >"$W/mode"	# answers after 10 s: longer than any grace
-sink_start --mode-file "$W/mode"
+echo slow=10 >"$T/mode"	# answers after 10 s: longer than any grace
+sink_start --mode-file "$T/mode"
 daemon_start -webhook-url="http://127.0.0.1:$SPORT/s"
 
-batch_body whk-stop-1 3 >"$W/batch.json"
-code=$(post /eis-data/batch "$W/batch.json")
+batch_body whk-stop-1 3 >"$T/batch.json"
+code=$(post /eis-data/batch "$T/batch.json")
 [ "$code" = 202 ] && ok "batch of 3 accepted" || fail "batch: HTTP $code"
 wait_until 15 sink_ge 3 && ok "3 attempts in flight" || fail "attempts did not start"
 
@@ -23,17 +24,17 @@ daemon_term 15 && ok "SIGTERM: daemon exited ($DRC)" || fail "daemon did not exi
 el=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 le "$el" 6 1 && ok "stopped in ${el} s (2 s grace, not the receiver's 10 s)" ||
     fail "stop took ${el} s"
-grep -q "webhook: info: stopped with 3 attempt(s) in flight, left pending" "$W/daemon.log" &&
+grep -q "webhook: info: stopped with 3 attempt(s) in flight, left pending" "$T/log" &&
     ok "webhook process left 3 attempts pending" || fail "no 'left pending' line"
-"$IMPCTL" -d "$W/state" webhooks >"$W/open" 2>&1
-[ "$(awk '$2 == "pending"' "$W/open" | wc -l)" -eq 3 ] && ok "impctl webhooks: 3 pending in the file" ||
-    { fail "impctl webhooks"; cat "$W/open"; }
+"$IMPCTL" -d "$STATE" webhooks >"$T/open" 2>&1
+[ "$(awk '$2 == "pending"' "$T/open" | wc -l)" -eq 3 ] && ok "impctl webhooks: 3 pending in the file" ||
+    { fail "impctl webhooks"; cat "$T/open"; }
 
-echo ok >"$W/mode"
+echo ok >"$T/mode"
 daemon_start -webhook-url="http://127.0.0.1:$SPORT/s"
 wait_until 15 sink_ge 3 'r["action"] == "200"' && ok "delivered after the restart" ||
     fail "not delivered after the restart"
-python3 - "$W/sink.jsonl" <<'EOF2'
+python3 - "$T/sink.jsonl" <<'EOF2'
 import collections, json, sys
 posts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 ok = collections.Counter(r["headers"]["webhook-id"] for r in posts if r["action"] == "200")

@@ -12,7 +12,7 @@
 # one result may pass it).  --secret: every signature verifies.
 import argparse, base64, collections, hashlib, hmac, json, os, re, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pycheck import check, done
+from implib import check, done
 
 ap = argparse.ArgumentParser()
 ap.add_argument("sink")
