@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/check.h"
 #include "net/hsrv_priv.h"
 #include "lib/mem.h"
 #include "lib/tim.h"
@@ -258,30 +259,40 @@ hsrv_admit_again(struct hsrv *s)
 const char *
 hreq_method(const struct hreq *r)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	return (r->h.method);
 }
 
 const char *
 hreq_path(const struct hreq *r)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	return (r->h.path);
 }
 
 const char *
 hreq_query(const struct hreq *r)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	return (r->h.query);
 }
 
 const char *
 hreq_header(const struct hreq *r, const char *name)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	return (hsrv_head_header(&r->h, name));
 }
 
 const char *
 hreq_body(const struct hreq *r, size_t *len)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	if (len != NULL)
 		*len = r->body_len;
 	return (r->body != NULL ? r->body : "");
@@ -290,24 +301,32 @@ hreq_body(const struct hreq *r, size_t *len)
 const char *
 hreq_peer(const struct hreq *r)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	return (r->c != NULL ? r->c->peer : "");
 }
 
 int
 hreq_peer_is_loopback(const struct hreq *r)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	return (r->c != NULL && r->c->loopback);
 }
 
 uint64_t
 hreq_start(const struct hreq *r)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	return (r->t0);
 }
 
 uint64_t
 hreq_start_real(const struct hreq *r)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	return (r->t0real);
 }
 
@@ -316,6 +335,8 @@ hreq_arg(struct hreq *r, const char *name, char *buf, size_t len)
 {
 	const char *q = r->h.query, *e;
 	size_t nl = strlen(name), vl;
+
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
 
 	while (q != NULL && *q != '\0') {
 		e = strchr(q, '&');
@@ -337,12 +358,16 @@ hreq_arg(struct hreq *r, const char *name, char *buf, size_t len)
 void
 hreq_set_data(struct hreq *r, void *data)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	r->data = data;
 }
 
 void *
 hreq_get_data(const struct hreq *r)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	return (r->data);
 }
 
@@ -366,6 +391,8 @@ int
 hreq_client_gone(const struct hreq *r)
 {
 	struct pollfd pfd;
+
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
 
 	if (r->c == NULL || r->c->dead || r->c->bev == NULL)
 		return (1);

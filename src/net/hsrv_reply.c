@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/check.h"
 #include "lib/buf.h"
 #include "net/hsrv_priv.h"
 #include "lib/mem.h"
@@ -47,6 +48,8 @@ hsrv_status_text(int st)
 void
 hreq_add_header(struct hreq *r, const char *name, const char *value)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	buf_printf(&r->extra, "%s: %s\r\n", name, value);
 	if (strcasecmp(name, "Content-Type") == 0)
 		r->has_ctype = 1;
@@ -147,6 +150,8 @@ req_detach(struct hreq *r)
 void
 hreq_reply(struct hreq *r, int status, const char *body, size_t len)
 {
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
+
 	hreq_reply_lines(r, status, NULL, 0, body, len);
 }
 
@@ -158,6 +163,8 @@ hreq_reply_lines(struct hreq *r, int status, const char *lines, size_t llen,
 	struct hsrv *s;
 	struct evbuffer *out;
 	int keep;
+
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
 
 	if ((c = req_detach(r)) == NULL)
 		return;
@@ -259,6 +266,8 @@ hreq_reply_stream(struct hreq *r, int status, const char *lines, size_t llen,
 	struct hconn *c;
 	struct hsrv *s;
 	int keep;
+
+	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
 
 	if ((c = req_detach(r)) == NULL) {
 		fini(arg);

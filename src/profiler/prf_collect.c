@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/check.h"
 #include "lib/buf.h"
 #include "state/ctl.h"
 #include "lib/log.h"
@@ -188,6 +189,8 @@ prf_job_start(struct prf *prf, int cmd, const char *kind, uint64_t arg,
 	struct timeval tv = { 0, 0 };
 	int i;
 
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	w->done = done;
 	w->arg = donearg;
 	if ((job = prf_jobs[cmd]) != NULL) {
@@ -237,6 +240,8 @@ prf_job_read(struct prf *prf, uint64_t session, const char *kind, pid_t pid,
 	ssize_t n;
 	int fd;
 
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	if (prof_dump_path(prf->shm, kind, session, pid, path, sizeof path) < 0)
 		return (-1);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -256,6 +261,8 @@ prf_dumps_clean(struct prf *prf)
 	char path[4096 + 256];
 	struct dirent *de;
 	DIR *d;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	d = opendir(prf->dir);
 	if (d == NULL)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/check.h"
 #include "lib/buf.h"
 #include "daemon/cfg.h"
 #include "lib/log.h"
@@ -351,6 +352,8 @@ int
 prf_http_setup(struct prf *prf, int listen_fd)
 {
 	struct hsrv_opts ho;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	memset(&ho, 0, sizeof ho);
 	ho.max_head = 64 << 10;

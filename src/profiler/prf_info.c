@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/check.h"
 #include "lib/buf.h"
 #include "daemon/cfg.h"
 #include "lib/log.h"
@@ -138,6 +139,8 @@ prf_info(struct prf *prf, struct hreq *req)
 	char ts[64], *text;
 	int i, tasks, nproc, inflight, busy, stale;
 	size_t len;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	stat_sum_all(prf->shm, sum);
 	if (s != NULL)
@@ -454,6 +457,8 @@ prf_stats(struct prf *prf, struct hreq *req)
 	char v[32];
 	long sec = 30;
 
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	if (prf_arg(req, "history", v, sizeof v) != NULL) {
 		char *end;
 
@@ -508,6 +513,8 @@ void
 prf_stats_stop_all(struct prf *prf)
 {
 	struct prf_stream *st, *next;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	/* next first: prf_stream_end may free st */
 	for (st = prf->streams; st != NULL; st = next) {

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/check.h"
 #include "daemon/cfg.h"
 #include "state/ctl.h"
 #include "daemon/ctl_event.h"
@@ -46,6 +47,8 @@
 uint64_t
 prf_next_session(struct prf *prf)
 {
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	return (((uint64_t)getpid() << 24) | (++prf->session & 0xffffff));
 }
 
@@ -218,6 +221,7 @@ prf_main(struct child_ctx *ctx)
 	struct prf *prf;
 	int rc = 0;
 
+	CHECK_OBJ_NOTNULL(ctx, CHILD_CTX_MAGIC);
 	if (ctx->profile_fd < 0) {
 		log_err("no listening socket for -profile-port");
 		return (1);

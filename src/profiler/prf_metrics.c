@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include "lib/check.h"
 #include "lib/buf.h"
 #include "render/prom.h"
 #include "profiler/prf.h"
@@ -12,6 +13,8 @@ void
 prf_metrics(struct prf *prf, struct hreq *req)
 {
 	struct buf b;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	buf_init(&b);
 	prom_render(&b, prf->shm);

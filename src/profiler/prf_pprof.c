@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/check.h"
 #include "lib/buf.h"
 #include "daemon/cfg.h"
 #include "state/ctl.h"
@@ -126,6 +127,8 @@ prf_add_frames_comment(struct buf *b, const char *line)
 void
 prf_pprof_index(struct prf *prf, struct hreq *req)
 {
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	static const struct {
 		const char	*name, *href, *desc;
 	} profs[] = {
@@ -369,6 +372,8 @@ prf_cpu_watch(evutil_socket_t fd, short what, void *arg)
 void
 prf_pprof_stop(struct prf *prf)
 {
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	(void)prf;
 	prf_cpu_stop_now();
 }
@@ -379,6 +384,8 @@ prf_pprof_profile(struct prf *prf, struct hreq *req)
 	struct prf_op *op;
 	char v[32];
 	long sec = 30;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	/*
 	 * A missing or non-positive value means 30 (net/http/pprof); one
@@ -586,6 +593,8 @@ prf_heap_start(struct prf *prf, struct hreq *req, int allocs)
 void
 prf_pprof_heap(struct prf *prf, struct hreq *req)
 {
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	prf_heap_start(prf, req, 0);
 }
 
@@ -598,6 +607,8 @@ prf_pprof_heap(struct prf *prf, struct hreq *req)
 void
 prf_pprof_allocs(struct prf *prf, struct hreq *req)
 {
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	prf_heap_start(prf, req, 1);
 }
 
@@ -620,6 +631,8 @@ prf_pprof_threadcreate(struct prf *prf, struct hreq *req)
 	int i, total = 0;
 	char v[16];
 	int debug = prf_arg(req, "debug", v, sizeof v) != NULL ? atoi(v) : 0;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	buf_init(&b);
 	buf_init(&lines);
@@ -656,6 +669,8 @@ prf_pprof_threadcreate(struct prf *prf, struct hreq *req)
 void
 prf_pprof_trace(struct prf *prf, struct hreq *req)
 {
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	(void)prf;
 	prf_reply_json_error(req, 501, "/debug/pprof/trace is Go-only: an "
 	    "execution trace records the Go runtime's scheduler, and impcore "
@@ -730,6 +745,8 @@ prf_pprof_block(struct prf *prf, struct hreq *req)
 {
 	struct prf_op *op = prf_op_new(prf, req);
 
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	op->kind = PROF_BLOCK;
 	prf_job_start(prf, PROF_CMD_BLOCK_DUMP, PROF_KIND_BLOCK, 0,
 	    PRF_DUMP_TIMEOUT_MS, prf_cont_done, op);
@@ -739,6 +756,8 @@ void
 prf_pprof_mutex(struct prf *prf, struct hreq *req)
 {
 	struct prf_op *op = prf_op_new(prf, req);
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	op->kind = PROF_MUTEX;
 	prf_job_start(prf, PROF_CMD_MUTEX_DUMP, PROF_KIND_MUTEX, 0,
@@ -1094,6 +1113,8 @@ prf_pprof_goroutine(struct prf *prf, struct hreq *req)
 {
 	struct prf_op *op = prf_op_new(prf, req);
 
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	prf_job_start(prf, PROF_CMD_STACK, PROF_KIND_STACK, 0, 1000,
 	    prf_goroutine_done, op);
 }
@@ -1109,6 +1130,8 @@ prf_pprof_cmdline(struct prf *prf, struct hreq *req)
 	size_t off;
 	int fd, first = 1, mask_next = 0;
 	pid_t mp = prf->ctx->master_pid;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)mp);
 	if (mp <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -1166,6 +1189,8 @@ prf_pprof_symbol(struct prf *prf, struct hreq *req)
 	uintptr_t off;
 	const char *name;
 	char *end;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	(void)prf;
 	buf_init(&b);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <urcu/system.h>
 
+#include "lib/check.h"
 #include "state/ctl.h"
 #include "lib/mem.h"
 #include "state/rtab.h"
@@ -65,6 +66,8 @@ prf_proc_read(struct prf *prf, pid_t pid, struct phist_proc *ps)
 	long long rss;
 	int threads;
 
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
 	if (prf_read_file(path, text, sizeof text) < 0)
 		return (-1);
@@ -109,6 +112,8 @@ prf_proc_read(struct prf *prf, pid_t pid, struct phist_proc *ps)
 const struct phist_sample *
 prf_hist_last(const struct prf *prf, int back)
 {
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
+
 	/* the writer's own reads: no copy, it never races itself */
 	return (prf->hist != NULL ? phist_last(prf->hist, back) : NULL);
 }
@@ -134,6 +139,8 @@ prf_proc_sample(struct prf *prf)
 	struct phist_sample *s;
 	struct shm_proc_info pi;
 	int i, j;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	if (prf->hist == NULL)
 		return;
@@ -214,6 +221,8 @@ prf_gc_count(const struct prf *prf)
 	struct shm_proc *p;
 	uint64_t n = 0;
 	int i;
+
+	CHECK_OBJ_NOTNULL(prf, PRF_MAGIC);
 
 	/* each process's ack counter of the trim command counts its rounds */
 	for (i = 0; i < SHM_NPROC; i++)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/check.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
 #include "render/render.h"
@@ -211,6 +212,8 @@ whk_batch_content(struct whk *w, struct whk_dlv *d, const struct rtab_view *v,
 	int n, cut;
 	const char *why = NULL;
 
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
+
 	n = rtab_wh_batch_recs(w->shm, v->rec, &recs);
 	if (n <= 0) {
 		imp_free(recs);
@@ -249,6 +252,8 @@ void
 whk_batch_fini(struct whk *w)
 {
 	int i;
+
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
 
 	for (i = 0; i < WHK_CUTS; i++) {
 		imp_free(w->cuts[i].start);

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "lib/check.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -342,6 +343,8 @@ whk_http_start(struct whk *w, struct whk_target *tgt, uint32_t rec)
 	CURLMcode mc;
 	uint64_t now;
 
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
+
 	if (rtab_wh_begin(w->shm, rec, w->pid) != 0)
 		return (-1);
 	STAT_INC(webhook_attempts);
@@ -587,6 +590,8 @@ whk_http_abandon(struct whk *w)
 	uint64_t now = tim_real();
 	int n = 0;
 
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
+
 	while ((d = LIST_FIRST(&w->flying)) != NULL) {
 		LIST_REMOVE(d, link);
 		curl_multi_remove_handle(w->multi, d->easy);
@@ -607,6 +612,8 @@ whk_http_abandon(struct whk *w)
 int
 whk_http_init(struct whk *w)
 {
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
+
 	LIST_INIT(&w->flying);
 	LIST_INIT(&w->spare);
 	LIST_INIT(&w->socks);
@@ -628,6 +635,8 @@ whk_http_fini(struct whk *w)
 {
 	struct whk_dlv *d;
 	struct whk_sock *ws;
+
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
 
 	whk_http_abandon(w);
 	while ((d = LIST_FIRST(&w->spare)) != NULL) {

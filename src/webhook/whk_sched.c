@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "prof/prof_cont.h"	/* profiler: queue waits */
@@ -276,6 +277,8 @@ whk_retry_arm(struct whk *w)
 const char *
 whk_url_of(struct whk *w, const struct rtab_view *v)
 {
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
+
 	if (v->url[0] != '\0')
 		return (v->url);
 	return (w->default_url);
@@ -396,6 +399,8 @@ whk_intake(struct whk *w)
 	uint32_t rec;
 	int n;
 
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
+
 	if (w->stopping)
 		return;
 	for (n = 0; n < WHK_INTAKE_BATCH && ring_pop(r, &rec) == 0; n++)
@@ -412,6 +417,8 @@ whk_scan(struct whk *w)
 {
 	uint64_t now = tim_real();
 	int i, n;
+
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
 
 	if (w->stopping)
 		return;
@@ -507,6 +514,8 @@ whk_outcome(struct whk *w, struct whk_dlv *d, int ok, const char *why)
 {
 	uint64_t dur = tim_mono() - d->t0, now = tim_real(), next, last;
 
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
+
 	STAT_ADD(webhook_latency_ns, dur);
 	stat_hist_add(STAT_H_webhook_time, dur);
 	w->mark[d->rec] = WHK_M_NONE;
@@ -556,6 +565,8 @@ whk_done(struct whk *w, struct whk_dlv *d, int ok, const char *why)
 {
 	struct whk_target *t = d->tgt;
 
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
+
 	whk_outcome(w, d, ok, why);
 	t->inflight--;
 	w->inflight--;
@@ -572,6 +583,8 @@ whk_done(struct whk *w, struct whk_dlv *d, int ok, const char *why)
 int
 whk_sched_init(struct whk *w)
 {
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
+
 	/* records and batch deliveries: one index space (rtab.h) */
 	w->nrec = rtab_wh_items(w->shm);
 	w->mark = imp_calloc(w->nrec, sizeof *w->mark);
@@ -590,6 +603,8 @@ whk_sched_fini(struct whk *w)
 {
 	struct whk_target *t;
 	uint32_t i;
+
+	CHECK_OBJ_NOTNULL(w, WHK_MAGIC);
 
 	evtimer_del(&w->ev_retry);
 	for (i = 0; i <= w->hmask; i++)
