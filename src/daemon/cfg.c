@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/check.h"
 #include "daemon/cfg.h"
+#include "lib/check.h"
 #include "lib/mask.h"
 #include "lib/mem.h"
 #include "lib/tim.h"

@@ -13,13 +13,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "impctl/impctl.h"
 #include "lib/buf.h"
 #include "lib/mask.h"
 #include "lib/mem.h"
+#include "lib/tim.h"
 #include "render/render.h"
 #include "state/rtab.h"
-#include "lib/tim.h"
-#include "impctl/impctl.h"
 #include "impfit.h"
 #include "plot/plot.h"
 #include "render/plot_view.h"

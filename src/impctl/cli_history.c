@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "impctl/impctl.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
+#include "lib/tim.h"
 #include "state/phist.h"
 #include "state/shm.h"
-#include "lib/tim.h"
-#include "impctl/impctl.h"
 
 static int	cli_history_exec(struct cli_ctx *, int, char **);
 

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "state/shm.h"
 #include "impctl/impctl.h"
+#include "state/shm.h"
 
 /*
  * A process whose pid was reused started after the one the file knows

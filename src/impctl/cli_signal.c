@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "state/shm.h"
-#include "lib/tim.h"
 #include "impctl/impctl.h"
+#include "lib/tim.h"
+#include "state/shm.h"
 
 static int	cli_signal_exec(struct cli_ctx *, int, char **);
 

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <urcu/system.h>
 
-#include "state/shm.h"
+#include "impctl/impctl.h"
 #include "lib/stat.h"
 #include "lib/tim.h"
-#include "impctl/impctl.h"
+#include "state/shm.h"
 
 const char *const cli_hist_unit[STAT_H__N] = {
 #define H(name, unit, help)	#unit,

@@ -14,11 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "impctl/impctl.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
-#include "state/shm.h"
 #include "lib/stat.h"
-#include "impctl/impctl.h"
+#include "state/shm.h"
 
 static int	cli_stats_exec(struct cli_ctx *, int, char **);
 

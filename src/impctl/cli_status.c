@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "impctl/impctl.h"
 #include "lib/buf.h"
+#include "lib/tim.h"
 #include "state/rtab.h"
 #include "state/shm.h"
-#include "lib/tim.h"
-#include "impctl/impctl.h"
 
 static int	cli_status_exec(struct cli_ctx *, int, char **);
 

@@ -25,13 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "impctl/impctl.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
-#include "state/rtab.h"
-#include "state/shm.h"
 #include "lib/stat.h"
 #include "lib/tim.h"
-#include "impctl/impctl.h"
+#include "state/rtab.h"
+#include "state/shm.h"
 
 static int	cli_top_exec(struct cli_ctx *, int, char **);
 

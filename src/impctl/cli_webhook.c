@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "impctl/impctl.h"
 #include "lib/buf.h"
 #include "lib/mask.h"
 #include "lib/mem.h"
@@ -22,7 +23,6 @@
 #include "state/rtab.h"
 #include "state/shm.h"
 #include "state/state.h"
-#include "impctl/impctl.h"
 
 static int	cli_webhooks_exec(struct cli_ctx *, int, char **);
 static int	cli_webhook_retry_exec(struct cli_ctx *, int, char **);

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "impctl/impctl.h"
 #include "lib/mem.h"
 #include "state/shm.h"
 #include "state/state.h"
-#include "impctl/impctl.h"
 
 #define CLI_DEFAULT_DIR		"/var/lib/impsolverd"
 

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "state/shm.h"
 #include "lib/stat.h"
+#include "state/shm.h"
 #include "state/stat_read.h"
 
 /* Exit statuses (documented in impctl.1). */

@@ -20,17 +20,17 @@
 #include <unistd.h>
 
 #include "daemon/cfg.h"
+#include "daemon/children.h"
 #include "daemon/hooks.h"
-#include "state/ctl.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "prof/prof.h"	/* profiler: prof_enable */
-#include "state/rtab.h"
-#include "state/shm.h"
 #include "lib/stat.h"
 #include "lib/tim.h"
-#include "daemon/children.h"
 #include "master/mst_priv.h"
+#include "prof/prof.h"	/* profiler: prof_enable */
+#include "state/ctl.h"
+#include "state/rtab.h"
+#include "state/shm.h"
 
 /*==================================================================
  * The kinds.  To add one: a row here and its main function.

@@ -34,13 +34,13 @@
 #include "lib/mem.h"
 #include "lib/stat.h"
 #include "lib/tim.h"
+#include "master/mst_priv.h"
 #include "net/urlallow.h"
 #include "state/ctl.h"
 #include "state/rtab.h"
 #include "state/shm.h"
 #include "state/stat_read.h"
 #include "state/state.h"
-#include "master/mst_priv.h"
 
 struct mst	mst;
 

@@ -22,9 +22,9 @@
 #include <unistd.h>
 
 #include "lib/check.h"
-#include "net/hsrv_priv.h"
 #include "lib/mem.h"
 #include "lib/tim.h"
+#include "net/hsrv_priv.h"
 
 /* Free r: its head, body and response headers. */
 void

@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "net/hsrv_priv.h"
 #include "lib/mem.h"
+#include "net/hsrv_priv.h"
 
 /* c's body is no longer being received (dispatched, refused, closed). */
 void

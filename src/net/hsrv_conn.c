@@ -14,10 +14,10 @@
 #include <sys/socket.h>
 
 #include "lib/buf.h"
-#include "net/hsrv_priv.h"
-#include "net/lpause.h"
 #include "lib/mem.h"
 #include "lib/tim.h"
+#include "net/hsrv_priv.h"
+#include "net/lpause.h"
 
 /* c is no longer on the server's held list (admission asked again). */
 static void

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lib/check.h"
 #include "lib/buf.h"
-#include "net/hsrv_priv.h"
+#include "lib/check.h"
 #include "lib/mem.h"
+#include "net/hsrv_priv.h"
 
 const char *
 hsrv_status_text(int st)

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "net/lpause.h"
 #include "lib/stat.h"
 #include "lib/tim.h"
+#include "net/lpause.h"
 
 #define LPAUSE_LOG_NS	(60 * 1000000000ull)
 

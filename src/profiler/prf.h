@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/stat.h"
 #include "state/phist.h"
 #include "state/shm.h"
-#include "lib/stat.h"
 
 struct buf;
 struct cfg;

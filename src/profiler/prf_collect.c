@@ -17,17 +17,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/check.h"
+#include "daemon/children.h"
+#include "daemon/prof_ctl.h"
 #include "lib/buf.h"
-#include "state/ctl.h"
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "prof/prof.h"
-#include "daemon/prof_ctl.h"
-#include "state/shm.h"
 #include "lib/tim.h"
-#include "daemon/children.h"
+#include "prof/prof.h"
 #include "profiler/prf.h"
+#include "state/ctl.h"
+#include "state/shm.h"
 
 #define PRF_JOB_POLL_US		2000	/* first poll; doubles up to 20 ms */
 

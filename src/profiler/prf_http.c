@@ -17,16 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/check.h"
-#include "lib/buf.h"
 #include "daemon/cfg.h"
+#include "daemon/children.h"
+#include "lib/buf.h"
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/tim.h"
 #include "net/hsrv.h"
-#include "state/shm.h"
-#include "daemon/children.h"
 #include "profiler/prf.h"
+#include "state/shm.h"
 
 typedef void prf_route_fn(struct prf *prf, struct hreq *req);
 

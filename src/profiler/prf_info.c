@@ -20,21 +20,21 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "lib/check.h"
-#include "lib/buf.h"
 #include "daemon/cfg.h"
+#include "daemon/children.h"
+#include "lib/buf.h"
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mask.h"
 #include "lib/mem.h"
-#include "prof/prof.h"
-#include "state/rtab.h"
-#include "state/shm.h"
 #include "lib/stat.h"
-#include "state/stat_read.h"
 #include "lib/tim.h"
 #include "net/hsrv.h"
-#include "daemon/children.h"
+#include "prof/prof.h"
 #include "profiler/prf.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "state/stat_read.h"
 
 /* ==== /debug/info ========================================================== */
 

@@ -22,19 +22,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/check.h"
 #include "daemon/cfg.h"
-#include "state/ctl.h"
+#include "daemon/children.h"
 #include "daemon/ctl_event.h"
+#include "daemon/prof_ctl.h"
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "prof/prof.h"
-#include "daemon/prof_ctl.h"
-#include "state/shm.h"
 #include "lib/tim.h"
 #include "net/hsrv.h"
-#include "daemon/children.h"
+#include "prof/prof.h"
 #include "profiler/prf.h"
+#include "state/ctl.h"
+#include "state/shm.h"
 
 /* How long a SIGTERM waits for a running profile or stream to wind up. */
 #define PRF_STOP_GRACE_MS	3000

@@ -4,10 +4,10 @@
  */
 #include "config.h"
 
-#include "lib/check.h"
 #include "lib/buf.h"
-#include "render/prom.h"
+#include "lib/check.h"
 #include "profiler/prf.h"
+#include "render/prom.h"
 
 void
 prf_metrics(struct prf *prf, struct hreq *req)

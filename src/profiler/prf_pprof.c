@@ -26,22 +26,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/check.h"
-#include "lib/buf.h"
 #include "daemon/cfg.h"
-#include "state/ctl.h"
+#include "daemon/children.h"
+#include "daemon/prof_ctl.h"
+#include "lib/buf.h"
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mask.h"
 #include "lib/mem.h"
-#include "state/phist.h"
-#include "prof/prof.h"
-#include "daemon/prof_ctl.h"
-#include "prof/prof_cont.h"
-#include "state/shm.h"
 #include "lib/tim.h"
 #include "net/hsrv.h"
-#include "daemon/children.h"
+#include "prof/prof.h"
+#include "prof/prof_cont.h"
 #include "profiler/prf.h"
+#include "state/ctl.h"
+#include "state/phist.h"
+#include "state/shm.h"
 
 #define PRF_DUMP_TIMEOUT_MS	3000	/* a busy worker answers between two fits */
 #define PRF_WATCH_MS		200	/* how soon a CPU profile sees its client go */

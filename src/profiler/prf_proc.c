@@ -18,14 +18,14 @@
 #include <urcu/system.h>
 
 #include "lib/check.h"
-#include "state/ctl.h"
 #include "lib/mem.h"
-#include "state/rtab.h"
-#include "state/shm.h"
 #include "lib/stat.h"
-#include "state/stat_read.h"
 #include "lib/tim.h"
 #include "profiler/prf.h"
+#include "state/ctl.h"
+#include "state/rtab.h"
+#include "state/shm.h"
+#include "state/stat_read.h"
 
 /* Read a small file (a /proc one) into buf, NUL-terminated; bytes read or -1. */
 ssize_t

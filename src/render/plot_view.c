@@ -9,9 +9,9 @@
 #include <stdlib.h>
 
 #include "impfit.h"
-#include "state/rtab.h"
 #include "plot/plot.h"
 #include "render/plot_view.h"
+#include "state/rtab.h"
 
 char *
 plot_view_svg(const struct rtab_view *v, unsigned kinds, size_t *len)

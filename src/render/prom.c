@@ -22,10 +22,10 @@
 #include <urcu/system.h>
 
 #include "lib/buf.h"
+#include "lib/stat.h"
 #include "render/prom.h"
 #include "state/rtab.h"
 #include "state/shm.h"
-#include "lib/stat.h"
 #include "state/stat_read.h"
 
 /* One live process as the per-process families show it. */

@@ -17,9 +17,9 @@
 
 #include "lib/buf.h"
 #include "lib/mem.h"
+#include "lib/tim.h"
 #include "render/render.h"
 #include "state/rtab.h"
-#include "lib/tim.h"
 
 /* Spectra up to this many points need no allocation (2 x 4 KiB of stack). */
 #define RENDER_STACK_POINTS	512

@@ -12,9 +12,9 @@
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
-#include "state/ctl.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "state/ctl.h"
 #include "state/shm.h"
 
 static struct {

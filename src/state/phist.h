@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "state/shm.h"
 #include "lib/stat.h"
+#include "state/shm.h"
 
 #define PHIST_MAGIC	0x54534948u	/* "HIST" */
 #define PHIST_LEN	300		/* samples: 5 minutes at 1 Hz */

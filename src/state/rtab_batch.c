@@ -12,13 +12,13 @@
 
 #include "lib/check.h"
 #include "lib/mem.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
 #include "state/ring.h"
 #include "state/rtab.h"
 #include "state/rtab_priv.h"
 #include "state/shm.h"
 #include "state/shm_priv.h"
-#include "lib/stat.h"
-#include "lib/tim.h"
 
 /*==================================================================
  * Batch hash: open addressing, linear probing, tombstones.

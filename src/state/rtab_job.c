@@ -11,12 +11,12 @@
 #include "impfit.h"		/* IMPFIT_BAD_INPUT: a poisoned job's verdict */
 #include "lib/check.h"
 #include "lib/log.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
 #include "state/ring.h"
 #include "state/rtab.h"
 #include "state/rtab_priv.h"
 #include "state/shm_priv.h"
-#include "lib/stat.h"
-#include "lib/tim.h"
 
 /*==================================================================
  * Poison pills

@@ -15,14 +15,14 @@
 #include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "state/ring.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
 #include "prof/prof_cont.h"	/* profiler: prof_mutex_lock */
+#include "state/ring.h"
 #include "state/rtab.h"
 #include "state/rtab_priv.h"
 #include "state/shm.h"
 #include "state/shm_priv.h"
-#include "lib/stat.h"
-#include "lib/tim.h"
 
 static void rtab_repair_locked(struct shm *s, int at_start);
 

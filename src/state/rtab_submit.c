@@ -11,12 +11,12 @@
 
 #include "lib/check.h"
 #include "lib/mem.h"
+#include "lib/tim.h"
 #include "state/ring.h"
 #include "state/rtab.h"
 #include "state/rtab_priv.h"
 #include "state/shm.h"
 #include "state/shm_priv.h"
-#include "lib/tim.h"
 
 /*==================================================================
  * Submitting

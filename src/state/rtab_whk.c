@@ -11,11 +11,11 @@
 #include <urcu/uatomic.h>
 
 #include "lib/check.h"
+#include "lib/tim.h"
 #include "state/ring.h"
 #include "state/rtab.h"
 #include "state/rtab_priv.h"
 #include "state/shm_priv.h"
-#include "lib/tim.h"
 
 /*==================================================================
  * Webhooks

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/stat.h"
 #include "state/ctl.h"
 #include "state/shm.h"
-#include "lib/stat.h"
 
 struct phist;
 

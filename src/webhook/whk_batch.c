@@ -21,13 +21,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/check.h"
 #include "lib/buf.h"
+#include "lib/check.h"
 #include "lib/mem.h"
-#include "render/render.h"
-#include "state/rtab.h"
 #include "lib/stat.h"
 #include "lib/tim.h"
+#include "render/render.h"
+#include "state/rtab.h"
 #include "webhook/whk_priv.h"
 
 /* The envelope before the results ("part"/"parts" only when split). */

@@ -31,15 +31,15 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "lib/check.h"
 #include "lib/buf.h"
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "render/render.h"
-#include "state/rtab.h"
 #include "lib/stat.h"
 #include "lib/tim.h"
 #include "net/urlallow.h"
+#include "render/render.h"
+#include "state/rtab.h"
 #include "webhook/whk_priv.h"
 #include "webhook/whk_sign.h"
 

@@ -27,17 +27,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/check.h"
 #include "daemon/cfg.h"
-#include "state/ctl.h"
+#include "daemon/children.h"
 #include "daemon/ctl_event.h"
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "state/shm.h"
 #include "lib/stat.h"
 #include "lib/tim.h"
 #include "net/urlallow.h"
-#include "daemon/children.h"
+#include "state/ctl.h"
+#include "state/shm.h"
 #include "webhook/whk_priv.h"
 #include "webhook/whk_sign.h"
 

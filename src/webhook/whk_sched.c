@@ -20,16 +20,16 @@
 
 #include <curl/curl.h>
 
+#include "daemon/children.h"
 #include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
 #include "prof/prof_cont.h"	/* profiler: queue waits */
 #include "state/ring.h"
 #include "state/rtab.h"
 #include "state/shm.h"
-#include "lib/stat.h"
-#include "lib/tim.h"
-#include "daemon/children.h"
 #include "webhook/whk_priv.h"
 
 #define WHK_HBUCKETS	256u		/* target hash buckets (power of two) */

@@ -19,8 +19,8 @@
 #include "impdata.h"
 
 #include "lib/buf.h"
-#include "net/hsrv.h"
 #include "lib/mem.h"
+#include "net/hsrv.h"
 #include "state/shm.h"
 #include "worker/wrk_priv.h"
 

@@ -31,15 +31,15 @@
 #include "impfit.h"
 
 #include "daemon/cfg.h"
-#include "net/hsrv.h"
+#include "daemon/children.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/stat.h"
+#include "lib/tim.h"
+#include "net/hsrv.h"
 #include "state/ctl.h"
 #include "state/rtab.h"
 #include "state/shm.h"
-#include "lib/stat.h"
-#include "lib/tim.h"
-#include "daemon/children.h"
 #include "worker/wrk_priv.h"
 
 /*

@@ -31,12 +31,12 @@
 #include "impfit.h"
 
 #include "daemon/cfg.h"
+#include "daemon/children.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "state/rtab.h"
 #include "lib/tim.h"
 #include "net/urlallow.h"
-#include "daemon/children.h"
+#include "state/rtab.h"
 #include "worker/wrk_jtok.h"
 #include "worker/wrk_priv.h"
 

@@ -20,16 +20,16 @@
 
 #include "impfit.h"
 
-#include "lib/check.h"
 #include "daemon/cfg.h"
-#include "state/ctl.h"
+#include "daemon/children.h"
 #include "daemon/ctl_event.h"
-#include "net/hsrv.h"
+#include "lib/check.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "state/shm.h"
 #include "lib/tim.h"
-#include "daemon/children.h"
+#include "net/hsrv.h"
+#include "state/ctl.h"
+#include "state/shm.h"
 #include "worker/wrk_priv.h"
 
 struct wrk	wrk;
