@@ -42,25 +42,8 @@
 #define FIXED_HEADS	60000
 
 static long	nfail, nheads, nparsed, nframed;
-static uint64_t	rng = 0x13198a2e03707344ull;
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return (rng * 0x2545f4914f6cdd1dull);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
-}
+#define FUZZ_SEED	0x13198a2e03707344ull
+#include "fuzz.h"
 
 static const char *seeds[] = {
 	"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",

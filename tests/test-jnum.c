@@ -23,26 +23,8 @@
 #include "worker/wrk_jnum.h"
 
 static long	nfail, nchecked;
-static uint64_t	rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t
-rnd(void)
-{
-	/* xorshift64* */
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return (rng * 0x2545f4914f6cdd1dull);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
-}
+#define FUZZ_SEED	0x9e3779b97f4a7c15ull
+#include "fuzz.h"
 
 static void
 check(const char *s)

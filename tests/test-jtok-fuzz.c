@@ -30,25 +30,8 @@
 #include "worker/wrk_jtok.h"
 
 static long	nfail, ntexts, naccepted;
-static uint64_t	rng = 0x243f6a8885a308d3ull;
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return (rng * 0x2545f4914f6cdd1dull);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
-}
+#define FUZZ_SEED	0x243f6a8885a308d3ull
+#include "fuzz.h"
 
 static void
 show(const char *why, const char *t, size_t len)
