@@ -7,12 +7,12 @@
 # and fail to link the way layercheck links), and that impctl, which links
 # render and below, loads no libcurl, libevent or jansson.
 # Exit 0 pass, 1 fail, 77 skip.
-B=${IMP_BUILDDIR:?IMP_BUILDDIR not set}
-S=${IMP_SRCDIR:?IMP_SRCDIR not set}
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-command -v nm >/dev/null 2>&1 || { echo "SKIP: no nm"; exit 77; }
+. "${IMP_SRCDIR:-$(dirname "$0")/..}/tests/srv-lib.sh"
+B=$IMP_BUILDDIR
+S=$IMP_SRCDIR
+command -v nm >/dev/null 2>&1 || skip "no nm"
+tmpdir t-layers
+tmp=$T
 
 out=$(/usr/bin/python3 "$S/tools/depgraph.py" "$B" --check 2>&1)
 rc=$?
@@ -23,8 +23,6 @@ else
 	fail "depgraph --check: rc $rc"
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/t-layers.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/src/lib"
 cp "$B/src/lib/libimplib.a" "$tmp/src/lib/"
 cat > "$tmp/up.c" <<'EOC'
@@ -69,5 +67,4 @@ else
 	fail "ldd impctl: $libs"
 fi
 
-[ $fails -eq 0 ] || exit 1
-exit 0
+done_tests
