@@ -333,11 +333,12 @@ hreq_start_real(const struct hreq *r)
 const char *
 hreq_arg(struct hreq *r, const char *name, char *buf, size_t len)
 {
-	const char *q = r->h.query, *e;
+	const char *q, *e;
 	size_t nl = strlen(name), vl;
 
 	CHECK_OBJ_NOTNULL(r, HREQ_MAGIC);
 
+	q = r->h.query;
 	while (q != NULL && *q != '\0') {
 		e = strchr(q, '&');
 		if (strncmp(q, name, nl) == 0 && (q[nl] == '=' || q[nl] == '&' ||
