@@ -1,6 +1,6 @@
 /*
  * impcore - the request head's parser (src/net/hsrv_parse.c) on a table
- * of heads, good and bad: for each, the status and message hsrv.c would
+ * of heads, good and bad: for each, the status and message hsrv_conn.c would
  * answer with, or what was parsed (method, path, query, version, the
  * body's framing, keep-alive, HEAD, Expect).  Every smuggling case of
  * tests/t-srv-smuggle.sh is here, without a server; then chunk-size lines

@@ -132,7 +132,7 @@ hsrv_new(struct event_base *base, int listen_fd, const struct hsrv_opts *o,
 	if (s->o.max_head == 0)
 		s->o.max_head = 16384;
 	/* many clients uploading large bodies together must not run the
-	 * process out of memory (body_add) */
+	 * process out of memory (hsrv_body.c's body_add) */
 	s->max_bodies = s->o.max_body > SIZE_MAX / 4 ? SIZE_MAX :
 	    4 * s->o.max_body;
 	if (s->o.idle_timeout_s <= 0)

@@ -2,7 +2,7 @@
  * impcore - the HTTP/1.1 request head, parsed (see hsrv_parse.h): the
  * request line and headers split in place, the body's framing decided,
  * chunk sizes read.  Pure functions on bytes; every refusal is a status
- * and a message for hsrv.c to answer with.
+ * and a message for hsrv_conn.c to answer with.
  */
 #include "config.h"
 

@@ -2,7 +2,7 @@
  * impcore - the HTTP/1.1 request head, parsed: request line, headers and
  * the body's framing (RFC 9112), with no I/O and no libevent, so that the
  * rules which decide where a request ends (the smuggling refusals) can be
- * tested and fuzzed on bytes alone (tests/test-hsrv-parse*.c).  hsrv.c
+ * tested and fuzzed on bytes alone (tests/test-hsrv-parse*.c).  hsrv_conn.c
  * finds the head's end, calls these, and acts on the answer.
  */
 #ifndef IMP_HSRV_PARSE_H

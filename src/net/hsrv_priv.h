@@ -9,8 +9,10 @@
  * and headers), HELD (admission said wait: reading off, see hsrv_admit_fn),
  * BODY or CHUNK* (collect the body), HANDLER (reading off,
  * waiting for hreq_reply), WRITING (answer queued, or being rendered as
- * the output drains: hreq_reply_stream; when the output drained the
- * connection goes back to HEAD, or closes).  A body must be whole within
+ * the output drains or as its parts come: hreq_reply_stream,
+ * HSRV_FILL_WAIT; when the output drained the connection goes back to
+ * HEAD, to DISCARD (a refused body skipped, hconn_admit), or to LINGER
+ * (closing: the client's bytes read and dropped)).  A body must be whole within
  * body_timeout_ms of its admission (hbody_timer_*).  A connection is freed
  * only from the write, event or body timer callbacks, never under the
  * handler.

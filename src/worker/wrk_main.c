@@ -187,7 +187,7 @@ wrk_main(struct child_ctx *ctx)
 		event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 		/*
 		 * Look for new events after 1 ms of callbacks, and serve
-		 * heads before bodies (three priorities: hsrv's conn_demote
+		 * heads before bodies (three priorities: hsrv's hconn_demote
 		 * puts a connection with a body to parse at the lowest), so
 		 * that /health is not queued behind every ready batch.
 		 */
