@@ -36,17 +36,7 @@ static long	nfail, ntexts, naccepted;
 static void
 show(const char *why, const char *t, size_t len)
 {
-	size_t i;
-
-	if (nfail++ >= 10)
-		return;
-	printf("not ok: %s; text (%zu bytes): \"", why, len);
-	for (i = 0; i < len && i < 400; i++)
-		if (t[i] >= 0x20 && t[i] < 0x7f && t[i] != '\\')
-			putchar(t[i]);
-		else
-			printf("\\x%02x", (unsigned char)t[i]);
-	printf("%s\"\n", len > 400 ? "..." : "");
+	fuzz_show(&nfail, why, "text", t, len);
 }
 
 /* Does token t hold what jansson's j holds?  NULL ok, else what differs. */
