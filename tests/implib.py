@@ -8,8 +8,8 @@ srv_py (tests/srv-lib.sh) runs it as a program: implib.py COMMAND ARGS...
   - the other tests' data: prf-batch (R(QR) and R(Q(R(QR))), fits of real
     cost), whk-batch (R(RC) for the webhook tests), sink-count (requests in
     tests/whk_sink.py's log);
-  - HTTP answers read off raw sockets, for the tests that send what no
-    client library would (answer, answers);
+  - HTTP answers read off raw sockets, and a slow client, for the tests
+    that send what no client library would (answer, answers, dribble);
   - the verdict of a test's Python part (check, done) in the shell tests'
     "ok: " / "FAIL: " format.
 Standard library only.  Importing it has no side effects.  Tests written
@@ -317,6 +317,40 @@ def answers(data, head_sent=False):
     return out
 
 # ---- the verdict of a test's Python part (ok: / FAIL: lines)
+
+def dribble(port, head, first=b"", every=0.5, silent=False, limit=40, byte=b" "):
+    """A slow client: send head and first, then (unless silent) byte every
+    `every` seconds until the server answers and closes, or `limit` s pass.
+    Returns (seconds from the head's end, the statuses answered, the bytes)."""
+    import select
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(head + first)
+    t0 = time.time()
+    got = b""
+    while time.time() - t0 < limit:
+        r, _, _ = select.select([s], [], [], every)
+        if r:
+            try:
+                d = s.recv(65536)
+            except OSError:
+                d = b""
+            if not d:
+                break
+            got += d
+            continue
+        if not silent:
+            try:
+                s.send(byte)
+            except OSError:
+                pass
+    t = time.time() - t0
+    s.close()
+    try:
+        sts = [a[0] for a in answers(got)] if got else []
+    except ValueError:
+        sts = []
+    return t, sts, got
+
 
 fails = 0
 

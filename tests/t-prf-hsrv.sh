@@ -13,9 +13,9 @@ prf_init "$(basename "$0" .sh)" 150
 prf_start -profile -profile-port=0 -body-timeout=2s
 
 python3 - "$pport" <<'PYEOF' || fail "the debug port's HTTP"
-import json, os, select, socket, sys, time
+import json, os, socket, sys, time
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
-from rawhttp import answer, answers
+from implib import answer, answers, dribble
 port = int(sys.argv[1])
 bad = 0
 
@@ -60,27 +60,7 @@ check("a 2 MB body announced: 413 JSON before it is sent", json_error(st, h, bod
       (st, h, body[:200]))
 
 # 408: a body dribbled a byte every 0.5 s is cut at the 2 s deadline
-s = socket.create_connection(("127.0.0.1", port), timeout=20)
-s.sendall(SYM + b"Content-Length: 100\r\n\r\n0x")
-t0 = time.time()
-got = b""
-while time.time() - t0 < 40:
-    r, _, _ = select.select([s], [], [], 0.5)
-    if r:
-        try:
-            d = s.recv(65536)
-        except OSError:
-            d = b""
-        if not d:
-            break
-        got += d
-        continue
-    try:
-        s.send(b"1")
-    except OSError:
-        pass
-el = time.time() - t0
-s.close()
+el, _, got = dribble(port, SYM + b"Content-Length: 100\r\n\r\n", b"0x", byte=b"1")
 try:
     a = answers(got)
 except ValueError:

@@ -15,40 +15,16 @@ $CURL -s "$SRV_URL/eis-data" | grep -q '"body_timeout_s":2[,}]' &&
     srv_ok "GET /eis-data names the body timeout" || srv_fail "GET /eis-data: no body_timeout_s 2"
 
 "$PY" - "$SRV_PORT" <<'PYEOF' || srv_fail "body deadline"
-import json, os, select, socket, sys, threading, time
+import json, os, socket, sys, threading, time
 sys.path.insert(0, os.environ["IMP_SRCDIR"] + "/tests")
+import implib
 from implib import answers
 port = int(sys.argv[1])
 TIMEOUT = 2.0
 bad = 0
 
 def dribble(head, first=b"", every=0.5, silent=False, limit=40):
-    """Send head and first, then (unless silent) a byte every `every` s
-    until the server answers and closes; (seconds from the head's end,
-    statuses, bytes)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(head + first)
-    t0 = time.time()
-    got = b""
-    while time.time() - t0 < limit:
-        r, _, _ = select.select([s], [], [], every)
-        if r:
-            try:
-                d = s.recv(65536)
-            except OSError:
-                d = b""
-            if not d:
-                break
-            got += d
-            continue
-        if not silent:
-            try:
-                s.send(b" ")
-            except OSError:
-                pass
-    t = time.time() - t0
-    s.close()
-    return t, [a[0] for a in answers(got)] if got else [], got
+    return implib.dribble(port, head, first, every, silent, limit)
 
 def judge(name, r):
     global bad
